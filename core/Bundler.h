@@ -1,0 +1,35 @@
+#pragma once
+
+#include "Bundle.h"
+#include "Loader.h"
+#include "TrustStore.h"
+
+namespace staplescope {
+
+// Roles as a server configuration names them (Exim tls_certificate / tls_privatekey /
+// tls_ocsp_file, nginx ssl_certificate / ssl_certificate_key / ssl_stapling_file).
+struct RoleInputs {
+    LoadedInputs cert;   // may also hold the chain (fullchain.pem)
+    LoadedInputs chain;
+    LoadedInputs staple;
+    LoadedInputs key;
+    QString origin;      // how to name this bundle's source ("--cert …", "host:port [addr]")
+    bool served = false; // from a live server
+};
+
+// Groups loaded objects into bundles: one per end-entity certificate.
+class Bundler {
+public:
+    explicit Bundler(const TrustStore* trust = nullptr);
+
+    // Drag-and-drop of files or folders: roles are inferred.
+    QList<Bundle> bundle(const LoadedInputs& inputs) const;
+    // Roles given explicitly: the certificate file's first end-entity certificate heads the bundle,
+    // every staple given belongs to it, the chain keeps the order it was given in.
+    QList<Bundle> bundleExplicit(const RoleInputs& roles) const;
+
+private:
+    const TrustStore* m_trust;
+};
+
+} // namespace staplescope

@@ -1,0 +1,91 @@
+#pragma once
+
+#include "OpenSslPtr.h"
+#include "SourceLocation.h"
+
+#include <QByteArray>
+#include <QDateTime>
+#include <QList>
+#include <QString>
+#include <QStringList>
+
+#include <memory>
+
+namespace staplescope {
+
+// An X.509 certificate, parsed once; cheap to copy (shared, immutable).
+class Certificate {
+public:
+    Certificate() = default;
+    // Takes ownership; parses every field the analysis and the details view need.
+    static Certificate fromX509(X509Ptr x509, const SourceLocation& source);
+    // Parses DER; returns a null Certificate when it is not a certificate.
+    static Certificate fromDer(const QByteArray& der, const SourceLocation& source);
+
+    bool isNull() const { return !d; }
+    X509* get0() const;              // borrowed; valid while this Certificate lives
+    X509Ptr get1() const;            // a new reference for the caller
+    const SourceLocation& source() const;
+    Certificate withSource(const SourceLocation& source) const; // same certificate, other origin
+
+    QString id() const;              // "cert:" + first 16 hex digits of the SHA-256 fingerprint
+    QByteArray der() const;
+    QByteArray sha256() const;       // raw fingerprint bytes
+    QByteArray sha1() const;
+
+    QString subject() const;         // one line, RFC 2253 order reversed for reading: "CN=a, O=b, C=c"
+    QString issuer() const;
+    QString commonName() const;      // CN, or first SAN, or subject
+    QString displayName() const;     // "mail.example.org (serial 0A:1B…)"
+    QByteArray serial() const;       // big-endian magnitude bytes
+    QString serialHex() const;       // "0A:1B:…" uppercase, colon separated
+
+    QDateTime notBefore() const;     // UTC
+    QDateTime notAfter() const;      // UTC
+    qint64 lifetimeSeconds() const;
+
+    QByteArray subjectKeyId() const;
+    QByteArray authorityKeyId() const;
+    QByteArray subjectNameDer() const;
+    QByteArray issuerNameDer() const;
+    QByteArray publicKeyBitString() const; // what OCSP's issuerKeyHash hashes
+
+    QStringList dnsNames() const;
+    QStringList ipAddresses() const;
+    QStringList ocspUrls() const;
+    QStringList caIssuerUrls() const;
+    QStringList crlUrls() const;
+
+    bool isCa() const;
+    bool isSelfIssued() const;       // subject == issuer
+    bool isSelfSigned() const;       // self-issued and its own key verifies it
+    bool mustStaple() const;         // TLS Feature extension lists status_request (5)
+    bool hasOcspSigningUsage() const;
+    bool hasOcspNoCheck() const;
+    QString keyDescription() const;  // "EC P-256", "RSA 2048", "Ed25519"
+    QString signatureAlgorithm() const;
+    QString textDump() const;        // like `openssl x509 -text -noout`
+
+    // True when `issuer`'s subject matches our issuer name, the key identifiers agree where both
+    // exist, and issuer's key verifies our signature.
+    bool isIssuedBy(const Certificate& issuer) const;
+    // Names match (and key ids, where present), regardless of the signature.
+    bool namesIssuer(const Certificate& candidate) const;
+    bool verifySignatureWith(const Certificate& issuer) const;
+
+    bool operator==(const Certificate& other) const; // same DER
+    bool operator!=(const Certificate& other) const { return !(*this == other); }
+
+private:
+    struct Data;
+    std::shared_ptr<const Data> d;
+    SourceLocation m_source;
+};
+
+// Formats a duration for people: "2 days 3 hours", "45 minutes", "1 year 20 days".
+QString formatDuration(qint64 seconds);
+// "2026-11-24 08:00:00 UTC"
+QString formatTime(const QDateTime& time);
+QString hexColon(const QByteArray& bytes);
+
+} // namespace staplescope

@@ -1,0 +1,67 @@
+#pragma once
+
+#include "Analyzer.h"
+#include "Bundler.h"
+#include "Loader.h"
+#include "Timeline.h"
+
+#include <memory>
+
+namespace staplescope {
+
+struct BundleReport {
+    Bundle bundle;
+    QList<Finding> findings; // worst first
+    Severity worst = Severity::Info;
+    QString verdict;         // one line: the worst finding's headline, or "Healthy"
+    Timeline timeline;
+};
+
+struct InspectionReport {
+    QDateTime at;
+    QList<BundleReport> bundles;  // worst first
+    QList<Finding> inputFindings; // INPUT_* and others not tied to a bundle
+    QStringList files;
+
+    QList<Finding> allFindings() const;
+    Severity worst() const;
+    // Monitoring-plugin convention: 0 ok/info, 1 warning, 2 error or critical.
+    int exitCode() const;
+};
+
+struct InspectRequest {
+    QStringList paths;           // drag-and-drop style inputs
+    QStringList certFiles, chainFiles, stapleFiles, keyFiles; // explicit roles
+    QStringList caFiles;
+    bool useSystemTrust = true;
+    LoadOptions load;
+    AnalysisOptions analysis;    // `trust` is filled in by the session
+};
+
+// Loaded and bundled once; evaluated as often as the "as of" time changes.
+class InspectionSession {
+public:
+    static std::shared_ptr<InspectionSession> load(const InspectRequest& request);
+    // For bundles built elsewhere (a live server): the session takes them as they are.
+    static std::shared_ptr<InspectionSession> fromBundles(QList<Bundle> bundles, QList<Finding> inputFindings,
+                                                          std::shared_ptr<TrustStore> trust);
+
+    InspectionReport evaluate(AnalysisOptions options) const;
+
+    const QList<Bundle>& bundles() const { return m_bundles; }
+    const QList<Finding>& inputFindings() const { return m_inputFindings; }
+    const TrustStore& trust() const { return *m_trust; }
+    std::shared_ptr<TrustStore> sharedTrust() const { return m_trust; }
+    QStringList files() const { return m_files; }
+
+private:
+    QList<Bundle> m_bundles;
+    QList<Finding> m_inputFindings;
+    QStringList m_files;
+    std::shared_ptr<TrustStore> m_trust;
+};
+
+// One call for the CLI: load, bundle and evaluate at request.analysis.at.
+InspectionReport inspect(const InspectRequest& request);
+
+} // namespace staplescope

@@ -1,0 +1,50 @@
+#pragma once
+
+#include "Certificate.h"
+#include "Finding.h"
+#include "OcspStaple.h"
+#include "PrivateKey.h"
+
+#include <functional>
+#include <optional>
+
+namespace staplescope {
+
+// Everything found in a set of inputs, by kind, plus INPUT_* findings for what could not be read.
+struct LoadedInputs {
+    QList<Certificate> certificates;
+    QList<OcspStaple> staples;
+    QList<PrivateKey> keys;
+    QList<Crl> crls;
+    QList<Finding> findings;
+    QStringList files; // every file read, in order
+
+    void append(const LoadedInputs& other);
+};
+
+struct LoadOptions {
+    // Asked for a PKCS#12 (or encrypted key) password: the GUI shows a dialog, the CLI uses
+    // --password or a prompt, tests script it. Returning nullopt means "none available".
+    std::function<std::optional<QString>(const QString& path)> passwordProvider;
+    qint64 maxFileSize = 16 * 1024 * 1024; // larger files are reported, not read
+};
+
+// Reads files and folders. Content is sniffed, never trusted from the file name.
+class Loader {
+public:
+    explicit Loader(LoadOptions options = {});
+
+    // Files, or folders read recursively (symlinks followed once, never in a loop).
+    LoadedInputs loadPaths(const QStringList& paths) const;
+    LoadedInputs loadFile(const QString& path) const;
+    // Sniffs and parses bytes that came from `origin` (a file path or any label).
+    LoadedInputs loadData(const QByteArray& data, const QString& origin) const;
+
+    // Lists the regular files below `paths` the way loadPaths would read them.
+    static QStringList expandPaths(const QStringList& paths, QList<Finding>* findings = nullptr);
+
+private:
+    LoadOptions m_options;
+};
+
+} // namespace staplescope

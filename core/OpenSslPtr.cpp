@@ -1,0 +1,42 @@
+#include "OpenSslPtr.h"
+
+#include <openssl/err.h>
+
+namespace staplescope {
+
+QString takeOpenSslErrors()
+{
+    QStringList parts;
+    unsigned long code = 0;
+    const char* data = nullptr;
+    int flags = 0;
+    while ((code = ERR_get_error_all(nullptr, nullptr, nullptr, &data, &flags)) != 0) {
+        char buffer[256];
+        ERR_error_string_n(code, buffer, sizeof buffer);
+        // "error:0480006C:PEM routines::no start line" -> keep the reason, which is what people read.
+        QString text = QString::fromLatin1(buffer);
+        const int lastColon = text.lastIndexOf(QLatin1Char(':'));
+        QString reason = lastColon >= 0 ? text.mid(lastColon + 1) : text;
+        if ((flags & ERR_TXT_STRING) && data && *data)
+            reason += QStringLiteral(" (%1)").arg(QString::fromUtf8(data));
+        if (!parts.contains(reason))
+            parts << reason;
+    }
+    return parts.join(QStringLiteral("; "));
+}
+
+void clearOpenSslErrors() { ERR_clear_error(); }
+
+BioPtr memoryBio(const QByteArray& data)
+{
+    return BioPtr(BIO_new_mem_buf(data.constData(), int(data.size())));
+}
+
+QByteArray bioContents(BIO* bio)
+{
+    char* ptr = nullptr;
+    const long len = BIO_get_mem_data(bio, &ptr);
+    return len > 0 ? QByteArray(ptr, int(len)) : QByteArray();
+}
+
+} // namespace staplescope

@@ -1,0 +1,82 @@
+#pragma once
+// RAII owners for every OpenSSL object the project holds (BoringSSL's bssl::UniquePtr is the model).
+// The deleter sits in the type, so a handle is owned from the line that creates it.
+
+#include <memory>
+
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+#include <openssl/ocsp.h>
+#include <openssl/pkcs12.h>
+#include <openssl/pkcs7.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+#include <QByteArray>
+#include <QString>
+#include <QStringList>
+
+namespace staplescope {
+
+template <auto FreeFn>
+struct OpenSslDeleter {
+    template <class T>
+    void operator()(T* p) const noexcept
+    {
+        FreeFn(p);
+    }
+};
+
+template <class T, auto FreeFn>
+using OpenSslPtr = std::unique_ptr<T, OpenSslDeleter<FreeFn>>;
+
+using X509Ptr = OpenSslPtr<X509, X509_free>;
+using X509CrlPtr = OpenSslPtr<X509_CRL, X509_CRL_free>;
+using X509StorePtr = OpenSslPtr<X509_STORE, X509_STORE_free>;
+using X509StoreCtxPtr = OpenSslPtr<X509_STORE_CTX, X509_STORE_CTX_free>;
+using X509NamePtr = OpenSslPtr<X509_NAME, X509_NAME_free>;
+using X509ExtensionPtr = OpenSslPtr<X509_EXTENSION, X509_EXTENSION_free>;
+using X509ReqPtr = OpenSslPtr<X509_REQ, X509_REQ_free>;
+using EvpPkeyPtr = OpenSslPtr<EVP_PKEY, EVP_PKEY_free>;
+using EvpPkeyCtxPtr = OpenSslPtr<EVP_PKEY_CTX, EVP_PKEY_CTX_free>;
+using EvpMdCtxPtr = OpenSslPtr<EVP_MD_CTX, EVP_MD_CTX_free>;
+using BioPtr = OpenSslPtr<BIO, BIO_free_all>;
+using BignumPtr = OpenSslPtr<BIGNUM, BN_free>;
+using Asn1IntegerPtr = OpenSslPtr<ASN1_INTEGER, ASN1_INTEGER_free>;
+using Asn1TimePtr = OpenSslPtr<ASN1_TIME, ASN1_TIME_free>;
+using Asn1ObjectPtr = OpenSslPtr<ASN1_OBJECT, ASN1_OBJECT_free>;
+using OcspResponsePtr = OpenSslPtr<OCSP_RESPONSE, OCSP_RESPONSE_free>;
+using OcspBasicRespPtr = OpenSslPtr<OCSP_BASICRESP, OCSP_BASICRESP_free>;
+using OcspRequestPtr = OpenSslPtr<OCSP_REQUEST, OCSP_REQUEST_free>;
+using OcspCertIdPtr = OpenSslPtr<OCSP_CERTID, OCSP_CERTID_free>;
+using Pkcs7Ptr = OpenSslPtr<PKCS7, PKCS7_free>;
+using Pkcs12Ptr = OpenSslPtr<PKCS12, PKCS12_free>;
+using SslCtxPtr = OpenSslPtr<SSL_CTX, SSL_CTX_free>;
+using SslPtr = OpenSslPtr<SSL, SSL_free>;
+using GeneralNamesPtr = OpenSslPtr<GENERAL_NAMES, GENERAL_NAMES_free>;
+using AuthorityInfoAccessPtr = OpenSslPtr<AUTHORITY_INFO_ACCESS, AUTHORITY_INFO_ACCESS_free>;
+using CrlDistPointsPtr = OpenSslPtr<CRL_DIST_POINTS, CRL_DIST_POINTS_free>;
+using Asn1OctetStringPtr = OpenSslPtr<ASN1_OCTET_STRING, ASN1_OCTET_STRING_free>;
+using ExtendedKeyUsagePtr = OpenSslPtr<EXTENDED_KEY_USAGE, EXTENDED_KEY_USAGE_free>;
+using BasicConstraintsPtr = OpenSslPtr<BASIC_CONSTRAINTS, BASIC_CONSTRAINTS_free>;
+
+inline void freeX509Stack(STACK_OF(X509) * s) { sk_X509_pop_free(s, X509_free); }
+using X509StackPtr = OpenSslPtr<STACK_OF(X509), freeX509Stack>;
+
+// Drains OpenSSL's thread-local error queue into one readable line and leaves it empty.
+// Call it right where an OpenSSL call failed, so the message belongs to that failure.
+QString takeOpenSslErrors();
+
+// Discards whatever is queued (after a call whose failure is expected and handled).
+void clearOpenSslErrors();
+
+// A memory BIO reading `data` without copying; `data` must outlive the BIO.
+BioPtr memoryBio(const QByteArray& data);
+// Everything written to a memory BIO.
+QByteArray bioContents(BIO* bio);
+
+} // namespace staplescope

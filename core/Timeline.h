@@ -1,0 +1,39 @@
+#pragma once
+
+#include "Analyzer.h"
+
+#include <QDateTime>
+#include <QList>
+#include <QString>
+
+namespace staplescope {
+
+enum class LaneKind { Leaf, Intermediate, Root, Staple, PreviousCertificate };
+enum class LaneState { Ok, Due, Expired, NotYetValid, Mismatched, Revoked, Invalid };
+
+// One validity window, computed by core, drawn by ui (which never decides anything itself).
+struct TimelineLane {
+    QString objectId;        // Certificate::id() or OcspStaple::id()
+    LaneKind kind = LaneKind::Leaf;
+    QString label;           // "Leaf mail.example.org", "Staple (good)"
+    QString detail;          // one line for tooltips: times, serial
+    QDateTime start;         // notBefore / thisUpdate
+    QDateTime end;           // notAfter / nextUpdate; null: open-ended (no nextUpdate)
+    QDateTime marker;        // refresh point (staple) or expiry-warning start (certificate); may be null
+    QString markerLabel;     // "refresh due", "expiry warning"
+    LaneState state = LaneState::Ok;
+    QString stateText;       // the state in words, for colour-blind users and tooltips
+    bool detached = false;   // staple that belongs to another certificate
+    QString detachedReason;  // "for serial 0A:… (previous certificate)"
+};
+
+struct Timeline {
+    QDateTime at;            // the evaluation moment ("now" line)
+    QList<TimelineLane> lanes;
+};
+
+Timeline buildTimeline(const Bundle& bundle, const QList<Finding>& findings, const AnalysisOptions& options);
+
+QString laneStateName(LaneState state); // "ok", "due", "expired", …
+
+} // namespace staplescope
