@@ -3,13 +3,12 @@
 // case means the same on any day it runs.
 
 #include <QDateTime>
-#include <QTimeZone>
 
 namespace staplescope::test {
 
 inline QDateTime fixedNow()
 {
-    return QDateTime(QDate(2026, 6, 15), QTime(12, 0, 0), QTimeZone::UTC);
+    return QDateTime(QDate(2026, 6, 15), QTime(12, 0, 0), Qt::UTC);
 }
 
 inline QDateTime daysFrom(const QDateTime& t, double days) { return t.addSecs(qint64(days * 86400)); }
