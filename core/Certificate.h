@@ -49,6 +49,7 @@ public:
     QByteArray subjectNameDer() const;
     QByteArray issuerNameDer() const;
     QByteArray publicKeyBitString() const; // what OCSP's issuerKeyHash hashes
+    QByteArray publicKeyDer() const;       // SubjectPublicKeyInfo DER, to match private keys
 
     QStringList dnsNames() const;
     QStringList ipAddresses() const;
