@@ -1,0 +1,58 @@
+#include "Crl.h"
+
+namespace staplescope {
+
+namespace {
+QDateTime fromAsn1(const ASN1_TIME* time)
+{
+    struct tm tm {};
+    if (!time || ASN1_TIME_to_tm(time, &tm) != 1)
+        return {};
+    return QDateTime(QDate(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday),
+                     QTime(tm.tm_hour, tm.tm_min, tm.tm_sec), Qt::UTC);
+}
+} // namespace
+
+struct Crl::Data {
+    X509CrlPtr crl;
+    QString issuer;
+    QDateTime thisUpdate, nextUpdate;
+};
+
+Crl Crl::fromX509Crl(X509CrlPtr crl, const SourceLocation& source)
+{
+    if (!crl)
+        return {};
+    auto data = std::make_shared<Data>();
+    BioPtr bio(BIO_new(BIO_s_mem()));
+    X509_NAME_print_ex(bio.get(), X509_CRL_get_issuer(crl.get()), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+    data->issuer = QString::fromUtf8(bioContents(bio.get())).replace(QStringLiteral(","), QStringLiteral(", "));
+    data->thisUpdate = fromAsn1(X509_CRL_get0_lastUpdate(crl.get()));
+    data->nextUpdate = fromAsn1(X509_CRL_get0_nextUpdate(crl.get()));
+    data->crl = std::move(crl);
+    Crl result;
+    result.d = std::move(data);
+    result.m_source = source;
+    return result;
+}
+
+X509_CRL* Crl::get0() const { return d ? d->crl.get() : nullptr; }
+const SourceLocation& Crl::source() const { return m_source; }
+QString Crl::issuer() const { return d ? d->issuer : QString(); }
+QDateTime Crl::thisUpdate() const { return d ? d->thisUpdate : QDateTime(); }
+QDateTime Crl::nextUpdate() const { return d ? d->nextUpdate : QDateTime(); }
+int Crl::revokedCount() const { return d ? sk_X509_REVOKED_num(X509_CRL_get_REVOKED(d->crl.get())) : 0; }
+
+std::optional<QDateTime> Crl::revocationTimeOf(const Certificate& cert) const
+{
+    if (!d || cert.isNull())
+        return std::nullopt;
+    if (X509_NAME_cmp(X509_CRL_get_issuer(d->crl.get()), X509_get_issuer_name(cert.get0())) != 0)
+        return std::nullopt;
+    X509_REVOKED* entry = nullptr;
+    if (X509_CRL_get0_by_serial(d->crl.get(), &entry, X509_get0_serialNumber(cert.get0())) != 1 || !entry)
+        return std::nullopt;
+    return fromAsn1(X509_REVOKED_get0_revocationDate(entry));
+}
+
+} // namespace staplescope
