@@ -4,6 +4,7 @@
 #include "Finding.h"
 #include "OcspStaple.h"
 #include "PrivateKey.h"
+#include "Crl.h"
 
 #include <functional>
 #include <optional>
