@@ -1,6 +1,7 @@
 #pragma once
 
 #include "Certificate.h"
+#include "Crl.h"
 #include "OcspStaple.h"
 #include "PrivateKey.h"
 
@@ -8,10 +9,11 @@ namespace staplescope {
 
 // Why a staple sits in a bundle: the analysis words its findings differently for each.
 enum class StapleAttachment {
-    CertIdMatch,  // its CertID names this bundle's leaf
-    Explicit,     // the user said so (--staple, a server's stapling file, a live handshake)
-    BesideFiles,  // it names no current certificate but lies beside this bundle's files
-    OnlyBundle,   // it names no current certificate and this is the only bundle
+    CertIdMatch,         // its CertID names this bundle's leaf
+    Explicit,            // the user said so (--staple, a live handshake)
+    PreviousCertificate, // its CertID names an older certificate this leaf superseded
+    BesideFiles,         // it names no certificate here but lies beside this bundle's files
+    OnlyBundle,          // it names no certificate here and this is the only bundle
 };
 
 struct AttachedStaple {
@@ -23,14 +25,19 @@ enum class KeyStatus { NotProvided, Matches, Mismatch, Encrypted };
 
 // A leaf certificate with what belongs to it: chain, staples, key.
 struct Bundle {
-    QString id;                    // the leaf's id
-    QString origin;                // folder, explicit role list, or "host:port [addr]"
+    QString id;                    // the leaf's id (plus the origin for served bundles)
+    QString origin;                // folder or file, explicit role list, or "host:port [addr]"
+    bool served = false;           // received from a live server
+    QString expectedHostName;      // for served bundles: the name the client asked for (SNI)
     Certificate leaf;
-    // Issuers in path order (leaf's issuer first). For explicit and served bundles this is the
-    // order they were given in, so the analysis can tell a wrong order from a right one.
+    // The certification path built from the provided certificates, leaf's issuer first.
     QList<Certificate> chain;
-    bool chainOrderMatters = false; // explicit roles or live server
-    QList<Certificate> extraChainCerts; // provided alongside but not on this leaf's path
+    // The certificates as a server would send them after the leaf (fullchain.pem order, --chain,
+    // a handshake). Empty when the inputs give no order (separate files in a folder).
+    QList<Certificate> chainAsGiven;
+    QString chainAsGivenSource;    // the file (or server) that gave that order
+    // A trust anchor from the trust store that completes the path (not provided by the inputs).
+    Certificate anchor;
     QList<AttachedStaple> staples;
     PrivateKey key;
     KeyStatus keyStatus = KeyStatus::NotProvided;
@@ -39,12 +46,19 @@ struct Bundle {
     QList<Certificate> previousCertificates;
     // Set when a newer certificate for the same names from the same CA exists.
     Certificate supersededBy;
+    // Delegated OCSP responder certificates found among the inputs.
+    QList<Certificate> responderCertificates;
     // Every certificate seen in the inputs, so a stray staple can be traced to its owner.
     QList<Certificate> knownCertificates;
 
     bool isSuperseded() const { return !supersededBy.isNull(); }
     // The leaf's issuer as found among the inputs or trust anchors (null when unavailable).
-    Certificate issuer() const { return chain.isEmpty() ? Certificate() : chain.first(); }
+    Certificate issuer() const
+    {
+        if (!chain.isEmpty())
+            return chain.first();
+        return anchor;
+    }
 };
 
 } // namespace staplescope

@@ -1,0 +1,321 @@
+#include "Bundler.h"
+
+#include <QFileInfo>
+#include <QHash>
+#include <QSet>
+
+#include <algorithm>
+
+namespace staplescope {
+
+namespace {
+
+// End-entity certificates head bundles; a delegated OCSP responder is end-entity too, but it
+// serves the CA, not a server, so it never heads one.
+bool isResponderOnly(const Certificate& cert)
+{
+    if (!cert.hasOcspSigningUsage() || cert.isCa())
+        return false;
+    const X509* x = cert.get0();
+    const uint32_t xku = X509_get_extended_key_usage(const_cast<X509*>(x));
+    return !(xku & (XKU_SSL_SERVER | XKU_SSL_CLIENT | XKU_SMIME));
+}
+
+QString folderOf(const QString& path) { return QFileInfo(path).absolutePath(); }
+
+QString namesKey(const Certificate& cert)
+{
+    QStringList names = cert.dnsNames();
+    if (names.isEmpty())
+        names << cert.subject();
+    for (QString& n : names)
+        n = n.toLower();
+    std::sort(names.begin(), names.end());
+    names.removeDuplicates();
+    return QString::fromLatin1(cert.issuerNameDer().toHex()) + QLatin1Char('|') + names.join(QLatin1Char(','));
+}
+
+// Issuer lookup over the provided CA certificates, indexed by subject name.
+class IssuerIndex {
+public:
+    explicit IssuerIndex(const QList<Certificate>& cas)
+    {
+        for (const Certificate& ca : cas)
+            m_bySubject[ca.subjectNameDer()] << ca;
+    }
+
+    // The provided certificate that issued `cert` (names and signature), else one that only
+    // claims to by name (so a bad signature can be reported), else null.
+    Certificate issuerOf(const Certificate& cert, bool* signatureOk) const
+    {
+        const QList<Certificate> candidates = m_bySubject.value(cert.issuerNameDer());
+        Certificate nameOnly;
+        for (const Certificate& candidate : candidates) {
+            if (candidate == cert || !cert.namesIssuer(candidate))
+                continue;
+            if (verified(cert, candidate)) {
+                *signatureOk = true;
+                return candidate;
+            }
+            if (nameOnly.isNull())
+                nameOnly = candidate;
+        }
+        *signatureOk = false;
+        return nameOnly;
+    }
+
+private:
+    bool verified(const Certificate& cert, const Certificate& issuer) const
+    {
+        // Many leaves share one intermediate: remember CA-to-CA results, verify leaves once each.
+        const QByteArray key = cert.sha256() + issuer.sha256();
+        auto it = m_verified.constFind(key);
+        if (it != m_verified.constEnd())
+            return *it;
+        const bool ok = cert.verifySignatureWith(issuer);
+        if (cert.isCa())
+            m_verified.insert(key, ok);
+        return ok;
+    }
+
+    QHash<QByteArray, QList<Certificate>> m_bySubject;
+    mutable QHash<QByteArray, bool> m_verified;
+};
+
+// Walks from the leaf up through the provided certificates, then asks the trust store for the
+// last link. Stops at a self-signed certificate, a missing issuer, or a loop.
+void buildPath(Bundle& bundle, const IssuerIndex& index, const TrustStore* trust)
+{
+    Certificate current = bundle.leaf;
+    QSet<QByteArray> visited{current.sha256()};
+    for (int depth = 0; depth < 12; ++depth) {
+        if (current.isSelfSigned())
+            return;
+        bool signatureOk = false;
+        const Certificate issuer = index.issuerOf(current, &signatureOk);
+        if (issuer.isNull() || visited.contains(issuer.sha256()))
+            break;
+        visited.insert(issuer.sha256());
+        bundle.chain << issuer;
+        current = issuer;
+    }
+    if (trust && !current.isSelfSigned()) {
+        const Certificate anchor = trust->findIssuer(current);
+        if (!anchor.isNull() && !visited.contains(anchor.sha256()))
+            bundle.anchor = anchor;
+    }
+}
+
+} // namespace
+
+Bundler::Bundler(const TrustStore* trust) : m_trust(trust) {}
+
+QList<Bundle> Bundler::bundle(const LoadedInputs& inputs) const
+{
+    // Distinct certificates (the same one often sits in cert.pem and fullchain.pem).
+    QList<Certificate> distinct;
+    QSet<QByteArray> seen;
+    for (const Certificate& cert : inputs.certificates) {
+        if (seen.contains(cert.sha256()))
+            continue;
+        seen.insert(cert.sha256());
+        distinct << cert;
+    }
+    QList<Certificate> cas, leaves, responders;
+    for (const Certificate& cert : distinct) {
+        if (cert.isCa())
+            cas << cert;
+        else if (isResponderOnly(cert))
+            responders << cert;
+        else
+            leaves << cert;
+    }
+    const IssuerIndex index(cas);
+
+    // Files with several certificates give the order a server would send them in.
+    QHash<QString, QList<Certificate>> certsByFile;
+    for (const Certificate& cert : inputs.certificates)
+        certsByFile[cert.source().path] << cert;
+
+    QList<Bundle> bundles;
+    bundles.reserve(leaves.size());
+    QHash<QByteArray, int> bundleBySha;
+    for (const Certificate& leaf : leaves) {
+        Bundle b;
+        b.leaf = leaf;
+        b.id = leaf.id();
+        b.origin = leaf.source().path;
+        b.knownCertificates = distinct;
+        b.responderCertificates = responders;
+        buildPath(b, index, m_trust);
+        // The first file holding this leaf followed by other certificates (fullchain.pem, site.pem).
+        for (const Certificate& occurrence : inputs.certificates) {
+            if (occurrence != leaf)
+                continue;
+            const QList<Certificate>& inFile = certsByFile.value(occurrence.source().path);
+            if (inFile.size() < 2)
+                continue;
+            const int at = int(inFile.indexOf(occurrence));
+            if (at != 0) {
+                // The leaf is not first: what precedes it is sent before it, which is wrong too.
+                b.chainAsGiven = inFile;
+                b.chainAsGiven.removeAt(at);
+            } else {
+                b.chainAsGiven = inFile.mid(1);
+            }
+            b.chainAsGivenSource = occurrence.source().path;
+            break;
+        }
+        bundleBySha.insert(leaf.sha256(), int(bundles.size()));
+        bundles << b;
+    }
+
+    // Same names, same CA: the latest notBefore is current, the others are superseded by it.
+    QHash<QString, QList<int>> groups;
+    for (int i = 0; i < bundles.size(); ++i)
+        groups[namesKey(bundles[i].leaf)] << i;
+    for (const QList<int>& group : std::as_const(groups)) {
+        if (group.size() < 2)
+            continue;
+        int newest = group.first();
+        for (int i : group)
+            if (bundles[i].leaf.notBefore() > bundles[newest].leaf.notBefore())
+                newest = i;
+        for (int i : group) {
+            if (i == newest)
+                continue;
+            bundles[i].supersededBy = bundles[newest].leaf;
+            bundles[newest].previousCertificates << bundles[i].leaf;
+        }
+    }
+
+    // Keys: by public key; an unmatched key next to a single certificate is that certificate's.
+    QHash<QByteArray, int> bundleByPublicKey;
+    for (int i = 0; i < bundles.size(); ++i)
+        bundleByPublicKey.insert(bundles[i].leaf.publicKeyDer(), i);
+    QHash<QString, QList<int>> currentByFolder;
+    for (int i = 0; i < bundles.size(); ++i)
+        if (!bundles[i].isSuperseded())
+            currentByFolder[folderOf(bundles[i].leaf.source().path)] << i;
+    auto soleBundleBeside = [&](const QString& path) -> int {
+        const QList<int> beside = currentByFolder.value(folderOf(path));
+        if (beside.size() == 1)
+            return beside.first();
+        return bundles.size() == 1 ? 0 : -1;
+    };
+    for (const PrivateKey& key : inputs.keys) {
+        if (!key.isEncrypted()) {
+            const int match = int(bundleByPublicKey.value(key.publicKeyDer(), -1));
+            if (match >= 0) {
+                bundles[match].key = key;
+                bundles[match].keyStatus = KeyStatus::Matches;
+                continue;
+            }
+        }
+        const int beside = soleBundleBeside(key.source().path);
+        if (beside >= 0 && bundles[beside].keyStatus == KeyStatus::NotProvided) {
+            bundles[beside].key = key;
+            bundles[beside].keyStatus = key.isEncrypted() ? KeyStatus::Encrypted : KeyStatus::Mismatch;
+        }
+    }
+
+    // Staples: by CertID first (serial, then both issuer hashes with the staple's own algorithm).
+    QHash<QByteArray, QList<int>> bundlesBySerial;
+    for (int i = 0; i < bundles.size(); ++i)
+        bundlesBySerial[bundles[i].leaf.serial()] << i;
+    for (const OcspStaple& staple : inputs.staples) {
+        int owner = -1;
+        StapleAttachment how = StapleAttachment::CertIdMatch;
+        for (const OcspSingleResponse& single : staple.responses()) {
+            for (int i : bundlesBySerial.value(single.certId.serial)) {
+                const Bundle& b = bundles[i];
+                if (!single.certId.issuerNameMatches(b.leaf))
+                    continue;
+                const Certificate issuer = b.issuer();
+                if (!issuer.isNull() && !single.certId.issuerKeyMatches(issuer))
+                    continue;
+                owner = i;
+                break;
+            }
+            if (owner >= 0)
+                break;
+        }
+        if (owner >= 0 && bundles[owner].isSuperseded()) {
+            // A staple that fits a previous certificate is, for the current one, a wrong staple.
+            owner = int(bundleBySha.value(bundles[owner].supersededBy.sha256(), owner));
+            how = StapleAttachment::PreviousCertificate;
+        }
+        if (owner < 0) {
+            // HAProxy's convention: "site.pem.ocsp" belongs to "site.pem".
+            const QString path = staple.source().path;
+            for (int i = 0; i < bundles.size() && owner < 0; ++i)
+                if (path == bundles[i].leaf.source().path + QStringLiteral(".ocsp"))
+                    owner = i, how = StapleAttachment::BesideFiles;
+        }
+        if (owner < 0) {
+            const QList<int> beside = currentByFolder.value(folderOf(staple.source().path));
+            if (beside.size() == 1)
+                owner = beside.first(), how = StapleAttachment::BesideFiles;
+            else if (bundles.size() == 1)
+                owner = 0, how = StapleAttachment::OnlyBundle;
+        }
+        if (owner >= 0)
+            bundles[owner].staples << AttachedStaple{staple, how};
+    }
+
+    for (Bundle& b : bundles)
+        for (const Crl& crl : inputs.crls)
+            if (X509_NAME_cmp(X509_CRL_get_issuer(crl.get0()), X509_get_issuer_name(b.leaf.get0())) == 0)
+                b.crls << crl;
+    return bundles;
+}
+
+QList<Bundle> Bundler::bundleExplicit(const RoleInputs& roles) const
+{
+    QList<Certificate> all = roles.cert.certificates + roles.chain.certificates;
+    if (all.isEmpty())
+        return {};
+    Bundle b;
+    b.origin = roles.origin;
+    b.served = roles.served;
+    // The first end-entity certificate heads the bundle; failing that, the first certificate.
+    int leafIndex = 0;
+    for (int i = 0; i < roles.cert.certificates.size(); ++i)
+        if (!roles.cert.certificates[i].isCa()) {
+            leafIndex = i;
+            break;
+        }
+    b.leaf = all.at(leafIndex);
+    b.id = roles.served ? b.leaf.id() + QLatin1Char('@') + roles.origin : b.leaf.id();
+    all.removeAt(leafIndex);
+    b.chainAsGiven = all;
+    b.chainAsGivenSource = roles.served ? roles.origin
+                           : !roles.chain.files.isEmpty() && roles.cert.certificates.size() < 2
+                               ? roles.chain.files.join(QStringLiteral(", "))
+                               : b.leaf.source().path;
+    QList<Certificate> cas;
+    for (const Certificate& c : all)
+        if (c != b.leaf)
+            cas << c;
+    buildPath(b, IssuerIndex(cas), m_trust);
+    b.knownCertificates = roles.cert.certificates + roles.chain.certificates;
+    for (const Certificate& c : b.knownCertificates)
+        if (isResponderOnly(c))
+            b.responderCertificates << c;
+    for (const OcspStaple& staple : roles.staple.staples + roles.cert.staples)
+        b.staples << AttachedStaple{staple, StapleAttachment::Explicit};
+    const QList<PrivateKey> keys = roles.key.keys + roles.cert.keys;
+    if (!keys.isEmpty()) {
+        b.key = keys.first();
+        for (const PrivateKey& k : keys)
+            if (k.matches(b.leaf))
+                b.key = k;
+        b.keyStatus = b.key.isEncrypted() ? KeyStatus::Encrypted
+                      : b.key.matches(b.leaf) ? KeyStatus::Matches
+                                              : KeyStatus::Mismatch;
+    }
+    b.crls = roles.cert.crls + roles.chain.crls;
+    return {b};
+}
+
+} // namespace staplescope
