@@ -17,6 +17,7 @@ std::optional<Severity> severityFromName(const QString& name);
 struct Finding {
     QString code;        // public contract: see docs/findings.md
     Severity severity = Severity::Info;
+    QString title;       // one line for lists and verdicts: "Staple belongs to the previous certificate"
     QString subject;     // which file and which certificate or staple
     QString message;     // what is wrong, the likely cause
     QString fix;         // what to do (may be empty for info findings)

@@ -1,0 +1,656 @@
+#include "Analyzer.h"
+
+#include <QSet>
+
+#include <algorithm>
+
+namespace staplescope {
+
+namespace {
+
+constexpr qint64 kDay = 86400;
+
+QString certSubject(const Certificate& cert)
+{
+    return QStringLiteral("%1: %2").arg(cert.source().display(), cert.displayName());
+}
+
+QString stapleSubject(const OcspStaple& staple)
+{
+    const auto responses = staple.responses();
+    if (responses.isEmpty())
+        return QStringLiteral("%1: OCSP response (%2)").arg(staple.source().display(), staple.responseStatusName());
+    return QStringLiteral("%1: OCSP response for serial %2").arg(staple.source().display(), responses.first().certId.serialHex());
+}
+
+// "in 3 days 2 hours" / "2 days 3 hours ago"
+QString relative(const QDateTime& at, const QDateTime& when)
+{
+    const qint64 secs = at.secsTo(when);
+    if (secs == 0)
+        return QStringLiteral("right now");
+    return secs > 0 ? QStringLiteral("in %1").arg(formatDuration(secs)) : QStringLiteral("%1 ago").arg(formatDuration(secs));
+}
+
+class Rules {
+public:
+    Rules(const Bundle& bundle, const AnalysisOptions& options) : b(bundle), o(options), at(options.at.toUTC()) {}
+
+    QList<Finding> run()
+    {
+        checkCertificateTimes(b.leaf, true);
+        for (const Certificate& c : b.chain)
+            checkCertificateTimes(c, false);
+        checkKey();
+        checkHostName();
+        checkChain();
+        checkCrls();
+        checkStaples();
+        if (b.isSuperseded())
+            demoteSuperseded();
+        sortFindings(m_findings);
+        return m_findings;
+    }
+
+private:
+    Finding& add(const QString& code, Severity severity, const QString& title, const QString& subject,
+                 const QString& message, const QString& fix, const QStringList& objectIds)
+    {
+        Finding f;
+        f.code = code;
+        f.severity = severity;
+        f.title = title;
+        f.subject = subject;
+        f.message = message;
+        f.fix = fix;
+        f.objectIds = objectIds;
+        m_findings << f;
+        return m_findings.last();
+    }
+
+    QString role(const Certificate& cert) const
+    {
+        if (cert == b.leaf)
+            return QStringLiteral("certificate");
+        if (cert.isSelfSigned())
+            return QStringLiteral("root certificate");
+        return QStringLiteral("intermediate certificate");
+    }
+
+    void checkCertificateTimes(const Certificate& cert, bool isLeaf)
+    {
+        const QString what = role(cert);
+        const QString fixRenew = isLeaf
+            ? QStringLiteral("Renew the certificate, install it, and fetch a new staple for it at the same time; then reload the server.")
+            : QStringLiteral("Replace the %1 in the chain file with the CA's current one (see the CA's repository or the leaf's CA Issuers URL).").arg(what);
+        if (at > cert.notAfter()) {
+            add(QStringLiteral("CERT_EXPIRED"), isLeaf ? Severity::Critical : Severity::Error,
+                isLeaf ? QStringLiteral("Certificate expired") : QStringLiteral("Chain certificate expired"), certSubject(cert),
+                QStringLiteral("The %1 expired %2 (notAfter %3); clients reject it.")
+                    .arg(what, relative(at, cert.notAfter()), formatTime(cert.notAfter())),
+                fixRenew, {cert.id()});
+            return;
+        }
+        if (at < cert.notBefore()) {
+            add(QStringLiteral("CERT_NOT_YET_VALID"), Severity::Error, QStringLiteral("Certificate not yet valid"), certSubject(cert),
+                QStringLiteral("The %1 becomes valid only %2 (notBefore %3); clients reject it until then. "
+                               "Either it was installed before its start time or a clock is wrong.")
+                    .arg(what, relative(at, cert.notBefore()), formatTime(cert.notBefore())),
+                QStringLiteral("Keep serving the previous certificate until then, or check the clocks of this machine and the server."),
+                {cert.id()});
+            return;
+        }
+        const QDateTime warnFrom = o.expiryWarningStart(cert);
+        if (at >= warnFrom) {
+            add(QStringLiteral("CERT_EXPIRING_SOON"), Severity::Warning,
+                isLeaf ? QStringLiteral("Certificate expires soon") : QStringLiteral("Chain certificate expires soon"), certSubject(cert),
+                QStringLiteral("The %1 expires %2 (notAfter %3), within the warning window of %4 for a %5 lifetime.")
+                    .arg(what, relative(at, cert.notAfter()), formatTime(cert.notAfter()),
+                         formatDuration(warnFrom.secsTo(cert.notAfter())), formatDuration(cert.lifetimeSeconds())),
+                isLeaf ? QStringLiteral("Renew now; automated renewal should already have done so, so check its timer and log. Renew the staple with it.")
+                       : fixRenew,
+                {cert.id()});
+        }
+    }
+
+    void checkKey()
+    {
+        if (b.keyStatus == KeyStatus::Mismatch) {
+            add(QStringLiteral("KEY_MISMATCH"), Severity::Critical, QStringLiteral("Private key does not match"),
+                QStringLiteral("%1: %2 private key").arg(b.key.source().display(), b.key.keyDescription()),
+                QStringLiteral("The private key (%1, %2) does not belong to %3 (%4 key). A server configured with this pair "
+                               "refuses to start or fails every handshake.")
+                    .arg(b.key.format(), b.key.keyDescription(), b.leaf.displayName(), b.leaf.keyDescription()),
+                QStringLiteral("Configure the key that was generated with this certificate's request (renewal tools keep it beside the certificate)."),
+                {b.leaf.id(), b.key.id()});
+        } else if (b.keyStatus == KeyStatus::Encrypted) {
+            add(QStringLiteral("KEY_ENCRYPTED"), Severity::Info, QStringLiteral("Private key is encrypted"),
+                QStringLiteral("%1: %2").arg(b.key.source().display(), b.key.format()),
+                QStringLiteral("The private key is encrypted, so whether it matches the certificate was not checked. Servers started "
+                               "unattended need an unencrypted key or a passphrase helper."),
+                QStringLiteral("Give the passphrase with --password to check it."), {b.key.id()});
+        }
+    }
+
+    void checkHostName()
+    {
+        if (b.expectedHostName.isEmpty())
+            return;
+        const QByteArray host = b.expectedHostName.toUtf8();
+        const bool ok = X509_check_host(b.leaf.get0(), host.constData(), size_t(host.size()), 0, nullptr) == 1 ||
+                        X509_check_ip_asc(b.leaf.get0(), host.constData(), 0) == 1;
+        clearOpenSslErrors();
+        if (ok)
+            return;
+        QStringList names = b.leaf.dnsNames() + b.leaf.ipAddresses();
+        add(QStringLiteral("HOSTNAME_MISMATCH"), Severity::Error, QStringLiteral("Certificate is not for this host name"), certSubject(b.leaf),
+            QStringLiteral("The certificate does not cover \"%1\"; it is for %2.")
+                .arg(b.expectedHostName, names.isEmpty() ? b.leaf.subject() : names.join(QStringLiteral(", "))),
+            QStringLiteral("Serve a certificate that lists %1, or check the SNI name (--servername) and the server's virtual host.").arg(b.expectedHostName),
+            {b.leaf.id()});
+    }
+
+    void checkChain()
+    {
+        // Signatures along the path.
+        Certificate child = b.leaf;
+        for (const Certificate& issuer : b.chain) {
+            if (!child.verifySignatureWith(issuer))
+                add(QStringLiteral("CHAIN_BAD_SIGNATURE"), Severity::Error, QStringLiteral("Chain signature does not verify"), certSubject(child),
+                    QStringLiteral("%1 names \"%2\" as its issuer, but the key of the certificate with that name (%3) does not verify its "
+                                   "signature. The chain holds a different certificate with the same name (a re-keyed or cross-signed CA).")
+                        .arg(child.displayName(), child.issuer(), issuer.source().display()),
+                    QStringLiteral("Replace the chain with the intermediate that actually issued this certificate (its CA Issuers URL: %1).")
+                        .arg(child.caIssuerUrls().isEmpty() ? QStringLiteral("none given") : child.caIssuerUrls().join(QStringLiteral(", "))),
+                    {child.id(), issuer.id()});
+            child = issuer;
+        }
+        const Certificate top = b.chain.isEmpty() ? b.leaf : b.chain.last();
+        if (b.anchor.isNull() && !top.isSelfSigned()) {
+            const bool wholeChainMissing = b.chain.isEmpty();
+            add(QStringLiteral("CHAIN_INCOMPLETE"), Severity::Error, QStringLiteral("Chain is incomplete"), certSubject(top),
+                QStringLiteral("The issuer of %1, \"%2\", is neither among the %3 nor a trusted root. Clients that do not fetch missing "
+                               "intermediates themselves (most mail clients, Java, OpenSSL-based tools) cannot build a path.")
+                    .arg(top.displayName(), top.issuer(), b.served ? QStringLiteral("certificates the server sent") : QStringLiteral("inputs")),
+                QStringLiteral("%1 the intermediate certificate%2 to the chain the server sends%3.")
+                    .arg(wholeChainMissing ? QStringLiteral("Add") : QStringLiteral("Add the missing"),
+                         top.caIssuerUrls().isEmpty() ? QString() : QStringLiteral(" (from %1)").arg(top.caIssuerUrls().first()),
+                         b.served ? QString() : QStringLiteral(" (fullchain.pem rather than cert.pem)")),
+                {top.id()});
+        } else if (b.anchor.isNull()) {
+            // The path ends at a self-signed certificate: trusted only if it is an anchor.
+            const bool trusted = o.trust && o.trust->isAnchor(top);
+            if (!trusted) {
+                const bool selfSignedLeaf = top == b.leaf;
+                add(QStringLiteral("CHAIN_UNTRUSTED"), Severity::Error,
+                    selfSignedLeaf ? QStringLiteral("Self-signed certificate") : QStringLiteral("Chain ends at an untrusted root"),
+                    certSubject(top),
+                    selfSignedLeaf
+                        ? QStringLiteral("The certificate is self-signed; clients trust it only if it is installed on them.")
+                        : QStringLiteral("The chain ends at the root \"%1\", which is not among the trust anchors (%2).")
+                              .arg(top.subject(), trustDescription()),
+                    QStringLiteral("Use a certificate from a CA your clients trust, or give the private CA's root with --ca-file."),
+                    {top.id()});
+            }
+        }
+
+        // Order and extras, where the inputs give an order (fullchain.pem, --chain, a handshake).
+        if (b.chainAsGiven.isEmpty())
+            return;
+        QSet<QByteArray> onPath;
+        for (const Certificate& c : b.chain)
+            onPath.insert(c.sha256());
+        if (!b.served && b.leaf.source().path == b.chainAsGivenSource && b.leaf.source().index != 0) {
+            add(QStringLiteral("CHAIN_ORDER"), Severity::Error, QStringLiteral("Leaf is not first"), certSubject(b.leaf),
+                QStringLiteral("In %1 the server certificate is #%2, but it must come first; servers send the file in order and pair "
+                               "the key with the first certificate.")
+                    .arg(b.chainAsGivenSource).arg(b.leaf.source().index + 1),
+                QStringLiteral("Rewrite the file as: certificate, then its issuer, then that one's issuer."), {b.leaf.id()});
+        }
+        QList<Certificate> givenOnPath;
+        QSet<QByteArray> seenGiven;
+        for (const Certificate& c : b.chainAsGiven) {
+            if (seenGiven.contains(c.sha256())) {
+                add(QStringLiteral("CHAIN_EXTRA_CERT"), Severity::Warning, QStringLiteral("Certificate sent twice"), certSubject(c),
+                    QStringLiteral("%1 appears more than once in %2.").arg(c.displayName(), b.chainAsGivenSource),
+                    QStringLiteral("Remove the duplicate."), {c.id()});
+                continue;
+            }
+            seenGiven.insert(c.sha256());
+            if (onPath.contains(c.sha256())) {
+                givenOnPath << c;
+                if (c.isSelfSigned())
+                    add(QStringLiteral("CHAIN_EXTRA_CERT"), Severity::Info, QStringLiteral("Root certificate is sent"), certSubject(c),
+                        QStringLiteral("%1 sends the root \"%2\"; clients use their own copy, so it only adds bytes to every handshake.")
+                            .arg(b.chainAsGivenSource, c.subject()),
+                        QStringLiteral("Optionally drop the root from the chain."), {c.id()});
+            } else if (c != b.leaf) {
+                add(QStringLiteral("CHAIN_EXTRA_CERT"), Severity::Warning, QStringLiteral("Unrelated certificate in chain"), certSubject(c),
+                    QStringLiteral("%1 is sent with the chain but is not on this certificate's path (it is issued by \"%2\"); "
+                                   "it wastes bytes and can mislead clients that build paths naively.")
+                        .arg(c.displayName(), c.issuer()),
+                    QStringLiteral("Remove it from %1.").arg(b.chainAsGivenSource), {c.id()});
+            }
+        }
+        for (int i = 0; i < givenOnPath.size(); ++i) {
+            if (i < b.chain.size() && givenOnPath[i] == b.chain[i])
+                continue;
+            QStringList expected;
+            for (const Certificate& c : b.chain)
+                expected << c.commonName();
+            QStringList actual;
+            for (const Certificate& c : givenOnPath)
+                actual << c.commonName();
+            add(QStringLiteral("CHAIN_ORDER"), Severity::Warning, QStringLiteral("Chain is out of order"),
+                b.chainAsGivenSource,
+                QStringLiteral("The chain is sent as %1 but the path is %2. TLS requires each certificate to be followed by its "
+                               "issuer; strict clients (older OpenSSL, Java, embedded devices) fail.")
+                    .arg(actual.join(QStringLiteral(" → ")), expected.join(QStringLiteral(" → "))),
+                QStringLiteral("Reorder %1: certificate first, then each issuer in turn.").arg(b.chainAsGivenSource),
+                {givenOnPath[i].id()});
+            break;
+        }
+    }
+
+    QString trustDescription() const
+    {
+        if (!o.trust)
+            return QStringLiteral("none configured");
+        QString text = o.trust->usesSystemStore() ? QStringLiteral("the system store") : QStringLiteral("no system store");
+        if (!o.trust->extraAnchors().isEmpty())
+            text += QStringLiteral(" plus %1 from --ca-file").arg(o.trust->extraAnchors().size());
+        return text;
+    }
+
+    void checkCrls()
+    {
+        for (const Crl& crl : b.crls) {
+            const auto revoked = crl.revocationTimeOf(b.leaf);
+            if (revoked && *revoked <= at)
+                add(QStringLiteral("CERT_REVOKED"), Severity::Critical, QStringLiteral("Certificate revoked (CRL)"), certSubject(b.leaf),
+                    QStringLiteral("The CRL %1 lists this certificate as revoked since %2 (%3).")
+                        .arg(crl.source().display(), formatTime(*revoked), relative(at, *revoked)),
+                    QStringLiteral("Replace the certificate now."), {b.leaf.id()});
+        }
+    }
+
+    // Finds who signed `staple`: the CA itself, or a delegated responder it embeds or we were given.
+    Certificate findSigner(const OcspStaple& staple, const Certificate& issuer) const
+    {
+        if (staple.isResponder(issuer))
+            return issuer;
+        for (const Certificate& c : staple.embeddedCertificates() + b.responderCertificates + b.chain)
+            if (staple.isResponder(c))
+                return c;
+        return {};
+    }
+
+    Certificate knownCertificateWithSerial(const QByteArray& serial) const
+    {
+        for (const Certificate& c : b.previousCertificates + b.knownCertificates)
+            if (c.serial() == serial && c != b.leaf)
+                return c;
+        return {};
+    }
+
+    bool checkStapleIdentity(const OcspStaple& staple, const AttachedStaple& attached, OcspSingleResponse* matched)
+    {
+        const QList<OcspSingleResponse> responses = staple.responses();
+        const Certificate issuer = b.issuer();
+        for (const OcspSingleResponse& single : responses) {
+            if (single.certId.serialMatches(b.leaf) && single.certId.issuerNameMatches(b.leaf) &&
+                (issuer.isNull() || single.certId.issuerKeyMatches(issuer))) {
+                *matched = single;
+                return true;
+            }
+        }
+        if (responses.isEmpty())
+            return false;
+        const OcspSingleResponse& single = responses.first();
+        const OcspCertId& id = single.certId;
+        const QString subject = stapleSubject(staple);
+        const QStringList ids{staple.id(), b.leaf.id()};
+
+        for (const Certificate& chainCert : b.chain) {
+            if (id.serialMatches(chainCert) && id.issuerNameMatches(chainCert)) {
+                add(QStringLiteral("STAPLE_FOR_INTERMEDIATE"), Severity::Critical, QStringLiteral("Staple is for the intermediate"), subject,
+                    QStringLiteral("This OCSP response is about the intermediate %1, not about the server certificate %2. "
+                                   "Clients look for a response about the server certificate and find none.")
+                        .arg(chainCert.displayName(), b.leaf.displayName()),
+                    QStringLiteral("Fetch the staple for the server certificate: openssl ocsp -issuer %1 -cert <certificate> -url <OCSP URL> -respout <file>.")
+                        .arg(chainCert.source().path),
+                    ids + QStringList{chainCert.id()});
+                return false;
+            }
+        }
+
+        const bool sameIssuerName = id.issuerNameMatches(b.leaf);
+        const bool sameIssuerKey = issuer.isNull() || id.issuerKeyMatches(issuer);
+        const Certificate owner = knownCertificateWithSerial(id.serial);
+        QString ownerText;
+        if (!owner.isNull()) {
+            const bool previous = b.previousCertificates.contains(owner) || attached.attachment == StapleAttachment::PreviousCertificate;
+            ownerText = QStringLiteral(" (%1 %2, valid %3 to %4)")
+                            .arg(previous ? QStringLiteral("the previous certificate,") : QStringLiteral("the certificate in"),
+                                 owner.source().display(), formatTime(owner.notBefore()), formatTime(owner.notAfter()));
+        }
+        if (sameIssuerName && sameIssuerKey && !id.serialMatches(b.leaf)) {
+            const bool previous = attached.attachment == StapleAttachment::PreviousCertificate ||
+                                  (!owner.isNull() && owner.notBefore() < b.leaf.notBefore());
+            const qint64 sinceIssue = b.leaf.notBefore().secsTo(at);
+            add(QStringLiteral("STAPLE_FOR_OTHER_CERT"), Severity::Critical,
+                previous ? QStringLiteral("Staple belongs to the previous certificate") : QStringLiteral("Staple belongs to another certificate"),
+                subject,
+                QStringLiteral("The staple is for serial %1%2, but the certificate is serial %3, issued %4 (%5). "
+                               "Both come from the same CA, so this is a stale staple left over from %6: a server sends it anyway, "
+                               "and strict clients (must-staple, Firefox, Exim/GnuTLS peers) reject the handshake, often with a "
+                               "misleading library error such as \"unsupported issuer hash algorithm\".")
+                    .arg(id.serialHex(), ownerText, b.leaf.serialHex(), formatTime(b.leaf.notBefore()),
+                         sinceIssue >= 0 ? QStringLiteral("%1 ago").arg(formatDuration(sinceIssue)) : relative(at, b.leaf.notBefore()),
+                         previous ? QStringLiteral("before the renewal") : QStringLiteral("another certificate")),
+                QStringLiteral("Fetch a fresh OCSP response for serial %1 now and write it to %2; from now on renew certificate and "
+                               "staple together (a renewal deploy hook that re-fetches the staple).")
+                    .arg(b.leaf.serialHex(), staple.source().path),
+                owner.isNull() ? ids : ids + QStringList{owner.id()});
+            return false;
+        }
+        QString why;
+        if (!sameIssuerName)
+            why = QStringLiteral("it names a different issuer (issuer name hash %1 with %2; this certificate's issuer is \"%3\")")
+                      .arg(hexColon(id.issuerNameHash).left(23) + QStringLiteral("…"), id.hashAlgorithm, b.leaf.issuer());
+        else
+            why = QStringLiteral("the issuer has the same name but a different key (issuer key hash %1) — a re-keyed or "
+                                 "cross-signed CA").arg(hexColon(id.issuerKeyHash).left(23) + QStringLiteral("…"));
+        add(QStringLiteral("STAPLE_ISSUER_MISMATCH"), Severity::Critical, QStringLiteral("Staple is from another issuer"), subject,
+            QStringLiteral("The staple is for serial %1%2 and does not belong to %3: %4. Clients reject it.")
+                .arg(id.serialHex(), ownerText, b.leaf.displayName(), why),
+            QStringLiteral("Fetch the staple from this certificate's own OCSP responder (%1) with its actual issuer.")
+                .arg(b.leaf.ocspUrls().isEmpty() ? QStringLiteral("none listed") : b.leaf.ocspUrls().first()),
+            owner.isNull() ? ids : ids + QStringList{owner.id()});
+        return false;
+    }
+
+    // Returns true when the staple is one a strict client would accept.
+    bool checkStaple(const AttachedStaple& attached)
+    {
+        const OcspStaple& staple = attached.staple;
+        const QString subject = stapleSubject(staple);
+        const QStringList ids{staple.id()};
+        if (staple.encoding() != OcspStaple::Encoding::Der) {
+            add(QStringLiteral("STAPLE_TEXT_ENCODED"), Severity::Warning, QStringLiteral("Staple file is text, not DER"), subject,
+                QStringLiteral("The OCSP response is stored as %1 text. nginx (ssl_stapling_file), Exim (tls_ocsp_file) and HAProxy (.ocsp) "
+                               "read raw DER and will fail to load it or staple garbage.")
+                    .arg(staple.encoding() == OcspStaple::Encoding::Pem ? QStringLiteral("PEM") : QStringLiteral("base64")),
+                staple.encoding() == OcspStaple::Encoding::Pem
+                    ? QStringLiteral("Convert it: sed '/-----/d' %1 | base64 -d > %1.der").arg(staple.source().path)
+                    : QStringLiteral("Convert it: base64 -d %1 > %1.der").arg(staple.source().path),
+                ids);
+        }
+        if (!staple.isSuccessful()) {
+            add(QStringLiteral("STAPLE_RESPONSE_UNSUCCESSFUL"), Severity::Error, QStringLiteral("Staple is an error response"), subject,
+                QStringLiteral("The responder answered \"%1\" instead of a certificate status, and that answer was saved as the staple. "
+                               "It carries no status, so clients ignore it (or fail, with must-staple).")
+                    .arg(staple.responseStatusName()),
+                QStringLiteral("Fetch again later (tryLater) or check the request (unauthorized: wrong responder or issuer); never "
+                               "replace a good staple with an error response."),
+                ids);
+            return false;
+        }
+        if (staple.responses().size() > 1)
+            add(QStringLiteral("STAPLE_MULTIPLE_RESPONSES"), Severity::Info, QStringLiteral("Staple holds several responses"), subject,
+                QStringLiteral("The OCSP response holds %1 single responses; clients look for the one about their certificate.")
+                    .arg(staple.responses().size()),
+                QString(), ids);
+
+        OcspSingleResponse single;
+        if (!checkStapleIdentity(staple, attached, &single))
+            return false;
+        bool acceptable = true;
+
+        const Certificate issuer = b.issuer();
+        if (issuer.isNull()) {
+            add(QStringLiteral("STAPLE_UNVERIFIABLE"), Severity::Warning, QStringLiteral("Staple cannot be verified"), subject,
+                QStringLiteral("The issuer of %1 is not among the inputs, so the staple's issuer key hash and signature cannot be "
+                               "checked.").arg(b.leaf.displayName()),
+                QStringLiteral("Add the chain file (or use fullchain.pem) to verify the staple."), ids);
+        } else {
+            const Certificate signer = findSigner(staple, issuer);
+            if (signer.isNull()) {
+                add(QStringLiteral("STAPLE_UNVERIFIABLE"), Severity::Warning, QStringLiteral("Staple signer not found"), subject,
+                    QStringLiteral("The response is signed by %1, which is neither the issuer nor a certificate included in the "
+                                   "response or the inputs.").arg(staple.responderId()),
+                    QStringLiteral("Re-fetch the staple; responders normally include their delegated signing certificate."), ids);
+            } else {
+                if (!staple.verifySignature(signer)) {
+                    acceptable = false;
+                    add(QStringLiteral("STAPLE_SIGNATURE_INVALID"), Severity::Critical, QStringLiteral("Staple signature is invalid"), subject,
+                        QStringLiteral("The response's signature does not verify with the key of its signer %1: the file is damaged or was tampered with.")
+                            .arg(signer.displayName()),
+                        QStringLiteral("Fetch a fresh staple from %1.").arg(b.leaf.ocspUrls().value(0, QStringLiteral("the CA's OCSP responder"))),
+                        ids);
+                }
+                if (signer != issuer)
+                    acceptable &= checkDelegatedResponder(staple, signer, issuer, subject);
+            }
+        }
+
+        const QDateTime thisUpdate = single.thisUpdate;
+        const QDateTime nextUpdate = single.nextUpdate;
+        if (thisUpdate.isValid() && thisUpdate > at) {
+            acceptable = false;
+            add(QStringLiteral("STAPLE_NOT_YET_VALID"), Severity::Error, QStringLiteral("Staple is from the future"), subject,
+                QStringLiteral("The staple's thisUpdate is %1 (%2); clients reject a response from the future. A clock is wrong "
+                               "(this machine's, the server's, or the responder's).")
+                    .arg(formatTime(thisUpdate), relative(at, thisUpdate)),
+                QStringLiteral("Check NTP on the server and this machine."), ids);
+        }
+        if (!nextUpdate.isValid()) {
+            add(QStringLiteral("STAPLE_NO_NEXT_UPDATE"), Severity::Warning, QStringLiteral("Staple has no expiry"), subject,
+                QStringLiteral("The response has no nextUpdate, so clients cannot tell when it is stale; many accept it only for a "
+                               "short time after thisUpdate (%1, %2).").arg(formatTime(thisUpdate), relative(at, thisUpdate)),
+                QStringLiteral("Refresh it often (at least daily)."), ids);
+        } else if (at > nextUpdate) {
+            acceptable = false;
+            add(QStringLiteral("STAPLE_EXPIRED"), b.leaf.mustStaple() ? Severity::Critical : Severity::Error,
+                QStringLiteral("Staple expired"), subject,
+                QStringLiteral("The staple expired %1 (nextUpdate %2); clients ignore it or, with must-staple, reject the handshake. "
+                               "The job that refreshes it has not run or failed since %3.")
+                    .arg(relative(at, nextUpdate), formatTime(nextUpdate), formatTime(thisUpdate)),
+                QStringLiteral("Fetch a fresh staple now and check the refresh job (cron/systemd timer) and its log."), ids);
+        } else {
+            const QDateTime refresh = o.stapleRefreshPoint(thisUpdate, nextUpdate);
+            if (refresh.isValid() && at >= refresh)
+                add(QStringLiteral("STAPLE_REFRESH_DUE"), Severity::Warning, QStringLiteral("Staple refresh is overdue"), subject,
+                    QStringLiteral("The staple passed its refresh point %1 (at %2 of its validity) and expires %3 (nextUpdate %4).")
+                        .arg(relative(at, refresh), QStringLiteral("%1%").arg(qRound(o.stapleRefreshFraction * 100)),
+                             relative(at, nextUpdate), formatTime(nextUpdate)),
+                    QStringLiteral("Fetch a fresh staple; refresh jobs should renew at the halfway point, as DHCP renews leases."), ids);
+            if (nextUpdate > b.leaf.notAfter())
+                add(QStringLiteral("STAPLE_OUTLIVES_CERT"), Severity::Info, QStringLiteral("Staple outlives the certificate"), subject,
+                    QStringLiteral("The staple is valid until %1, after the certificate itself expires (%2).")
+                        .arg(formatTime(nextUpdate), formatTime(b.leaf.notAfter())),
+                    QStringLiteral("Nothing to do now; renew the certificate and the staple together."), ids);
+        }
+
+        if (single.status == OcspCertStatus::Revoked) {
+            acceptable = false;
+            add(QStringLiteral("STAPLE_REVOKED"), Severity::Critical, QStringLiteral("Certificate is revoked"), subject,
+                QStringLiteral("The CA says this certificate was revoked at %1 (%2)%3. Clients reject it.")
+                    .arg(formatTime(single.revocationTime), relative(at, single.revocationTime),
+                         single.revocationReasonName.isEmpty() ? QString()
+                                                               : QStringLiteral(", reason: %1").arg(single.revocationReasonName)),
+                QStringLiteral("Replace the certificate now (and its key, if the reason is keyCompromise)."), {staple.id(), b.leaf.id()});
+        } else if (single.status == OcspCertStatus::Unknown) {
+            acceptable = false;
+            add(QStringLiteral("STAPLE_STATUS_UNKNOWN"), Severity::Error, QStringLiteral("Responder does not know the certificate"), subject,
+                QStringLiteral("The responder answered \"unknown\" for serial %1: it does not know this certificate (asked the wrong "
+                               "responder, or the certificate is too new to be published).").arg(single.certId.serialHex()),
+                QStringLiteral("Ask the responder named in the certificate (%1) and retry in a few minutes.")
+                    .arg(b.leaf.ocspUrls().value(0, QStringLiteral("none listed"))),
+                ids);
+        }
+        return acceptable;
+    }
+
+    bool checkDelegatedResponder(const OcspStaple& staple, const Certificate& signer, const Certificate& issuer, const QString& subject)
+    {
+        const QStringList ids{staple.id(), signer.id()};
+        bool ok = true;
+        if (!signer.isIssuedBy(issuer)) {
+            ok = false;
+            add(QStringLiteral("STAPLE_RESPONDER_UNAUTHORIZED"), Severity::Critical, QStringLiteral("Staple signed by an unauthorised responder"), subject,
+                QStringLiteral("The response is signed by %1, which was not issued by the certificate's CA \"%2\"; only the CA or a "
+                               "responder it delegated may sign. (OpenSSL reports this as \"root CA not trusted\".)")
+                    .arg(signer.displayName(), issuer.subject()),
+                QStringLiteral("Fetch the staple from the CA's own responder (%1).").arg(b.leaf.ocspUrls().value(0, QStringLiteral("see the certificate's AIA"))),
+                ids);
+        } else if (!signer.hasOcspSigningUsage()) {
+            ok = false;
+            add(QStringLiteral("STAPLE_RESPONDER_UNAUTHORIZED"), Severity::Critical, QStringLiteral("Responder lacks OCSP signing usage"), subject,
+                QStringLiteral("The response is signed by %1, issued by the CA but without the id-kp-OCSPSigning extended key usage, "
+                               "so it is not authorised to sign OCSP responses.").arg(signer.displayName()),
+                QStringLiteral("The CA's responder is misconfigured; report it to the CA and fetch again later."), ids);
+        }
+        if (at > signer.notAfter() || at < signer.notBefore()) {
+            ok = false;
+            add(QStringLiteral("STAPLE_RESPONDER_EXPIRED"), Severity::Error, QStringLiteral("Responder certificate expired"), subject,
+                at > signer.notAfter()
+                    ? QStringLiteral("The delegated responder certificate %1 expired %2 (%3); clients reject responses it signed.")
+                          .arg(signer.displayName(), relative(at, signer.notAfter()), formatTime(signer.notAfter()))
+                    : QStringLiteral("The delegated responder certificate %1 becomes valid only %2 (%3).")
+                          .arg(signer.displayName(), relative(at, signer.notBefore()), formatTime(signer.notBefore())),
+                QStringLiteral("Fetch a fresh staple; the responder has a newer signing certificate."), ids);
+        }
+        return ok;
+    }
+
+    void checkStaples()
+    {
+        const Certificate& leaf = b.leaf;
+        const bool hasOcspUrl = !leaf.ocspUrls().isEmpty();
+        const QStringList crlUrls = leaf.crlUrls();
+        const QString leafSubject = certSubject(leaf);
+
+        if (b.staples.isEmpty()) {
+            if (leaf.mustStaple() && !hasOcspUrl) {
+                add(QStringLiteral("MUST_STAPLE_NO_OCSP_URL"), Severity::Error, QStringLiteral("Must-staple without an OCSP URL"), leafSubject,
+                    QStringLiteral("The certificate demands a staple (TLS Feature status_request) but names no OCSP responder, so no "
+                                   "staple can ever be fetched; clients that enforce must-staple will reject it."),
+                    QStringLiteral("Request the certificate again without the must-staple option (CAs without OCSP, such as Let's Encrypt since 2025, cannot honour it)."),
+                    {leaf.id()});
+                return;
+            }
+            if (!hasOcspUrl) {
+                add(QStringLiteral("OCSP_URL_MISSING"), Severity::Info, QStringLiteral("No OCSP responder (normal for CRL-only CAs)"), leafSubject,
+                    QStringLiteral("The certificate names no OCSP responder, so there is nothing to staple. This is normal: Let's Encrypt "
+                                   "and other CAs dropped OCSP in 2025 and publish revocation through CRLs%1.")
+                        .arg(crlUrls.isEmpty() ? QStringLiteral(" (this certificate lists no CRL URL either)")
+                                               : QStringLiteral(" (here: %1)").arg(crlUrls.join(QStringLiteral(", ")))),
+                    QStringLiteral("Nothing to do; turn stapling off for this certificate to avoid log noise."), {leaf.id()});
+                return;
+            }
+            if (b.served) {
+                add(QStringLiteral("STAPLE_NOT_SERVED"), leaf.mustStaple() ? Severity::Critical : Severity::Warning,
+                    QStringLiteral("Server sends no staple"), b.origin,
+                    QStringLiteral("The server sent no OCSP staple although the certificate has a responder (%1)%2.")
+                        .arg(leaf.ocspUrls().first(),
+                             leaf.mustStaple() ? QStringLiteral(" and demands a staple (must-staple): clients that enforce it reject the handshake")
+                                               : QStringLiteral("; clients must ask the responder themselves, or skip the check")),
+                    QStringLiteral("Enable stapling (nginx ssl_stapling_file, Exim tls_ocsp_file, HAProxy .ocsp) and check that the staple file is fresh."),
+                    {leaf.id()});
+                return;
+            }
+            if (leaf.mustStaple()) {
+                add(QStringLiteral("MUST_STAPLE_MISSING"), Severity::Critical, QStringLiteral("Must-staple certificate has no staple"), leafSubject,
+                    QStringLiteral("The certificate demands a staple (TLS Feature status_request) and no OCSP response was found for it; "
+                                   "clients that enforce must-staple (Firefox) reject the server."),
+                    QStringLiteral("Fetch a staple from %1 and configure the server to send it.").arg(leaf.ocspUrls().first()), {leaf.id()});
+                return;
+            }
+            add(QStringLiteral("STAPLE_MISSING"), Severity::Warning, QStringLiteral("No staple for this certificate"), leafSubject,
+                QStringLiteral("The certificate has an OCSP responder (%1) but no staple was found beside it. Without one, clients must "
+                               "ask the responder themselves (slower, and it tells the CA who visits), or skip the check.")
+                    .arg(leaf.ocspUrls().first()),
+                QStringLiteral("Fetch a staple (openssl ocsp … -respout) and configure it, or point the tool at the staple file."),
+                {leaf.id()});
+            return;
+        }
+
+        if (b.staples.size() > 1) {
+            QStringList files;
+            for (const AttachedStaple& s : b.staples)
+                files << s.staple.source().display();
+            add(QStringLiteral("STAPLE_MULTIPLE_RESPONSES"), Severity::Warning, QStringLiteral("Several staples for one certificate"), leafSubject,
+                QStringLiteral("%1 staples belong to this certificate (%2); a server sends only one, so make sure it is the right one.")
+                    .arg(b.staples.size()).arg(files.join(QStringLiteral(", "))),
+                QStringLiteral("Remove the stale copies."), {leaf.id()});
+        }
+        if (!hasOcspUrl)
+            add(QStringLiteral("STAPLE_BUT_NO_OCSP_URL"), Severity::Warning, QStringLiteral("Staple for a certificate without OCSP"), leafSubject,
+                QStringLiteral("A staple is configured, but the certificate names no OCSP responder%1, so nothing can refresh it. It is "
+                               "probably left over from a previous certificate or CA.")
+                    .arg(crlUrls.isEmpty() ? QString() : QStringLiteral(" (it uses CRLs: %1)").arg(crlUrls.join(QStringLiteral(", ")))),
+                QStringLiteral("Remove the staple file and turn off stapling for this certificate."), {leaf.id()});
+
+        bool anyAcceptable = false;
+        for (const AttachedStaple& attached : b.staples)
+            anyAcceptable |= checkStaple(attached);
+        if (leaf.mustStaple() && !anyAcceptable)
+            add(QStringLiteral("MUST_STAPLE_MISSING"), Severity::Critical, QStringLiteral("Must-staple certificate has no valid staple"), leafSubject,
+                QStringLiteral("The certificate demands a staple (TLS Feature status_request) and none of its staples is one a client "
+                               "would accept (see the other findings); clients that enforce must-staple reject the server."),
+                QStringLiteral("Fetch a valid staple for serial %1 now.").arg(leaf.serialHex()), {leaf.id()});
+    }
+
+    // A superseded certificate is history: its problems are noted, not alarmed about.
+    void demoteSuperseded()
+    {
+        for (Finding& f : m_findings) {
+            f.severity = Severity::Info;
+            f.message = QStringLiteral("(Superseded certificate.) ") + f.message;
+        }
+        add(QStringLiteral("CERT_SUPERSEDED"), Severity::Info, QStringLiteral("Superseded by a newer certificate"), certSubject(b.leaf),
+            QStringLiteral("A newer certificate for the same names from the same CA exists: %1 in %2, valid from %3. This one is "
+                           "the previous certificate and is not expected to be in use.")
+                .arg(b.supersededBy.displayName(), b.supersededBy.source().display(), formatTime(b.supersededBy.notBefore())),
+            QStringLiteral("Make sure no server configuration still points at %1; then archive or delete it.").arg(b.leaf.source().path),
+            {b.leaf.id(), b.supersededBy.id()});
+    }
+
+    const Bundle& b;
+    const AnalysisOptions& o;
+    QDateTime at;
+    QList<Finding> m_findings;
+};
+
+} // namespace
+
+qint64 AnalysisOptions::expiryWarningFor(qint64 lifetimeSeconds) const
+{
+    if (expiryWarningSeconds)
+        return *expiryWarningSeconds;
+    // A third of the lifetime, at most 30 days: 30 days for 90-day and longer certificates, 2 days
+    // for a 6-day one.
+    return std::min<qint64>(lifetimeSeconds / 3, 30 * kDay);
+}
+
+QDateTime AnalysisOptions::expiryWarningStart(const Certificate& cert) const
+{
+    return cert.notAfter().addSecs(-expiryWarningFor(cert.lifetimeSeconds()));
+}
+
+QDateTime AnalysisOptions::stapleRefreshPoint(const QDateTime& thisUpdate, const QDateTime& nextUpdate) const
+{
+    if (!thisUpdate.isValid() || !nextUpdate.isValid())
+        return {};
+    return thisUpdate.addSecs(qint64(double(thisUpdate.secsTo(nextUpdate)) * stapleRefreshFraction));
+}
+
+QList<Finding> Analyzer::analyze(const Bundle& bundle, const AnalysisOptions& options) const
+{
+    if (bundle.leaf.isNull())
+        return {};
+    return Rules(bundle, options).run();
+}
+
+} // namespace staplescope

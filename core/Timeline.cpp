@@ -1,0 +1,146 @@
+#include "Timeline.h"
+
+#include <QSet>
+
+namespace staplescope {
+
+QString laneStateName(LaneState state)
+{
+    switch (state) {
+    case LaneState::Ok: return QStringLiteral("ok");
+    case LaneState::Due: return QStringLiteral("due");
+    case LaneState::Expired: return QStringLiteral("expired");
+    case LaneState::NotYetValid: return QStringLiteral("not yet valid");
+    case LaneState::Mismatched: return QStringLiteral("mismatched");
+    case LaneState::Revoked: return QStringLiteral("revoked");
+    case LaneState::Invalid: return QStringLiteral("invalid");
+    }
+    return QStringLiteral("ok");
+}
+
+namespace {
+
+// The lane state is read off the findings the analysis produced, so the timeline and the findings
+// can never disagree.
+LaneState stateFromFindings(const QString& objectId, const QList<Finding>& findings, bool isStaple)
+{
+    LaneState state = LaneState::Ok;
+    auto raise = [&state](LaneState s) {
+        // Order of precedence: what blocks clients most wins.
+        static const QList<LaneState> rank{LaneState::Ok,      LaneState::Due,     LaneState::NotYetValid, LaneState::Expired,
+                                           LaneState::Invalid, LaneState::Revoked, LaneState::Mismatched};
+        if (rank.indexOf(s) > rank.indexOf(state))
+            state = s;
+    };
+    for (const Finding& f : findings) {
+        if (!f.objectIds.contains(objectId))
+            continue;
+        // A leaf's lane is not coloured by findings that are really about its staple.
+        if (!isStaple && f.code.startsWith(QLatin1String("STAPLE_")) && f.code != QLatin1String("STAPLE_REVOKED"))
+            continue;
+        const QString& c = f.code;
+        if (c == QLatin1String("STAPLE_FOR_OTHER_CERT") || c == QLatin1String("STAPLE_ISSUER_MISMATCH") ||
+            c == QLatin1String("STAPLE_FOR_INTERMEDIATE"))
+            raise(isStaple ? LaneState::Mismatched : LaneState::Ok);
+        else if (c == QLatin1String("CERT_EXPIRED") || c == QLatin1String("STAPLE_EXPIRED"))
+            raise(LaneState::Expired);
+        else if (c == QLatin1String("CERT_NOT_YET_VALID") || c == QLatin1String("STAPLE_NOT_YET_VALID"))
+            raise(LaneState::NotYetValid);
+        else if (c == QLatin1String("CERT_EXPIRING_SOON") || c == QLatin1String("STAPLE_REFRESH_DUE"))
+            raise(LaneState::Due);
+        else if (c == QLatin1String("STAPLE_REVOKED") || c == QLatin1String("CERT_REVOKED"))
+            raise(LaneState::Revoked);
+        else if (c == QLatin1String("STAPLE_SIGNATURE_INVALID") || c == QLatin1String("STAPLE_RESPONSE_UNSUCCESSFUL") ||
+                 c == QLatin1String("STAPLE_RESPONDER_UNAUTHORIZED") || c == QLatin1String("CHAIN_BAD_SIGNATURE") ||
+                 c == QLatin1String("STAPLE_STATUS_UNKNOWN") || c == QLatin1String("STAPLE_RESPONDER_EXPIRED"))
+            raise(LaneState::Invalid);
+    }
+    return state;
+}
+
+TimelineLane certificateLane(const Certificate& cert, LaneKind kind, const QString& label, const QList<Finding>& findings,
+                             const AnalysisOptions& options)
+{
+    TimelineLane lane;
+    lane.objectId = cert.id();
+    lane.kind = kind;
+    lane.label = label;
+    lane.detail = QStringLiteral("%1\nserial %2\n%3 → %4 (%5)")
+                      .arg(cert.subject(), cert.serialHex(), formatTime(cert.notBefore()), formatTime(cert.notAfter()),
+                           formatDuration(cert.lifetimeSeconds()));
+    lane.start = cert.notBefore();
+    lane.end = cert.notAfter();
+    lane.marker = options.expiryWarningStart(cert);
+    lane.markerLabel = QStringLiteral("expiry warning");
+    lane.state = stateFromFindings(cert.id(), findings, false);
+    lane.stateText = laneStateName(lane.state);
+    return lane;
+}
+
+} // namespace
+
+Timeline buildTimeline(const Bundle& bundle, const QList<Finding>& findings, const AnalysisOptions& options)
+{
+    Timeline timeline;
+    timeline.at = options.at;
+    if (bundle.leaf.isNull())
+        return timeline;
+    timeline.lanes << certificateLane(bundle.leaf, LaneKind::Leaf, QStringLiteral("Leaf %1").arg(bundle.leaf.commonName()),
+                                      findings, options);
+    for (const AttachedStaple& attached : bundle.staples) {
+        const OcspStaple& staple = attached.staple;
+        TimelineLane lane;
+        lane.objectId = staple.id();
+        lane.kind = LaneKind::Staple;
+        const auto responses = staple.responses();
+        if (!staple.isSuccessful() || responses.isEmpty()) {
+            lane.label = QStringLiteral("Staple (%1)").arg(staple.responseStatusName());
+            lane.state = LaneState::Invalid;
+            lane.stateText = laneStateName(lane.state);
+            lane.detail = QStringLiteral("%1\nresponse status %2").arg(staple.source().display(), staple.responseStatusName());
+            timeline.lanes << lane;
+            continue;
+        }
+        // The response about our leaf if there is one; otherwise the first (which is the mismatch).
+        OcspSingleResponse single = responses.first();
+        for (const OcspSingleResponse& r : responses)
+            if (r.certId.serialMatches(bundle.leaf))
+                single = r;
+        lane.label = QStringLiteral("Staple (%1)").arg(ocspStatusName(single.status));
+        lane.start = single.thisUpdate;
+        lane.end = single.nextUpdate;
+        lane.marker = options.stapleRefreshPoint(single.thisUpdate, single.nextUpdate);
+        lane.markerLabel = QStringLiteral("refresh due");
+        lane.state = stateFromFindings(staple.id(), findings, true);
+        lane.stateText = laneStateName(lane.state);
+        lane.detail = QStringLiteral("%1\nfor serial %2 (%3 CertID)\nthisUpdate %4\nnextUpdate %5")
+                          .arg(staple.source().display(), single.certId.serialHex(), single.certId.hashAlgorithm,
+                               formatTime(single.thisUpdate), formatTime(single.nextUpdate));
+        if (lane.state == LaneState::Mismatched) {
+            lane.detached = true;
+            const bool previous = attached.attachment == StapleAttachment::PreviousCertificate;
+            lane.detachedReason = QStringLiteral("for serial %1%2").arg(single.certId.serialHex(),
+                                                                        previous ? QStringLiteral(" (previous certificate)") : QString());
+        }
+        timeline.lanes << lane;
+    }
+    for (const Certificate& cert : bundle.chain)
+        timeline.lanes << certificateLane(cert, cert.isSelfSigned() ? LaneKind::Root : LaneKind::Intermediate,
+                                          QStringLiteral("%1 %2").arg(cert.isSelfSigned() ? QStringLiteral("Root") : QStringLiteral("Intermediate"),
+                                                                      cert.commonName()),
+                                          findings, options);
+    if (!bundle.anchor.isNull())
+        timeline.lanes << certificateLane(bundle.anchor, LaneKind::Root, QStringLiteral("Root %1 (trust store)").arg(bundle.anchor.commonName()),
+                                          findings, options);
+    for (const Certificate& previous : bundle.previousCertificates) {
+        TimelineLane lane = certificateLane(previous, LaneKind::PreviousCertificate,
+                                            QStringLiteral("Previous %1").arg(previous.commonName()), {}, options);
+        lane.marker = QDateTime();
+        lane.markerLabel.clear();
+        lane.stateText = QStringLiteral("superseded");
+        timeline.lanes << lane;
+    }
+    return timeline;
+}
+
+} // namespace staplescope
