@@ -1,0 +1,157 @@
+#include "Inspection.h"
+
+#include <algorithm>
+
+namespace staplescope {
+
+QList<Finding> InspectionReport::allFindings() const
+{
+    QList<Finding> all = inputFindings;
+    for (const BundleReport& b : bundles)
+        all += b.findings;
+    sortFindings(all);
+    return all;
+}
+
+Severity InspectionReport::worst() const { return worstSeverity(allFindings()); }
+
+int InspectionReport::exitCode() const
+{
+    switch (worst()) {
+    case Severity::Info: return 0;
+    case Severity::Warning: return 1;
+    case Severity::Error:
+    case Severity::Critical: return 2;
+    }
+    return 2;
+}
+
+namespace {
+
+Finding roleFinding(const QString& role, const QStringList& files, const QString& expected)
+{
+    Finding f;
+    f.code = QStringLiteral("INPUT_UNRECOGNIZED");
+    f.severity = Severity::Error;
+    f.title = QStringLiteral("Nothing usable in the %1 file").arg(role);
+    f.subject = files.join(QStringLiteral(", "));
+    f.message = QStringLiteral("The file given with --%1 holds no %2.").arg(role, expected);
+    f.fix = QStringLiteral("Give the file your server configuration names for this role.");
+    return f;
+}
+
+} // namespace
+
+std::shared_ptr<InspectionSession> InspectionSession::load(const InspectRequest& request)
+{
+    auto session = std::make_shared<InspectionSession>();
+    session->m_trust = std::make_shared<TrustStore>(request.useSystemTrust);
+    for (const QString& caFile : request.caFiles)
+        session->m_inputFindings += session->m_trust->addCaFile(caFile);
+
+    const Loader loader(request.load);
+    const Bundler bundler(session->m_trust.get());
+    const bool explicitRoles = !request.certFiles.isEmpty() || !request.chainFiles.isEmpty() ||
+                               !request.stapleFiles.isEmpty() || !request.keyFiles.isEmpty();
+    if (explicitRoles) {
+        RoleInputs roles;
+        roles.cert = loader.loadPaths(request.certFiles);
+        roles.chain = loader.loadPaths(request.chainFiles);
+        roles.staple = loader.loadPaths(request.stapleFiles);
+        roles.key = loader.loadPaths(request.keyFiles);
+        roles.origin = QStringLiteral("--cert %1").arg(request.certFiles.join(QLatin1Char(' ')));
+        for (const LoadedInputs* part : {&roles.cert, &roles.chain, &roles.staple, &roles.key}) {
+            session->m_inputFindings += part->findings;
+            session->m_files += part->files;
+        }
+        if (!request.certFiles.isEmpty() && roles.cert.certificates.isEmpty() && roles.cert.findings.isEmpty())
+            session->m_inputFindings << roleFinding(QStringLiteral("cert"), request.certFiles, QStringLiteral("certificate"));
+        if (!request.stapleFiles.isEmpty() && roles.staple.staples.isEmpty() && roles.staple.findings.isEmpty())
+            session->m_inputFindings << roleFinding(QStringLiteral("staple"), request.stapleFiles, QStringLiteral("OCSP response"));
+        if (!request.keyFiles.isEmpty() && roles.key.keys.isEmpty() && roles.key.findings.isEmpty())
+            session->m_inputFindings << roleFinding(QStringLiteral("key"), request.keyFiles, QStringLiteral("private key"));
+        session->m_bundles = bundler.bundleExplicit(roles);
+    }
+    if (!request.paths.isEmpty()) {
+        const LoadedInputs inputs = loader.loadPaths(request.paths);
+        session->m_inputFindings += inputs.findings;
+        session->m_files += inputs.files;
+        session->m_bundles += bundler.bundle(inputs);
+        // Staples and keys that found no certificate are worth a word: they are probably stale.
+        QSet<QString> attached;
+        for (const Bundle& b : std::as_const(session->m_bundles))
+            for (const AttachedStaple& s : b.staples)
+                attached.insert(s.staple.id());
+        for (const OcspStaple& s : inputs.staples) {
+            if (attached.contains(s.id()))
+                continue;
+            Finding f;
+            f.code = QStringLiteral("STAPLE_UNMATCHED");
+            f.severity = Severity::Warning;
+            f.title = QStringLiteral("Staple matches no certificate");
+            f.subject = s.source().display();
+            const auto responses = s.responses();
+            f.message = responses.isEmpty()
+                            ? QStringLiteral("This OCSP response (%1) belongs to no certificate among the inputs.").arg(s.responseStatusName())
+                            : QStringLiteral("This OCSP response is for serial %1, which is not among the inputs, and it lies beside no single certificate.")
+                                  .arg(responses.first().certId.serialHex());
+            f.fix = QStringLiteral("Delete it if it is stale, or load it together with its certificate (--cert … --staple …).");
+            f.objectIds = {s.id()};
+            session->m_inputFindings << f;
+        }
+    }
+    return session;
+}
+
+std::shared_ptr<InspectionSession> InspectionSession::fromBundles(QList<Bundle> bundles, QList<Finding> inputFindings,
+                                                                  std::shared_ptr<TrustStore> trust)
+{
+    auto session = std::make_shared<InspectionSession>();
+    session->m_bundles = std::move(bundles);
+    session->m_inputFindings = std::move(inputFindings);
+    session->m_trust = trust ? std::move(trust) : std::make_shared<TrustStore>(true);
+    return session;
+}
+
+InspectionReport InspectionSession::evaluate(AnalysisOptions options) const
+{
+    if (!options.at.isValid())
+        options.at = QDateTime::currentDateTimeUtc();
+    options.trust = m_trust.get();
+    InspectionReport report;
+    report.at = options.at;
+    report.inputFindings = m_inputFindings;
+    sortFindings(report.inputFindings);
+    report.files = m_files;
+    const Analyzer analyzer;
+    report.bundles.reserve(m_bundles.size());
+    for (const Bundle& bundle : m_bundles) {
+        BundleReport r;
+        r.bundle = bundle;
+        r.findings = analyzer.analyze(bundle, options);
+        r.worst = worstSeverity(r.findings);
+        r.verdict = QStringLiteral("Healthy");
+        for (const Finding& f : std::as_const(r.findings))
+            if (f.severity > Severity::Info) {
+                r.verdict = f.title;
+                break;
+            }
+        if (r.verdict == QLatin1String("Healthy") && bundle.isSuperseded())
+            r.verdict = QStringLiteral("Superseded by a newer certificate");
+        r.timeline = buildTimeline(bundle, r.findings, options);
+        report.bundles << r;
+    }
+    std::stable_sort(report.bundles.begin(), report.bundles.end(), [](const BundleReport& a, const BundleReport& b) {
+        if (a.bundle.isSuperseded() != b.bundle.isSuperseded())
+            return !a.bundle.isSuperseded();
+        return a.worst > b.worst;
+    });
+    return report;
+}
+
+InspectionReport inspect(const InspectRequest& request)
+{
+    return InspectionSession::load(request)->evaluate(request.analysis);
+}
+
+} // namespace staplescope

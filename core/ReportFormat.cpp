@@ -1,0 +1,328 @@
+#include "ReportFormat.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+
+namespace staplescope {
+
+namespace {
+
+QString iso(const QDateTime& t) { return t.isValid() ? t.toUTC().toString(Qt::ISODate) : QString(); }
+QJsonValue isoOrNull(const QDateTime& t) { return t.isValid() ? QJsonValue(iso(t)) : QJsonValue(QJsonValue::Null); }
+
+QJsonObject findingJson(const Finding& f)
+{
+    QJsonObject o;
+    o[QStringLiteral("code")] = f.code;
+    o[QStringLiteral("severity")] = severityName(f.severity);
+    o[QStringLiteral("title")] = f.title;
+    o[QStringLiteral("subject")] = f.subject;
+    o[QStringLiteral("message")] = f.message;
+    o[QStringLiteral("fix")] = f.fix;
+    o[QStringLiteral("objects")] = QJsonArray::fromStringList(f.objectIds);
+    return o;
+}
+
+QJsonObject sourceJson(const SourceLocation& s)
+{
+    QJsonObject o;
+    o[QStringLiteral("path")] = s.path;
+    o[QStringLiteral("index")] = s.index;
+    o[QStringLiteral("served")] = s.served;
+    return o;
+}
+
+QJsonObject certificateJson(const Certificate& c)
+{
+    QJsonObject o;
+    o[QStringLiteral("id")] = c.id();
+    o[QStringLiteral("source")] = sourceJson(c.source());
+    o[QStringLiteral("subject")] = c.subject();
+    o[QStringLiteral("issuer")] = c.issuer();
+    o[QStringLiteral("serial")] = c.serialHex();
+    o[QStringLiteral("notBefore")] = iso(c.notBefore());
+    o[QStringLiteral("notAfter")] = iso(c.notAfter());
+    o[QStringLiteral("dnsNames")] = QJsonArray::fromStringList(c.dnsNames());
+    o[QStringLiteral("ipAddresses")] = QJsonArray::fromStringList(c.ipAddresses());
+    o[QStringLiteral("isCa")] = c.isCa();
+    o[QStringLiteral("selfSigned")] = c.isSelfSigned();
+    o[QStringLiteral("mustStaple")] = c.mustStaple();
+    o[QStringLiteral("key")] = c.keyDescription();
+    o[QStringLiteral("signatureAlgorithm")] = c.signatureAlgorithm();
+    o[QStringLiteral("subjectKeyId")] = hexColon(c.subjectKeyId());
+    o[QStringLiteral("authorityKeyId")] = hexColon(c.authorityKeyId());
+    o[QStringLiteral("ocspUrls")] = QJsonArray::fromStringList(c.ocspUrls());
+    o[QStringLiteral("caIssuerUrls")] = QJsonArray::fromStringList(c.caIssuerUrls());
+    o[QStringLiteral("crlUrls")] = QJsonArray::fromStringList(c.crlUrls());
+    o[QStringLiteral("sha256")] = hexColon(c.sha256());
+    return o;
+}
+
+QString attachmentName(StapleAttachment a)
+{
+    switch (a) {
+    case StapleAttachment::CertIdMatch: return QStringLiteral("certid");
+    case StapleAttachment::Explicit: return QStringLiteral("explicit");
+    case StapleAttachment::PreviousCertificate: return QStringLiteral("previous-certificate");
+    case StapleAttachment::BesideFiles: return QStringLiteral("beside-files");
+    case StapleAttachment::OnlyBundle: return QStringLiteral("only-bundle");
+    }
+    return {};
+}
+
+QString encodingName(OcspStaple::Encoding e)
+{
+    switch (e) {
+    case OcspStaple::Encoding::Der: return QStringLiteral("der");
+    case OcspStaple::Encoding::Pem: return QStringLiteral("pem");
+    case OcspStaple::Encoding::Base64: return QStringLiteral("base64");
+    }
+    return {};
+}
+
+QJsonObject stapleJson(const AttachedStaple& attached)
+{
+    const OcspStaple& s = attached.staple;
+    QJsonObject o;
+    o[QStringLiteral("id")] = s.id();
+    o[QStringLiteral("source")] = sourceJson(s.source());
+    o[QStringLiteral("attachedBy")] = attachmentName(attached.attachment);
+    o[QStringLiteral("encoding")] = encodingName(s.encoding());
+    o[QStringLiteral("responseStatus")] = s.responseStatusName();
+    if (s.isSuccessful()) {
+        o[QStringLiteral("producedAt")] = iso(s.producedAt());
+        o[QStringLiteral("responderId")] = s.responderId();
+        QJsonArray responses;
+        for (const OcspSingleResponse& r : s.responses()) {
+            QJsonObject j;
+            j[QStringLiteral("serial")] = r.certId.serialHex();
+            j[QStringLiteral("hashAlgorithm")] = r.certId.hashAlgorithm;
+            j[QStringLiteral("issuerNameHash")] = hexColon(r.certId.issuerNameHash);
+            j[QStringLiteral("issuerKeyHash")] = hexColon(r.certId.issuerKeyHash);
+            j[QStringLiteral("status")] = ocspStatusName(r.status);
+            j[QStringLiteral("thisUpdate")] = iso(r.thisUpdate);
+            j[QStringLiteral("nextUpdate")] = isoOrNull(r.nextUpdate);
+            if (r.status == OcspCertStatus::Revoked) {
+                j[QStringLiteral("revocationTime")] = iso(r.revocationTime);
+                j[QStringLiteral("revocationReason")] = r.revocationReasonName;
+            }
+            responses << j;
+        }
+        o[QStringLiteral("responses")] = responses;
+    }
+    return o;
+}
+
+QString keyStatusName(KeyStatus k)
+{
+    switch (k) {
+    case KeyStatus::NotProvided: return QStringLiteral("not-provided");
+    case KeyStatus::Matches: return QStringLiteral("matches");
+    case KeyStatus::Mismatch: return QStringLiteral("mismatch");
+    case KeyStatus::Encrypted: return QStringLiteral("encrypted");
+    }
+    return {};
+}
+
+const char* ansiFor(Severity s)
+{
+    switch (s) {
+    case Severity::Info: return "\033[36m";
+    case Severity::Warning: return "\033[33m";
+    case Severity::Error: return "\033[31m";
+    case Severity::Critical: return "\033[1;41;97m";
+    }
+    return "";
+}
+
+QString htmlEscape(const QString& s) { return s.toHtmlEscaped(); }
+
+} // namespace
+
+QJsonObject reportToJson(const InspectionReport& report)
+{
+    QJsonObject root;
+    root[QStringLiteral("schema")] = QStringLiteral("staplescope-report/1");
+    root[QStringLiteral("evaluatedAt")] = iso(report.at);
+    root[QStringLiteral("worstSeverity")] = severityName(report.worst());
+    root[QStringLiteral("exitCode")] = report.exitCode();
+    QJsonArray findings;
+    for (const Finding& f : report.allFindings())
+        findings << findingJson(f);
+    root[QStringLiteral("findings")] = findings;
+    QJsonArray bundles;
+    for (const BundleReport& r : report.bundles) {
+        const Bundle& b = r.bundle;
+        QJsonObject o;
+        o[QStringLiteral("id")] = b.id;
+        o[QStringLiteral("origin")] = b.origin;
+        o[QStringLiteral("served")] = b.served;
+        o[QStringLiteral("verdict")] = r.verdict;
+        o[QStringLiteral("worstSeverity")] = severityName(r.worst);
+        o[QStringLiteral("superseded")] = b.isSuperseded();
+        o[QStringLiteral("leaf")] = certificateJson(b.leaf);
+        QJsonArray chain;
+        for (const Certificate& c : b.chain)
+            chain << certificateJson(c);
+        o[QStringLiteral("chain")] = chain;
+        if (!b.anchor.isNull())
+            o[QStringLiteral("trustAnchor")] = certificateJson(b.anchor);
+        QJsonArray staples;
+        for (const AttachedStaple& s : b.staples)
+            staples << stapleJson(s);
+        o[QStringLiteral("staples")] = staples;
+        QJsonObject key;
+        key[QStringLiteral("status")] = keyStatusName(b.keyStatus);
+        if (!b.key.isNull()) {
+            key[QStringLiteral("source")] = sourceJson(b.key.source());
+            key[QStringLiteral("format")] = b.key.format();
+            key[QStringLiteral("type")] = b.key.keyDescription();
+        }
+        o[QStringLiteral("key")] = key;
+        QJsonArray previous;
+        for (const Certificate& c : b.previousCertificates)
+            previous << certificateJson(c);
+        o[QStringLiteral("previousCertificates")] = previous;
+        QJsonArray bundleFindings;
+        for (const Finding& f : r.findings)
+            bundleFindings << findingJson(f);
+        o[QStringLiteral("findings")] = bundleFindings;
+        bundles << o;
+    }
+    root[QStringLiteral("bundles")] = bundles;
+    QJsonArray input;
+    for (const Finding& f : report.inputFindings)
+        input << findingJson(f);
+    root[QStringLiteral("inputFindings")] = input;
+    root[QStringLiteral("files")] = QJsonArray::fromStringList(report.files);
+    return root;
+}
+
+QByteArray reportToJsonBytes(const InspectionReport& report)
+{
+    return QJsonDocument(reportToJson(report)).toJson(QJsonDocument::Indented);
+}
+
+QString findingToText(const Finding& f)
+{
+    QString text = QStringLiteral("[%1] %2 — %3\n  %4\n  %5").arg(severityName(f.severity).toUpper(), f.code, f.title, f.subject, f.message);
+    if (!f.fix.isEmpty())
+        text += QStringLiteral("\n  Fix: %1").arg(f.fix);
+    return text;
+}
+
+QString reportToText(const InspectionReport& report, bool colour)
+{
+    const QString reset = colour ? QStringLiteral("\033[0m") : QString();
+    const QString bold = colour ? QStringLiteral("\033[1m") : QString();
+    auto badge = [&](Severity s) {
+        const QString name = severityName(s).toUpper();
+        return colour ? QString::fromLatin1(ansiFor(s)) + name + reset : name;
+    };
+    auto writeFinding = [&](QString& out, const Finding& f) {
+        out += QStringLiteral("  %1 %2%3%4: %5\n").arg(badge(f.severity), bold, f.code, reset, f.title);
+        out += QStringLiteral("      %1\n").arg(f.subject);
+        out += QStringLiteral("      %1\n").arg(f.message);
+        if (!f.fix.isEmpty())
+            out += QStringLiteral("      Fix: %1\n").arg(f.fix);
+    };
+    QString out;
+    out += QStringLiteral("Staplescope report, evaluated at %1\n").arg(formatTime(report.at));
+    for (const BundleReport& r : report.bundles) {
+        const Bundle& b = r.bundle;
+        out += QStringLiteral("\n%1%2%3  [%4] %5\n").arg(bold, b.leaf.displayName(), reset, badge(r.worst), r.verdict);
+        out += QStringLiteral("  certificate  %1 (%2 → %3)\n")
+                   .arg(b.leaf.source().display(), formatTime(b.leaf.notBefore()), formatTime(b.leaf.notAfter()));
+        for (const Certificate& c : b.chain)
+            out += QStringLiteral("  issuer       %1 (%2, until %3)\n").arg(c.commonName(), c.source().display(), formatTime(c.notAfter()));
+        if (!b.anchor.isNull())
+            out += QStringLiteral("  trust anchor %1 (trust store)\n").arg(b.anchor.commonName());
+        for (const AttachedStaple& s : b.staples) {
+            const auto responses = s.staple.responses();
+            if (responses.isEmpty())
+                out += QStringLiteral("  staple       %1 (%2)\n").arg(s.staple.source().display(), s.staple.responseStatusName());
+            else
+                out += QStringLiteral("  staple       %1 (serial %2, %3, %4 → %5)\n")
+                           .arg(s.staple.source().display(), responses.first().certId.serialHex(), ocspStatusName(responses.first().status),
+                                formatTime(responses.first().thisUpdate), formatTime(responses.first().nextUpdate));
+        }
+        if (!b.key.isNull())
+            out += QStringLiteral("  key          %1 (%2)\n").arg(b.key.source().display(), keyStatusName(b.keyStatus));
+        for (const Finding& f : r.findings)
+            writeFinding(out, f);
+    }
+    if (!report.inputFindings.isEmpty()) {
+        out += QStringLiteral("\n%1Inputs%2\n").arg(bold, reset);
+        for (const Finding& f : report.inputFindings)
+            writeFinding(out, f);
+    }
+    const QList<Finding> all = report.allFindings();
+    int counts[4] = {0, 0, 0, 0};
+    for (const Finding& f : all)
+        ++counts[int(f.severity)];
+    out += QStringLiteral("\n%1 bundle(s): %2 critical, %3 error, %4 warning, %5 info\n")
+               .arg(report.bundles.size()).arg(counts[3]).arg(counts[2]).arg(counts[1]).arg(counts[0]);
+    return out;
+}
+
+QString reportToMarkdown(const InspectionReport& report)
+{
+    QString md;
+    md += QStringLiteral("# Staplescope report\n\nEvaluated at %1. Worst severity: **%2**.\n")
+              .arg(formatTime(report.at), severityName(report.worst()));
+    for (const BundleReport& r : report.bundles) {
+        const Bundle& b = r.bundle;
+        md += QStringLiteral("\n## %1 — %2 (%3)\n\n").arg(b.leaf.displayName(), r.verdict, severityName(r.worst));
+        md += QStringLiteral("- Certificate: `%1`, %2 → %3\n")
+                  .arg(b.leaf.source().display(), formatTime(b.leaf.notBefore()), formatTime(b.leaf.notAfter()));
+        for (const Certificate& c : b.chain)
+            md += QStringLiteral("- Issuer: %1 (`%2`)\n").arg(c.commonName(), c.source().display());
+        for (const AttachedStaple& s : b.staples)
+            md += QStringLiteral("- Staple: `%1`\n").arg(s.staple.source().display());
+        if (!r.findings.isEmpty()) {
+            md += QStringLiteral("\n| Severity | Code | Finding | Fix |\n|---|---|---|---|\n");
+            for (const Finding& f : r.findings)
+                md += QStringLiteral("| %1 | `%2` | **%3** — %4 | %5 |\n")
+                          .arg(severityName(f.severity), f.code, f.title, QString(f.message).replace(QLatin1Char('|'), QStringLiteral("\\|")),
+                               QString(f.fix).replace(QLatin1Char('|'), QStringLiteral("\\|")));
+        }
+    }
+    if (!report.inputFindings.isEmpty()) {
+        md += QStringLiteral("\n## Inputs\n\n");
+        for (const Finding& f : report.inputFindings)
+            md += QStringLiteral("- **%1** `%2` %3: %4\n").arg(severityName(f.severity), f.code, f.subject, f.message);
+    }
+    return md;
+}
+
+QString reportToHtml(const InspectionReport& report)
+{
+    QString html;
+    html += QStringLiteral("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Staplescope report</title>"
+                           "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
+                           ".critical{background:#b00020;color:#fff}.error{color:#b00020}.warning{color:#9a6700}.info{color:#0b6e99}"
+                           "td,th{border-bottom:1px solid #ddd;padding:.3em;vertical-align:top;text-align:left}"
+                           "code{background:#f3f3f3}</style></head><body>\n");
+    html += QStringLiteral("<h1>Staplescope report</h1><p>Evaluated at %1. Worst severity: <b>%2</b>.</p>\n")
+                .arg(formatTime(report.at), severityName(report.worst()));
+    auto table = [](const QList<Finding>& findings) {
+        QString t = QStringLiteral("<table><tr><th>Severity</th><th>Code</th><th>Finding</th><th>Fix</th></tr>\n");
+        for (const Finding& f : findings)
+            t += QStringLiteral("<tr><td class=\"%1\">%1</td><td><code>%2</code></td><td><b>%3</b><br>%4<br><small>%5</small></td><td>%6</td></tr>\n")
+                     .arg(severityName(f.severity), f.code, htmlEscape(f.title), htmlEscape(f.message), htmlEscape(f.subject), htmlEscape(f.fix));
+        return t + QStringLiteral("</table>\n");
+    };
+    for (const BundleReport& r : report.bundles) {
+        html += QStringLiteral("<h2>%1 — %2</h2>\n<p>Certificate <code>%3</code>, %4 → %5</p>\n")
+                    .arg(htmlEscape(r.bundle.leaf.displayName()), htmlEscape(r.verdict), htmlEscape(r.bundle.leaf.source().display()),
+                         formatTime(r.bundle.leaf.notBefore()), formatTime(r.bundle.leaf.notAfter()));
+        if (!r.findings.isEmpty())
+            html += table(r.findings);
+    }
+    if (!report.inputFindings.isEmpty())
+        html += QStringLiteral("<h2>Inputs</h2>\n") + table(report.inputFindings);
+    html += QStringLiteral("</body></html>\n");
+    return html;
+}
+
+} // namespace staplescope
