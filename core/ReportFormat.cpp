@@ -279,6 +279,8 @@ QString reportToMarkdown(const InspectionReport& report)
             md += QStringLiteral("- Issuer: %1 (`%2`)\n").arg(c.commonName(), c.source().display());
         for (const AttachedStaple& s : b.staples)
             md += QStringLiteral("- Staple: `%1`\n").arg(s.staple.source().display());
+        if (!b.key.isNull())
+            md += QStringLiteral("- Key: `%1` (%2)\n").arg(b.key.source().display(), keyStatusName(b.keyStatus));
         if (!r.findings.isEmpty()) {
             md += QStringLiteral("\n| Severity | Code | Finding | Fix |\n|---|---|---|---|\n");
             for (const Finding& f : r.findings)
@@ -316,6 +318,14 @@ QString reportToHtml(const InspectionReport& report)
         html += QStringLiteral("<h2>%1 — %2</h2>\n<p>Certificate <code>%3</code>, %4 → %5</p>\n")
                     .arg(htmlEscape(r.bundle.leaf.displayName()), htmlEscape(r.verdict), htmlEscape(r.bundle.leaf.source().display()),
                          formatTime(r.bundle.leaf.notBefore()), formatTime(r.bundle.leaf.notAfter()));
+        html += QStringLiteral("<ul>\n");
+        for (const Certificate& c : r.bundle.chain)
+            html += QStringLiteral("<li>Issuer %1 (<code>%2</code>)</li>\n").arg(htmlEscape(c.commonName()), htmlEscape(c.source().display()));
+        for (const AttachedStaple& s : r.bundle.staples)
+            html += QStringLiteral("<li>Staple <code>%1</code></li>\n").arg(htmlEscape(s.staple.source().display()));
+        if (!r.bundle.key.isNull())
+            html += QStringLiteral("<li>Key <code>%1</code> (%2)</li>\n").arg(htmlEscape(r.bundle.key.source().display()), keyStatusName(r.bundle.keyStatus));
+        html += QStringLiteral("</ul>\n");
         if (!r.findings.isEmpty())
             html += table(r.findings);
     }
