@@ -1,5 +1,10 @@
 #include "Loader.h"
 
+#include <QHash>
+#include <QMutex>
+
+#include <openssl/decoder.h>
+
 #include <QDir>
 #include <QDirIterator>
 #include <QFile>
@@ -26,6 +31,35 @@ void LoadedInputs::append(const LoadedInputs& other)
 }
 
 namespace {
+
+// OpenSSL 3.0 builds a decoder context for every key it decodes (EVP_PKCS82PKEY, d2i_PrivateKey),
+// which costs far more than the decoding itself. One context per thread, reused, removes that.
+EVP_PKEY* decodePkcs8PrivateKey(const QByteArray& der)
+{
+    struct CachedDecoder {
+        EVP_PKEY* result = nullptr; // the decoder writes its output here
+        OsslDecoderCtxPtr ctx;
+    };
+    thread_local CachedDecoder cached;
+    if (!cached.ctx) {
+        cached.ctx.reset(OSSL_DECODER_CTX_new_for_pkey(&cached.result, "DER", "PrivateKeyInfo", nullptr,
+                                                       EVP_PKEY_KEYPAIR, nullptr, nullptr));
+        if (!cached.ctx)
+            return nullptr;
+    }
+    const auto* data = reinterpret_cast<const unsigned char*>(der.constData());
+    size_t length = size_t(der.size());
+    cached.result = nullptr;
+    if (OSSL_DECODER_from_data(cached.ctx.get(), &data, &length) != 1) {
+        EVP_PKEY_free(cached.result);
+        cached.result = nullptr;
+        clearOpenSslErrors();
+        return nullptr;
+    }
+    EVP_PKEY* key = cached.result;
+    cached.result = nullptr;
+    return key;
+}
 
 // How sure we are that a file was meant to be a PKI file, which decides how loud "unrecognised" is:
 // a config file met while walking /etc/exim4 is not a problem, a named file or a ".pem" is.
@@ -133,10 +167,34 @@ bool isBase64Text(const QByteArray& data)
     return trimmed.size() >= 16 && base64.match(QString::fromLatin1(trimmed)).hasMatch();
 }
 
+} // namespace
+
+struct Loader::CertificateCache {
+    QMutex mutex;
+    QHash<QByteArray, Certificate> byDer;
+
+    Certificate parse(const QByteArray& der, const SourceLocation& where)
+    {
+        {
+            const QMutexLocker lock(&mutex);
+            if (const auto it = byDer.constFind(der); it != byDer.constEnd())
+                return it->withSource(where);
+        }
+        const Certificate cert = Certificate::fromDer(der, where);
+        if (!cert.isNull()) {
+            const QMutexLocker lock(&mutex);
+            byDer.insert(der, cert);
+        }
+        return cert;
+    }
+};
+
+namespace {
+
 class Parser {
 public:
-    Parser(const LoadOptions& options, const QString& origin, bool loud)
-        : m_options(options), m_origin(origin), m_loud(loud)
+    Parser(const LoadOptions& options, const QString& origin, bool loud, Loader::CertificateCache* certificates)
+        : m_options(options), m_origin(origin), m_loud(loud), m_certificates(certificates)
     {
     }
 
@@ -346,7 +404,7 @@ private:
 
     void addCertificateDer(const QByteArray& der, const SourceLocation& where, const QString& what)
     {
-        const Certificate cert = Certificate::fromDer(der, where);
+        const Certificate cert = m_certificates->parse(der, where);
         if (cert.isNull()) {
             const qint64 total = derTotalLength(der);
             if (total > der.size())
@@ -408,7 +466,7 @@ private:
     void addPkcs8Der(const QByteArray& der, const SourceLocation& where)
     {
         auto p8 = decodeExact<PKCS8_PRIV_KEY_INFO>(der, d2i_PKCS8_PRIV_KEY_INFO, PKCS8_PRIV_KEY_INFO_free);
-        EvpPkeyPtr key(p8 ? EVP_PKCS82PKEY(p8.get()) : nullptr);
+        EvpPkeyPtr key(p8 ? decodePkcs8PrivateKey(der) : nullptr);
         if (!key) {
             clearOpenSslErrors();
             malformed(QStringLiteral("The PKCS#8 private key does not decode."), where);
@@ -557,6 +615,7 @@ private:
     const LoadOptions& m_options;
     QString m_origin;
     bool m_loud;
+    Loader::CertificateCache* m_certificates;
     bool m_passwordAsked = false;
     std::optional<QString> m_password;
     LoadedInputs m_out;
@@ -564,11 +623,14 @@ private:
 
 } // namespace
 
-Loader::Loader(LoadOptions options) : m_options(std::move(options)) {}
+Loader::Loader(LoadOptions options)
+    : m_options(std::move(options)), m_certificates(std::make_shared<CertificateCache>())
+{
+}
 
 LoadedInputs Loader::loadData(const QByteArray& data, const QString& origin) const
 {
-    return Parser(m_options, origin, true).parse(data);
+    return Parser(m_options, origin, true, m_certificates.get()).parse(data);
 }
 
 QStringList Loader::expandPaths(const QStringList& paths, QList<Finding>* findings)
@@ -663,7 +725,7 @@ LoadedInputs Loader::loadFile(const QString& path) const
         return out;
     }
     const QByteArray data = file.readAll();
-    return Parser(m_options, path, true).parse(data);
+    return Parser(m_options, path, true, m_certificates.get()).parse(data);
 }
 
 LoadedInputs Loader::loadPaths(const QStringList& paths) const
@@ -684,7 +746,7 @@ LoadedInputs Loader::loadPaths(const QStringList& paths) const
             out.append(loadFile(file));
             continue;
         }
-        out.append(Parser(m_options, file, false).parse(f.readAll()));
+        out.append(Parser(m_options, file, false, m_certificates.get()).parse(f.readAll()));
     }
     return out;
 }
