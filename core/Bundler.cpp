@@ -192,7 +192,7 @@ QList<Bundle> Bundler::bundle(const LoadedInputs& inputs) const
     // Keys: by public key; an unmatched key next to a single certificate is that certificate's.
     QHash<QByteArray, int> bundleByPublicKey;
     for (int i = 0; i < bundles.size(); ++i)
-        bundleByPublicKey.insert(bundles[i].leaf.publicKeyDer(), i);
+        bundleByPublicKey.insert(bundles[i].leaf.publicKeyBitString(), i);
     QHash<QString, QList<int>> currentByFolder;
     for (int i = 0; i < bundles.size(); ++i)
         if (!bundles[i].isSuperseded())
@@ -205,7 +205,7 @@ QList<Bundle> Bundler::bundle(const LoadedInputs& inputs) const
     };
     for (const PrivateKey& key : inputs.keys) {
         if (!key.isEncrypted()) {
-            const int match = int(bundleByPublicKey.value(key.publicKeyDer(), -1));
+            const int match = int(bundleByPublicKey.value(key.publicKeyBitString(), -1));
             if (match >= 0) {
                 bundles[match].key = key;
                 bundles[match].keyStatus = KeyStatus::Matches;
