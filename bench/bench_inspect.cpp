@@ -1,7 +1,8 @@
 // Benchmark (not a test): inspect a generated folder of N bundles (leaf + chain, key, staple each,
 // Let's-Encrypt-style folder per name) and print the cost per bundle beside
 //   1. the signature verifications alone (the floor: leaf signature + staple signature), and
-//   2. the `openssl` command line doing the same work per bundle (verify + ocsp), measured on a
+//   2. the `openssl` command line doing the same work per bundle (verify chain, verify staple,
+//      match key, read dates/serial/names), measured on a
 //      sample and scaled to N.
 // Usage: bench_inspect [N=2000] [openssl-sample=40]
 
@@ -138,6 +139,20 @@ int main(int argc, char* argv[])
                                                QStringLiteral("-issuer"), chainFile, QStringLiteral("-CAfile"), rootFile,
                                                QStringLiteral("-cert"), folder + QStringLiteral("/fullchain.pem"), QStringLiteral("-no_nonce")});
         ocsp.waitForFinished(-1);
+        // Key match and the fields the report shows (dates, serial, names, OCSP URL).
+        QProcess certKey, privateKey, fields;
+        certKey.start(QStringLiteral("openssl"), {QStringLiteral("x509"), QStringLiteral("-noout"), QStringLiteral("-pubkey"),
+                                                  QStringLiteral("-in"), folder + QStringLiteral("/fullchain.pem")});
+        certKey.waitForFinished(-1);
+        privateKey.start(QStringLiteral("openssl"), {QStringLiteral("pkey"), QStringLiteral("-pubout"), QStringLiteral("-in"),
+                                                     folder + QStringLiteral("/privkey.pem")});
+        privateKey.waitForFinished(-1);
+        fields.start(QStringLiteral("openssl"), {QStringLiteral("x509"), QStringLiteral("-noout"), QStringLiteral("-dates"),
+                                                 QStringLiteral("-serial"), QStringLiteral("-ext"), QStringLiteral("subjectAltName"),
+                                                 QStringLiteral("-ocsp_uri"), QStringLiteral("-in"), folder + QStringLiteral("/fullchain.pem")});
+        fields.waitForFinished(-1);
+        if (certKey.readAllStandardOutput() != privateKey.readAllStandardOutput())
+            out << QStringLiteral("openssl: key mismatch in %1 (unexpected)\n").arg(folder);
         opensslNanos += timer.nsecsElapsed();
         ++sampled;
     }
@@ -154,7 +169,7 @@ int main(int argc, char* argv[])
     row(QStringLiteral("staplescope inspect (load+bundle+analyse)"), inspectUs);
     row(QStringLiteral("  of which load + bundle"), perBundleMicros(loadNanos, count));
     row(QStringLiteral("  of which analyse"), perBundleMicros(inspectNanos - loadNanos, count));
-    row(QStringLiteral("openssl verify + openssl ocsp (per bundle)"), opensslUs);
+    row(QStringLiteral("openssl verify, ocsp, x509 ×2, pkey per bundle"), opensslUs);
     out << QStringLiteral("  staplescope / floor: %1×   openssl / staplescope: %2×\n")
                .arg(inspectUs / floorUs, 0, 'f', 2)
                .arg(opensslUs / inspectUs, 0, 'f', 0);
