@@ -74,9 +74,17 @@ bool looksLikePkiFileName(const QString& path)
 Finding inputFinding(const QString& code, Severity severity, const QString& subject, const QString& message,
                      const QString& fix = {})
 {
+    static const QHash<QString, QString> titles = {
+        {QStringLiteral("INPUT_UNREADABLE"), QStringLiteral("File could not be read")},
+        {QStringLiteral("INPUT_EMPTY"), QStringLiteral("File is empty")},
+        {QStringLiteral("INPUT_UNRECOGNIZED"), QStringLiteral("Not a certificate, key, staple or CRL")},
+        {QStringLiteral("INPUT_MALFORMED"), QStringLiteral("File is damaged")},
+        {QStringLiteral("INPUT_PASSWORD_REQUIRED"), QStringLiteral("Password needed")},
+    };
     Finding f;
     f.code = code;
     f.severity = severity;
+    f.title = titles.value(code, code);
     f.subject = subject;
     f.message = message;
     f.fix = fix;
@@ -305,6 +313,11 @@ private:
     void parsePemBlock(const PemBlock& block, const SourceLocation& where)
     {
         const QByteArray& label = block.label;
+        if (label.startsWith("PGP ")) {
+            // OpenPGP armour looks like PEM (and its checksum line is not base64): a different world.
+            unrecognized(QStringLiteral("an OpenPGP block (\"%1\"), not X.509").arg(QString::fromLatin1(label)), &where);
+            return;
+        }
         const auto decoded = QByteArray::fromBase64Encoding(block.body, QByteArray::AbortOnBase64DecodingErrors);
         if (!decoded || decoded.decoded.isEmpty()) {
             malformed(QStringLiteral("The PEM block \"%1\" has invalid base64 content.").arg(QString::fromLatin1(label)), where);
@@ -742,7 +755,14 @@ LoadedInputs Loader::loadPaths(const QStringList& paths) const
         }
         // Found while walking a folder: an unrecognised file there is normal (configs, READMEs).
         QFile f(file);
-        if (!f.open(QIODevice::ReadOnly) || f.size() > m_options.maxFileSize) {
+        if (f.open(QIODevice::ReadOnly) && f.size() > m_options.maxFileSize) {
+            out.files << file;
+            out.findings << inputFinding(QStringLiteral("INPUT_UNREADABLE"), Severity::Info, file,
+                                         QStringLiteral("Skipped: %1 MiB is far larger than any certificate, key or staple.")
+                                             .arg(f.size() / (1024 * 1024)));
+            continue;
+        }
+        if (!f.isOpen()) {
             out.append(loadFile(file));
             continue;
         }
