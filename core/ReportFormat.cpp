@@ -253,8 +253,24 @@ QString reportToText(const InspectionReport& report, bool colour)
     }
     if (!report.inputFindings.isEmpty()) {
         out += QStringLiteral("\n%1Inputs%2\n").arg(bold, reset);
-        for (const Finding& f : report.inputFindings)
-            writeFinding(out, f);
+        // A folder walk over /etc meets hundreds of ordinary files; on a terminal those are one
+        // line, not a page each (JSON, Markdown and HTML still list every one).
+        constexpr int maxSkippedListed = 5;
+        QList<Finding> skipped;
+        for (const Finding& f : report.inputFindings) {
+            if (f.severity == Severity::Info && f.code.startsWith(QLatin1String("INPUT_")))
+                skipped << f;
+            else
+                writeFinding(out, f);
+        }
+        if (skipped.size() <= maxSkippedListed) {
+            for (const Finding& f : skipped)
+                writeFinding(out, f);
+        } else {
+            out += QStringLiteral("  %1 other files found while walking folders hold no certificate, key, staple or CRL "
+                                  "and were skipped (--json lists them).\n")
+                       .arg(skipped.size());
+        }
     }
     const QList<Finding> all = report.allFindings();
     int counts[4] = {0, 0, 0, 0};
