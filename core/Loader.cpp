@@ -97,15 +97,17 @@ QString describeText(const QByteArray& data)
 {
     const QByteArray head = data.left(2048).trimmed();
     const QByteArray lower = head.toLower();
-    if (lower.startsWith("<!doctype html") || lower.contains("<html") || lower.contains("<body"))
-        return QStringLiteral("an HTML page (often an error page or a download link saved instead of the file itself)");
-    if (lower.startsWith("<?xml") || lower.startsWith("<"))
-        return QStringLiteral("an XML or markup document");
+    // First: headers saved in front of any body (curl -i, a proxy log) are the thing to fix, whether
+    // the body is an HTML error page or the DER that was wanted.
     static const QRegularExpression httpStatus(QStringLiteral("^HTTP/[0-9.]+ [0-9]{3}"));
     if (httpStatus.match(QString::fromLatin1(head.left(20))).hasMatch()) {
         const QString statusLine = QString::fromLatin1(head.left(head.indexOf('\n'))).trimmed();
         return QStringLiteral("an HTTP response with its headers (\"%1\"); save only the body, e.g. with curl -o").arg(statusLine);
     }
+    if (lower.startsWith("<!doctype html") || lower.contains("<html") || lower.contains("<body"))
+        return QStringLiteral("an HTML page (often an error page or a download link saved instead of the file itself)");
+    if (lower.startsWith("<?xml") || lower.startsWith("<"))
+        return QStringLiteral("an XML or markup document");
     if (head.startsWith('{') || head.startsWith('['))
         return QStringLiteral("JSON text");
     if (head.startsWith("ssh-") || head.startsWith("ecdsa-sha2-"))
