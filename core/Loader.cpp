@@ -37,12 +37,29 @@ bool looksLikePkiFileName(const QString& path)
     return pkiSuffix.match(path).hasMatch();
 }
 
+// The one-line headline lists and verdicts show; the message says the specifics.
+QString inputTitle(const QString& code)
+{
+    if (code == QLatin1String("INPUT_UNREADABLE"))
+        return QStringLiteral("File cannot be read");
+    if (code == QLatin1String("INPUT_EMPTY"))
+        return QStringLiteral("File is empty");
+    if (code == QLatin1String("INPUT_UNRECOGNIZED"))
+        return QStringLiteral("Not a certificate, key, staple or CRL");
+    if (code == QLatin1String("INPUT_MALFORMED"))
+        return QStringLiteral("File is damaged");
+    if (code == QLatin1String("INPUT_PASSWORD_REQUIRED"))
+        return QStringLiteral("Password needed");
+    return code;
+}
+
 Finding inputFinding(const QString& code, Severity severity, const QString& subject, const QString& message,
                      const QString& fix = {})
 {
     Finding f;
     f.code = code;
     f.severity = severity;
+    f.title = inputTitle(code);
     f.subject = subject;
     f.message = message;
     f.fix = fix;
