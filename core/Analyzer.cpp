@@ -167,13 +167,13 @@ private:
         }
         const Certificate top = b.chain.isEmpty() ? b.leaf : b.chain.last();
         if (b.anchor.isNull() && !top.isSelfSigned()) {
-            const bool wholeChainMissing = b.chain.isEmpty();
             add(QStringLiteral("CHAIN_INCOMPLETE"), Severity::Error, QStringLiteral("Chain is incomplete"), certSubject(top),
                 QStringLiteral("The issuer of %1, \"%2\", is neither among the %3 nor a trusted root. Clients that do not fetch missing "
                                "intermediates themselves (most mail clients, Java, OpenSSL-based tools) cannot build a path.")
                     .arg(top.displayName(), top.issuer(), b.served ? QStringLiteral("certificates the server sent") : QStringLiteral("inputs")),
-                QStringLiteral("%1 the intermediate certificate%2 to the chain the server sends%3.")
-                    .arg(wholeChainMissing ? QStringLiteral("Add") : QStringLiteral("Add the missing"),
+                QStringLiteral("Add the certificate of \"%1\"%2 to the chain the server sends%3; if it is a private root, "
+                               "give it to clients (and to this tool with --ca-file) as a trust anchor instead.")
+                    .arg(top.issuer(),
                          top.caIssuerUrls().isEmpty() ? QString() : QStringLiteral(" (from %1)").arg(top.caIssuerUrls().first()),
                          b.served ? QString() : QStringLiteral(" (fullchain.pem rather than cert.pem)")),
                 {top.id()});

@@ -38,10 +38,28 @@ QString namesKey(const Certificate& cert)
 // Issuer lookup over the provided CA certificates, indexed by subject name.
 class IssuerIndex {
 public:
-    explicit IssuerIndex(const QList<Certificate>& cas)
+    // `copies` may hold the same CA several times (one per file it appears in).
+    explicit IssuerIndex(const QList<Certificate>& cas, const QList<Certificate>& copies = {})
     {
         for (const Certificate& ca : cas)
             m_bySubject[ca.subjectNameDer()] << ca;
+        for (const Certificate& copy : copies)
+            m_copies[copy.sha256()] << copy;
+    }
+
+    // The same certificate as it appears nearest to `path`: in that file, else in its folder.
+    // An admin reading "issuer … from fullchain.pem" must see the file their server reads.
+    Certificate nearestCopy(const Certificate& cert, const QString& path) const
+    {
+        const QList<Certificate> copies = m_copies.value(cert.sha256());
+        for (const Certificate& copy : copies)
+            if (copy.source().path == path)
+                return copy;
+        const QString folder = folderOf(path);
+        for (const Certificate& copy : copies)
+            if (folderOf(copy.source().path) == folder)
+                return copy;
+        return cert;
     }
 
     // The provided certificate that issued `cert` (names and signature), else one that only
@@ -79,6 +97,7 @@ private:
     }
 
     QHash<QByteArray, QList<Certificate>> m_bySubject;
+    QHash<QByteArray, QList<Certificate>> m_copies;
     mutable QHash<QByteArray, bool> m_verified;
 };
 
@@ -96,7 +115,7 @@ void buildPath(Bundle& bundle, const IssuerIndex& index, const TrustStore* trust
         if (issuer.isNull() || visited.contains(issuer.sha256()))
             break;
         visited.insert(issuer.sha256());
-        bundle.chain << issuer;
+        bundle.chain << index.nearestCopy(issuer, bundle.leaf.source().path);
         current = issuer;
     }
     if (trust && !current.isSelfSigned()) {
@@ -130,7 +149,7 @@ QList<Bundle> Bundler::bundle(const LoadedInputs& inputs) const
         else
             leaves << cert;
     }
-    const IssuerIndex index(cas);
+    const IssuerIndex index(cas, inputs.certificates);
 
     // Files with several certificates give the order a server would send them in.
     QHash<QString, QList<Certificate>> certsByFile;
@@ -192,7 +211,7 @@ QList<Bundle> Bundler::bundle(const LoadedInputs& inputs) const
     // Keys: by public key; an unmatched key next to a single certificate is that certificate's.
     QHash<QByteArray, int> bundleByPublicKey;
     for (int i = 0; i < bundles.size(); ++i)
-        bundleByPublicKey.insert(bundles[i].leaf.publicKeyDer(), i);
+        bundleByPublicKey.insert(bundles[i].leaf.publicKeyBitString(), i);
     QHash<QString, QList<int>> currentByFolder;
     for (int i = 0; i < bundles.size(); ++i)
         if (!bundles[i].isSuperseded())
@@ -205,7 +224,7 @@ QList<Bundle> Bundler::bundle(const LoadedInputs& inputs) const
     };
     for (const PrivateKey& key : inputs.keys) {
         if (!key.isEncrypted()) {
-            const int match = int(bundleByPublicKey.value(key.publicKeyDer(), -1));
+            const int match = int(bundleByPublicKey.value(key.publicKeyBitString(), -1));
             if (match >= 0) {
                 bundles[match].key = key;
                 bundles[match].keyStatus = KeyStatus::Matches;

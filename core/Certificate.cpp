@@ -1,6 +1,8 @@
 #include "Certificate.h"
 
 #include <QCryptographicHash>
+#include <QHash>
+#include <QMutex>
 #include <QTimeZone>
 
 #include <openssl/err.h>
@@ -145,6 +147,10 @@ struct Certificate::Data {
     QStringList dnsNames, ipAddresses, ocspUrls, caIssuerUrls, crlUrls;
     bool isCa = false, selfIssued = false, selfSigned = false, mustStaple = false, ocspSigning = false,
          ocspNoCheck = false;
+    // Signature checks are the costliest step and a bundle is re-evaluated on every "as of" change;
+    // the answer for a given issuer never changes, so remember it (by the issuer's fingerprint).
+    mutable QMutex verifiedMutex;
+    mutable QHash<QByteArray, bool> verifiedBy;
 };
 
 Certificate Certificate::fromDer(const QByteArray& der, const SourceLocation& source)
@@ -206,9 +212,11 @@ Certificate Certificate::fromX509(X509Ptr x509, const SourceLocation& source)
     if (const ASN1_BIT_STRING* bits = X509_get0_pubkey_bitstr(x))
         data->publicKeyBits = asn1Bytes(bits);
     data->keyDescription = describeKey(X509_get0_pubkey(x));
-    if (EVP_PKEY* pub = X509_get0_pubkey(x)) {
+    // i2d_X509_PUBKEY re-emits the parsed SubjectPublicKeyInfo; i2d_PUBKEY would build an OpenSSL 3
+    // encoder for every certificate, which costs more than everything else we do with it.
+    if (X509_PUBKEY* pub = X509_get_X509_PUBKEY(x)) {
         unsigned char* spki = nullptr;
-        const int spkiLen = i2d_PUBKEY(pub, &spki);
+        const int spkiLen = i2d_X509_PUBKEY(pub, &spki);
         if (spkiLen > 0) {
             data->publicKeyDer = QByteArray(reinterpret_cast<const char*>(spki), spkiLen);
             OPENSSL_free(spki);
@@ -373,9 +381,16 @@ bool Certificate::verifySignatureWith(const Certificate& issuer) const
 {
     if (!d || !issuer.d)
         return false;
+    {
+        const QMutexLocker lock(&d->verifiedMutex);
+        if (const auto it = d->verifiedBy.constFind(issuer.d->sha256); it != d->verifiedBy.constEnd())
+            return *it;
+    }
     EVP_PKEY* key = X509_get0_pubkey(issuer.d->x509.get());
     const bool ok = key && X509_verify(d->x509.get(), key) == 1;
     clearOpenSslErrors();
+    const QMutexLocker lock(&d->verifiedMutex);
+    d->verifiedBy.insert(issuer.d->sha256, ok);
     return ok;
 }
 

@@ -11,7 +11,8 @@ namespace staplescope {
 struct DemoResult {
     bool ok = false;
     QString error;     // what went wrong writing the folder, when !ok
-    QStringList paths; // the sub-folders written: healthy/ and incident/
+    QStringList paths;       // the sub-folders written: healthy/ and incident/
+    QString trustAnchorFile; // root-ca.pem: pass it as a CA file (--ca-file) so the chains are trusted
 };
 
 // healthy/  www.example.test: leaf + chain + key + a current SHA-256 staple from a delegated responder.

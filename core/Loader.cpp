@@ -1,5 +1,10 @@
 #include "Loader.h"
 
+#include <QHash>
+#include <QMutex>
+
+#include <openssl/decoder.h>
+
 #include <QDir>
 #include <QDirIterator>
 #include <QFile>
@@ -27,6 +32,35 @@ void LoadedInputs::append(const LoadedInputs& other)
 
 namespace {
 
+// OpenSSL 3.0 builds a decoder context for every key it decodes (EVP_PKCS82PKEY, d2i_PrivateKey),
+// which costs far more than the decoding itself. One context per thread, reused, removes that.
+EVP_PKEY* decodePkcs8PrivateKey(const QByteArray& der)
+{
+    struct CachedDecoder {
+        EVP_PKEY* result = nullptr; // the decoder writes its output here
+        OsslDecoderCtxPtr ctx;
+    };
+    thread_local CachedDecoder cached;
+    if (!cached.ctx) {
+        cached.ctx.reset(OSSL_DECODER_CTX_new_for_pkey(&cached.result, "DER", "PrivateKeyInfo", nullptr,
+                                                       EVP_PKEY_KEYPAIR, nullptr, nullptr));
+        if (!cached.ctx)
+            return nullptr;
+    }
+    const auto* data = reinterpret_cast<const unsigned char*>(der.constData());
+    size_t length = size_t(der.size());
+    cached.result = nullptr;
+    if (OSSL_DECODER_from_data(cached.ctx.get(), &data, &length) != 1) {
+        EVP_PKEY_free(cached.result);
+        cached.result = nullptr;
+        clearOpenSslErrors();
+        return nullptr;
+    }
+    EVP_PKEY* key = cached.result;
+    cached.result = nullptr;
+    return key;
+}
+
 // How sure we are that a file was meant to be a PKI file, which decides how loud "unrecognised" is:
 // a config file met while walking /etc/exim4 is not a problem, a named file or a ".pem" is.
 bool looksLikePkiFileName(const QString& path)
@@ -40,9 +74,17 @@ bool looksLikePkiFileName(const QString& path)
 Finding inputFinding(const QString& code, Severity severity, const QString& subject, const QString& message,
                      const QString& fix = {})
 {
+    static const QHash<QString, QString> titles = {
+        {QStringLiteral("INPUT_UNREADABLE"), QStringLiteral("File could not be read")},
+        {QStringLiteral("INPUT_EMPTY"), QStringLiteral("File is empty")},
+        {QStringLiteral("INPUT_UNRECOGNIZED"), QStringLiteral("Not a certificate, key, staple or CRL")},
+        {QStringLiteral("INPUT_MALFORMED"), QStringLiteral("File is damaged")},
+        {QStringLiteral("INPUT_PASSWORD_REQUIRED"), QStringLiteral("Password needed")},
+    };
     Finding f;
     f.code = code;
     f.severity = severity;
+    f.title = titles.value(code, code);
     f.subject = subject;
     f.message = message;
     f.fix = fix;
@@ -133,10 +175,34 @@ bool isBase64Text(const QByteArray& data)
     return trimmed.size() >= 16 && base64.match(QString::fromLatin1(trimmed)).hasMatch();
 }
 
+} // namespace
+
+struct Loader::CertificateCache {
+    QMutex mutex;
+    QHash<QByteArray, Certificate> byDer;
+
+    Certificate parse(const QByteArray& der, const SourceLocation& where)
+    {
+        {
+            const QMutexLocker lock(&mutex);
+            if (const auto it = byDer.constFind(der); it != byDer.constEnd())
+                return it->withSource(where);
+        }
+        const Certificate cert = Certificate::fromDer(der, where);
+        if (!cert.isNull()) {
+            const QMutexLocker lock(&mutex);
+            byDer.insert(der, cert);
+        }
+        return cert;
+    }
+};
+
+namespace {
+
 class Parser {
 public:
-    Parser(const LoadOptions& options, const QString& origin, bool loud)
-        : m_options(options), m_origin(origin), m_loud(loud)
+    Parser(const LoadOptions& options, const QString& origin, bool loud, Loader::CertificateCache* certificates)
+        : m_options(options), m_origin(origin), m_loud(loud), m_certificates(certificates)
     {
     }
 
@@ -235,6 +301,11 @@ private:
         if (inBlock)
             problems << QStringLiteral("the last block \"%1\" has no END line: the file is truncated")
                             .arg(QString::fromLatin1(current.label));
+        if (blocks.isEmpty() && problems.isEmpty()) {
+            const qsizetype begin = data.indexOf("-----BEGIN ");
+            problems << QStringLiteral("the line \"%1\" starts a PEM block but is cut off or damaged")
+                            .arg(QString::fromLatin1(data.mid(begin, 40).split('\n').first().trimmed()));
+        }
 
         for (const QString& problem : problems)
             malformed(QStringLiteral("Broken PEM: %1.").arg(problem), SourceLocation{m_origin, 0, 1});
@@ -247,6 +318,11 @@ private:
     void parsePemBlock(const PemBlock& block, const SourceLocation& where)
     {
         const QByteArray& label = block.label;
+        if (label.startsWith("PGP ")) {
+            // OpenPGP armour looks like PEM (and its checksum line is not base64): a different world.
+            unrecognized(QStringLiteral("an OpenPGP block (\"%1\"), not X.509").arg(QString::fromLatin1(label)), &where);
+            return;
+        }
         const auto decoded = QByteArray::fromBase64Encoding(block.body, QByteArray::AbortOnBase64DecodingErrors);
         if (!decoded || decoded.decoded.isEmpty()) {
             malformed(QStringLiteral("The PEM block \"%1\" has invalid base64 content.").arg(QString::fromLatin1(label)), where);
@@ -346,7 +422,7 @@ private:
 
     void addCertificateDer(const QByteArray& der, const SourceLocation& where, const QString& what)
     {
-        const Certificate cert = Certificate::fromDer(der, where);
+        const Certificate cert = m_certificates->parse(der, where);
         if (cert.isNull()) {
             const qint64 total = derTotalLength(der);
             if (total > der.size())
@@ -408,7 +484,7 @@ private:
     void addPkcs8Der(const QByteArray& der, const SourceLocation& where)
     {
         auto p8 = decodeExact<PKCS8_PRIV_KEY_INFO>(der, d2i_PKCS8_PRIV_KEY_INFO, PKCS8_PRIV_KEY_INFO_free);
-        EvpPkeyPtr key(p8 ? EVP_PKCS82PKEY(p8.get()) : nullptr);
+        EvpPkeyPtr key(p8 ? decodePkcs8PrivateKey(der) : nullptr);
         if (!key) {
             clearOpenSslErrors();
             malformed(QStringLiteral("The PKCS#8 private key does not decode."), where);
@@ -557,6 +633,7 @@ private:
     const LoadOptions& m_options;
     QString m_origin;
     bool m_loud;
+    Loader::CertificateCache* m_certificates;
     bool m_passwordAsked = false;
     std::optional<QString> m_password;
     LoadedInputs m_out;
@@ -564,11 +641,14 @@ private:
 
 } // namespace
 
-Loader::Loader(LoadOptions options) : m_options(std::move(options)) {}
+Loader::Loader(LoadOptions options)
+    : m_options(std::move(options)), m_certificates(std::make_shared<CertificateCache>())
+{
+}
 
 LoadedInputs Loader::loadData(const QByteArray& data, const QString& origin) const
 {
-    return Parser(m_options, origin, true).parse(data);
+    return Parser(m_options, origin, true, m_certificates.get()).parse(data);
 }
 
 QStringList Loader::expandPaths(const QStringList& paths, QList<Finding>* findings)
@@ -663,7 +743,7 @@ LoadedInputs Loader::loadFile(const QString& path) const
         return out;
     }
     const QByteArray data = file.readAll();
-    return Parser(m_options, path, true).parse(data);
+    return Parser(m_options, path, true, m_certificates.get()).parse(data);
 }
 
 LoadedInputs Loader::loadPaths(const QStringList& paths) const
@@ -680,11 +760,18 @@ LoadedInputs Loader::loadPaths(const QStringList& paths) const
         }
         // Found while walking a folder: an unrecognised file there is normal (configs, READMEs).
         QFile f(file);
-        if (!f.open(QIODevice::ReadOnly) || f.size() > m_options.maxFileSize) {
+        if (f.open(QIODevice::ReadOnly) && f.size() > m_options.maxFileSize) {
+            out.files << file;
+            out.findings << inputFinding(QStringLiteral("INPUT_UNREADABLE"), Severity::Info, file,
+                                         QStringLiteral("Skipped: %1 MiB is far larger than any certificate, key or staple.")
+                                             .arg(f.size() / (1024 * 1024)));
+            continue;
+        }
+        if (!f.isOpen()) {
             out.append(loadFile(file));
             continue;
         }
-        out.append(Parser(m_options, file, false).parse(f.readAll()));
+        out.append(Parser(m_options, file, false, m_certificates.get()).parse(f.readAll()));
     }
     return out;
 }

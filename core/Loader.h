@@ -7,6 +7,7 @@
 #include "Crl.h"
 
 #include <functional>
+#include <memory>
 #include <optional>
 
 namespace staplescope {
@@ -44,8 +45,13 @@ public:
     // Lists the regular files below `paths` the way loadPaths would read them.
     static QStringList expandPaths(const QStringList& paths, QList<Finding>* findings = nullptr);
 
+    // Parsed certificates by DER: a chain file repeated in every bundle folder (and the CA copy in
+    // every staple) is parsed once. Shared by copies of this Loader; thread-safe.
+    struct CertificateCache;
+
 private:
     LoadOptions m_options;
+    std::shared_ptr<CertificateCache> m_certificates;
 };
 
 } // namespace staplescope

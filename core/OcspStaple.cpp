@@ -1,6 +1,8 @@
 #include "OcspStaple.h"
 
 #include <QCryptographicHash>
+#include <QHash>
+#include <QMutex>
 
 #include <openssl/objects.h>
 
@@ -120,6 +122,9 @@ struct OcspStaple::Data {
     QString responderName;
     QByteArray responderKeyHash;
     QList<OcspSingleResponse> responses;
+    // Signature results by signer fingerprint: evaluation repeats for every "as of" time.
+    mutable QMutex verifiedMutex;
+    mutable QHash<QByteArray, bool> verifiedBy;
     QList<Certificate> embedded;
     QString signatureAlgorithm;
 };
@@ -266,6 +271,11 @@ bool OcspStaple::verifySignature(const Certificate& signer) const
     // candidate as signer (NOINTERN) and NOVERIFY checks exactly the signature, nothing else.
     if (!isResponder(signer))
         return false;
+    {
+        const QMutexLocker lock(&d->verifiedMutex);
+        if (const auto it = d->verifiedBy.constFind(signer.sha256()); it != d->verifiedBy.constEnd())
+            return *it;
+    }
     X509StackPtr signers(sk_X509_new_null());
     sk_X509_push(signers.get(), signer.get0());
     X509StorePtr emptyStore(X509_STORE_new());
@@ -274,6 +284,8 @@ bool OcspStaple::verifySignature(const Certificate& signer) const
     // The stack borrowed the certificate: release the slot without freeing it.
     sk_X509_pop(signers.get());
     clearOpenSslErrors();
+    const QMutexLocker lock(&d->verifiedMutex);
+    d->verifiedBy.insert(signer.sha256(), ok);
     return ok;
 }
 

@@ -2,30 +2,108 @@
 
 #include <QCryptographicHash>
 
+#include <openssl/core_names.h>
+
 namespace staplescope {
 
 struct PrivateKey::Data {
     EvpPkeyPtr key; // private material: used only to compare public halves, never serialised
     QString format;
     QString description;
-    QByteArray publicDer;
+    QByteArray publicBits;
     QString id;
     bool encrypted = false;
 };
 
 namespace {
 
-QByteArray encodePublicKey(EVP_PKEY* key)
+void appendDerLength(QByteArray& out, qsizetype length)
 {
-    unsigned char* out = nullptr;
-    const int len = i2d_PUBKEY(key, &out);
-    if (len <= 0) {
-        clearOpenSslErrors();
-        return {};
+    if (length < 0x80) {
+        out.append(char(length));
+        return;
     }
-    QByteArray der(reinterpret_cast<const char*>(out), len);
-    OPENSSL_free(out);
-    return der;
+    QByteArray bytes;
+    for (qsizetype l = length; l > 0; l >>= 8)
+        bytes.prepend(char(l & 0xff));
+    out.append(char(0x80 | bytes.size()));
+    out.append(bytes);
+}
+
+QByteArray derInteger(const BIGNUM* value)
+{
+    QByteArray magnitude(BN_num_bytes(value), Qt::Uninitialized);
+    BN_bn2bin(value, reinterpret_cast<unsigned char*>(magnitude.data()));
+    if (magnitude.isEmpty() || (uchar(magnitude.at(0)) & 0x80))
+        magnitude.prepend('\0'); // DER INTEGER: positive needs a clear top bit
+    QByteArray out(1, '\x02');
+    appendDerLength(out, magnitude.size());
+    return out + magnitude;
+}
+
+// The subjectPublicKey bits a certificate for this key would carry. Built from the key's own
+// parameters because i2d_PUBKEY constructs an OpenSSL 3 encoder per call, the costliest thing
+// in loading a folder of keys.
+QByteArray publicKeyBitsOf(EVP_PKEY* key)
+{
+    switch (EVP_PKEY_get_base_id(key)) {
+    case EVP_PKEY_EC: {
+        size_t length = 0;
+        if (EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, nullptr, 0, &length) == 1) {
+            QByteArray point(qsizetype(length), Qt::Uninitialized);
+            if (EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
+                                                reinterpret_cast<unsigned char*>(point.data()), length, &length) == 1)
+                return point.left(qsizetype(length));
+        }
+        break;
+    }
+    case EVP_PKEY_ED25519:
+    case EVP_PKEY_ED448:
+    case EVP_PKEY_X25519:
+    case EVP_PKEY_X448: {
+        size_t length = 0;
+        if (EVP_PKEY_get_raw_public_key(key, nullptr, &length) == 1) {
+            QByteArray raw(qsizetype(length), Qt::Uninitialized);
+            if (EVP_PKEY_get_raw_public_key(key, reinterpret_cast<unsigned char*>(raw.data()), &length) == 1)
+                return raw.left(qsizetype(length));
+        }
+        break;
+    }
+    case EVP_PKEY_RSA: {
+        // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }
+        BIGNUM* n = nullptr;
+        BIGNUM* e = nullptr;
+        const bool ok = EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &n) == 1 &&
+                        EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_E, &e) == 1;
+        const BignumPtr modulus(n), exponent(e);
+        if (ok) {
+            const QByteArray body = derInteger(modulus.get()) + derInteger(exponent.get());
+            QByteArray out(1, '\x30');
+            appendDerLength(out, body.size());
+            return out + body;
+        }
+        break;
+    }
+    default:
+        break;
+    }
+    // Anything else: the generic (slow) route through a SubjectPublicKeyInfo.
+    unsigned char* spki = nullptr;
+    const int length = i2d_PUBKEY(key, &spki);
+    QByteArray bits;
+    if (length > 0) {
+        const unsigned char* p = spki;
+        if (X509_PUBKEY* pub = d2i_X509_PUBKEY(nullptr, &p, length)) {
+            const unsigned char* data = nullptr;
+            int dataLength = 0;
+            if (X509_PUBKEY_get0_param(nullptr, &data, &dataLength, nullptr, pub) == 1)
+                bits = QByteArray(reinterpret_cast<const char*>(data), dataLength);
+            X509_PUBKEY_free(pub);
+        }
+        OPENSSL_free(spki);
+    }
+    clearOpenSslErrors();
+    return bits;
 }
 
 } // namespace
@@ -35,7 +113,7 @@ PrivateKey PrivateKey::fromKey(EvpPkeyPtr key, const QString& format, const Sour
     if (!key)
         return {};
     auto data = std::make_shared<Data>();
-    data->publicDer = encodePublicKey(key.get());
+    data->publicBits = publicKeyBitsOf(key.get());
     data->format = format;
     const int bits = EVP_PKEY_get_bits(key.get());
     switch (EVP_PKEY_get_base_id(key.get())) {
@@ -53,7 +131,7 @@ PrivateKey PrivateKey::fromKey(EvpPkeyPtr key, const QString& format, const Sour
     default: data->description = QStringLiteral("%1 %2").arg(QString::fromLatin1(EVP_PKEY_get0_type_name(key.get()))).arg(bits);
     }
     data->id = QStringLiteral("key:") +
-               QString::fromLatin1(QCryptographicHash::hash(data->publicDer, QCryptographicHash::Sha256).toHex().left(16));
+               QString::fromLatin1(QCryptographicHash::hash(data->publicBits, QCryptographicHash::Sha256).toHex().left(16));
     data->key = std::move(key);
     clearOpenSslErrors();
     PrivateKey result;
@@ -80,7 +158,7 @@ QString PrivateKey::format() const { return d ? d->format : QString(); }
 QString PrivateKey::keyDescription() const { return d ? d->description : QString(); }
 const SourceLocation& PrivateKey::source() const { return m_source; }
 QString PrivateKey::id() const { return d ? d->id : QString(); }
-QByteArray PrivateKey::publicKeyDer() const { return d ? d->publicDer : QByteArray(); }
+QByteArray PrivateKey::publicKeyBitString() const { return d ? d->publicBits : QByteArray(); }
 
 bool PrivateKey::matches(const Certificate& cert) const
 {

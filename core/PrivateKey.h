@@ -20,7 +20,8 @@ public:
     const SourceLocation& source() const;
     QString id() const;              // "key:" + hash of the public key, never of private material
     bool matches(const Certificate& cert) const; // false when encrypted
-    QByteArray publicKeyDer() const;
+    // The public key as a certificate's subjectPublicKey BIT STRING holds it (to match certificates).
+    QByteArray publicKeyBitString() const;
 
 private:
     struct Data;

@@ -253,8 +253,24 @@ QString reportToText(const InspectionReport& report, bool colour)
     }
     if (!report.inputFindings.isEmpty()) {
         out += QStringLiteral("\n%1Inputs%2\n").arg(bold, reset);
-        for (const Finding& f : report.inputFindings)
-            writeFinding(out, f);
+        // A folder walk over /etc meets hundreds of ordinary files; on a terminal those are one
+        // line, not a page each (JSON, Markdown and HTML still list every one).
+        constexpr int maxSkippedListed = 5;
+        QList<Finding> skipped;
+        for (const Finding& f : report.inputFindings) {
+            if (f.severity == Severity::Info && f.code.startsWith(QLatin1String("INPUT_")))
+                skipped << f;
+            else
+                writeFinding(out, f);
+        }
+        if (skipped.size() <= maxSkippedListed) {
+            for (const Finding& f : skipped)
+                writeFinding(out, f);
+        } else {
+            out += QStringLiteral("  %1 other files found while walking folders hold no certificate, key, staple or CRL "
+                                  "and were skipped (--json lists them).\n")
+                       .arg(skipped.size());
+        }
     }
     const QList<Finding> all = report.allFindings();
     int counts[4] = {0, 0, 0, 0};
@@ -279,6 +295,8 @@ QString reportToMarkdown(const InspectionReport& report)
             md += QStringLiteral("- Issuer: %1 (`%2`)\n").arg(c.commonName(), c.source().display());
         for (const AttachedStaple& s : b.staples)
             md += QStringLiteral("- Staple: `%1`\n").arg(s.staple.source().display());
+        if (!b.key.isNull())
+            md += QStringLiteral("- Key: `%1` (%2)\n").arg(b.key.source().display(), keyStatusName(b.keyStatus));
         if (!r.findings.isEmpty()) {
             md += QStringLiteral("\n| Severity | Code | Finding | Fix |\n|---|---|---|---|\n");
             for (const Finding& f : r.findings)
@@ -316,6 +334,14 @@ QString reportToHtml(const InspectionReport& report)
         html += QStringLiteral("<h2>%1 — %2</h2>\n<p>Certificate <code>%3</code>, %4 → %5</p>\n")
                     .arg(htmlEscape(r.bundle.leaf.displayName()), htmlEscape(r.verdict), htmlEscape(r.bundle.leaf.source().display()),
                          formatTime(r.bundle.leaf.notBefore()), formatTime(r.bundle.leaf.notAfter()));
+        html += QStringLiteral("<ul>\n");
+        for (const Certificate& c : r.bundle.chain)
+            html += QStringLiteral("<li>Issuer %1 (<code>%2</code>)</li>\n").arg(htmlEscape(c.commonName()), htmlEscape(c.source().display()));
+        for (const AttachedStaple& s : r.bundle.staples)
+            html += QStringLiteral("<li>Staple <code>%1</code></li>\n").arg(htmlEscape(s.staple.source().display()));
+        if (!r.bundle.key.isNull())
+            html += QStringLiteral("<li>Key <code>%1</code> (%2)</li>\n").arg(htmlEscape(r.bundle.key.source().display()), keyStatusName(r.bundle.keyStatus));
+        html += QStringLiteral("</ul>\n");
         if (!r.findings.isEmpty())
             html += table(r.findings);
     }

@@ -1,0 +1,93 @@
+#include "Command.h"
+
+#include "DemoCommand.h"
+#include "InspectCommand.h"
+
+#include <QCoreApplication>
+
+namespace staplescope::cli {
+
+bool Command::parse(QCommandLineParser& parser, const QStringList& arguments, CommandStreams& streams,
+                    int* exitCode) const
+{
+    parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
+    const QCommandLineOption help({QStringLiteral("h"), QStringLiteral("help")}, QStringLiteral("Show this help."));
+    parser.addOption(help);
+    if (!parser.parse(arguments)) {
+        *exitCode = usageError(streams, parser.errorText());
+        return false;
+    }
+    if (parser.isSet(help)) {
+        QString text = parser.helpText();
+        // QCommandLineParser names the executable as argv[0]; we pass the command name there.
+        text.replace(QStringLiteral("Usage: %1").arg(arguments.value(0)),
+                     QStringLiteral("Usage: staplescope-cli %1").arg(name()));
+        streams.out << text;
+        streams.out.flush();
+        *exitCode = ExitOk;
+        return false;
+    }
+    return true;
+}
+
+int Command::usageError(CommandStreams& streams, const QString& message) const
+{
+    streams.err << QStringLiteral("staplescope-cli %1: %2 (see staplescope-cli %1 --help)\n").arg(name(), message);
+    streams.err.flush();
+    return ExitUsage;
+}
+
+QList<std::shared_ptr<Command>> allCommands()
+{
+    return {std::make_shared<InspectCommand>(), std::make_shared<DemoCommand>()};
+}
+
+namespace {
+
+void printUsage(QTextStream& stream, const QList<std::shared_ptr<Command>>& commands)
+{
+    stream << "Usage: staplescope-cli COMMAND [OPTIONS] ARGUMENTS\n\n"
+              "Inspect TLS certificates, chains and OCSP staples.\n\nCommands:\n";
+    for (const auto& command : commands)
+        stream << QStringLiteral("  %1  %2\n").arg(command->name(), -9).arg(command->summary());
+    stream << "\nRun 'staplescope-cli COMMAND --help' for a command's options.\n"
+              "Exit status: 0 healthy or info only, 1 warning, 2 error or critical, 3 bad usage.\n";
+    stream.flush();
+}
+
+} // namespace
+
+int runCli(const QStringList& arguments, CommandStreams& streams)
+{
+    const auto commands = allCommands();
+    const QString first = arguments.value(1);
+    if (first.isEmpty()) {
+        streams.err << "staplescope-cli: no command given (try: staplescope-cli inspect PATH…, or --help)\n";
+        streams.err.flush();
+        return ExitUsage;
+    }
+    if (first == QLatin1String("--help") || first == QLatin1String("-h") || first == QLatin1String("help")) {
+        printUsage(streams.out, commands);
+        return ExitOk;
+    }
+    if (first == QLatin1String("--version")) {
+        streams.out << "staplescope-cli " << QCoreApplication::applicationVersion() << '\n';
+        streams.out.flush();
+        return ExitOk;
+    }
+    for (const auto& command : commands) {
+        if (command->name() == first)
+            return command->run(arguments.mid(1), streams);
+    }
+    streams.err << QStringLiteral("staplescope-cli: unknown command '%1' (commands: %2)\n")
+                       .arg(first, [&] {
+                           QStringList names;
+                           for (const auto& command : commands)
+                               names << command->name();
+                           return names.join(QStringLiteral(", "));
+                       }());
+    streams.err.flush();
+    return ExitUsage;
+}
+
+} // namespace staplescope::cli

@@ -1,0 +1,42 @@
+#include "DemoCommand.h"
+
+#include "DemoData.h"
+
+#include <QDir>
+
+namespace staplescope::cli {
+
+int DemoCommand::run(const QStringList& arguments, CommandStreams& streams)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+        "Writes a demo folder with certificates, keys and staples generated now: healthy/ (nginx "
+        "layout, all good) and incident/ (Exim layout: renewed certificate, stale staple of the "
+        "previous one). Inspect it with: staplescope-cli inspect --ca-file FOLDER/root-ca.pem FOLDER"));
+    parser.addPositionalArgument(QStringLiteral("FOLDER"), QStringLiteral("Where to write (created if missing)."));
+    int exitCode = ExitOk;
+    if (!parse(parser, arguments, streams, &exitCode))
+        return exitCode;
+    if (parser.positionalArguments().size() != 1)
+        return usageError(streams, QStringLiteral("give exactly one FOLDER to write the demo into"));
+
+    const QString folder = parser.positionalArguments().constFirst();
+    if (!QDir().mkpath(folder)) {
+        streams.err << QStringLiteral("staplescope-cli demo: cannot create the folder %1\n").arg(folder);
+        streams.err.flush();
+        return ExitUsage;
+    }
+    const DemoResult demo = writeDemo(folder, QDateTime::currentDateTimeUtc());
+    if (!demo.ok) {
+        streams.err << QStringLiteral("staplescope-cli demo: %1\n").arg(demo.error);
+        streams.err.flush();
+        return ExitUsage;
+    }
+    streams.out << QStringLiteral("Demo written to %1\n  trust anchor: %2\n").arg(QDir(folder).absolutePath(), demo.trustAnchorFile);
+    for (const QString& path : demo.paths)
+        streams.out << QStringLiteral("  bundle folder: %1\n").arg(path);
+    streams.out.flush();
+    return ExitOk;
+}
+
+} // namespace staplescope::cli

@@ -1,0 +1,122 @@
+#include "AtomicFile.h"
+
+#include <QDir>
+#include <QFileInfo>
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace staplescope {
+
+namespace {
+
+QString systemError(int error) { return QString::fromLocal8Bit(std::strerror(error)); }
+
+// Closes the descriptor and removes the temp file unless released: every failure path cleans up.
+class TempFileGuard {
+public:
+    TempFileGuard(int fd, QByteArray path) : m_fd(fd), m_path(std::move(path)) {}
+    ~TempFileGuard()
+    {
+        if (m_fd >= 0)
+            ::close(m_fd);
+        if (!m_released)
+            ::unlink(m_path.constData());
+    }
+    TempFileGuard(const TempFileGuard&) = delete;
+    TempFileGuard& operator=(const TempFileGuard&) = delete;
+
+    int fd() const { return m_fd; }
+    bool close()
+    {
+        const int result = ::close(m_fd);
+        m_fd = -1;
+        return result == 0;
+    }
+    void release() { m_released = true; }
+
+private:
+    int m_fd;
+    QByteArray m_path;
+    bool m_released = false;
+};
+
+bool writeAll(int fd, const QByteArray& content)
+{
+    const char* data = content.constData();
+    qsizetype left = content.size();
+    while (left > 0) {
+        const ssize_t written = ::write(fd, data, size_t(left));
+        if (written < 0) {
+            if (errno == EINTR)
+                continue;
+            return false;
+        }
+        data += written;
+        left -= written;
+    }
+    return true;
+}
+
+} // namespace
+
+WriteResult writeFileAtomically(const QString& path, const QByteArray& content, std::optional<unsigned> newFileMode)
+{
+    WriteResult result;
+    const QFileInfo info(path);
+    const QByteArray target = QFile::encodeName(info.absoluteFilePath());
+    const QByteArray folder = QFile::encodeName(info.absolutePath());
+    auto fail = [&](const QString& what, int error) {
+        result.error = QStringLiteral("cannot write %1: %2: %3%4")
+                           .arg(path, what, systemError(error),
+                                info.exists() ? QStringLiteral(" (the old file is unchanged)") : QString());
+        return result;
+    };
+
+    struct stat existing = {};
+    const bool exists = ::stat(target.constData(), &existing) == 0;
+    if (exists && !S_ISREG(existing.st_mode)) {
+        result.error = QStringLiteral("cannot write %1: it is not a regular file").arg(path);
+        return result;
+    }
+
+    QByteArray tempPath = folder + "/." + QFile::encodeName(info.fileName()) + ".staplescope-XXXXXX";
+    const int fd = ::mkstemp(tempPath.data());
+    if (fd < 0)
+        return fail(QStringLiteral("cannot create a temporary file in %1").arg(info.absolutePath()), errno);
+    TempFileGuard temp(fd, tempPath);
+
+    const mode_t mode = exists ? (existing.st_mode & 07777) : mode_t(newFileMode.value_or(0644));
+    if (::fchmod(fd, mode) != 0)
+        return fail(QStringLiteral("cannot set the file mode"), errno);
+    // Keep owner and group; only root may give a file away, so an unprivileged user keeps its own
+    // files and a failure to chown someone else's file is an error rather than a silent change.
+    if (exists && (existing.st_uid != ::geteuid() || existing.st_gid != ::getegid())) {
+        if (::fchown(fd, existing.st_uid, existing.st_gid) != 0)
+            return fail(QStringLiteral("cannot keep the owner %1:%2").arg(existing.st_uid).arg(existing.st_gid),
+                        errno);
+    }
+    if (!writeAll(fd, content))
+        return fail(QStringLiteral("write failed"), errno);
+    if (::fsync(fd) != 0)
+        return fail(QStringLiteral("fsync failed"), errno);
+    if (!temp.close())
+        return fail(QStringLiteral("close failed"), errno);
+    if (::rename(tempPath.constData(), target.constData()) != 0)
+        return fail(QStringLiteral("rename failed"), errno);
+    temp.release();
+
+    // The rename itself must survive a crash: sync the folder entry.
+    const int folderFd = ::open(folder.constData(), O_RDONLY | O_DIRECTORY);
+    if (folderFd >= 0) {
+        ::fsync(folderFd);
+        ::close(folderFd);
+    }
+    result.ok = true;
+    return result;
+}
+
+} // namespace staplescope

@@ -1,0 +1,251 @@
+// staplescope-cli commands run in-process (streams captured), plus the real binary once for the
+// exit-status contract monitoring relies on.
+
+#include "Command.h"
+#include "DemoData.h"
+#include "InspectCommand.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace staplescope;
+using namespace staplescope::cli;
+
+namespace {
+
+struct CliRun {
+    int exitCode = -1;
+    QString out;
+    QString err;
+    QJsonObject json() const { return QJsonDocument::fromJson(out.toUtf8()).object(); }
+};
+
+CliRun runInProcess(const QStringList& arguments)
+{
+    CliRun run;
+    QTextStream out(&run.out);
+    QTextStream err(&run.err);
+    CommandStreams streams{out, err, false, false};
+    run.exitCode = runCli(QStringList{QStringLiteral("staplescope-cli")} + arguments, streams);
+    return run;
+}
+
+QStringList codesOf(const QJsonObject& report)
+{
+    QStringList codes;
+    for (const QJsonValue& finding : report.value(QLatin1String("findings")).toArray())
+        codes << finding.toObject().value(QLatin1String("code")).toString();
+    return codes;
+}
+
+bool writeFile(const QString& path, const QByteArray& content)
+{
+    QFile file(path);
+    return file.open(QIODevice::WriteOnly) && file.write(content) == content.size();
+}
+
+} // namespace
+
+class TestCli : public QObject {
+    Q_OBJECT
+
+private slots:
+    void initTestCase();
+    void incidentExitsCriticalNamingBothSerials();
+    void healthyBundleExitsZero();
+    void explicitRolesReproduceTheIncident();
+    void atMovesTheEvaluationTime();
+    void brokenInputsGiveInputFindings_data();
+    void brokenInputsGiveInputFindings();
+    void badUsageExitsThreeWithOneLine_data();
+    void badUsageExitsThreeWithOneLine();
+    void parseEvaluationTime_data();
+    void parseEvaluationTime();
+    void textReportNeverShowsKeyMaterial();
+    void binaryExitStatus();
+
+private:
+    QTemporaryDir m_dir;
+    DemoResult m_demo;
+};
+
+void TestCli::initTestCase()
+{
+    QVERIFY(m_dir.isValid());
+    m_demo = writeDemo(m_dir.filePath(QStringLiteral("demo")), QDateTime::currentDateTimeUtc());
+    QVERIFY2(m_demo.ok, qPrintable(m_demo.error));
+}
+
+void TestCli::incidentExitsCriticalNamingBothSerials()
+{
+    const CliRun run = runInProcess({QStringLiteral("inspect"), QStringLiteral("--json"), QStringLiteral("--ca-file"),
+                                     m_demo.trustAnchorFile, m_dir.filePath(QStringLiteral("demo/incident"))});
+    QCOMPARE(run.exitCode, 2);
+    const QJsonObject report = run.json();
+    QCOMPARE(report.value(QLatin1String("schema")).toString(), QStringLiteral("staplescope-report/1"));
+    QCOMPARE(codesOf(report).value(0), QStringLiteral("STAPLE_FOR_OTHER_CERT"));
+
+    // Both serials, as the bundles report them, must be in the one finding's message.
+    QString currentSerial, previousSerial;
+    for (const QJsonValue& bundle : report.value(QLatin1String("bundles")).toArray()) {
+        const QJsonObject leaf = bundle.toObject().value(QLatin1String("leaf")).toObject();
+        const QString serial = leaf.value(QLatin1String("serial")).toString();
+        QVERIFY(!serial.isEmpty());
+        if (leaf.value(QLatin1String("source")).toObject().value(QLatin1String("path")).toString().contains(QLatin1String("previous")))
+            previousSerial = serial;
+        else
+            currentSerial = serial;
+    }
+    QVERIFY(!currentSerial.isEmpty() && !previousSerial.isEmpty());
+    const QJsonObject finding = report.value(QLatin1String("findings")).toArray().first().toObject();
+    QCOMPARE(finding.value(QLatin1String("severity")).toString(), QStringLiteral("critical"));
+    const QString message = finding.value(QLatin1String("message")).toString();
+    QVERIFY2(message.contains(currentSerial) && message.contains(previousSerial), qPrintable(message));
+    QVERIFY2(message.contains(QLatin1String("previous/exim.crt")), qPrintable(message));
+    QVERIFY(finding.value(QLatin1String("subject")).toString().contains(QLatin1String("exim.ocsp.der")));
+}
+
+void TestCli::healthyBundleExitsZero()
+{
+    const CliRun run = runInProcess({QStringLiteral("inspect"), QStringLiteral("--json"), QStringLiteral("--ca-file"),
+                                     m_demo.trustAnchorFile, m_dir.filePath(QStringLiteral("demo/healthy"))});
+    QVERIFY2(run.exitCode == 0, qPrintable(run.out));
+    QCOMPARE(run.json().value(QLatin1String("bundles")).toArray().size(), 1);
+    QCOMPARE(run.json().value(QLatin1String("worstSeverity")).toString(), QStringLiteral("info"));
+}
+
+void TestCli::explicitRolesReproduceTheIncident()
+{
+    const QString incident = m_dir.filePath(QStringLiteral("demo/incident/"));
+    const CliRun run = runInProcess({QStringLiteral("inspect"), QStringLiteral("--json"), QStringLiteral("--ca-file"),
+                                     m_demo.trustAnchorFile, QStringLiteral("--cert"), incident + QStringLiteral("exim.crt"),
+                                     QStringLiteral("--key"), incident + QStringLiteral("exim.key"), QStringLiteral("--staple"),
+                                     incident + QStringLiteral("exim.ocsp.der")});
+    QCOMPARE(run.exitCode, 2);
+    QVERIFY2(codesOf(run.json()).contains(QStringLiteral("STAPLE_FOR_OTHER_CERT")), qPrintable(run.out));
+}
+
+void TestCli::atMovesTheEvaluationTime()
+{
+    const QString healthy = m_dir.filePath(QStringLiteral("demo/healthy"));
+    // The healthy staple's nextUpdate is a few days away; in two weeks it has expired.
+    const CliRun later = runInProcess({QStringLiteral("inspect"), QStringLiteral("--json"), QStringLiteral("--at"),
+                                       QStringLiteral("+14d"), QStringLiteral("--ca-file"), m_demo.trustAnchorFile, healthy});
+    QCOMPARE(later.exitCode, 2);
+    QVERIFY2(codesOf(later.json()).contains(QStringLiteral("STAPLE_EXPIRED")), qPrintable(later.out));
+    const QDateTime evaluatedAt =
+        QDateTime::fromString(later.json().value(QLatin1String("evaluatedAt")).toString(), Qt::ISODate);
+    QVERIFY(qAbs(evaluatedAt.secsTo(QDateTime::currentDateTimeUtc().addDays(14))) < 120);
+}
+
+void TestCli::brokenInputsGiveInputFindings_data()
+{
+    QTest::addColumn<QByteArray>("content");
+    QTest::addColumn<QString>("expectedCode");
+    QTest::newRow("empty") << QByteArray() << QStringLiteral("INPUT_EMPTY");
+    QTest::newRow("garbage") << QByteArray("\x01\x02\x03garbage\xff\xfe", 12) << QStringLiteral("INPUT_UNRECOGNIZED");
+    QTest::newRow("html-error-page")
+        << QByteArray("<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>")
+        << QStringLiteral("INPUT_UNRECOGNIZED");
+    QTest::newRow("truncated-der") << QByteArray::fromHex("308203a0308202") << QStringLiteral("INPUT_MALFORMED");
+}
+
+void TestCli::brokenInputsGiveInputFindings()
+{
+    QFETCH(QByteArray, content);
+    QFETCH(QString, expectedCode);
+    const QString path = m_dir.filePath(QStringLiteral("broken-%1.pem").arg(QString::fromLatin1(QTest::currentDataTag())));
+    QVERIFY(writeFile(path, content));
+    const CliRun run = runInProcess({QStringLiteral("inspect"), QStringLiteral("--json"), path});
+    QVERIFY2(codesOf(run.json()).contains(expectedCode), qPrintable(run.out));
+    QVERIFY(run.exitCode == 1 || run.exitCode == 2);
+    QVERIFY(run.err.isEmpty());
+}
+
+void TestCli::badUsageExitsThreeWithOneLine_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    QTest::newRow("no-command") << QStringList{};
+    QTest::newRow("unknown-command") << QStringList{QStringLiteral("frobnicate")};
+    QTest::newRow("unknown-option") << QStringList{QStringLiteral("inspect"), QStringLiteral("--frob"), QStringLiteral("x")};
+    QTest::newRow("no-paths") << QStringList{QStringLiteral("inspect")};
+    QTest::newRow("bad-at") << QStringList{QStringLiteral("inspect"), QStringLiteral("--at"), QStringLiteral("tomorrowish"), QStringLiteral("x")};
+    QTest::newRow("staple-without-cert") << QStringList{QStringLiteral("inspect"), QStringLiteral("--staple"), QStringLiteral("x")};
+    QTest::newRow("bad-format") << QStringList{QStringLiteral("inspect"), QStringLiteral("--format"), QStringLiteral("xml"), QStringLiteral("x")};
+}
+
+void TestCli::badUsageExitsThreeWithOneLine()
+{
+    QFETCH(QStringList, arguments);
+    const CliRun run = runInProcess(arguments);
+    QCOMPARE(run.exitCode, 3);
+    QVERIFY(run.out.isEmpty());
+    QCOMPARE(run.err.count(QLatin1Char('\n')), 1);
+    QVERIFY(run.err.startsWith(QLatin1String("staplescope-cli")));
+}
+
+void TestCli::parseEvaluationTime_data()
+{
+    const QDateTime now(QDate(2026, 6, 15), QTime(12, 0), Qt::UTC);
+    QTest::addColumn<QString>("text");
+    QTest::addColumn<QDateTime>("expected");
+    QTest::newRow("date") << QStringLiteral("2026-12-01") << QDateTime(QDate(2026, 12, 1), QTime(0, 0), Qt::UTC);
+    QTest::newRow("utc-z") << QStringLiteral("2026-12-01T08:30:00Z") << QDateTime(QDate(2026, 12, 1), QTime(8, 30), Qt::UTC);
+    QTest::newRow("no-offset-is-utc") << QStringLiteral("2026-12-01T08:30") << QDateTime(QDate(2026, 12, 1), QTime(8, 30), Qt::UTC);
+    QTest::newRow("offset") << QStringLiteral("2026-12-01T10:30:00+02:00") << QDateTime(QDate(2026, 12, 1), QTime(8, 30), Qt::UTC);
+    QTest::newRow("plus-days") << QStringLiteral("+7d") << now.addDays(7);
+    QTest::newRow("minus-hours") << QStringLiteral("-36h") << now.addSecs(-36 * 3600);
+    QTest::newRow("weeks") << QStringLiteral("+2w") << now.addDays(14);
+    QTest::newRow("now") << QStringLiteral("now") << now;
+    QTest::newRow("garbage") << QStringLiteral("next tuesday") << QDateTime();
+}
+
+void TestCli::parseEvaluationTime()
+{
+    QFETCH(QString, text);
+    QFETCH(QDateTime, expected);
+    const auto parsed = cli::parseEvaluationTime(text, QDateTime(QDate(2026, 6, 15), QTime(12, 0), Qt::UTC));
+    QCOMPARE(parsed.has_value(), expected.isValid());
+    if (parsed)
+        QCOMPARE(*parsed, expected);
+}
+
+void TestCli::textReportNeverShowsKeyMaterial()
+{
+    QFile keyFile(m_dir.filePath(QStringLiteral("demo/healthy/privkey.pem")));
+    QVERIFY(keyFile.open(QIODevice::ReadOnly));
+    const QList<QByteArray> keyLines = keyFile.readAll().split('\n');
+    QVERIFY(keyLines.size() > 3);
+    for (const QString& format : {QStringLiteral("text"), QStringLiteral("json"), QStringLiteral("markdown"), QStringLiteral("html")}) {
+        const CliRun run = runInProcess({QStringLiteral("inspect"), QStringLiteral("--format"), format,
+                                         m_dir.filePath(QStringLiteral("demo/healthy"))});
+        QVERIFY(run.out.contains(QLatin1String("privkey.pem")));
+        for (const QByteArray& line : keyLines.mid(1, 3))
+            QVERIFY2(!run.out.contains(QString::fromLatin1(line)), qPrintable(format));
+    }
+}
+
+void TestCli::binaryExitStatus()
+{
+    const QString binary = qEnvironmentVariable("STAPLESCOPE_CLI");
+    if (binary.isEmpty() || !QFileInfo::exists(binary))
+        QSKIP("STAPLESCOPE_CLI does not name the built staplescope-cli (run through ctest)");
+    QProcess process;
+    process.start(binary, {QStringLiteral("inspect"), QStringLiteral("--ca-file"), m_demo.trustAnchorFile,
+                           m_dir.filePath(QStringLiteral("demo"))});
+    QVERIFY(process.waitForFinished(60000));
+    QCOMPARE(process.exitCode(), 2);
+    QVERIFY(process.readAllStandardOutput().contains("STAPLE_FOR_OTHER_CERT"));
+
+    process.start(binary, {QStringLiteral("inspect"), QStringLiteral("--bogus")});
+    QVERIFY(process.waitForFinished(60000));
+    QCOMPARE(process.exitCode(), 3);
+    QCOMPARE(process.readAllStandardError().count('\n'), 1);
+}
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "tst_cli.moc"
