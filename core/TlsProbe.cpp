@@ -188,6 +188,51 @@ QList<Address> resolve(const QString& host, QString* error)
     return out;
 }
 
+// OpenSSL's socket BIO writes with write(2): a server that hangs up mid-handshake would raise
+// SIGPIPE and kill the whole program. This BIO is the same, with send(MSG_NOSIGNAL) and recv.
+int noSigpipeWrite(BIO* bio, const char* data, int length)
+{
+    const int fd = int(reinterpret_cast<intptr_t>(BIO_get_data(bio)));
+    BIO_clear_retry_flags(bio);
+    const ssize_t n = ::send(fd, data, size_t(length), MSG_NOSIGNAL);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        BIO_set_retry_write(bio);
+    return int(n);
+}
+
+int noSigpipeRead(BIO* bio, char* data, int length)
+{
+    const int fd = int(reinterpret_cast<intptr_t>(BIO_get_data(bio)));
+    BIO_clear_retry_flags(bio);
+    const ssize_t n = ::recv(fd, data, size_t(length), 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        BIO_set_retry_read(bio);
+    return int(n);
+}
+
+long noSigpipeCtrl(BIO*, int cmd, long, void*)
+{
+    return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+const BIO_METHOD* noSigpipeSocketMethod()
+{
+    // Built once, never freed: OpenSSL keeps using it for every BIO made from it.
+    static BIO_METHOD* method = [] {
+        BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR,
+                                     "staplescope socket");
+        BIO_meth_set_write(m, noSigpipeWrite);
+        BIO_meth_set_read(m, noSigpipeRead);
+        BIO_meth_set_ctrl(m, noSigpipeCtrl);
+        BIO_meth_set_create(m, [](BIO* b) {
+            BIO_set_init(b, 1);
+            return 1;
+        });
+        return m;
+    }();
+    return method;
+}
+
 // What one TLS attempt saw, collected by OpenSSL's callbacks.
 struct HandshakeTrace {
     QStringList alerts;
@@ -481,7 +526,15 @@ private:
         SSL_set_info_callback(ssl.get(), infoCallback);
         SSL_set_msg_callback(ssl.get(), messageCallback);
         SSL_set_msg_callback_arg(ssl.get(), &trace);
-        SSL_set_fd(ssl.get(), sock.get());
+        BIO* bio = BIO_new(noSigpipeSocketMethod());
+        if (!bio) {
+            const QString why = takeOpenSslErrors();
+            return fail(AttemptOutcome::HandshakeFailed, ProbeCode::TlsHandshakeFailed, r,
+                        QStringLiteral("TLS could not start"),
+                        QStringLiteral("OpenSSL could not set up a socket BIO: %1").arg(why), QString());
+        }
+        BIO_set_data(bio, reinterpret_cast<void*>(intptr_t(sock.get())));
+        SSL_set_bio(ssl.get(), bio, bio); // the SSL owns the BIO from here
         if (!r.serverName.isEmpty())
             SSL_set_tlsext_host_name(ssl.get(), r.serverName.toUtf8().constData());
         if (requestStatus)
@@ -597,11 +650,14 @@ QList<ProbeResult> probe(const ProbeOptions& options, const std::atomic<bool>* c
                                                     : base.host;
 
     QList<Address> addresses;
-    if (!options.pinnedAddress.isEmpty() || isIpLiteral(base.host)) {
-        const QString literal = options.pinnedAddress.isEmpty() ? base.host : options.pinnedAddress;
-        if (auto a = literalAddress(literal)) {
-            addresses << *a;
-        } else {
+    if (!options.pinnedAddresses.isEmpty() || isIpLiteral(base.host)) {
+        const QStringList literals = options.pinnedAddresses.isEmpty() ? QStringList{base.host} : options.pinnedAddresses;
+        for (const QString& literal : literals) {
+            if (auto a = literalAddress(literal)) {
+                if (std::none_of(addresses.begin(), addresses.end(), [&](const Address& o) { return o.text == a->text; }))
+                    addresses << *a;
+                continue;
+            }
             ProbeResult r = base;
             r.findings << probeFinding(ProbeCode::ConnectFailed, r.subject(), QStringLiteral("Not an IP address"),
                                        QStringLiteral("\"%1\" is not an IPv4 or IPv6 address.").arg(literal),

@@ -33,7 +33,9 @@ struct ProbeOptions {
     QString host;            // DNS name or IP literal ("[::1]" accepted)
     quint16 port = 443;
     QString serverName;      // SNI; empty: the host name, or no SNI when the host is an IP literal
-    QString pinnedAddress;   // IP literal: connect only there and skip DNS (the host still names SNI)
+    // IP literals: connect only there and skip DNS (the host still names SNI). Several: check each
+    // of these backends, as if the name resolved to them.
+    QStringList pinnedAddresses;
     std::optional<StartTlsProtocol> startTls; // empty: defaultStartTlsProtocol(port)
     TlsVersion tlsVersion = TlsVersion::Any;
     int connectTimeoutMs = 5000; // per address
@@ -78,7 +80,7 @@ struct ProbeResult {
 };
 
 // Probes every address the host resolves to (A and AAAA, sequentially, in resolver order), or only
-// the pinned address. Returns at least one result. `cancel`, when set, stops the work within about
+// the pinned addresses. Returns at least one result. `cancel`, when set, stops the work within about
 // 100 ms (DNS resolution itself is not interruptible and is bounded by the system resolver).
 QList<ProbeResult> probe(const ProbeOptions& options, const std::atomic<bool>* cancel = nullptr);
 
