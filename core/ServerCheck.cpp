@@ -269,6 +269,8 @@ void explainFailureWithDisk(Finding& f, const DiskState& disk, bool startTls454,
     stapleFiles.removeDuplicates();
     if (stapleFiles.isEmpty())
         return;
+    if (!f.message.endsWith(QLatin1Char('.')))
+        f.message += QLatin1Char('.');
     const QString context = startTls454
         ? QStringLiteral("Exim built with GnuTLS (Debian's) answers 454 to STARTTLS when it cannot load its "
                          "tls_ocsp_file with its certificate")
