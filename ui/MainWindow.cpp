@@ -285,13 +285,14 @@ QWidget* MainWindow::buildWorkspace()
         b->setText(text);
         b->setToolTip(tip);
         b->setAccessibleName(tip);
-        connect(b, &QToolButton::clicked, m_timeline ? static_cast<QObject*>(m_timeline) : this, slot);
+        connect(b, &QToolButton::clicked, this, slot);
         controls->addWidget(b);
         return b;
     };
     m_timeline = new TimelineWidget(top);
     addButton(tr("Fit all"), tr("Show every validity window (Home)"), [this] { m_timeline->zoomToFit(); });
     addButton(tr("Leaf"), tr("Show the certificate and its staples (L)"), [this] { m_timeline->zoomToLeaf(); });
+    addButton(tr("Focus"), tr("Show the staples around the evaluation time (F)"), [this] { m_timeline->zoomToFocus(); });
     addButton(tr("Today"), tr("Centre on the evaluation time (T)"), [this] { m_timeline->centerOnNow(); });
     addButton(tr("−"), tr("Zoom out (−)"), [this] { m_timeline->zoomOut(); });
     addButton(tr("+"), tr("Zoom in (+)"), [this] { m_timeline->zoomIn(); });
@@ -345,6 +346,7 @@ QWidget* MainWindow::buildWorkspace()
     m_findingView->header()->setSectionResizeMode(FindingListModel::SeverityColumn, QHeaderView::ResizeToContents);
     m_findingView->header()->setSectionResizeMode(FindingListModel::TitleColumn, QHeaderView::Stretch);
     m_findingView->header()->setSectionResizeMode(FindingListModel::CodeColumn, QHeaderView::ResizeToContents);
+    m_findingView->setColumnHidden(FindingListModel::CodeColumn, true); // shown beside the message
     connect(m_findingView->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
             [this](const QModelIndex& current) { showFinding(current.row()); });
     auto* copyShortcut = new QShortcut(QKeySequence::Copy, m_findingView, nullptr, nullptr, Qt::WidgetShortcut);
@@ -579,8 +581,8 @@ void MainWindow::applyReport(const InspectionReport& newReport, bool fresh)
     for (const BundleReport& b : r.bundles)
         ++counts[int(b.worst)];
     m_bundleHeader->setText(tr("&Bundles (%1)").arg(r.bundles.size()));
-    m_statusLabel->setText(tr("%n bundle(s): %1 critical, %2 error, %3 warning · %4 file(s) · evaluated at %5", nullptr,
-                              int(r.bundles.size()))
+    m_statusLabel->setText(tr("Bundles: %1 (%2 critical, %3 error, %4 warning) · files read: %5 · evaluated at %6")
+                               .arg(r.bundles.size())
                                .arg(counts[3])
                                .arg(counts[2])
                                .arg(counts[1])

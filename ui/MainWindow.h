@@ -2,6 +2,7 @@
 // The desktop window: welcome view, bundle list, timeline with "as of" control, findings and
 // details. Loading runs off the GUI thread (QtConcurrent); evaluation too, latest request wins.
 
+#include "AppSettings.h"
 #include "AtomicFile.h"
 #include "Inspection.h"
 

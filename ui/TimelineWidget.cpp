@@ -88,7 +88,7 @@ void TimelineWidget::setTimeline(const Timeline& timeline, bool keepView)
         m_currentLane = -1;
     relayout();
     if (!keepView)
-        zoomToLeaf();
+        zoomToFocus();
     updateGeometry();
     update();
     QStringList summary;
@@ -324,6 +324,45 @@ void TimelineWidget::zoomToLeaf()
     frame(first, last);
 }
 
+void TimelineWidget::zoomToFocus()
+{
+    // What an admin looks at first: the staples' windows and the evaluation time, with the leaf's
+    // start when it is recent (a renewal) — hours and days readable, not the whole 90 days.
+    double first = std::numeric_limits<double>::max(), last = std::numeric_limits<double>::lowest();
+    auto take = [&](const QDateTime& t) {
+        if (t.isValid()) {
+            first = std::min(first, secs(t));
+            last = std::max(last, secs(t));
+        }
+    };
+    const QDateTime at = m_timeline.at.isValid() ? m_timeline.at : QDateTime::currentDateTimeUtc();
+    take(at);
+    bool any = false;
+    for (const TimelineLane& lane : std::as_const(m_timeline.lanes)) {
+        if (lane.kind == LaneKind::Staple && lane.start.isValid()) {
+            take(lane.start);
+            take(lane.end);
+            any = true;
+        }
+        if (lane.kind == LaneKind::Leaf) {
+            for (const QDateTime& t : {lane.start, lane.end})
+                if (t.isValid() && std::abs(at.secsTo(t)) <= 21 * kDay)
+                    take(t);
+        }
+    }
+    if (!any && last - first < kDay) {
+        zoomToLeaf();
+        return;
+    }
+    // At least a week, so the context around a short staple is visible.
+    if (last - first < 7 * kDay) {
+        const double mid = (first + last) / 2;
+        first = mid - 3.5 * kDay;
+        last = mid + 3.5 * kDay;
+    }
+    frame(first, last);
+}
+
 void TimelineWidget::centerOnNow()
 {
     const QDateTime at = m_timeline.at.isValid() ? m_timeline.at : QDateTime::currentDateTimeUtc();
@@ -431,6 +470,7 @@ void TimelineWidget::keyPressEvent(QKeyEvent* event)
     case Qt::Key_Underscore: zoomOut(); break;
     case Qt::Key_Home: zoomToFit(); break;
     case Qt::Key_L: zoomToLeaf(); break;
+    case Qt::Key_F: zoomToFocus(); break;
     case Qt::Key_End:
     case Qt::Key_T: centerOnNow(); break;
     case Qt::Key_Up:

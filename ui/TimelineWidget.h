@@ -56,6 +56,7 @@ public:
 public slots:
     void zoomToFit();    // every lane and the evaluation time
     void zoomToLeaf();   // the leaf, its staples and the evaluation time
+    void zoomToFocus();  // the staples and the evaluation time (the default for a new bundle)
     void centerOnNow();  // keeps the zoom, puts the "now"/"as of" line in the middle
     void zoomIn();
     void zoomOut();
