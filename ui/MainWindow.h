@@ -59,6 +59,7 @@ public:
     bool isEvaluating() const { return m_evaluating; }
 
     const InspectionReport& report() const;
+    AppSettings& settings() const { return *m_settings; }
     BundleListModel* bundleModel() const { return m_bundleModel; }
     FindingListModel* findingModel() const { return m_findingModel; }
     TimelineWidget* timeline() const { return m_timeline; }
