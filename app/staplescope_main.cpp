@@ -117,8 +117,6 @@ int main(int argc, char* argv[])
     for (const QString& p : parser.positionalArguments())
         paths << QDir::current().absoluteFilePath(p);
     const bool shot = parser.isSet(screenshot);
-    if (shot && paths.isEmpty() && !parser.isSet(demo))
-        return fail(QStringLiteral("--screenshot needs PATHS or --demo"));
 
     ui::MainWindow window;
     window.setNonInteractive(shot);
@@ -142,9 +140,10 @@ int main(int argc, char* argv[])
     QEventLoop loop;
     QObject::connect(&window, &ui::MainWindow::loadFinished, &loop, &QEventLoop::quit);
     bool started = true;
+    // Nothing to load renders the welcome view.
     if (parser.isSet(demo))
         started = window.openDemo();
-    else
+    else if (!paths.isEmpty())
         window.openPaths(paths);
     if (!started)
         return fail(QStringLiteral("could not write the demo"));

@@ -191,7 +191,7 @@ QWidget* MainWindow::buildWelcome()
     layout->addWidget(title);
     auto* text = new QLabel(
         tr("<p><b>Drop certificates, chains, private keys and OCSP staples here</b> — single files or whole "
-           "folders such as <tt>/etc/letsencrypt/live/example.org/</tt> or <tt>/etc/exim4/</tt>.</p>"
+           "folders such as <span style='white-space:nowrap'><tt>/etc/letsencrypt/live/example.org/</tt></span> or <tt>/etc/exim4/</tt>.</p>"
            "<p>Staplescope reads PEM, DER, PKCS#7, PKCS#12, OCSP responses, keys and CRLs, puts each certificate "
            "together with its chain, staple and key, and tells you exactly what is wrong and how to fix it. "
            "Every validity window appears on one timeline; move the “as of” slider to see what breaks next week.</p>"
@@ -219,6 +219,7 @@ QWidget* MainWindow::buildWelcome()
     connect(openFolder, &QPushButton::clicked, this, &MainWindow::openFolderDialog);
 
     auto* recentLabel = new QLabel(tr("&Recent:"), zone);
+    recentLabel->setObjectName(QStringLiteral("recentLabel"));
     m_welcomeRecent = new QListWidget(zone);
     m_welcomeRecent->setMaximumHeight(130);
     m_welcomeRecent->setAccessibleName(tr("Recent files and folders"));
@@ -716,6 +717,8 @@ void MainWindow::updateRecentMenu()
     }
     m_recentMenu->setEnabled(!recent.isEmpty());
     m_welcomeRecent->setVisible(!recent.isEmpty());
+    if (auto* label = findChild<QLabel*>(QStringLiteral("recentLabel")))
+        label->setVisible(!recent.isEmpty());
 }
 
 void MainWindow::updateWindowTitle()

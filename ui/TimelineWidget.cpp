@@ -658,6 +658,13 @@ void TimelineWidget::paintAxis(QPainter& p, const QRectF& plot)
 
     const qreal labelY = fm.height() + 6;
     p.setFont(font());
+    // Tick labels give way to the "now"/"as of" tag drawn over them.
+    QRectF nowTag;
+    if (m_timeline.at.isValid()) {
+        const qreal nx = xForTime(m_timeline.at);
+        const qreal w = fm.horizontalAdvance(tr("as of")) + 14;
+        nowTag = QRectF(nx - w / 2, labelY, w, fm.height() + 2);
+    }
     for (double t : std::as_const(ticks)) {
         const qreal x = plot.left() + (t - m_start) * pxPerSec;
         if (x < plot.left() - 1 || x > plot.right() + 1)
@@ -669,7 +676,8 @@ void TimelineWidget::paintAxis(QPainter& p, const QRectF& plot)
         p.setPen(pal.color(QPalette::Text));
         const QString label = tickLabel(fromSecs(t), step);
         const qreal w = fm.horizontalAdvance(label);
-        if (x + 3 + w <= plot.right() + 8)
+        const QRectF labelRect(x + 3, labelY, w, fm.height());
+        if (x + 3 + w <= plot.right() + 8 && !labelRect.intersects(nowTag))
             p.drawText(QPointF(x + 3, labelY + fm.ascent()), label);
     }
 
