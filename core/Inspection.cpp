@@ -99,6 +99,19 @@ std::shared_ptr<InspectionSession> InspectionSession::load(const InspectRequest&
             f.objectIds = {s.id()};
             session->m_inputFindings << f;
         }
+        if (session->m_bundles.isEmpty() && !inputs.certificates.isEmpty()) {
+            // A CA bundle or trust store: nothing wrong, but say why the report has no bundles.
+            Finding f;
+            f.code = QStringLiteral("NO_SERVER_CERTIFICATE");
+            f.severity = Severity::Info;
+            f.title = QStringLiteral("Only CA certificates found");
+            f.subject = request.paths.join(QStringLiteral(", "));
+            f.message = QStringLiteral("The inputs hold %1 certificate(s), all of them CA or OCSP responder certificates (a chain "
+                                       "file or a trust store). Bundles are built around server certificates, so there is none to diagnose.")
+                            .arg(inputs.certificates.size());
+            f.fix = QStringLiteral("Add the server certificate (cert.pem or fullchain.pem) to the inputs.");
+            session->m_inputFindings << f;
+        }
     }
     return session;
 }

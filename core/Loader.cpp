@@ -301,6 +301,11 @@ private:
         if (inBlock)
             problems << QStringLiteral("the last block \"%1\" has no END line: the file is truncated")
                             .arg(QString::fromLatin1(current.label));
+        if (blocks.isEmpty() && problems.isEmpty()) {
+            const qsizetype begin = data.indexOf("-----BEGIN ");
+            problems << QStringLiteral("the line \"%1\" starts a PEM block but is cut off or damaged")
+                            .arg(QString::fromLatin1(data.mid(begin, 40).split('\n').first().trimmed()));
+        }
 
         for (const QString& problem : problems)
             malformed(QStringLiteral("Broken PEM: %1.").arg(problem), SourceLocation{m_origin, 0, 1});
