@@ -8,6 +8,8 @@
 
 #include <QDirIterator>
 #include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QRegularExpression>
 #include <QSet>
 #include <QTest>
@@ -91,6 +93,27 @@ QString describe(const InspectionReport& report)
     for (const Finding& f : report.allFindings())
         lines << QStringLiteral("%1 %2: %3").arg(severityName(f.severity), f.code, f.message);
     return lines.join(QLatin1Char('\n'));
+}
+
+// STAPLESCOPE_FINDINGS_DUMP=file appends each checked finding as a JSON line (temporary paths
+// replaced by /srv/tls): the examples in docs/findings.md are real engine output made this way.
+void dumpExample(const Finding& f, const QString& tempDir)
+{
+    const QString target = qEnvironmentVariable("STAPLESCOPE_FINDINGS_DUMP");
+    if (target.isEmpty())
+        return;
+    const auto clean = [&](QString text) { return text.replace(tempDir, QStringLiteral("/srv/tls")); };
+    QJsonObject o;
+    o[QStringLiteral("row")] = QString::fromLatin1(QTest::currentDataTag());
+    o[QStringLiteral("code")] = f.code;
+    o[QStringLiteral("severity")] = severityName(f.severity);
+    o[QStringLiteral("title")] = f.title;
+    o[QStringLiteral("subject")] = clean(f.subject);
+    o[QStringLiteral("message")] = clean(f.message);
+    o[QStringLiteral("fix")] = clean(f.fix);
+    QFile file(target);
+    if (file.open(QIODevice::Append))
+        file.write(QJsonDocument(o).toJson(QJsonDocument::Compact) + '\n');
 }
 
 // The row's severity column: a Severity, or absent.
@@ -631,6 +654,7 @@ void TestAnalyzer::findings()
             QVERIFY2(!f.title.isEmpty(), qPrintable(f.code));
             QVERIFY(!f.subject.isEmpty());
             found = true;
+            dumpExample(f, c.dir.path());
         }
     }
     QVERIFY2(found, qPrintable(QStringLiteral("no %1 with severity %2 containing [%3] in:\n%4")
@@ -752,6 +776,7 @@ void TestAnalyzer::renewalIncidentNamesBothCertificates()
     // The staple is diagnosed against the current certificate's bundle, which is listed first.
     QCOMPARE(report.bundles.first().bundle.leaf.serialHex(), serialOf(current));
     QVERIFY(f.objectIds.contains(report.bundles.first().bundle.leaf.id()));
+    dumpExample(f, c.dir.path());
     producedCodes().insert(f.code);
 }
 
