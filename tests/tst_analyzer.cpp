@@ -354,6 +354,18 @@ void TestAnalyzer::findings_data()
         writeSite(c, s);
         c.expect << serialOf(other) << serialOf(c.pki.leaf);
     }, "STAPLE_FOR_OTHER_CERT", critical, {"same CA"});
+    row("SHA-256 staple of the previous certificate", [](Case& c) {
+        const IssuedCert previous = c.pki.issueLeaf([](CertSpec& s) {
+            s.notBefore = daysFrom(fixedNow(), -60);
+            s.notAfter = daysFrom(fixedNow(), 30);
+        });
+        OcspSpec spec = c.pki.goodStapleSpec();
+        spec.certIdHash = EVP_sha256();
+        Site s = standardSite(c.pki);
+        s.staple = c.pki.staple(spec, &previous);
+        writeSite(c, s);
+        c.expect << serialOf(previous) << serialOf(c.pki.leaf) << c.dir.write(QStringLiteral("site/cert-previous.pem"), previous.certPem());
+    }, "STAPLE_FOR_OTHER_CERT", critical, {"the previous certificate", "before the renewal"});
     row("staple from another CA", [](Case& c) {
         const IssuedCert other = c.pki.otherCa();
         const IssuedCert foreign = c.pki.issueLeaf({}, &other);
@@ -709,6 +721,37 @@ void TestAnalyzer::healthy_data()
     QTest::newRow("Let's Encrypt style: no OCSP URL, CRL URL") << Setup([](Case& c) {
         writeLeafSite(c, c.pki.issueLeaf([](CertSpec& s) { s.ocspUrls.clear(); }), false);
     }) << 0 << QStringList{QStringLiteral("OCSP_URL_MISSING")};
+    QTest::newRow("Ed25519 CA, leaf and staple") << Setup([](Case& c) {
+        CertSpec spec;
+        spec.commonName = "Edwards Intermediate";
+        spec.isCa = true;
+        spec.keyType = KeyType::Ed25519;
+        spec.notBefore = daysFrom(fixedNow(), -100);
+        spec.notAfter = daysFrom(fixedNow(), 1000);
+        const IssuedCert inter = c.pki.issue(spec, &c.pki.root);
+        const IssuedCert leaf = c.pki.issueLeaf([](CertSpec& s) { s.keyType = KeyType::Ed25519; }, &inter);
+        OcspSpec staple = c.pki.goodStapleSpec();
+        staple.certIdHash = EVP_sha256();
+        writeSite(c, Site{leaf.certPem(), inter.certPem(), c.pki.keyPem(leaf), c.pki.staple(staple, &leaf, &inter)});
+    }) << 1 << QStringList();
+    QTest::newRow("RSA intermediate signs the staple") << Setup([](Case& c) {
+        CertSpec spec;
+        spec.commonName = "RSA Intermediate";
+        spec.isCa = true;
+        spec.keyType = KeyType::Rsa2048;
+        spec.notBefore = daysFrom(fixedNow(), -100);
+        spec.notAfter = daysFrom(fixedNow(), 1000);
+        const IssuedCert inter = c.pki.issue(spec, &c.pki.root);
+        const IssuedCert leaf = c.pki.issueLeaf({}, &inter);
+        writeSite(c, Site{leaf.certPem(), inter.certPem(), c.pki.keyPem(leaf), c.pki.staple(c.pki.goodStapleSpec(), &leaf, &inter)});
+    }) << 1 << QStringList();
+    QTest::newRow("staple whose second single response is ours") << Setup([](Case& c) {
+        const IssuedCert other = c.pki.issueLeaf([](CertSpec& s) { s.commonName = "other.example.test"; s.dnsNames = {"other.example.test"}; });
+        Site s = standardSite(c.pki);
+        s.staple = c.pki.factory().ocspResponse(other, c.pki.intermediate, c.pki.intermediate, c.pki.goodStapleSpec(),
+                                                {{&c.pki.leaf, &c.pki.intermediate}});
+        writeSite(c, s);
+    }) << 1 << QStringList{QStringLiteral("STAPLE_MULTIPLE_RESPONSES")};
     QTest::newRow("renewed with the same key, previous certificate kept") << Setup([](Case& c) {
         const IssuedCert old = c.pki.issueLeaf([&](CertSpec& s) {
             s.notBefore = daysFrom(fixedNow(), -70);
