@@ -237,12 +237,22 @@ void TestAnalyzer::findings_data()
             s.notBefore = daysFrom(fixedNow(), -4);
             s.notAfter = daysFrom(fixedNow(), 2);
         }));
-    }, "CERT_EXPIRING_SOON", warning, {"warning window of 2 days for a 6 days lifetime"});
+    }, "CERT_EXPIRING_SOON", warning, {"warning window of 2 days (a third of its 6 days lifetime"});
     row("6-day leaf with 2 days and 1 second left", [](Case& c) {
         writeLeafSite(c, c.pki.issueLeaf([](CertSpec& s) {
             s.notBefore = daysFrom(fixedNow(), -4).addSecs(1);
             s.notAfter = daysFrom(fixedNow(), 2).addSecs(1);
         }));
+    }, "CERT_EXPIRING_SOON", kAbsent);
+    row("configured 7-day threshold, 5 days left", [](Case& c) {
+        writeLeafSite(c, c.pki.leaf);
+        c.req.analysis.expiryWarningSeconds = 7 * 86400;
+        c.at() = daysFrom(fixedNow(), 75);
+    }, "CERT_EXPIRING_SOON", warning, {"warning window of 7 days (as configured)"});
+    row("configured 7-day threshold, 10 days left", [](Case& c) {
+        writeLeafSite(c, c.pki.leaf);
+        c.req.analysis.expiryWarningSeconds = 7 * 86400;
+        c.at() = daysFrom(fixedNow(), 70);
     }, "CERT_EXPIRING_SOON", kAbsent);
     row("intermediate expiring in 20 days", [](Case& c) {
         CertSpec spec;
