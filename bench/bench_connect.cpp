@@ -1,7 +1,7 @@
 // Live connections: checks N loopback TLS endpoints that staple, with bounded concurrency, and
 // prints endpoints per second beside a loop of `openssl s_client -status` doing the same.
 //
-//   bench_connect [N=200] [concurrency=16] [openssl-sample=40] [latency-ms=0,20]
+//   bench_connect [N=200] [concurrency=64] [openssl-sample=40] [latency-ms=0,20,50]
 //
 // The endpoints are in-process TLS servers (tests/support/LoopbackServer) on four ports, each
 // connection on its own thread, serving leaf + intermediate and a staple. "latency" makes each
@@ -95,10 +95,10 @@ int main(int argc, char* argv[])
     QCoreApplication app(argc, argv);
     const QStringList args = app.arguments();
     const int n = args.value(1, QStringLiteral("200")).toInt();
-    const int concurrency = args.value(2, QStringLiteral("16")).toInt();
+    const int concurrency = args.value(2, QStringLiteral("64")).toInt();
     const int sample = args.value(3, QStringLiteral("40")).toInt();
     QList<int> latencies;
-    for (const QString& l : args.value(4, QStringLiteral("0,20")).split(QLatin1Char(',')))
+    for (const QString& l : args.value(4, QStringLiteral("0,20,50")).split(QLatin1Char(',')))
         latencies << l.toInt();
 
     QTemporaryDir dir;
