@@ -722,6 +722,9 @@ TestServers::CliRun TestServers::runCli(const QStringList& arguments)
     run.exitCode = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1;
     run.out = QString::fromUtf8(process.readAllStandardOutput());
     run.err = QString::fromUtf8(process.readAllStandardError());
+    if (qEnvironmentVariableIsSet("STAPLESCOPE_TEST_VERBOSE"))
+        qInfo("staplescope-cli %s → %d\n%s%s", qPrintable(arguments.join(' ')), run.exitCode, qPrintable(run.out),
+              qPrintable(run.err));
     return run;
 }
 
@@ -771,7 +774,7 @@ void TestServers::cliConnectExim()
 
     run = runCli({"connect", QStringLiteral("127.0.0.1:%1").arg(brokenPort), "--starttls", "smtp", "--servername",
                   m_pki.hostName, "--ca-file", file("root.pem"), "--no-system-trust", "--cert", file("leaf-fullchain.pem"),
-                  "--key", file("leaf-key.pem"), "--staple", file("previous.ocsp.der"), "--no-color"});
+                  "--key", file("leaf-key.pem"), "--staple", file("previous.ocsp.der"), "--no-color", "--transcript"});
     QCOMPARE(run.exitCode, 2);
     QVERIFY2(run.out.contains(QLatin1String("STARTTLS_FAILED")), qPrintable(run.out));
     QVERIFY2(run.out.contains(QLatin1String("454 TLS currently unavailable")), qPrintable(run.out));
