@@ -1,0 +1,75 @@
+#include "AppSettings.h"
+
+#include <QDir>
+#include <QFileInfo>
+
+namespace staplescope::ui {
+
+AppSettings::AppSettings() : m_settings(std::make_unique<QSettings>(QStringLiteral("Staplescope"), QStringLiteral("Staplescope"))) {}
+
+AppSettings::AppSettings(std::unique_ptr<QSettings> settings) : m_settings(std::move(settings)) {}
+
+std::optional<qint64> AppSettings::expiryWarningSeconds() const
+{
+    const QVariant v = m_settings->value(QStringLiteral("analysis/expiryWarningSeconds"));
+    if (!v.isValid() || v.toLongLong() <= 0)
+        return std::nullopt;
+    return v.toLongLong();
+}
+
+void AppSettings::setExpiryWarningSeconds(std::optional<qint64> seconds)
+{
+    if (seconds && *seconds > 0)
+        m_settings->setValue(QStringLiteral("analysis/expiryWarningSeconds"), *seconds);
+    else
+        m_settings->remove(QStringLiteral("analysis/expiryWarningSeconds"));
+}
+
+double AppSettings::stapleRefreshFraction() const
+{
+    const double f = m_settings->value(QStringLiteral("analysis/stapleRefreshFraction"), 0.5).toDouble();
+    return (f > 0.0 && f < 1.0) ? f : 0.5;
+}
+
+void AppSettings::setStapleRefreshFraction(double fraction)
+{
+    m_settings->setValue(QStringLiteral("analysis/stapleRefreshFraction"), fraction);
+}
+
+QStringList AppSettings::extraTrustAnchors() const
+{
+    return m_settings->value(QStringLiteral("trust/extraAnchors")).toStringList();
+}
+
+void AppSettings::setExtraTrustAnchors(const QStringList& files)
+{
+    m_settings->setValue(QStringLiteral("trust/extraAnchors"), files);
+}
+
+bool AppSettings::useSystemTrust() const { return m_settings->value(QStringLiteral("trust/useSystem"), true).toBool(); }
+void AppSettings::setUseSystemTrust(bool use) { m_settings->setValue(QStringLiteral("trust/useSystem"), use); }
+
+QStringList AppSettings::recentFiles() const
+{
+    return m_settings->value(QStringLiteral("recent/files")).toStringList();
+}
+
+void AppSettings::addRecentFile(const QString& path)
+{
+    const QString clean = QDir::cleanPath(QFileInfo(path).absoluteFilePath());
+    QStringList list = recentFiles();
+    list.removeAll(clean);
+    list.prepend(clean);
+    while (list.size() > maxRecent)
+        list.removeLast();
+    m_settings->setValue(QStringLiteral("recent/files"), list);
+}
+
+void AppSettings::clearRecentFiles() { m_settings->remove(QStringLiteral("recent/files")); }
+
+QByteArray AppSettings::windowGeometry() const { return m_settings->value(QStringLiteral("window/geometry")).toByteArray(); }
+void AppSettings::setWindowGeometry(const QByteArray& g) { m_settings->setValue(QStringLiteral("window/geometry"), g); }
+QByteArray AppSettings::windowState() const { return m_settings->value(QStringLiteral("window/state")).toByteArray(); }
+void AppSettings::setWindowState(const QByteArray& s) { m_settings->setValue(QStringLiteral("window/state"), s); }
+
+} // namespace staplescope::ui

@@ -1,0 +1,46 @@
+#pragma once
+// What the window remembers (QSettings): analysis options, extra trust anchors, recent files,
+// geometry. Tests give it their own INI file.
+
+#include <QByteArray>
+#include <QSettings>
+#include <QStringList>
+
+#include <memory>
+#include <optional>
+
+namespace staplescope::ui {
+
+class AppSettings {
+public:
+    // Default: the platform's settings for organisation/application "Staplescope".
+    AppSettings();
+    explicit AppSettings(std::unique_ptr<QSettings> settings);
+
+    // nullopt: core's default (a third of the lifetime, at most 30 days).
+    std::optional<qint64> expiryWarningSeconds() const;
+    void setExpiryWarningSeconds(std::optional<qint64> seconds);
+    double stapleRefreshFraction() const; // 0.5 unless set
+    void setStapleRefreshFraction(double fraction);
+    QStringList extraTrustAnchors() const;
+    void setExtraTrustAnchors(const QStringList& files);
+    bool useSystemTrust() const;
+    void setUseSystemTrust(bool use);
+
+    QStringList recentFiles() const;
+    void addRecentFile(const QString& path); // most recent first, at most maxRecent
+    void clearRecentFiles();
+    static constexpr int maxRecent = 10;
+
+    QByteArray windowGeometry() const;
+    void setWindowGeometry(const QByteArray& geometry);
+    QByteArray windowState() const;
+    void setWindowState(const QByteArray& state);
+
+    QSettings& raw() { return *m_settings; }
+
+private:
+    std::unique_ptr<QSettings> m_settings;
+};
+
+} // namespace staplescope::ui

@@ -1,0 +1,838 @@
+#include "MainWindow.h"
+
+#include "AppSettings.h"
+#include "BundleListModel.h"
+#include "DemoData.h"
+#include "DetailsPane.h"
+#include "FindingListModel.h"
+#include "ReportFormat.h"
+#include "SettingsDialog.h"
+#include "SeverityBadgeDelegate.h"
+#include "TimelineWidget.h"
+#include "UiStyle.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QClipboard>
+#include <QCloseEvent>
+#include <QDateTimeEdit>
+#include <QDir>
+#include <QDragEnterEvent>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFutureWatcher>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QInputDialog>
+#include <QLabel>
+#include <QListWidget>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QShortcut>
+#include <QSlider>
+#include <QSplitter>
+#include <QStackedWidget>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QTemporaryDir>
+#include <QTextBrowser>
+#include <QToolButton>
+#include <QTreeView>
+#include <QVBoxLayout>
+#include <QtConcurrent/QtConcurrentRun>
+
+namespace staplescope::ui {
+
+namespace {
+
+struct Loaded {
+    std::shared_ptr<InspectionSession> session;
+    InspectionReport report;
+};
+
+// The slider spans three months back to a year ahead of the moment of loading, in hours.
+constexpr int kSliderBackHours = 90 * 24;
+constexpr int kSliderAheadHours = 365 * 24;
+
+QString relativeToNow(const QDateTime& at)
+{
+    const qint64 delta = QDateTime::currentDateTimeUtc().secsTo(at);
+    if (qAbs(delta) < 120)
+        return MainWindow::tr("now");
+    return delta > 0 ? MainWindow::tr("%1 from now").arg(formatDuration(delta))
+                     : MainWindow::tr("%1 ago").arg(formatDuration(-delta));
+}
+
+} // namespace
+
+MainWindow::MainWindow(std::unique_ptr<AppSettings> settings, QWidget* parent)
+    : QMainWindow(parent), m_settings(settings ? std::move(settings) : std::make_unique<AppSettings>())
+{
+    setWindowTitle(tr("Staplescope"));
+    setAcceptDrops(true);
+    m_bundleModel = new BundleListModel(this);
+    m_findingModel = new FindingListModel(this);
+
+    m_stack = new QStackedWidget(this);
+    m_stack->addWidget(buildWelcome());
+    m_stack->addWidget(buildWorkspace());
+    setCentralWidget(m_stack);
+    buildActions();
+
+    m_statusLabel = new QLabel(tr("Drop certificates, chains, keys and OCSP staples, or a whole folder."), this);
+    statusBar()->addWidget(m_statusLabel, 1);
+    m_progress = new QProgressBar(this);
+    m_progress->setRange(0, 0); // busy: core loads in one call and reports no steps
+    m_progress->setMaximumWidth(200);
+    m_progress->setTextVisible(false);
+    m_progress->setAccessibleName(tr("Loading"));
+    m_progress->hide();
+    statusBar()->addPermanentWidget(m_progress);
+
+    resize(1280, 820);
+    if (!m_settings->windowGeometry().isEmpty())
+        restoreGeometry(m_settings->windowGeometry());
+    updateRecentMenu();
+    updateAsOfControls();
+}
+
+MainWindow::~MainWindow() = default;
+
+// ---- building ---------------------------------------------------------------------------------
+
+void MainWindow::buildActions()
+{
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    QAction* open = file->addAction(tr("&Open Files…"), this, &MainWindow::openFilesDialog);
+    open->setShortcut(QKeySequence::Open);
+    QAction* openFolder = file->addAction(tr("Open &Folder…"), this, &MainWindow::openFolderDialog);
+    openFolder->setShortcut(QKeySequence(tr("Ctrl+Shift+O")));
+    m_recentMenu = file->addMenu(tr("Open &Recent"));
+    m_reloadAction = file->addAction(tr("&Reload"), this, [this] {
+        if (!m_loadedPaths.isEmpty())
+            startLoad(m_loadedPaths, m_loadedCaFiles);
+    });
+    m_reloadAction->setShortcut(QKeySequence::Refresh);
+    m_reloadAction->setEnabled(false);
+    file->addAction(tr("Show the &Demo"), this, &MainWindow::openDemo);
+    file->addSeparator();
+    m_exportAction = file->addAction(tr("&Export Report…"), this, &MainWindow::exportInteractive);
+    m_exportAction->setShortcut(QKeySequence(tr("Ctrl+E")));
+    m_exportAction->setEnabled(false);
+    file->addSeparator();
+    QAction* settings = file->addAction(tr("&Settings…"), this, &MainWindow::showSettings);
+    settings->setShortcut(QKeySequence::Preferences);
+    settings->setMenuRole(QAction::PreferencesRole);
+    file->addSeparator();
+    QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
+    quit->setShortcut(QKeySequence::Quit);
+    quit->setMenuRole(QAction::QuitRole);
+
+    QMenu* edit = menuBar()->addMenu(tr("&Edit"));
+    QAction* copy = edit->addAction(tr("&Copy Finding"), this, &MainWindow::copyCurrentFinding);
+    copy->setShortcut(QKeySequence(tr("Ctrl+Shift+C")));
+
+    QMenu* view = menuBar()->addMenu(tr("&View"));
+    view->addAction(tr("&Fit All"), QKeySequence(tr("Ctrl+0")), m_timeline, &TimelineWidget::zoomToFit);
+    view->addAction(tr("Fit &Leaf and Staples"), QKeySequence(tr("Ctrl+L")), m_timeline, &TimelineWidget::zoomToLeaf);
+    view->addAction(tr("&Today"), QKeySequence(tr("Ctrl+T")), m_timeline, &TimelineWidget::centerOnNow);
+    view->addAction(tr("Zoom &In"), QKeySequence::ZoomIn, m_timeline, &TimelineWidget::zoomIn);
+    view->addAction(tr("Zoom &Out"), QKeySequence::ZoomOut, m_timeline, &TimelineWidget::zoomOut);
+    view->addSeparator();
+    view->addAction(tr("&Bundles"), QKeySequence(tr("Ctrl+1")), this, [this] { m_bundleView->setFocus(); });
+    view->addAction(tr("Time&line"), QKeySequence(tr("Ctrl+2")), this, [this] { m_timeline->setFocus(); });
+    view->addAction(tr("Fi&ndings"), QKeySequence(tr("Ctrl+3")), this, [this] {
+        m_tabs->setCurrentIndex(0);
+        m_findingView->setFocus();
+    });
+    view->addAction(tr("&Details"), QKeySequence(tr("Ctrl+4")), this, [this] {
+        m_tabs->setCurrentIndex(1);
+        m_details->setFocus();
+    });
+    view->addAction(tr("&As Of…"), QKeySequence(tr("Ctrl+D")), this, [this] { m_asOfEdit->setFocus(); });
+    view->addAction(tr("As of &Now"), QKeySequence(tr("Ctrl+N")), this, [this] { setAsOf({}); });
+
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&Keyboard"), this, [this] {
+        QMessageBox::information(
+            this, tr("Keyboard"),
+            tr("<p><b>Ctrl+1…4</b> bundles, timeline, findings, details · <b>Ctrl+D</b> the “as of” field · "
+               "<b>Ctrl+N</b> as of now</p><p>In the timeline: <b>←/→</b> pan (Shift: a page) · <b>+/−</b> zoom · "
+               "<b>Home</b> fit all · <b>L</b> leaf and staples · <b>T</b> the evaluation time · <b>↑/↓</b> lanes · "
+               "<b>Enter</b> show the lane's details</p><p><b>Ctrl+Shift+C</b> copies the selected finding.</p>"));
+    });
+    help->addAction(tr("&About Staplescope"), this, [this] {
+        QMessageBox::about(this, tr("About Staplescope"),
+                           tr("<h3>Staplescope %1</h3><p>Inspects TLS certificates, chains and OCSP staples and says "
+                              "exactly what is wrong.</p><p>Qt %2 · %3</p>")
+                               .arg(QApplication::applicationVersion(), QString::fromLatin1(qVersion()),
+                                    QString::fromLatin1(OPENSSL_VERSION_TEXT)));
+    });
+}
+
+QWidget* MainWindow::buildWelcome()
+{
+    auto* page = new QWidget(this);
+    auto* outer = new QVBoxLayout(page);
+    outer->addStretch(1);
+    auto* zone = new QFrame(page);
+    zone->setObjectName(QStringLiteral("dropZone"));
+    zone->setStyleSheet(QStringLiteral("QFrame#dropZone { border: 2px dashed palette(mid); border-radius: 14px; }"));
+    zone->setMaximumWidth(760);
+    auto* layout = new QVBoxLayout(zone);
+    layout->setContentsMargins(36, 28, 36, 28);
+    layout->setSpacing(12);
+
+    auto* title = new QLabel(tr("<h1>Staplescope</h1>"), zone);
+    title->setAlignment(Qt::AlignCenter);
+    layout->addWidget(title);
+    auto* text = new QLabel(
+        tr("<p><b>Drop certificates, chains, private keys and OCSP staples here</b> — single files or whole "
+           "folders such as <span style='white-space:nowrap'><tt>/etc/letsencrypt/live/example.org/</tt></span> or <tt>/etc/exim4/</tt>.</p>"
+           "<p>Staplescope reads PEM, DER, PKCS#7, PKCS#12, OCSP responses, keys and CRLs, puts each certificate "
+           "together with its chain, staple and key, and tells you exactly what is wrong and how to fix it. "
+           "Every validity window appears on one timeline; move the “as of” slider to see what breaks next week.</p>"
+           "<p>Files are only read, never changed. Private key material is never shown.</p>"),
+        zone);
+    text->setWordWrap(true);
+    text->setTextFormat(Qt::RichText);
+    layout->addWidget(text);
+
+    auto* buttons = new QHBoxLayout;
+    buttons->addStretch();
+    auto* demo = new QPushButton(tr("Show the &Demo"), zone);
+    demo->setToolTip(tr("A healthy bundle and a renewal incident, generated now so the dates are current"));
+    demo->setDefault(true);
+    demo->setAutoDefault(true);
+    auto* openFiles = new QPushButton(tr("&Open Files…"), zone);
+    auto* openFolder = new QPushButton(tr("Open &Folder…"), zone);
+    buttons->addWidget(demo);
+    buttons->addWidget(openFiles);
+    buttons->addWidget(openFolder);
+    buttons->addStretch();
+    layout->addLayout(buttons);
+    connect(demo, &QPushButton::clicked, this, &MainWindow::openDemo);
+    connect(openFiles, &QPushButton::clicked, this, &MainWindow::openFilesDialog);
+    connect(openFolder, &QPushButton::clicked, this, &MainWindow::openFolderDialog);
+
+    auto* recentLabel = new QLabel(tr("&Recent:"), zone);
+    recentLabel->setObjectName(QStringLiteral("recentLabel"));
+    m_welcomeRecent = new QListWidget(zone);
+    m_welcomeRecent->setMaximumHeight(130);
+    m_welcomeRecent->setAccessibleName(tr("Recent files and folders"));
+    recentLabel->setBuddy(m_welcomeRecent);
+    layout->addWidget(recentLabel);
+    layout->addWidget(m_welcomeRecent);
+    connect(m_welcomeRecent, &QListWidget::itemActivated, this,
+            [this](QListWidgetItem* item) { openPaths({item->data(Qt::UserRole).toString()}); });
+
+    auto* center = new QHBoxLayout;
+    center->addStretch();
+    center->addWidget(zone, 4);
+    center->addStretch();
+    outer->addLayout(center);
+    outer->addStretch(2);
+    setTabOrder(demo, openFiles);
+    setTabOrder(openFiles, openFolder);
+    setTabOrder(openFolder, m_welcomeRecent);
+    return page;
+}
+
+QWidget* MainWindow::buildWorkspace()
+{
+    auto* splitter = new QSplitter(Qt::Horizontal, this);
+    splitter->setChildrenCollapsible(false);
+
+    // Left: bundles, worst first.
+    auto* left = new QWidget(splitter);
+    auto* leftLayout = new QVBoxLayout(left);
+    leftLayout->setContentsMargins(6, 6, 0, 6);
+    m_bundleHeader = new QLabel(tr("&Bundles"), left);
+    m_bundleView = new QTreeView(left);
+    m_bundleHeader->setBuddy(m_bundleView);
+    m_bundleView->setModel(m_bundleModel);
+    m_bundleView->setRootIsDecorated(false);
+    m_bundleView->setUniformRowHeights(true);
+    m_bundleView->setAlternatingRowColors(true);
+    m_bundleView->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_bundleView->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_bundleView->setItemDelegateForColumn(BundleListModel::SeverityColumn, new SeverityBadgeDelegate(m_bundleView));
+    m_bundleView->setAccessibleName(tr("Bundles, worst first"));
+    m_bundleView->header()->setStretchLastSection(false);
+    m_bundleView->header()->setSectionResizeMode(BundleListModel::SeverityColumn, QHeaderView::ResizeToContents);
+    m_bundleView->header()->setSectionResizeMode(BundleListModel::NameColumn, QHeaderView::Interactive);
+    m_bundleView->header()->setSectionResizeMode(BundleListModel::VerdictColumn, QHeaderView::Stretch);
+    m_bundleView->header()->setSectionResizeMode(BundleListModel::FindingsColumn, QHeaderView::ResizeToContents);
+    m_bundleView->header()->setSectionResizeMode(BundleListModel::OriginColumn, QHeaderView::Interactive);
+    m_bundleView->header()->resizeSection(BundleListModel::NameColumn, 150);
+    m_bundleView->setColumnHidden(BundleListModel::OriginColumn, true);
+    leftLayout->addWidget(m_bundleHeader);
+    leftLayout->addWidget(m_bundleView);
+    connect(m_bundleView->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
+            [this](const QModelIndex& current) { showRow(current.row(), false); });
+
+    // Right: timeline with its controls above the findings and details.
+    auto* right = new QSplitter(Qt::Vertical, splitter);
+    right->setChildrenCollapsible(false);
+    auto* top = new QWidget(right);
+    auto* topLayout = new QVBoxLayout(top);
+    topLayout->setContentsMargins(0, 6, 6, 0);
+    auto* controls = new QHBoxLayout;
+    auto addButton = [&](const QString& text, const QString& tip, auto slot) {
+        auto* b = new QToolButton(top);
+        b->setText(text);
+        b->setToolTip(tip);
+        b->setAccessibleName(tip);
+        connect(b, &QToolButton::clicked, this, slot);
+        controls->addWidget(b);
+        return b;
+    };
+    m_timeline = new TimelineWidget(top);
+    addButton(tr("Fit all"), tr("Show every validity window (Home)"), [this] { m_timeline->zoomToFit(); });
+    addButton(tr("Leaf"), tr("Show the certificate and its staples (L)"), [this] { m_timeline->zoomToLeaf(); });
+    addButton(tr("Focus"), tr("Show the staples around the evaluation time (F)"), [this] { m_timeline->zoomToFocus(); });
+    addButton(tr("Today"), tr("Centre on the evaluation time (T)"), [this] { m_timeline->centerOnNow(); });
+    addButton(tr("−"), tr("Zoom out (−)"), [this] { m_timeline->zoomOut(); });
+    addButton(tr("+"), tr("Zoom in (+)"), [this] { m_timeline->zoomIn(); });
+    controls->addSpacing(16);
+    auto* asOfLabel = new QLabel(tr("&As of:"), top);
+    m_asOfEdit = new QDateTimeEdit(top);
+    m_asOfEdit->setTimeSpec(Qt::UTC);
+    m_asOfEdit->setDisplayFormat(QStringLiteral("yyyy-MM-dd HH:mm 'UTC'"));
+    m_asOfEdit->setCalendarPopup(true);
+    m_asOfEdit->setToolTip(tr("Evaluate the bundles as of this moment (like staplescope-cli --at)"));
+    asOfLabel->setBuddy(m_asOfEdit);
+    m_asOfSlider = new QSlider(Qt::Horizontal, top);
+    m_asOfSlider->setRange(-kSliderBackHours, kSliderAheadHours);
+    m_asOfSlider->setSingleStep(1);
+    m_asOfSlider->setPageStep(24);
+    m_asOfSlider->setMinimumWidth(160);
+    m_asOfSlider->setToolTip(tr("Drag to evaluate as of another moment: three months back to a year ahead "
+                                "(arrow keys: an hour; Page Up/Down: a day)"));
+    m_asOfSlider->setAccessibleName(tr("As of, relative to the moment of loading"));
+    auto* nowButton = new QToolButton(top);
+    nowButton->setText(tr("Now"));
+    nowButton->setToolTip(tr("Evaluate as of the current time (Ctrl+N)"));
+    m_asOfHint = new QLabel(top);
+    m_asOfHint->setMinimumWidth(QFontMetrics(font()).horizontalAdvance(QStringLiteral("10 days 23 hours from now")));
+    controls->addStretch(1);
+    controls->addWidget(asOfLabel);
+    controls->addWidget(m_asOfEdit);
+    controls->addWidget(m_asOfSlider, 2);
+    controls->addWidget(nowButton);
+    controls->addWidget(m_asOfHint);
+    topLayout->addLayout(controls);
+    topLayout->addWidget(m_timeline, 1);
+    connect(nowButton, &QToolButton::clicked, this, [this] { setAsOf({}); });
+    connect(m_asOfEdit, &QDateTimeEdit::dateTimeChanged, this, [this](const QDateTime& t) { setAsOf(t.toUTC()); });
+    connect(m_asOfSlider, &QSlider::valueChanged, this, [this](int hours) {
+        const QDateTime base = m_sliderBase.isValid() ? m_sliderBase : QDateTime::currentDateTimeUtc();
+        setAsOf(base.addSecs(qint64(hours) * 3600));
+    });
+
+    m_tabs = new QTabWidget(right);
+    auto* findingsPage = new QSplitter(Qt::Horizontal, m_tabs);
+    findingsPage->setChildrenCollapsible(false);
+    m_findingView = new QTreeView(findingsPage);
+    m_findingView->setModel(m_findingModel);
+    m_findingView->setRootIsDecorated(false);
+    m_findingView->setUniformRowHeights(true);
+    m_findingView->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_findingView->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_findingView->setAccessibleName(tr("Findings, worst first"));
+    m_findingView->header()->setStretchLastSection(false);
+    m_findingView->header()->setSectionResizeMode(FindingListModel::SeverityColumn, QHeaderView::ResizeToContents);
+    m_findingView->header()->setSectionResizeMode(FindingListModel::TitleColumn, QHeaderView::Stretch);
+    m_findingView->header()->setSectionResizeMode(FindingListModel::CodeColumn, QHeaderView::ResizeToContents);
+    m_findingView->setColumnHidden(FindingListModel::CodeColumn, true); // shown beside the message
+    connect(m_findingView->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
+            [this](const QModelIndex& current) { showFinding(current.row()); });
+    auto* copyShortcut = new QShortcut(QKeySequence::Copy, m_findingView, nullptr, nullptr, Qt::WidgetShortcut);
+    connect(copyShortcut, &QShortcut::activated, this, &MainWindow::copyCurrentFinding);
+
+    auto* findingBox = new QWidget(findingsPage);
+    auto* findingLayout = new QVBoxLayout(findingBox);
+    findingLayout->setContentsMargins(0, 0, 0, 0);
+    m_findingText = new QTextBrowser(findingBox);
+    m_findingText->setOpenLinks(false);
+    m_findingText->setAccessibleName(tr("Selected finding: message and fix"));
+    findingLayout->addWidget(m_findingText, 1);
+    auto* findingButtons = new QHBoxLayout;
+    findingButtons->addStretch();
+    m_copyFinding = new QPushButton(tr("&Copy Finding"), findingBox);
+    m_copyFinding->setToolTip(tr("Copy the finding as text (Ctrl+Shift+C)"));
+    m_copyFinding->setEnabled(false);
+    findingButtons->addWidget(m_copyFinding);
+    findingLayout->addLayout(findingButtons);
+    connect(m_copyFinding, &QPushButton::clicked, this, &MainWindow::copyCurrentFinding);
+    findingsPage->addWidget(m_findingView);
+    findingsPage->addWidget(findingBox);
+    findingsPage->setStretchFactor(0, 2);
+    findingsPage->setStretchFactor(1, 3);
+    m_tabs->addTab(findingsPage, tr("Findings"));
+
+    m_details = new DetailsPane(m_tabs);
+    m_tabs->addTab(m_details, tr("Details"));
+    connect(m_timeline, &TimelineWidget::laneActivated, this, [this](int lane) {
+        if (lane < 0 || lane >= m_timeline->timeline().lanes.size())
+            return;
+        if (m_details->showObject(m_timeline->timeline().lanes[lane].objectId))
+            m_tabs->setCurrentWidget(m_details);
+    });
+
+    right->addWidget(top);
+    right->addWidget(m_tabs);
+    right->setStretchFactor(0, 3);
+    right->setStretchFactor(1, 2);
+    splitter->addWidget(left);
+    splitter->addWidget(right);
+    splitter->setStretchFactor(0, 1);
+    splitter->setStretchFactor(1, 3);
+    splitter->setSizes({430, 850});
+    setTabOrder(m_bundleView, m_timeline);
+    return splitter;
+}
+
+// ---- loading and evaluation -------------------------------------------------------------------
+
+bool MainWindow::isWelcomeShown() const { return m_stack->currentIndex() == 0; }
+
+void MainWindow::openPaths(const QStringList& paths)
+{
+    if (paths.isEmpty())
+        return;
+    for (const QString& p : paths)
+        m_settings->addRecentFile(p);
+    updateRecentMenu();
+    startLoad(paths, {});
+}
+
+bool MainWindow::openDemo()
+{
+    auto dir = std::make_unique<QTemporaryDir>(QDir::tempPath() + QStringLiteral("/staplescope-demo-XXXXXX"));
+    if (!dir->isValid()) {
+        showError(tr("Demo"), tr("Cannot create a temporary folder for the demo: %1").arg(dir->errorString()));
+        return false;
+    }
+    const DemoResult demo = writeDemo(dir->path(), QDateTime::currentDateTimeUtc());
+    if (!demo.ok) {
+        showError(tr("Demo"), tr("Cannot write the demo: %1").arg(demo.error));
+        return false;
+    }
+    m_demoDir = std::move(dir);
+    startLoad(demo.paths, demo.trustAnchorFile.isEmpty() ? QStringList() : QStringList{demo.trustAnchorFile});
+    return true;
+}
+
+AnalysisOptions MainWindow::analysisOptions() const
+{
+    AnalysisOptions options;
+    options.at = m_asOf.isValid() ? m_asOf : QDateTime::currentDateTimeUtc();
+    options.expiryWarningSeconds = m_settings->expiryWarningSeconds();
+    options.stapleRefreshFraction = m_settings->stapleRefreshFraction();
+    return options;
+}
+
+void MainWindow::startLoad(const QStringList& paths, const QStringList& caFiles)
+{
+    m_loadedPaths = paths;
+    m_loadedCaFiles = caFiles;
+    const quint64 generation = ++m_loadGeneration;
+    m_loading = true;
+    m_progress->show();
+    m_statusLabel->setText(tr("Reading %1…").arg(paths.size() == 1 ? QDir::toNativeSeparators(paths.first())
+                                                                    : tr("%n item(s)", nullptr, int(paths.size()))));
+    setCursor(Qt::BusyCursor);
+
+    InspectRequest request;
+    request.paths = paths;
+    request.caFiles = caFiles + m_settings->extraTrustAnchors();
+    request.useSystemTrust = m_settings->useSystemTrust();
+    // A PKCS#12 or encrypted key asks for its password on the GUI thread, while the worker waits.
+    QPointer<MainWindow> self(this);
+    const bool interactive = !m_nonInteractive;
+    request.load.passwordProvider = [self, interactive](const QString& path) -> std::optional<QString> {
+        std::optional<QString> answer;
+        if (!interactive)
+            return answer;
+        QMetaObject::invokeMethod(
+            qApp,
+            [&] {
+                if (!self)
+                    return;
+                bool ok = false;
+                const QString password = QInputDialog::getText(
+                    self, tr("Password"), tr("Password for %1:").arg(QDir::toNativeSeparators(path)), QLineEdit::Password,
+                    QString(), &ok);
+                if (ok)
+                    answer = password;
+            },
+            Qt::BlockingQueuedConnection);
+        return answer;
+    };
+    const AnalysisOptions options = analysisOptions();
+    m_sliderBase = options.at;
+
+    auto* watcher = new QFutureWatcher<Loaded>(this);
+    connect(watcher, &QFutureWatcher<Loaded>::finished, this, [this, watcher, generation] {
+        watcher->deleteLater();
+        if (generation != m_loadGeneration)
+            return; // a newer load replaced this one
+        Loaded loaded = watcher->result();
+        m_loading = false;
+        m_progress->hide();
+        unsetCursor();
+        m_session = loaded.session;
+        m_reloadAction->setEnabled(true);
+        m_exportAction->setEnabled(true);
+        m_stack->setCurrentIndex(1);
+        applyReport(loaded.report, true);
+        updateWindowTitle();
+        emit loadFinished();
+    });
+    watcher->setFuture(QtConcurrent::run([request, options] {
+        Loaded loaded;
+        loaded.session = InspectionSession::load(request);
+        loaded.report = loaded.session->evaluate(options);
+        return loaded;
+    }));
+}
+
+void MainWindow::setAsOf(const QDateTime& at)
+{
+    const QDateTime value = at.isValid() ? at.toUTC() : QDateTime();
+    if (value == m_asOf && value.isValid())
+        return;
+    m_asOf = value;
+    if (!value.isValid())
+        m_sliderBase = QDateTime::currentDateTimeUtc();
+    requestEvaluation();
+}
+
+void MainWindow::requestEvaluation()
+{
+    if (!m_session || m_loading) {
+        updateAsOfControls();
+        return;
+    }
+    // One evaluation at a time; while one runs, later requests collapse into one more.
+    if (m_evaluating) {
+        m_evaluationPending = true;
+        return;
+    }
+    m_evaluating = true;
+    const auto session = m_session;
+    const AnalysisOptions options = analysisOptions();
+    const quint64 generation = m_loadGeneration;
+    auto* watcher = new QFutureWatcher<InspectionReport>(this);
+    connect(watcher, &QFutureWatcher<InspectionReport>::finished, this, [this, watcher, generation] {
+        watcher->deleteLater();
+        m_evaluating = false;
+        if (generation == m_loadGeneration && !m_loading)
+            applyReport(watcher->result(), false);
+        if (m_evaluationPending) {
+            m_evaluationPending = false;
+            requestEvaluation();
+        }
+    });
+    watcher->setFuture(QtConcurrent::run([session, options] { return session->evaluate(options); }));
+}
+
+const InspectionReport& MainWindow::report() const { return m_bundleModel->report(); }
+
+QDateTime MainWindow::evaluatedAt() const { return report().at; }
+
+void MainWindow::applyReport(const InspectionReport& newReport, bool fresh)
+{
+    // Core re-sorts bundles on every evaluation: keep the selection by bundle id, not by row.
+    const int oldRow = currentBundleRow();
+    const QString selectedId = oldRow >= 0 ? m_bundleModel->data(m_bundleModel->index(oldRow, 0), BundleListModel::BundleIdRole).toString()
+                                           : QString();
+    const bool wasInputs = m_bundleModel->isInputsRow(oldRow);
+    const QString selectedCode = m_findingModel->findingAt(currentFindingRow()) ? m_findingModel->findingAt(currentFindingRow())->code : QString();
+
+    m_bundleModel->setReport(newReport);
+    int row = 0;
+    if (!fresh) {
+        row = wasInputs ? m_bundleModel->inputsRow() : m_bundleModel->rowOfBundle(selectedId);
+        if (row < 0)
+            row = 0;
+    }
+    if (m_bundleModel->rowCount() > 0) {
+        const QSignalBlocker block(m_bundleView->selectionModel());
+        m_bundleView->selectionModel()->setCurrentIndex(m_bundleModel->index(row, 0),
+                                                        QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+        m_bundleView->scrollTo(m_bundleModel->index(row, 0));
+        m_bundleView->viewport()->update();
+    }
+    showRow(m_bundleModel->rowCount() > 0 ? row : -1, !fresh);
+    if (!fresh && !selectedCode.isEmpty()) {
+        for (int r = 0; r < m_findingModel->rowCount(); ++r)
+            if (m_findingModel->findingAt(r)->code == selectedCode) {
+                selectFindingRow(r);
+                break;
+            }
+    }
+
+    const InspectionReport& r = m_bundleModel->report();
+    int counts[4] = {0, 0, 0, 0};
+    for (const BundleReport& b : r.bundles)
+        ++counts[int(b.worst)];
+    m_bundleHeader->setText(tr("&Bundles (%1)").arg(r.bundles.size()));
+    m_statusLabel->setText(tr("Bundles: %1 (%2 critical, %3 error, %4 warning) · files read: %5 · evaluated at %6")
+                               .arg(r.bundles.size())
+                               .arg(counts[3])
+                               .arg(counts[2])
+                               .arg(counts[1])
+                               .arg(r.files.size())
+                               .arg(formatTime(r.at)));
+    updateAsOfControls();
+    emit reportUpdated();
+}
+
+void MainWindow::showRow(int row, bool keepView)
+{
+    const BundleReport* b = m_bundleModel->bundleAt(row);
+    m_findingModel->setFindings(m_bundleModel->findingsAt(row));
+    if (b)
+        m_timeline->setTimeline(b->timeline, keepView);
+    else
+        m_timeline->clear();
+    m_details->setBundle(b);
+    if (m_findingModel->rowCount() > 0)
+        selectFindingRow(0);
+    else
+        showFinding(-1);
+}
+
+void MainWindow::showFinding(int row)
+{
+    const Finding* f = m_findingModel->findingAt(row);
+    m_copyFinding->setEnabled(f != nullptr);
+    if (!f) {
+        m_timeline->setHighlightedObjects({});
+        const BundleReport* b = m_bundleModel->bundleAt(currentBundleRow());
+        m_findingText->setHtml(b ? tr("<p>No findings: this bundle is healthy as of %1.</p>").arg(formatTime(report().at).toHtmlEscaped())
+                                 : QString());
+        return;
+    }
+    m_timeline->setHighlightedObjects(f->objectIds);
+    const QColor c = severityColor(f->severity, palette());
+    QString html = QStringLiteral("<h3 style='margin-bottom:2px'>%1</h3>").arg(f->title.toHtmlEscaped());
+    html += QStringLiteral("<p style='margin-top:0'><b style='color:%1'>%2</b> · <tt>%3</tt></p>")
+                .arg(c.name(), severityLabel(f->severity), f->code.toHtmlEscaped());
+    if (!f->subject.isEmpty())
+        html += QStringLiteral("<p><i>%1</i></p>").arg(f->subject.toHtmlEscaped());
+    html += QStringLiteral("<p>%1</p>").arg(f->message.toHtmlEscaped());
+    if (!f->fix.isEmpty())
+        html += QStringLiteral("<p><b>%1</b> %2</p>").arg(tr("Fix:"), f->fix.toHtmlEscaped());
+    m_findingText->setHtml(html);
+}
+
+bool MainWindow::selectBundleRow(int row)
+{
+    if (row < 0 || row >= m_bundleModel->rowCount())
+        return false;
+    m_bundleView->selectionModel()->setCurrentIndex(m_bundleModel->index(row, 0),
+                                                    QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+    return true;
+}
+
+int MainWindow::currentBundleRow() const
+{
+    const QModelIndex i = m_bundleView->selectionModel()->currentIndex();
+    return i.isValid() ? i.row() : -1;
+}
+
+bool MainWindow::selectFindingRow(int row)
+{
+    if (row < 0 || row >= m_findingModel->rowCount())
+        return false;
+    m_findingView->selectionModel()->setCurrentIndex(m_findingModel->index(row, 0),
+                                                     QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+    showFinding(row); // also when the row was already current
+    return true;
+}
+
+int MainWindow::currentFindingRow() const
+{
+    const QModelIndex i = m_findingView->selectionModel()->currentIndex();
+    return i.isValid() ? i.row() : -1;
+}
+
+void MainWindow::updateAsOfControls()
+{
+    const QDateTime at = report().at.isValid() ? report().at : (m_asOf.isValid() ? m_asOf : QDateTime::currentDateTimeUtc());
+    {
+        const QSignalBlocker b1(m_asOfEdit);
+        m_asOfEdit->setDateTime(at);
+    }
+    {
+        const QSignalBlocker b2(m_asOfSlider);
+        const QDateTime base = m_sliderBase.isValid() ? m_sliderBase : at;
+        m_asOfSlider->setValue(int(std::clamp<qint64>(base.secsTo(at) / 3600, -kSliderBackHours, kSliderAheadHours)));
+    }
+    m_asOfHint->setText(m_asOf.isValid() ? relativeToNow(at) : tr("now"));
+}
+
+// ---- files, recent, export --------------------------------------------------------------------
+
+void MainWindow::openFilesDialog()
+{
+    const QStringList files = QFileDialog::getOpenFileNames(
+        this, tr("Open certificates, keys and staples"), QString(),
+        tr("TLS files (*.pem *.crt *.cer *.der *.key *.p7b *.p7c *.p12 *.pfx *.ocsp *.resp *.crl);;All files (*)"));
+    openPaths(files);
+}
+
+void MainWindow::openFolderDialog()
+{
+    const QString folder = QFileDialog::getExistingDirectory(this, tr("Open a folder"));
+    if (!folder.isEmpty())
+        openPaths({folder});
+}
+
+void MainWindow::updateRecentMenu()
+{
+    const QStringList recent = m_settings->recentFiles();
+    m_recentMenu->clear();
+    m_welcomeRecent->clear();
+    for (int i = 0; i < recent.size(); ++i) {
+        const QString& path = recent[i];
+        const QString shown = QDir::toNativeSeparators(path);
+        QAction* a = m_recentMenu->addAction(i < 9 ? QStringLiteral("&%1 %2").arg(i + 1).arg(shown) : shown);
+        connect(a, &QAction::triggered, this, [this, path] { openPaths({path}); });
+        auto* item = new QListWidgetItem(shown, m_welcomeRecent);
+        item->setData(Qt::UserRole, path);
+    }
+    if (!recent.isEmpty()) {
+        m_recentMenu->addSeparator();
+        m_recentMenu->addAction(tr("&Clear List"), this, [this] {
+            m_settings->clearRecentFiles();
+            updateRecentMenu();
+        });
+    }
+    m_recentMenu->setEnabled(!recent.isEmpty());
+    m_welcomeRecent->setVisible(!recent.isEmpty());
+    if (auto* label = findChild<QLabel*>(QStringLiteral("recentLabel")))
+        label->setVisible(!recent.isEmpty());
+}
+
+void MainWindow::updateWindowTitle()
+{
+    QString what;
+    if (m_demoDir && !m_loadedPaths.isEmpty() && m_loadedPaths.first().startsWith(m_demoDir->path()))
+        what = tr("Demo");
+    else if (m_loadedPaths.size() == 1)
+        what = QFileInfo(m_loadedPaths.first()).fileName();
+    else
+        what = tr("%n item(s)", nullptr, int(m_loadedPaths.size()));
+    setWindowTitle(tr("%1 — Staplescope").arg(what));
+}
+
+WriteResult MainWindow::exportReport(const QString& path, ExportFormat format) const
+{
+    QByteArray bytes;
+    switch (format) {
+    case ExportFormat::Markdown: bytes = reportToMarkdown(report()).toUtf8(); break;
+    case ExportFormat::Html: bytes = reportToHtml(report()).toUtf8(); break;
+    case ExportFormat::Json: bytes = reportToJsonBytes(report()); break;
+    }
+    return writeFileAtomically(path, bytes, 0644);
+}
+
+void MainWindow::exportInteractive()
+{
+    const QString markdown = tr("Markdown (*.md)"), html = tr("HTML (*.html)"), json = tr("JSON (*.json)");
+    QString filter = markdown;
+    QString path = QFileDialog::getSaveFileName(this, tr("Export report"), QStringLiteral("staplescope-report.md"),
+                                                QStringList{markdown, html, json}.join(QStringLiteral(";;")), &filter);
+    if (path.isEmpty())
+        return;
+    ExportFormat format = ExportFormat::Markdown;
+    const QString suffix = QFileInfo(path).suffix().toLower();
+    if (filter == html || suffix == QLatin1String("html") || suffix == QLatin1String("htm"))
+        format = ExportFormat::Html;
+    if (filter == json || suffix == QLatin1String("json"))
+        format = ExportFormat::Json;
+    if (QFileInfo(path).suffix().isEmpty())
+        path += format == ExportFormat::Html ? QStringLiteral(".html") : format == ExportFormat::Json ? QStringLiteral(".json") : QStringLiteral(".md");
+    const WriteResult result = exportReport(path, format);
+    if (!result.ok)
+        showError(tr("Export"), result.error);
+    else
+        statusBar()->showMessage(tr("Report written to %1").arg(QDir::toNativeSeparators(path)), 5000);
+}
+
+void MainWindow::showSettings()
+{
+    const QStringList anchorsBefore = m_settings->extraTrustAnchors();
+    const bool systemBefore = m_settings->useSystemTrust();
+    SettingsDialog dialog(*m_settings, this);
+    if (dialog.exec() != QDialog::Accepted)
+        return;
+    // Trust anchors are part of loading; thresholds only of evaluation.
+    if ((anchorsBefore != m_settings->extraTrustAnchors() || systemBefore != m_settings->useSystemTrust()) && !m_loadedPaths.isEmpty())
+        startLoad(m_loadedPaths, m_loadedCaFiles);
+    else
+        requestEvaluation();
+}
+
+void MainWindow::copyCurrentFinding()
+{
+    if (const Finding* f = m_findingModel->findingAt(currentFindingRow())) {
+        QApplication::clipboard()->setText(findingToText(*f));
+        statusBar()->showMessage(tr("Finding %1 copied").arg(f->code), 3000);
+    }
+}
+
+void MainWindow::showError(const QString& title, const QString& text)
+{
+    if (m_nonInteractive) {
+        qWarning("%s: %s", qPrintable(title), qPrintable(text));
+        return;
+    }
+    QMessageBox::warning(this, title, text);
+}
+
+// ---- drag and drop, close ---------------------------------------------------------------------
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event)
+{
+    if (event->mimeData()->hasUrls()) {
+        for (const QUrl& url : event->mimeData()->urls())
+            if (url.isLocalFile()) {
+                event->acceptProposedAction();
+                return;
+            }
+    }
+}
+
+void MainWindow::dragMoveEvent(QDragMoveEvent* event)
+{
+    if (event->mimeData()->hasUrls())
+        event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* event)
+{
+    QStringList paths;
+    for (const QUrl& url : event->mimeData()->urls())
+        if (url.isLocalFile())
+            paths << url.toLocalFile();
+    if (paths.isEmpty())
+        return;
+    event->acceptProposedAction();
+    openPaths(paths);
+}
+
+void MainWindow::closeEvent(QCloseEvent* event)
+{
+    m_settings->setWindowGeometry(saveGeometry());
+    QMainWindow::closeEvent(event);
+}
+
+} // namespace staplescope::ui

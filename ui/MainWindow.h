@@ -1,0 +1,146 @@
+#pragma once
+// The desktop window: welcome view, bundle list, timeline with "as of" control, findings and
+// details. Loading runs off the GUI thread (QtConcurrent); evaluation too, latest request wins.
+
+#include "AppSettings.h"
+#include "AtomicFile.h"
+#include "Inspection.h"
+
+#include <QDateTime>
+#include <QMainWindow>
+#include <QPointer>
+
+#include <memory>
+
+class QAbstractItemView;
+class QDateTimeEdit;
+class QLabel;
+class QMenu;
+class QProgressBar;
+class QSlider;
+class QStackedWidget;
+class QTabWidget;
+class QTemporaryDir;
+class QTextBrowser;
+class QTreeView;
+class QListWidget;
+class QPushButton;
+
+namespace staplescope::ui {
+
+class AppSettings;
+class BundleListModel;
+class DetailsPane;
+class FindingListModel;
+class TimelineWidget;
+
+enum class ExportFormat { Markdown, Html, Json };
+
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+public:
+    // `settings`: null uses the platform's settings ("Staplescope"); tests pass their own.
+    explicit MainWindow(std::unique_ptr<AppSettings> settings = nullptr, QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    // Loads files and folders (as dropped) off the GUI thread; loadFinished() follows.
+    void openPaths(const QStringList& paths);
+    // Writes the built-in demo (fresh dates) to a temporary folder and loads it.
+    bool openDemo();
+    bool isLoading() const { return m_loading; }
+    // Interactive dialogs (PKCS#12 passwords, errors) are suppressed: screenshots and tests.
+    void setNonInteractive(bool on) { m_nonInteractive = on; }
+
+    // The "as of" moment; null follows the clock (the moment of loading or of "Now").
+    void setAsOf(const QDateTime& at);
+    QDateTime asOf() const { return m_asOf; }
+    // The moment the shown report was evaluated at.
+    QDateTime evaluatedAt() const;
+    bool isEvaluating() const { return m_evaluating; }
+
+    const InspectionReport& report() const;
+    AppSettings& settings() const { return *m_settings; }
+    BundleListModel* bundleModel() const { return m_bundleModel; }
+    FindingListModel* findingModel() const { return m_findingModel; }
+    TimelineWidget* timeline() const { return m_timeline; }
+    DetailsPane* details() const { return m_details; }
+    QTreeView* bundleView() const { return m_bundleView; }
+    QTreeView* findingView() const { return m_findingView; }
+    QDateTimeEdit* asOfEdit() const { return m_asOfEdit; }
+    QSlider* asOfSlider() const { return m_asOfSlider; }
+    QTabWidget* lowerTabs() const { return m_tabs; }
+    bool isWelcomeShown() const;
+
+    bool selectBundleRow(int row);
+    int currentBundleRow() const;
+    bool selectFindingRow(int row);
+    int currentFindingRow() const;
+
+    WriteResult exportReport(const QString& path, ExportFormat format) const;
+
+signals:
+    void loadFinished();    // a load completed and its first report is shown
+    void reportUpdated();   // any report (first or re-evaluated) is shown
+
+protected:
+    void dragEnterEvent(QDragEnterEvent* event) override;
+    void dragMoveEvent(QDragMoveEvent* event) override;
+    void dropEvent(QDropEvent* event) override;
+    void closeEvent(QCloseEvent* event) override;
+
+private:
+    void buildActions();
+    QWidget* buildWelcome();
+    QWidget* buildWorkspace();
+    void startLoad(const QStringList& paths, const QStringList& caFiles);
+    AnalysisOptions analysisOptions() const;
+    void requestEvaluation();
+    void applyReport(const InspectionReport& report, bool fresh);
+    void showRow(int row, bool keepView);
+    void showFinding(int row);
+    void updateAsOfControls();
+    void updateRecentMenu();
+    void updateWindowTitle();
+    void exportInteractive();
+    void openFilesDialog();
+    void openFolderDialog();
+    void showSettings();
+    void copyCurrentFinding();
+    void showError(const QString& title, const QString& text);
+
+    std::unique_ptr<AppSettings> m_settings;
+    std::shared_ptr<InspectionSession> m_session;
+    QStringList m_loadedPaths;
+    QStringList m_loadedCaFiles;
+    std::unique_ptr<QTemporaryDir> m_demoDir;
+    quint64 m_loadGeneration = 0;
+    bool m_loading = false;
+    bool m_evaluating = false;
+    bool m_evaluationPending = false;
+    bool m_nonInteractive = false;
+    QDateTime m_asOf;       // null: the clock
+    QDateTime m_sliderBase; // the slider's zero: the moment of loading
+
+    QStackedWidget* m_stack = nullptr;
+    QListWidget* m_welcomeRecent = nullptr;
+    BundleListModel* m_bundleModel = nullptr;
+    FindingListModel* m_findingModel = nullptr;
+    QTreeView* m_bundleView = nullptr;
+    QTreeView* m_findingView = nullptr;
+    QTextBrowser* m_findingText = nullptr;
+    QPushButton* m_copyFinding = nullptr;
+    TimelineWidget* m_timeline = nullptr;
+    DetailsPane* m_details = nullptr;
+    QTabWidget* m_tabs = nullptr;
+    QDateTimeEdit* m_asOfEdit = nullptr;
+    QSlider* m_asOfSlider = nullptr;
+    QLabel* m_asOfHint = nullptr;
+    QLabel* m_bundleHeader = nullptr;
+    QLabel* m_statusLabel = nullptr;
+    QProgressBar* m_progress = nullptr;
+    QMenu* m_recentMenu = nullptr;
+    QAction* m_exportAction = nullptr;
+    QAction* m_reloadAction = nullptr;
+};
+
+} // namespace staplescope::ui

@@ -1,0 +1,17 @@
+#pragma once
+
+#include <QStyledItemDelegate>
+
+namespace staplescope::ui {
+
+// Paints the bundle list's status column as a coloured pill with a glyph and the severity in
+// words ("CRITICAL", "OK"): colour, shape and text all say the same.
+class SeverityBadgeDelegate : public QStyledItemDelegate {
+    Q_OBJECT
+public:
+    using QStyledItemDelegate::QStyledItemDelegate;
+    void paint(QPainter* painter, const QStyleOptionViewItem& option, const QModelIndex& index) const override;
+    QSize sizeHint(const QStyleOptionViewItem& option, const QModelIndex& index) const override;
+};
+
+} // namespace staplescope::ui

@@ -1,0 +1,952 @@
+#include "TimelineWidget.h"
+
+#include "Certificate.h" // formatTime, formatDuration
+#include "UiStyle.h"
+
+#include <QGestureEvent>
+#include <QKeyEvent>
+#include <QLocale>
+#include <QNativeGestureEvent>
+#include <QPainter>
+#include <QPainterPath>
+#include <QPinchGesture>
+#include <QToolTip>
+#include <QWheelEvent>
+
+#include <cmath>
+
+namespace staplescope::ui {
+
+namespace {
+
+constexpr qint64 kMinute = 60;
+constexpr qint64 kHour = 3600;
+constexpr qint64 kDay = 86400;
+constexpr double kMonth = 30.436875 * kDay;
+
+double secs(const QDateTime& t) { return double(t.toMSecsSinceEpoch()) / 1000.0; }
+QDateTime fromSecs(double s) { return QDateTime::fromMSecsSinceEpoch(qint64(std::llround(s * 1000.0)), Qt::UTC); }
+
+// A tick step: either a fixed number of seconds or a number of calendar months.
+struct TickStep {
+    qint64 seconds = 0;
+    int months = 0;
+    double approxSeconds() const { return months ? months * kMonth : double(seconds); }
+};
+
+const QList<TickStep>& tickSteps()
+{
+    static const QList<TickStep> steps{
+        {15 * kMinute, 0}, {30 * kMinute, 0}, {kHour, 0},     {2 * kHour, 0},  {3 * kHour, 0},  {6 * kHour, 0},
+        {12 * kHour, 0},   {kDay, 0},         {2 * kDay, 0},  {7 * kDay, 0},   {0, 1},          {0, 2},
+        {0, 3},            {0, 6},            {0, 12},        {0, 24},         {0, 60},         {0, 120},
+    };
+    return steps;
+}
+
+QString tickLabel(const QDateTime& t, const TickStep& step)
+{
+    const QLocale locale;
+    if (step.months >= 12)
+        return QString::number(t.date().year());
+    if (step.months)
+        return locale.toString(t.date(), QStringLiteral("MMM"));
+    if (step.seconds >= kDay)
+        return locale.toString(t.date(), QStringLiteral("d MMM"));
+    if (t.time() == QTime(0, 0))
+        return locale.toString(t.date(), QStringLiteral("d MMM"));
+    return t.time().toString(QStringLiteral("HH:mm"));
+}
+
+QColor withAlpha(QColor c, int alpha)
+{
+    c.setAlpha(alpha);
+    return c;
+}
+
+} // namespace
+
+TimelineWidget::TimelineWidget(QWidget* parent) : QWidget(parent)
+{
+    setFocusPolicy(Qt::StrongFocus);
+    setMouseTracking(true);
+    setAttribute(Qt::WA_AcceptTouchEvents);
+    grabGesture(Qt::PinchGesture);
+    setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Preferred);
+    setAccessibleName(tr("Validity timeline"));
+    setWhatsThis(tr("Each lane is one certificate or OCSP staple. Wheel or +/- zooms, dragging or the "
+                    "arrow keys pan, Home fits everything, T goes to the evaluation time, Up/Down "
+                    "moves between lanes."));
+    const double now = secs(QDateTime::currentDateTimeUtc());
+    setView(now - 7 * kDay, 14 * kDay);
+}
+
+void TimelineWidget::setTimeline(const Timeline& timeline, bool keepView)
+{
+    m_timeline = timeline;
+    if (m_currentLane >= m_timeline.lanes.size())
+        m_currentLane = -1;
+    relayout();
+    if (!keepView)
+        zoomToFocus();
+    updateGeometry();
+    update();
+    QStringList summary;
+    for (const TimelineLane& lane : std::as_const(m_timeline.lanes))
+        summary << QStringLiteral("%1: %2").arg(lane.label, laneStateLabel(lane.state));
+    setAccessibleDescription(summary.join(QStringLiteral("; ")));
+}
+
+void TimelineWidget::clear()
+{
+    setTimeline({});
+}
+
+void TimelineWidget::setHighlightedObjects(const QStringList& objectIds)
+{
+    if (m_highlighted == objectIds)
+        return;
+    m_highlighted = objectIds;
+    update();
+}
+
+QDateTime TimelineWidget::viewStart() const { return fromSecs(m_start); }
+QDateTime TimelineWidget::viewEnd() const { return fromSecs(m_start + m_span); }
+
+void TimelineWidget::setViewRange(const QDateTime& start, const QDateTime& end)
+{
+    if (!start.isValid() || !end.isValid() || end <= start)
+        return;
+    setView(secs(start), secs(end) - secs(start));
+}
+
+void TimelineWidget::setView(double start, double span)
+{
+    span = std::clamp(span, double(minimumSpanSeconds), double(maximumSpanSeconds));
+    if (start == m_start && span == m_span)
+        return;
+    m_start = start;
+    m_span = span;
+    update();
+    emit viewChanged();
+}
+
+// ---- layout -----------------------------------------------------------------------------------
+
+int TimelineWidget::axisHeight() const { return fontMetrics().height() * 2 + 10; }
+int TimelineWidget::laneHeight() const { return fontMetrics().height() * 2 + 14; }
+int TimelineWidget::sectionGap() const { return fontMetrics().height() + 12; }
+
+int TimelineWidget::labelColumnWidth() const
+{
+    const QFontMetrics fm = fontMetrics();
+    int widest = fm.horizontalAdvance(QLatin1Char('M')) * 12;
+    for (const TimelineLane& lane : m_timeline.lanes)
+        widest = qMax(widest, fm.horizontalAdvance(lane.label) + fm.height() + 16);
+    // Never more than a third of the widget: the plot is what matters.
+    return qMin(widest, qMax(120, width() / 3));
+}
+
+void TimelineWidget::relayout()
+{
+    // Display order: the leaf, its own staples and its chain first; then, after a visible gap,
+    // what belongs to another certificate (previous certificates and the staples detached from
+    // the leaf, each staple right below the certificate it names when that one is known).
+    m_rows.clear();
+    QList<int> main, elsewhere;
+    for (int i = 0; i < m_timeline.lanes.size(); ++i) {
+        const TimelineLane& lane = m_timeline.lanes[i];
+        if (lane.detached || lane.kind == LaneKind::PreviousCertificate)
+            continue;
+        if (lane.kind == LaneKind::Leaf || lane.kind == LaneKind::Staple)
+            main << i;
+    }
+    for (int i = 0; i < m_timeline.lanes.size(); ++i) {
+        const TimelineLane& lane = m_timeline.lanes[i];
+        if (!lane.detached && (lane.kind == LaneKind::Intermediate || lane.kind == LaneKind::Root))
+            main << i;
+    }
+    for (int i = 0; i < m_timeline.lanes.size(); ++i)
+        if (m_timeline.lanes[i].kind == LaneKind::PreviousCertificate)
+            elsewhere << i;
+    for (int i = 0; i < m_timeline.lanes.size(); ++i)
+        if (m_timeline.lanes[i].detached && m_timeline.lanes[i].kind != LaneKind::PreviousCertificate)
+            elsewhere << i;
+
+    qreal y = axisHeight();
+    for (int lane : std::as_const(main)) {
+        m_rows << Row{lane, y, false};
+        y += laneHeight();
+    }
+    bool first = true;
+    for (int lane : std::as_const(elsewhere)) {
+        if (first)
+            y += sectionGap();
+        m_rows << Row{lane, y, first};
+        first = false;
+        y += laneHeight();
+    }
+}
+
+int TimelineWidget::rowForLane(int lane) const
+{
+    for (int r = 0; r < m_rows.size(); ++r)
+        if (m_rows[r].lane == lane)
+            return r;
+    return -1;
+}
+
+QRectF TimelineWidget::plotRect() const
+{
+    const qreal left = labelColumnWidth() + 8;
+    return QRectF(left, axisHeight(), qMax<qreal>(10, width() - left - 12), qMax<qreal>(0, height() - axisHeight()));
+}
+
+QRectF TimelineWidget::laneRect(int lane) const
+{
+    const int r = rowForLane(lane);
+    if (r < 0)
+        return {};
+    const QRectF plot = plotRect();
+    return QRectF(plot.left(), m_rows[r].top, plot.width(), laneHeight());
+}
+
+QRectF TimelineWidget::barRect(int lane) const
+{
+    const QRectF row = laneRect(lane);
+    if (row.isNull())
+        return {};
+    const TimelineLane& l = m_timeline.lanes[lane];
+    if (!l.start.isValid())
+        return {};
+    const QRectF plot = plotRect();
+    const qreal x0 = xForTime(l.start);
+    // No nextUpdate: the window is open-ended, drawn to the right edge.
+    const qreal x1 = l.end.isValid() ? xForTime(l.end) : plot.right() + 1;
+    const qreal left = qMax(x0, plot.left());
+    const qreal right = qMin(x1, plot.right());
+    if (right <= left)
+        return {};
+    const qreal inset = 7;
+    return QRectF(left, row.top() + inset, right - left, row.height() - 2 * inset);
+}
+
+qreal TimelineWidget::xForTime(const QDateTime& time) const
+{
+    const QRectF plot = plotRect();
+    return plot.left() + (secs(time) - m_start) / m_span * plot.width();
+}
+
+QDateTime TimelineWidget::timeAtX(qreal x) const
+{
+    const QRectF plot = plotRect();
+    return fromSecs(m_start + (x - plot.left()) / plot.width() * m_span);
+}
+
+TimelineWidget::Hit TimelineWidget::hitTest(const QPointF& pos) const
+{
+    Hit hit;
+    const QRectF plot = plotRect();
+    if (pos.x() >= plot.left() && pos.x() <= plot.right() && pos.y() >= 0 && pos.y() <= height())
+        hit.time = timeAtX(pos.x());
+    for (const Row& row : m_rows) {
+        if (pos.y() >= row.top && pos.y() < row.top + laneHeight() && pos.x() >= 0 && pos.x() <= width()) {
+            hit.lane = row.lane;
+            hit.onBar = barRect(row.lane).contains(pos);
+            break;
+        }
+    }
+    return hit;
+}
+
+QSize TimelineWidget::sizeHint() const
+{
+    const int lanes = qMax<qsizetype>(3, m_rows.size());
+    const bool hasSection = std::any_of(m_rows.cbegin(), m_rows.cend(), [](const Row& r) { return r.sectionStart; });
+    return QSize(fontMetrics().horizontalAdvance(QLatin1Char('M')) * 70,
+                 axisHeight() + lanes * laneHeight() + (hasSection ? sectionGap() : 0) + 8);
+}
+
+QSize TimelineWidget::minimumSizeHint() const
+{
+    return QSize(fontMetrics().horizontalAdvance(QLatin1Char('M')) * 30, axisHeight() + 2 * laneHeight());
+}
+
+// ---- view commands ----------------------------------------------------------------------------
+
+void TimelineWidget::frame(double first, double last)
+{
+    if (last <= first)
+        last = first + kDay;
+    const double pad = (last - first) * 0.05;
+    setView(first - pad, (last - first) + 2 * pad);
+}
+
+void TimelineWidget::zoomToFit()
+{
+    double first = std::numeric_limits<double>::max(), last = std::numeric_limits<double>::lowest();
+    auto take = [&](const QDateTime& t) {
+        if (t.isValid()) {
+            first = std::min(first, secs(t));
+            last = std::max(last, secs(t));
+        }
+    };
+    take(m_timeline.at);
+    for (const TimelineLane& lane : std::as_const(m_timeline.lanes)) {
+        take(lane.start);
+        take(lane.end);
+    }
+    if (first > last)
+        return;
+    frame(first, last);
+}
+
+void TimelineWidget::zoomToLeaf()
+{
+    double first = std::numeric_limits<double>::max(), last = std::numeric_limits<double>::lowest();
+    auto take = [&](const QDateTime& t) {
+        if (t.isValid()) {
+            first = std::min(first, secs(t));
+            last = std::max(last, secs(t));
+        }
+    };
+    take(m_timeline.at);
+    for (const TimelineLane& lane : std::as_const(m_timeline.lanes)) {
+        if (lane.kind == LaneKind::Leaf || lane.kind == LaneKind::Staple || lane.kind == LaneKind::PreviousCertificate) {
+            take(lane.start);
+            take(lane.end);
+        }
+    }
+    if (first > last) {
+        zoomToFit();
+        return;
+    }
+    frame(first, last);
+}
+
+void TimelineWidget::zoomToFocus()
+{
+    // What an admin looks at first: the staples' windows and the evaluation time, with the leaf's
+    // start when it is recent (a renewal) — hours and days readable, not the whole 90 days.
+    double first = std::numeric_limits<double>::max(), last = std::numeric_limits<double>::lowest();
+    auto take = [&](const QDateTime& t) {
+        if (t.isValid()) {
+            first = std::min(first, secs(t));
+            last = std::max(last, secs(t));
+        }
+    };
+    const QDateTime at = m_timeline.at.isValid() ? m_timeline.at : QDateTime::currentDateTimeUtc();
+    take(at);
+    bool any = false;
+    for (const TimelineLane& lane : std::as_const(m_timeline.lanes)) {
+        if (lane.kind == LaneKind::Staple && lane.start.isValid()) {
+            take(lane.start);
+            take(lane.end);
+            any = true;
+        }
+        if (lane.kind == LaneKind::Leaf) {
+            for (const QDateTime& t : {lane.start, lane.end})
+                if (t.isValid() && std::abs(at.secsTo(t)) <= 21 * kDay)
+                    take(t);
+        }
+    }
+    if (!any && last - first < kDay) {
+        zoomToLeaf();
+        return;
+    }
+    // At least a week, so the context around a short staple is visible.
+    if (last - first < 7 * kDay) {
+        const double mid = (first + last) / 2;
+        first = mid - 3.5 * kDay;
+        last = mid + 3.5 * kDay;
+    }
+    frame(first, last);
+}
+
+void TimelineWidget::centerOnNow()
+{
+    const QDateTime at = m_timeline.at.isValid() ? m_timeline.at : QDateTime::currentDateTimeUtc();
+    setView(secs(at) - m_span / 2, m_span);
+}
+
+void TimelineWidget::zoomIn() { zoomBy(1.0 / 1.5, plotRect().center().x()); }
+void TimelineWidget::zoomOut() { zoomBy(1.5, plotRect().center().x()); }
+
+void TimelineWidget::zoomBy(double factor, qreal anchorX)
+{
+    const QRectF plot = plotRect();
+    const double anchorT = m_start + (anchorX - plot.left()) / plot.width() * m_span;
+    const double span = std::clamp(m_span * factor, double(minimumSpanSeconds), double(maximumSpanSeconds));
+    // Keep the time under the anchor (the mouse) where it is.
+    const double start = anchorT - (anchorX - plot.left()) / plot.width() * span;
+    setView(start, span);
+}
+
+void TimelineWidget::panByPixels(qreal dx)
+{
+    setView(m_start - dx / plotRect().width() * m_span, m_span);
+}
+
+void TimelineWidget::setCurrentLane(int lane)
+{
+    if (lane < -1 || lane >= m_timeline.lanes.size() || lane == m_currentLane)
+        return;
+    m_currentLane = lane;
+    update();
+    emit currentLaneChanged(lane);
+}
+
+// ---- input ------------------------------------------------------------------------------------
+
+void TimelineWidget::wheelEvent(QWheelEvent* event)
+{
+    const QPoint angle = event->angleDelta();
+    const QPoint pixels = event->pixelDelta();
+    // Horizontal scrolling (trackpads, Shift+wheel) pans; vertical zooms around the pointer.
+    if (angle.x() != 0 || (event->modifiers() & Qt::ShiftModifier)) {
+        const int delta = angle.x() != 0 ? angle.x() : angle.y();
+        panByPixels(pixels.x() != 0 ? pixels.x() : delta / 2.0);
+    } else if (angle.y() != 0) {
+        zoomBy(std::pow(1.0015, -angle.y()), event->position().x());
+    }
+    event->accept();
+}
+
+void TimelineWidget::mousePressEvent(QMouseEvent* event)
+{
+    if (event->button() == Qt::LeftButton) {
+        m_dragging = true;
+        m_dragOrigin = event->position();
+        m_dragStart = m_start;
+        const Hit hit = hitTest(event->position());
+        if (hit.lane >= 0)
+            setCurrentLane(hit.lane);
+    }
+    QWidget::mousePressEvent(event);
+}
+
+void TimelineWidget::mouseMoveEvent(QMouseEvent* event)
+{
+    if (m_dragging && (event->buttons() & Qt::LeftButton)) {
+        const qreal dx = event->position().x() - m_dragOrigin.x();
+        if (std::abs(dx) > 2) {
+            setCursor(Qt::ClosedHandCursor);
+            setView(m_dragStart - dx / plotRect().width() * m_span, m_span);
+        }
+    }
+    QWidget::mouseMoveEvent(event);
+}
+
+void TimelineWidget::mouseReleaseEvent(QMouseEvent* event)
+{
+    if (event->button() == Qt::LeftButton && m_dragging) {
+        m_dragging = false;
+        unsetCursor();
+        if (std::abs(event->position().x() - m_dragOrigin.x()) <= 2) {
+            const Hit hit = hitTest(event->position());
+            if (hit.lane >= 0)
+                emit laneActivated(hit.lane);
+        }
+    }
+    QWidget::mouseReleaseEvent(event);
+}
+
+void TimelineWidget::mouseDoubleClickEvent(QMouseEvent* event)
+{
+    // Double-click zooms in around the point; with Shift, out.
+    zoomBy((event->modifiers() & Qt::ShiftModifier) ? 2.0 : 0.5, event->position().x());
+}
+
+void TimelineWidget::keyPressEvent(QKeyEvent* event)
+{
+    const qreal page = plotRect().width();
+    const bool shift = event->modifiers() & Qt::ShiftModifier;
+    switch (event->key()) {
+    case Qt::Key_Left: panByPixels(shift ? page * 0.8 : page / 8); break;
+    case Qt::Key_Right: panByPixels(shift ? -page * 0.8 : -page / 8); break;
+    case Qt::Key_Plus:
+    case Qt::Key_Equal: zoomIn(); break;
+    case Qt::Key_Minus:
+    case Qt::Key_Underscore: zoomOut(); break;
+    case Qt::Key_Home: zoomToFit(); break;
+    case Qt::Key_L: zoomToLeaf(); break;
+    case Qt::Key_F: zoomToFocus(); break;
+    case Qt::Key_End:
+    case Qt::Key_T: centerOnNow(); break;
+    case Qt::Key_Up:
+    case Qt::Key_Down: {
+        if (m_rows.isEmpty())
+            break;
+        int r = rowForLane(m_currentLane);
+        r = r < 0 ? 0 : std::clamp(r + (event->key() == Qt::Key_Up ? -1 : 1), 0, int(m_rows.size()) - 1);
+        setCurrentLane(m_rows[r].lane);
+        break;
+    }
+    case Qt::Key_Return:
+    case Qt::Key_Enter:
+    case Qt::Key_Space:
+        if (m_currentLane >= 0)
+            emit laneActivated(m_currentLane);
+        break;
+    default: QWidget::keyPressEvent(event); return;
+    }
+    event->accept();
+}
+
+bool TimelineWidget::event(QEvent* event)
+{
+    switch (event->type()) {
+    case QEvent::ToolTip: {
+        auto* help = static_cast<QHelpEvent*>(event);
+        const QString text = tooltipFor(help->pos());
+        if (text.isEmpty())
+            QToolTip::hideText();
+        else
+            QToolTip::showText(help->globalPos(), text, this);
+        return true;
+    }
+    case QEvent::NativeGesture: {
+        // Trackpad pinch (macOS, Wayland, X11 with libinput): value is the relative change.
+        auto* gesture = static_cast<QNativeGestureEvent*>(event);
+        if (gesture->gestureType() == Qt::ZoomNativeGesture) {
+            zoomBy(1.0 / (1.0 + gesture->value()), mapFromGlobal(gesture->globalPosition().toPoint()).x());
+            return true;
+        }
+        break;
+    }
+    case QEvent::Gesture: {
+        // Touchscreen pinch.
+        auto* gestureEvent = static_cast<QGestureEvent*>(event);
+        if (auto* pinch = static_cast<QPinchGesture*>(gestureEvent->gesture(Qt::PinchGesture))) {
+            if (pinch->changeFlags() & QPinchGesture::ScaleFactorChanged && pinch->scaleFactor() > 0)
+                zoomBy(1.0 / pinch->scaleFactor(), mapFromGlobal(pinch->centerPoint().toPoint()).x());
+            gestureEvent->accept(pinch);
+            return true;
+        }
+        break;
+    }
+    default: break;
+    }
+    return QWidget::event(event);
+}
+
+void TimelineWidget::resizeEvent(QResizeEvent* event)
+{
+    QWidget::resizeEvent(event);
+    relayout();
+}
+
+void TimelineWidget::changeEvent(QEvent* event)
+{
+    if (event->type() == QEvent::FontChange || event->type() == QEvent::StyleChange) {
+        relayout();
+        updateGeometry();
+    }
+    if (event->type() == QEvent::PaletteChange)
+        update();
+    QWidget::changeEvent(event);
+}
+
+QString TimelineWidget::tooltipFor(const QPoint& pos) const
+{
+    const Hit hit = hitTest(pos);
+    if (hit.lane < 0) {
+        if (hit.time.isValid())
+            return tr("<b>%1</b>").arg(formatTime(hit.time).toHtmlEscaped());
+        return {};
+    }
+    const TimelineLane& lane = m_timeline.lanes[hit.lane];
+    QStringList lines;
+    lines << QStringLiteral("<b>%1</b> — %2").arg(lane.label.toHtmlEscaped(), laneStateLabel(lane.state).toHtmlEscaped());
+    if (lane.detached)
+        lines << tr("<b>Not for this certificate:</b> %1").arg(lane.detachedReason.toHtmlEscaped());
+    if (!lane.detail.isEmpty())
+        lines << lane.detail.toHtmlEscaped().replace(QLatin1Char('\n'), QLatin1String("<br>"));
+    const bool staple = lane.kind == LaneKind::Staple;
+    if (lane.start.isValid())
+        lines << (staple ? tr("thisUpdate: %1") : tr("notBefore: %1")).arg(formatTime(lane.start).toHtmlEscaped());
+    if (lane.end.isValid())
+        lines << (staple ? tr("nextUpdate: %1") : tr("notAfter: %1")).arg(formatTime(lane.end).toHtmlEscaped());
+    else if (lane.start.isValid())
+        lines << tr("no nextUpdate: open-ended");
+    if (lane.marker.isValid())
+        lines << tr("%1: %2").arg(lane.markerLabel.toHtmlEscaped(), formatTime(lane.marker).toHtmlEscaped());
+    if (hit.time.isValid()) {
+        QString relation;
+        if (lane.start.isValid() && hit.time < lane.start)
+            relation = tr("%1 before it starts").arg(formatDuration(hit.time.secsTo(lane.start)));
+        else if (lane.end.isValid() && hit.time > lane.end)
+            relation = tr("%1 after it ends").arg(formatDuration(lane.end.secsTo(hit.time)));
+        else if (lane.end.isValid())
+            relation = tr("%1 left").arg(formatDuration(hit.time.secsTo(lane.end)));
+        lines << QStringLiteral("<hr>") + tr("Pointer: %1").arg(formatTime(hit.time).toHtmlEscaped()) +
+                     (relation.isEmpty() ? QString() : QStringLiteral(" (%1)").arg(relation.toHtmlEscaped()));
+    }
+    return QStringLiteral("<p style='white-space:pre'>%1</p>").arg(lines.join(QLatin1String("<br>")));
+}
+
+// ---- painting ---------------------------------------------------------------------------------
+
+void TimelineWidget::paintEvent(QPaintEvent*)
+{
+    QPainter p(this);
+    p.setRenderHint(QPainter::Antialiasing);
+    const QPalette pal = palette();
+    p.fillRect(rect(), pal.color(QPalette::Base));
+    const QRectF plot = plotRect();
+
+    if (m_timeline.lanes.isEmpty()) {
+        p.setPen(pal.color(QPalette::PlaceholderText));
+        p.drawText(rect(), Qt::AlignCenter | Qt::TextWordWrap,
+                   tr("Select a bundle to see the validity windows of its certificates and staples."));
+        return;
+    }
+
+    // Label column background and alternating row stripes.
+    p.fillRect(QRectF(0, 0, plot.left() - 4, height()), pal.color(QPalette::Window));
+    for (int r = 0; r < m_rows.size(); ++r)
+        if (r % 2)
+            p.fillRect(QRectF(plot.left(), m_rows[r].top, plot.width(), laneHeight()),
+                       withAlpha(pal.color(QPalette::AlternateBase), 160));
+
+    paintAxis(p, plot);
+    for (const Row& row : std::as_const(m_rows))
+        paintLane(p, row, plot);
+    paintNowLine(p, plot);
+    paintLabels(p, plot);
+
+    if (hasFocus()) {
+        QPen focusPen(pal.color(QPalette::Highlight), 2);
+        p.setPen(focusPen);
+        p.setBrush(Qt::NoBrush);
+        p.drawRect(QRectF(rect()).adjusted(1, 1, -1, -1));
+    }
+}
+
+void TimelineWidget::paintAxis(QPainter& p, const QRectF& plot)
+{
+    const QPalette pal = palette();
+    const QFontMetrics fm = fontMetrics();
+    const double pxPerSec = plot.width() / m_span;
+    const int minSpacing = fm.horizontalAdvance(QStringLiteral("00 MMM")) + 24;
+    TickStep step = tickSteps().last();
+    for (const TickStep& s : tickSteps())
+        if (s.approxSeconds() * pxPerSec >= minSpacing) {
+            step = s;
+            break;
+        }
+
+    const double end = m_start + m_span;
+    QList<double> ticks;
+    if (step.months) {
+        const QDate d = fromSecs(m_start).date();
+        int monthIndex = d.year() * 12 + (d.month() - 1);
+        monthIndex -= monthIndex % step.months;
+        for (int i = 0; i < 2000; ++i, monthIndex += step.months) {
+            const double t = secs(QDateTime(QDate(monthIndex / 12, monthIndex % 12 + 1, 1), QTime(0, 0), Qt::UTC));
+            if (t > end)
+                break;
+            ticks << t;
+        }
+    } else {
+        // Weeks start on Monday: the epoch was a Thursday, 1970-01-05 a Monday.
+        const double offset = step.seconds == 7 * kDay ? 4.0 * kDay : 0.0;
+        double t = std::floor((m_start - offset) / double(step.seconds)) * double(step.seconds) + offset;
+        for (int i = 0; i < 2000 && t <= end; ++i, t += double(step.seconds))
+            ticks << t;
+    }
+
+    const qreal labelY = fm.height() + 6;
+    p.setFont(font());
+    // Tick labels give way to the "now"/"as of" tag drawn over them.
+    QRectF nowTag;
+    if (m_timeline.at.isValid()) {
+        const qreal nx = xForTime(m_timeline.at);
+        const qreal w = fm.horizontalAdvance(tr("as of")) + 14;
+        nowTag = QRectF(nx - w / 2, labelY, w, fm.height() + 2);
+    }
+    for (double t : std::as_const(ticks)) {
+        const qreal x = plot.left() + (t - m_start) * pxPerSec;
+        if (x < plot.left() - 1 || x > plot.right() + 1)
+            continue;
+        p.setPen(QPen(withAlpha(pal.color(QPalette::Text), 28), 1));
+        p.drawLine(QPointF(x, plot.top()), QPointF(x, height()));
+        p.setPen(withAlpha(pal.color(QPalette::Text), 110));
+        p.drawLine(QPointF(x, plot.top() - 4), QPointF(x, plot.top()));
+        p.setPen(pal.color(QPalette::Text));
+        const QString label = tickLabel(fromSecs(t), step);
+        const qreal w = fm.horizontalAdvance(label);
+        const QRectF labelRect(x + 3, labelY, w, fm.height());
+        if (x + 3 + w <= plot.right() + 8 && !labelRect.intersects(nowTag))
+            p.drawText(QPointF(x + 3, labelY + fm.ascent()), label);
+    }
+
+    // Context row above the ticks: the day for hour ticks, month for day ticks, year for months.
+    enum class Unit { None, Day, Month, Year } unit = Unit::None;
+    if (!step.months && step.seconds < kDay)
+        unit = Unit::Day;
+    else if (!step.months)
+        unit = Unit::Month;
+    else if (step.months < 12)
+        unit = Unit::Year;
+    QList<std::pair<double, QString>> contexts;
+    const QLocale locale;
+    if (unit == Unit::Day) {
+        QDateTime d(fromSecs(m_start).date(), QTime(0, 0), Qt::UTC);
+        for (int i = 0; i < 400 && secs(d) <= end; ++i, d = d.addDays(1))
+            contexts << std::pair{secs(d), locale.toString(d.date(), QStringLiteral("ddd d MMM yyyy"))};
+    } else if (unit == Unit::Month) {
+        const QDate s = fromSecs(m_start).date();
+        QDateTime d(QDate(s.year(), s.month(), 1), QTime(0, 0), Qt::UTC);
+        for (int i = 0; i < 400 && secs(d) <= end; ++i, d = d.addMonths(1))
+            contexts << std::pair{secs(d), locale.toString(d.date(), QStringLiteral("MMMM yyyy"))};
+    } else if (unit == Unit::Year) {
+        QDateTime d(QDate(fromSecs(m_start).date().year(), 1, 1), QTime(0, 0), Qt::UTC);
+        for (int i = 0; i < 200 && secs(d) <= end; ++i, d = d.addYears(1))
+            contexts << std::pair{secs(d), QString::number(d.date().year())};
+    }
+    QFont bold = font();
+    bold.setBold(true);
+    p.setFont(bold);
+    const QFontMetrics bfm(bold);
+    for (int i = 0; i < contexts.size(); ++i) {
+        qreal x = plot.left() + (contexts[i].first - m_start) * pxPerSec;
+        const qreal nextX = i + 1 < contexts.size() ? plot.left() + (contexts[i + 1].first - m_start) * pxPerSec : plot.right();
+        // The first label sticks to the left edge so the context is always visible.
+        x = qMax(x, plot.left());
+        const qreal w = bfm.horizontalAdvance(contexts[i].second);
+        if (x > plot.right() || x + w + 6 > nextX)
+            continue;
+        p.setPen(pal.color(QPalette::Text));
+        p.drawText(QPointF(x + 3, 3 + bfm.ascent()), contexts[i].second);
+    }
+    p.setFont(font());
+    // Corner: all times are UTC, as in every report.
+    p.setPen(pal.color(QPalette::PlaceholderText));
+    p.drawText(QRectF(8, 0, plot.left() - 16, axisHeight()), Qt::AlignLeft | Qt::AlignVCenter, tr("Times in UTC"));
+    p.setPen(withAlpha(pal.color(QPalette::Text), 90));
+    p.drawLine(QPointF(0, plot.top()), QPointF(width(), plot.top()));
+}
+
+void TimelineWidget::paintLane(QPainter& p, const Row& row, const QRectF& plot)
+{
+    const QPalette pal = palette();
+    const TimelineLane& lane = m_timeline.lanes[row.lane];
+    const QRectF rowRect(plot.left(), row.top, plot.width(), laneHeight());
+    const bool highlighted = !m_highlighted.isEmpty() && m_highlighted.contains(lane.objectId);
+    const bool dimmed = !m_highlighted.isEmpty() && !highlighted;
+
+    if (row.sectionStart) {
+        // The gap that sets apart what belongs to another certificate.
+        const qreal gapTop = row.top - sectionGap();
+        p.setPen(QPen(withAlpha(pal.color(QPalette::Text), 120), 1, Qt::DashLine));
+        p.drawLine(QPointF(0, gapTop + sectionGap() / 2.0), QPointF(width(), gapTop + sectionGap() / 2.0));
+        const QString heading = tr("Not part of this certificate's chain:");
+        const QRectF textRect(8, gapTop, fontMetrics().horizontalAdvance(heading) + 12, sectionGap());
+        p.fillRect(textRect, pal.color(QPalette::Window));
+        p.setPen(pal.color(QPalette::Text));
+        p.drawText(textRect.adjusted(4, 0, 0, 0), Qt::AlignVCenter | Qt::AlignLeft, heading);
+    }
+    if (highlighted)
+        p.fillRect(QRectF(0, row.top, width(), laneHeight()), withAlpha(pal.color(QPalette::Highlight), 55));
+
+    const QRectF bar = barRect(row.lane);
+    if (bar.isNull()) {
+        p.setPen(pal.color(QPalette::PlaceholderText));
+        QString note;
+        if (!lane.start.isValid())
+            note = tr("no validity window (%1)").arg(laneStateLabel(lane.state));
+        else if (lane.end.isValid() && xForTime(lane.end) < plot.left())
+            note = tr("◂ ended %1").arg(formatTime(lane.end));
+        else
+            note = tr("starts %1 ▸").arg(formatTime(lane.start));
+        const Qt::Alignment align =
+            (lane.start.isValid() && (!lane.end.isValid() || xForTime(lane.end) >= plot.left())) ? Qt::AlignRight : Qt::AlignLeft;
+        p.drawText(rowRect.adjusted(8, 0, -8, 0), align | Qt::AlignVCenter, note);
+        return;
+    }
+
+    QColor fill = laneStateColor(lane.state, pal);
+    if (lane.kind == LaneKind::PreviousCertificate)
+        fill = pal.color(QPalette::Mid); // superseded: neutral, it is context, not a problem
+    if (dimmed)
+        fill = withAlpha(fill, 110);
+    if (lane.detached)
+        fill = withAlpha(fill, dimmed ? 70 : 150);
+
+    const bool clippedLeft = xForTime(lane.start) < plot.left();
+    const bool clippedRight = !lane.end.isValid() || xForTime(lane.end) > plot.right();
+    const qreal radius = 4;
+    QPainterPath path;
+    path.addRoundedRect(bar, radius, radius);
+    // Square ends where the window continues beyond the view.
+    if (clippedLeft)
+        path = path.united([&] { QPainterPath q; q.addRect(bar.adjusted(0, 0, -bar.width() / 2, 0)); return q; }());
+    if (clippedRight)
+        path = path.united([&] { QPainterPath q; q.addRect(bar.adjusted(bar.width() / 2, 0, 0, 0)); return q; }());
+
+    p.setPen(Qt::NoPen);
+    if (!lane.end.isValid()) {
+        // Open-ended (no nextUpdate): fade out to the right.
+        QLinearGradient g(bar.topLeft(), bar.topRight());
+        g.setColorAt(0, fill);
+        g.setColorAt(1, withAlpha(fill, 40));
+        p.setBrush(g);
+    } else {
+        p.setBrush(fill);
+    }
+    p.drawPath(path);
+
+    // Second channel: a hatching per state, in the bar's contrasting colour.
+    const Qt::BrushStyle pattern = laneStatePattern(lane.state);
+    if (pattern != Qt::NoBrush && lane.kind != LaneKind::PreviousCertificate) {
+        QBrush hatch(withAlpha(textOn(fill), 120), pattern);
+        p.setBrush(hatch);
+        p.drawPath(path);
+    }
+
+    // Marker: the expiry-warning threshold (certificates) or the refresh point (staples).
+    if (lane.marker.isValid()) {
+        const qreal mx = xForTime(lane.marker);
+        const qreal endX = lane.end.isValid() ? qMin(xForTime(lane.end), bar.right()) : bar.right();
+        if (mx >= bar.left() - 0.5 && mx <= bar.right() + 0.5) {
+            const QColor markColor = isDarkPalette(pal) ? QColor(0xff, 0xd5, 0x4f) : QColor(0x5d, 0x40, 0x00);
+            if (lane.kind != LaneKind::Staple && endX > mx) {
+                // The warning window: a band along the bottom of the bar up to notAfter.
+                const QRectF band(mx, bar.bottom() - 5, endX - mx, 5);
+                p.fillRect(band, QBrush(markColor, Qt::SolidPattern));
+            }
+            p.setPen(QPen(markColor, 2));
+            p.drawLine(QPointF(mx, bar.top() - 5), QPointF(mx, bar.bottom() + 3));
+            QPolygonF tri{QPointF(mx - 5, bar.top() - 7), QPointF(mx + 5, bar.top() - 7), QPointF(mx, bar.top() - 1)};
+            p.setBrush(markColor);
+            p.setPen(Qt::NoPen);
+            p.drawPolygon(tri);
+        }
+    }
+
+    // Outline: dashed for a detached staple, bold for the highlighted ones.
+    QPen outline(laneStateColor(lane.state, pal).darker(isDarkPalette(pal) ? 100 : 130), 1);
+    if (lane.detached) {
+        outline = QPen(laneStateColor(lane.state, pal), 2, Qt::DashLine);
+    }
+    if (highlighted)
+        outline = QPen(pal.color(QPalette::Highlight), 3, lane.detached ? Qt::DashLine : Qt::SolidLine);
+    if (row.lane == m_currentLane && hasFocus())
+        outline = QPen(pal.color(QPalette::Text), 2, Qt::DotLine);
+    p.setPen(outline);
+    p.setBrush(Qt::NoBrush);
+    p.drawPath(path);
+
+    // Words in the bar: state and length, or why it is detached.
+    QString text = lane.kind == LaneKind::PreviousCertificate ? lane.stateText : laneStateLabel(lane.state);
+    if (lane.detached && !lane.detachedReason.isEmpty())
+        text = tr("%1: %2").arg(laneStateLabel(lane.state), lane.detachedReason);
+    else if (lane.start.isValid() && lane.end.isValid())
+        text += QStringLiteral(" · ") + formatDuration(lane.start.secsTo(lane.end));
+    const QFontMetrics fm = fontMetrics();
+    const QString elided = fm.elidedText(text, Qt::ElideRight, int(bar.width() - 12));
+    if (elided.size() > 3 && elided != QStringLiteral("…")) {
+        const qreal tw = fm.horizontalAdvance(elided) + 8;
+        const QRectF pill(bar.left() + 4, bar.center().y() - fm.height() / 2.0 - 1, tw, fm.height() + 2);
+        const QColor solid = lane.kind == LaneKind::PreviousCertificate ? pal.color(QPalette::Mid)
+                                                                        : laneStateColor(lane.state, pal);
+        p.setPen(Qt::NoPen);
+        p.setBrush(withAlpha(solid, dimmed ? 150 : 235));
+        p.drawRoundedRect(pill, 3, 3);
+        p.setPen(textOn(solid));
+        p.drawText(pill, Qt::AlignCenter, elided);
+    }
+}
+
+void TimelineWidget::paintNowLine(QPainter& p, const QRectF& plot)
+{
+    if (!m_timeline.at.isValid())
+        return;
+    const qreal x = xForTime(m_timeline.at);
+    if (x < plot.left() || x > plot.right())
+        return;
+    const QPalette pal = palette();
+    const QColor c = isDarkPalette(pal) ? QColor(0x4f, 0xc3, 0xf7) : QColor(0x0d, 0x47, 0xa1);
+    p.setPen(QPen(c, 2));
+    p.drawLine(QPointF(x, plot.top() - 2), QPointF(x, height()));
+    const bool isNow = qAbs(m_timeline.at.secsTo(QDateTime::currentDateTimeUtc())) < 120;
+    const QString label = isNow ? tr("now") : tr("as of");
+    const QFontMetrics fm = fontMetrics();
+    const qreal w = fm.horizontalAdvance(label) + 10;
+    QRectF tag(x - w / 2, plot.top() - fm.height() - 4, w, fm.height() + 2);
+    tag.moveLeft(std::clamp(tag.left(), plot.left(), plot.right() - w));
+    p.setPen(Qt::NoPen);
+    p.setBrush(c);
+    p.drawRoundedRect(tag, 3, 3);
+    p.setPen(textOn(c));
+    p.drawText(tag, Qt::AlignCenter, label);
+}
+
+void TimelineWidget::paintLabels(QPainter& p, const QRectF& plot)
+{
+    const QPalette pal = palette();
+    const QFontMetrics fm = fontMetrics();
+    const int columnRight = int(plot.left()) - 8;
+    const int leafRow = [&] {
+        for (int r = 0; r < m_rows.size(); ++r)
+            if (m_timeline.lanes[m_rows[r].lane].kind == LaneKind::Leaf)
+                return r;
+        return -1;
+    }();
+    for (int r = 0; r < m_rows.size(); ++r) {
+        const Row& row = m_rows[r];
+        const TimelineLane& lane = m_timeline.lanes[row.lane];
+        const qreal indent = (lane.kind == LaneKind::Staple && !lane.detached) ? 14 : 0;
+        const QRectF area(8 + indent, row.top + 4, columnRight - 8 - indent, laneHeight() - 8);
+
+        // Attached staples hang off the leaf with a bracket; a detached one has none.
+        if (indent > 0 && leafRow >= 0) {
+            const qreal x = 10;
+            const qreal top = m_rows[leafRow].top + laneHeight() - 6;
+            const qreal y = row.top + laneHeight() / 2.0;
+            p.setPen(QPen(withAlpha(pal.color(QPalette::Text), 140), 1));
+            p.drawLine(QPointF(x, top), QPointF(x, y));
+            p.drawLine(QPointF(x, y), QPointF(x + indent - 4, y));
+        }
+
+        // A small swatch with the state's colour and hatching, like a legend entry.
+        const QRectF swatch(area.left(), area.top() + 2, fm.height() - 4, fm.height() - 4);
+        QColor fill = lane.kind == LaneKind::PreviousCertificate ? pal.color(QPalette::Mid) : laneStateColor(lane.state, pal);
+        p.setPen(Qt::NoPen);
+        p.setBrush(fill);
+        p.drawRect(swatch);
+        if (laneStatePattern(lane.state) != Qt::NoBrush && lane.kind != LaneKind::PreviousCertificate) {
+            p.setBrush(QBrush(withAlpha(textOn(fill), 140), laneStatePattern(lane.state)));
+            p.drawRect(swatch);
+        }
+
+        QFont titleFont = font();
+        titleFont.setBold(lane.kind == LaneKind::Leaf);
+        p.setFont(titleFont);
+        const QFontMetrics tfm(titleFont);
+        const QRectF titleRect(swatch.right() + 6, area.top(), area.right() - swatch.right() - 6, fm.height());
+        p.setPen(pal.color(QPalette::WindowText));
+        p.drawText(titleRect, Qt::AlignLeft | Qt::AlignVCenter, tfm.elidedText(lane.label, Qt::ElideRight, int(titleRect.width())));
+        p.setFont(font());
+
+        QString second = lane.kind == LaneKind::PreviousCertificate ? lane.stateText : laneStateLabel(lane.state);
+        if (lane.detached)
+            second = tr("⚠ %1 · not for this certificate").arg(laneStateLabel(lane.state));
+        else if (lane.kind == LaneKind::Staple && lane.state == LaneState::Ok)
+            second = tr("%1 · for this certificate").arg(second);
+        const QRectF secondRect(titleRect.left(), titleRect.bottom() + 1, titleRect.width(), fm.height());
+        p.setPen(lane.state == LaneState::Ok || lane.kind == LaneKind::PreviousCertificate
+                     ? pal.color(QPalette::PlaceholderText)
+                     : laneStateColor(lane.state, pal));
+        p.drawText(secondRect, Qt::AlignLeft | Qt::AlignVCenter, fm.elidedText(second, Qt::ElideRight, int(secondRect.width())));
+
+        if (row.lane == m_currentLane) {
+            p.setPen(QPen(pal.color(QPalette::Highlight), 2));
+            p.setBrush(Qt::NoBrush);
+            p.drawRect(QRectF(2, row.top + 1, width() - 4, laneHeight() - 2));
+        }
+    }
+}
+
+} // namespace staplescope::ui
