@@ -353,7 +353,10 @@ private:
                          previous ? QStringLiteral("before the renewal") : QStringLiteral("another certificate")),
                 QStringLiteral("Fetch a fresh OCSP response for serial %1 now and write it to %2; from now on renew certificate and "
                                "staple together (a renewal deploy hook that re-fetches the staple).")
-                    .arg(b.leaf.serialHex(), staple.source().path),
+                    .arg(b.leaf.serialHex(),
+                         staple.source().served ? QStringLiteral("the server's staple file (nginx ssl_stapling_file, Exim "
+                                                                 "tls_ocsp_file, HAProxy <certificate>.ocsp), then reload the server")
+                                                : staple.source().path),
                 owner.isNull() ? ids : ids + QStringList{owner.id()});
             return false;
         }

@@ -51,6 +51,13 @@ public:
 
     bool isNull() const { return !d; }
     const SourceLocation& source() const;
+    // The same parsed response with another origin (one staple served by many endpoints).
+    OcspStaple withSource(const SourceLocation& source) const
+    {
+        OcspStaple copy = *this;
+        copy.m_source = source;
+        return copy;
+    }
     QString id() const;                 // "staple:" + first 16 hex digits of SHA-256 of the DER
     QByteArray der() const;
     Encoding encoding() const;          // how the file held it (servers want DER)

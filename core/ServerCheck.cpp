@@ -343,7 +343,53 @@ QList<Finding> compareAddresses(const QString& subject, const QList<std::pair<Pr
 
 } // namespace
 
+namespace {
+
+// Many endpoints serve the same certificates (every backend the same chain, every server the same
+// intermediate): parse each distinct DER once and give each copy its own source.
+struct ParseCache {
+    QHash<QByteArray, Certificate> certificates;
+    QHash<QByteArray, OcspStaple::ParseResult> staples;
+
+    OcspStaple::ParseResult staple(const QByteArray& der, const SourceLocation& where)
+    {
+        if (auto it = staples.constFind(der); it != staples.constEnd()) {
+            OcspStaple::ParseResult copy = *it;
+            if (!copy.staple.isNull())
+                copy.staple = copy.staple.withSource(where);
+            return copy;
+        }
+        const OcspStaple::ParseResult parsed = OcspStaple::fromDer(der, where);
+        staples.insert(der, parsed);
+        return parsed;
+    }
+
+    Certificate certificate(const QByteArray& der, const SourceLocation& where)
+    {
+        if (auto it = certificates.constFind(der); it != certificates.constEnd())
+            return it->withSource(where);
+        const Certificate cert = Certificate::fromDer(der, where);
+        if (!cert.isNull())
+            certificates.insert(der, cert);
+        return cert;
+    }
+};
+
+std::optional<Bundle> bundleFromProbe(const ProbeResult& result, const TrustStore* trust, QList<Finding>* findings,
+                                      ParseCache& cache);
+
+} // namespace
+
 std::optional<Bundle> bundleFromProbe(const ProbeResult& result, const TrustStore* trust, QList<Finding>* findings)
+{
+    ParseCache cache;
+    return bundleFromProbe(result, trust, findings, cache);
+}
+
+namespace {
+
+std::optional<Bundle> bundleFromProbe(const ProbeResult& result, const TrustStore* trust, QList<Finding>* findings,
+                                      ParseCache& cache)
 {
     if (result.chainDer.isEmpty())
         return std::nullopt;
@@ -354,7 +400,7 @@ std::optional<Bundle> bundleFromProbe(const ProbeResult& result, const TrustStor
     const int count = int(result.chainDer.size());
     for (int i = 0; i < count; ++i) {
         SourceLocation where{origin, i, count, true};
-        const Certificate cert = Certificate::fromDer(result.chainDer[i], where);
+        const Certificate cert = cache.certificate(result.chainDer[i], where);
         if (cert.isNull()) {
             findings->append(makeFinding(QStringLiteral("INPUT_MALFORMED"), Severity::Error,
                                          QStringLiteral("Server sent an unreadable certificate"), where.display(),
@@ -372,7 +418,7 @@ std::optional<Bundle> bundleFromProbe(const ProbeResult& result, const TrustStor
         return std::nullopt;
     if (!result.stapleDer.isEmpty()) {
         const SourceLocation where{origin + QStringLiteral(" (stapled OCSP response)"), 0, 1, true};
-        const OcspStaple::ParseResult parsed = OcspStaple::fromDer(result.stapleDer, where);
+        const OcspStaple::ParseResult parsed = cache.staple(result.stapleDer, where);
         if (parsed.staple.isNull())
             findings->append(makeFinding(QStringLiteral("INPUT_MALFORMED"), Severity::Error,
                                          QStringLiteral("Server staples an unreadable OCSP response"), where.display(),
@@ -394,6 +440,8 @@ std::optional<Bundle> bundleFromProbe(const ProbeResult& result, const TrustStor
     return b;
 }
 
+} // namespace
+
 ServerCheckResult runServerChecks(const QList<ServerCheckRequest>& requests, const ServerCheckOptions& options,
                                   const std::atomic<bool>* cancel)
 {
@@ -410,6 +458,7 @@ ServerCheckResult runServerChecks(const QList<ServerCheckRequest>& requests, con
     ServerCheckResult result;
     QList<Bundle> bundles;
     QHash<QString, DiskState> diskCache; // the same compare folder for several endpoints is read once
+    ParseCache parseCache;
     for (qsizetype i = 0; i < requests.size(); ++i) {
         ServerCheckEndpoint endpoint;
         endpoint.request = requests[i];
@@ -447,7 +496,7 @@ ServerCheckResult runServerChecks(const QList<ServerCheckRequest>& requests, con
             inputFindings += findings;
             if (!r.tlsEstablished)
                 continue;
-            std::optional<Bundle> b = bundleFromProbe(r, trust.get(), &inputFindings);
+            std::optional<Bundle> b = bundleFromProbe(r, trust.get(), &inputFindings, parseCache);
             if (!b)
                 continue;
             anyServed = true;

@@ -2,6 +2,7 @@
 
 #include "OpenSslPtr.h"
 
+#include <QHash>
 #include <QHostAddress>
 #include <QUrl>
 
@@ -429,6 +430,24 @@ private:
         return handshake(r, sock, requestStatus);
     }
 
+    // OpenSSL 3.0 makes SSL_CTX_new expensive (it fetches every algorithm and cipher), and a
+    // context is safe to share between threads once set up: one per setting for the process.
+    std::shared_ptr<SSL_CTX> sharedContext() const
+    {
+        static std::mutex mutex;
+        static QHash<QString, std::shared_ptr<SSL_CTX>> contexts;
+        const QString key = QStringLiteral("%1/%2").arg(int(o.tlsVersion)).arg(o.maxChainBytes);
+        std::lock_guard lock(mutex);
+        if (auto it = contexts.constFind(key); it != contexts.constEnd())
+            return *it;
+        SslCtxPtr made = makeContext();
+        if (!made)
+            return {};
+        std::shared_ptr<SSL_CTX> ctx(made.release(), SSL_CTX_free);
+        contexts.insert(key, ctx);
+        return ctx;
+    }
+
     SslCtxPtr makeContext() const
     {
         SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
@@ -513,7 +532,7 @@ private:
 
     Attempt handshake(ProbeResult& r, Socket& sock, bool requestStatus)
     {
-        SslCtxPtr ctx = makeContext();
+        const std::shared_ptr<SSL_CTX> ctx = sharedContext();
         SslPtr ssl(ctx ? SSL_new(ctx.get()) : nullptr);
         if (!ssl) {
             const QString why = takeOpenSslErrors();

@@ -10,6 +10,10 @@
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QProcess>
 #include <QStandardPaths>
 #include <QTemporaryDir>
@@ -172,8 +176,15 @@ private slots:
     void eximWithoutStartTls();
     void silentAndGarbageServers();
     void addressesDiffer();
+    void cliConnectNginxPreviousStaple();
+    void cliConnectExim();
 
 private:
+    struct CliRun {
+        int exitCode = -1;
+        QString out, err;
+    };
+    CliRun runCli(const QStringList& arguments);
     // A fresh folder for one case, readable by server users that drop privileges (Exim).
     QString caseDir(const QString& name);
     ServerProcess* launch(const QString& name, const QString& program, const QStringList& args, const QString& dir,
@@ -696,6 +707,78 @@ void TestServers::addressesDiffer()
     origins.sort();
     QCOMPARE(origins[0], QStringLiteral("%1:%2 [127.0.0.1]").arg(m_pki.hostName).arg(port));
     QCOMPARE(origins[1], QStringLiteral("%1:%2 [127.0.0.2]").arg(m_pki.hostName).arg(port));
+}
+
+TestServers::CliRun TestServers::runCli(const QStringList& arguments)
+{
+    CliRun run;
+    QProcess process;
+    process.start(qEnvironmentVariable("STAPLESCOPE_CLI"), arguments);
+    if (!process.waitForFinished(30000)) {
+        process.kill();
+        process.waitForFinished();
+        return run;
+    }
+    run.exitCode = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1;
+    run.out = QString::fromUtf8(process.readAllStandardOutput());
+    run.err = QString::fromUtf8(process.readAllStandardError());
+    if (qEnvironmentVariableIsSet("STAPLESCOPE_TEST_VERBOSE"))
+        qInfo("staplescope-cli %s → %d\n%s%s", qPrintable(arguments.join(' ')), run.exitCode, qPrintable(run.out),
+              qPrintable(run.err));
+    return run;
+}
+
+void TestServers::cliConnectNginxPreviousStaple()
+{
+    if (!QFileInfo(qEnvironmentVariable("STAPLESCOPE_CLI")).isExecutable())
+        QSKIP("STAPLESCOPE_CLI does not name the built staplescope-cli (run through ctest)");
+    const quint16 port = freePort();
+    const QString dir = caseDir(QStringLiteral("cli-nginx"));
+    const QString problem =
+        startNginx(dir, port, file("leaf-fullchain.pem"), file("leaf-key.pem"), file("previous.ocsp.der"));
+    if (problem == QLatin1String("skip"))
+        QSKIP("nginx is not installed");
+    QVERIFY2(problem.isEmpty(), qPrintable(problem));
+
+    const CliRun run = runCli({"connect", QStringLiteral("127.0.0.1:%1").arg(port), "--json", "--ca-file", file("root.pem")});
+    QCOMPARE(run.exitCode, 2);
+    const QJsonDocument doc = QJsonDocument::fromJson(run.out.toUtf8());
+    QVERIFY2(doc.isObject(), qPrintable(run.out + run.err));
+    QStringList codes;
+    for (const QJsonValue& f : doc.object().value(QStringLiteral("findings")).toArray())
+        codes << f.toObject().value(QStringLiteral("code")).toString();
+    QVERIFY2(codes.contains(QStringLiteral("STAPLE_FOR_OTHER_CERT")), qPrintable(run.out));
+    const QJsonArray bundles = doc.object().value(QStringLiteral("bundles")).toArray();
+    QCOMPARE(bundles.size(), 1);
+    QCOMPARE(bundles[0].toObject().value(QStringLiteral("served")).toBool(), true);
+}
+
+void TestServers::cliConnectExim()
+{
+    if (!QFileInfo(qEnvironmentVariable("STAPLESCOPE_CLI")).isExecutable())
+        QSKIP("STAPLESCOPE_CLI does not name the built staplescope-cli (run through ctest)");
+    const quint16 healthyPort = freePort();
+    QString problem = startExim(caseDir(QStringLiteral("cli-exim-healthy")), healthyPort, file("leaf-fullchain.pem"),
+                                file("leaf-key.pem"), file("leaf.ocsp.der"));
+    if (problem == QLatin1String("skip"))
+        QSKIP("exim4 is not installed");
+    QVERIFY2(problem.isEmpty(), qPrintable(problem));
+    const quint16 brokenPort = freePort();
+    problem = startExim(caseDir(QStringLiteral("cli-exim-broken")), brokenPort, file("leaf-fullchain.pem"),
+                        file("leaf-key.pem"), file("previous.ocsp.der"));
+    QVERIFY2(problem.isEmpty(), qPrintable(problem));
+
+    CliRun run = runCli({"connect", QStringLiteral("127.0.0.1:%1").arg(healthyPort), "--starttls", "smtp", "--servername",
+                         m_pki.hostName, "--ca-file", file("root.pem"), "--no-system-trust"});
+    QVERIFY2(run.exitCode == 0, qPrintable(run.out + run.err));
+
+    run = runCli({"connect", QStringLiteral("127.0.0.1:%1").arg(brokenPort), "--starttls", "smtp", "--servername",
+                  m_pki.hostName, "--ca-file", file("root.pem"), "--no-system-trust", "--cert", file("leaf-fullchain.pem"),
+                  "--key", file("leaf-key.pem"), "--staple", file("previous.ocsp.der"), "--no-color", "--transcript"});
+    QCOMPARE(run.exitCode, 2);
+    QVERIFY2(run.out.contains(QLatin1String("STARTTLS_FAILED")), qPrintable(run.out));
+    QVERIFY2(run.out.contains(QLatin1String("454 TLS currently unavailable")), qPrintable(run.out));
+    QVERIFY2(run.out.contains(QLatin1String("Likely cause: the staple file")), qPrintable(run.out));
 }
 
 QTEST_GUILESS_MAIN(TestServers)

@@ -1,5 +1,6 @@
 #include "Command.h"
 
+#include "ConnectCommand.h"
 #include "DemoCommand.h"
 #include "InspectCommand.h"
 
@@ -39,7 +40,7 @@ int Command::usageError(CommandStreams& streams, const QString& message) const
 
 QList<std::shared_ptr<Command>> allCommands()
 {
-    return {std::make_shared<InspectCommand>(), std::make_shared<DemoCommand>()};
+    return {std::make_shared<InspectCommand>(), std::make_shared<ConnectCommand>(), std::make_shared<DemoCommand>()};
 }
 
 namespace {
