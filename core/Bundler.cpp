@@ -209,9 +209,11 @@ QList<Bundle> Bundler::bundle(const LoadedInputs& inputs) const
     }
 
     // Keys: by public key; an unmatched key next to a single certificate is that certificate's.
-    QHash<QByteArray, int> bundleByPublicKey;
+    // A renewal may keep the key (certbot --reuse-key), so one key can belong to several bundles:
+    // the current certificate and the ones it superseded.
+    QHash<QByteArray, QList<int>> bundlesByPublicKey;
     for (int i = 0; i < bundles.size(); ++i)
-        bundleByPublicKey.insert(bundles[i].leaf.publicKeyBitString(), i);
+        bundlesByPublicKey[bundles[i].leaf.publicKeyBitString()] << i;
     QHash<QString, QList<int>> currentByFolder;
     for (int i = 0; i < bundles.size(); ++i)
         if (!bundles[i].isSuperseded())
@@ -224,12 +226,13 @@ QList<Bundle> Bundler::bundle(const LoadedInputs& inputs) const
     };
     for (const PrivateKey& key : inputs.keys) {
         if (!key.isEncrypted()) {
-            const int match = int(bundleByPublicKey.value(key.publicKeyBitString(), -1));
-            if (match >= 0) {
+            const QList<int> matches = bundlesByPublicKey.value(key.publicKeyBitString());
+            for (int match : matches) {
                 bundles[match].key = key;
                 bundles[match].keyStatus = KeyStatus::Matches;
-                continue;
             }
+            if (!matches.isEmpty())
+                continue;
         }
         const int beside = soleBundleBeside(key.source().path);
         if (beside >= 0 && bundles[beside].keyStatus == KeyStatus::NotProvided) {

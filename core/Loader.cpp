@@ -71,20 +71,29 @@ bool looksLikePkiFileName(const QString& path)
     return pkiSuffix.match(path).hasMatch();
 }
 
+// The one-line headline lists and verdicts show; the message says the specifics.
+QString inputTitle(const QString& code)
+{
+    if (code == QLatin1String("INPUT_UNREADABLE"))
+        return QStringLiteral("File cannot be read");
+    if (code == QLatin1String("INPUT_EMPTY"))
+        return QStringLiteral("File is empty");
+    if (code == QLatin1String("INPUT_UNRECOGNIZED"))
+        return QStringLiteral("Not a certificate, key, staple or CRL");
+    if (code == QLatin1String("INPUT_MALFORMED"))
+        return QStringLiteral("File is damaged");
+    if (code == QLatin1String("INPUT_PASSWORD_REQUIRED"))
+        return QStringLiteral("Password needed");
+    return code;
+}
+
 Finding inputFinding(const QString& code, Severity severity, const QString& subject, const QString& message,
                      const QString& fix = {})
 {
-    static const QHash<QString, QString> titles = {
-        {QStringLiteral("INPUT_UNREADABLE"), QStringLiteral("File could not be read")},
-        {QStringLiteral("INPUT_EMPTY"), QStringLiteral("File is empty")},
-        {QStringLiteral("INPUT_UNRECOGNIZED"), QStringLiteral("Not a certificate, key, staple or CRL")},
-        {QStringLiteral("INPUT_MALFORMED"), QStringLiteral("File is damaged")},
-        {QStringLiteral("INPUT_PASSWORD_REQUIRED"), QStringLiteral("Password needed")},
-    };
     Finding f;
     f.code = code;
     f.severity = severity;
-    f.title = titles.value(code, code);
+    f.title = inputTitle(code);
     f.subject = subject;
     f.message = message;
     f.fix = fix;
@@ -139,15 +148,17 @@ QString describeText(const QByteArray& data)
 {
     const QByteArray head = data.left(2048).trimmed();
     const QByteArray lower = head.toLower();
-    if (lower.startsWith("<!doctype html") || lower.contains("<html") || lower.contains("<body"))
-        return QStringLiteral("an HTML page (often an error page or a download link saved instead of the file itself)");
-    if (lower.startsWith("<?xml") || lower.startsWith("<"))
-        return QStringLiteral("an XML or markup document");
+    // First: headers saved in front of any body (curl -i, a proxy log) are the thing to fix, whether
+    // the body is an HTML error page or the DER that was wanted.
     static const QRegularExpression httpStatus(QStringLiteral("^HTTP/[0-9.]+ [0-9]{3}"));
     if (httpStatus.match(QString::fromLatin1(head.left(20))).hasMatch()) {
         const QString statusLine = QString::fromLatin1(head.left(head.indexOf('\n'))).trimmed();
         return QStringLiteral("an HTTP response with its headers (\"%1\"); save only the body, e.g. with curl -o").arg(statusLine);
     }
+    if (lower.startsWith("<!doctype html") || lower.contains("<html") || lower.contains("<body"))
+        return QStringLiteral("an HTML page (often an error page or a download link saved instead of the file itself)");
+    if (lower.startsWith("<?xml") || lower.startsWith("<"))
+        return QStringLiteral("an XML or markup document");
     if (head.startsWith('{') || head.startsWith('['))
         return QStringLiteral("JSON text");
     if (head.startsWith("ssh-") || head.startsWith("ecdsa-sha2-"))

@@ -23,6 +23,7 @@ QList<Finding> TrustStore::addCaFile(const QString& path)
         Finding f;
         f.code = QStringLiteral("INPUT_UNRECOGNIZED");
         f.severity = Severity::Error;
+        f.title = QStringLiteral("No certificates in the CA file");
         f.subject = path;
         f.message = QStringLiteral("The CA file given with --ca-file holds no certificates.");
         f.fix = QStringLiteral("Give a PEM or DER file with the CA certificates to trust.");

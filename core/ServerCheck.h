@@ -1,0 +1,72 @@
+#pragma once
+// "Inspect a live server", end to end: probe each endpoint (every address it resolves to), turn
+// what each address served into a Bundle like any file-based one, compare it with files on disk,
+// and evaluate everything with the same InspectionSession, so findings, JSON and text are the
+// same as for files. Blocking: run it on a worker thread.
+
+#include "Inspection.h"
+#include "TlsProbe.h"
+
+#include <atomic>
+#include <memory>
+
+namespace staplescope {
+
+// Finding codes only a live server has (the probe's own are in ProbeCode).
+namespace ServerCode {
+inline const QString ServedDiffersFromDisk = QStringLiteral("SERVED_DIFFERS_FROM_DISK");
+inline const QString AddressesDiffer = QStringLiteral("ADDRESSES_DIFFER");
+} // namespace ServerCode
+
+// What the server should be serving, as files (the server's configuration names them).
+struct CompareSource {
+    QStringList paths;       // --compare PATH: folders or files, roles inferred
+    QStringList certFiles, chainFiles, stapleFiles, keyFiles; // explicit roles, as in inspect
+    bool isEmpty() const
+    {
+        return paths.isEmpty() && certFiles.isEmpty() && chainFiles.isEmpty() && stapleFiles.isEmpty()
+            && keyFiles.isEmpty();
+    }
+};
+
+struct ServerCheckRequest {
+    ProbeOptions probe;
+    CompareSource compare;
+};
+
+struct ServerCheckOptions {
+    int maxConcurrent = 8;       // endpoints probed at the same time
+    QStringList caFiles;
+    bool useSystemTrust = true;
+    LoadOptions load;            // for the compare files
+};
+
+// One endpoint's outcome: per address, what was probed and which bundle it became.
+struct ServerCheckEndpoint {
+    ServerCheckRequest request;
+    QList<ProbeResult> addresses;
+    QStringList bundleIds;       // Bundle::id of each address that served a certificate
+    QStringList compareFiles;    // files read for the comparison
+};
+
+struct ServerCheckResult {
+    std::shared_ptr<InspectionSession> session; // evaluate() again for another "as of" time
+    QList<ServerCheckEndpoint> endpoints;        // in request order
+    bool cancelled = false;
+};
+
+// Probes (bounded concurrency), bundles, compares. Findings that don't depend on the evaluation
+// time (connection problems, differences) are the session's input findings.
+ServerCheckResult runServerChecks(const QList<ServerCheckRequest>& requests, const ServerCheckOptions& options,
+                                  const std::atomic<bool>* cancel = nullptr);
+
+// runServerChecks + evaluate at analysis.at (now when invalid): what the CLI prints.
+InspectionReport checkServers(const QList<ServerCheckRequest>& requests, const ServerCheckOptions& options,
+                              const AnalysisOptions& analysis, const std::atomic<bool>* cancel = nullptr);
+
+// Turns one address's probe result into a served bundle (leaf, chain as served, staple attached
+// explicitly, expected host name), or nullopt when the server sent no certificate. Findings for
+// bytes that don't parse are appended to `findings`.
+std::optional<Bundle> bundleFromProbe(const ProbeResult& result, const TrustStore* trust, QList<Finding>* findings);
+
+} // namespace staplescope

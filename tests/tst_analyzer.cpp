@@ -1,0 +1,843 @@
+// The analysis rules, end to end: each row builds a PKI relative to the pinned clock, writes the
+// files an admin would have, inspects them as the CLI does and checks the finding that must (or
+// must not) come out. The last test fails when a code in core/ is produced by no row.
+
+#include "Bundler.h"
+#include "Inspection.h"
+#include "TestPki.h"
+
+#include <QDirIterator>
+#include <QFile>
+#include <QRegularExpression>
+#include <QSet>
+#include <QTest>
+
+#include <functional>
+
+using namespace staplescope;
+using namespace staplescope::test;
+
+namespace {
+
+struct Case {
+    TestPki pki;
+    TestFolder dir;
+    InspectRequest req;
+    // For bundles that do not come from files (a live server): builds the report itself.
+    std::function<InspectionReport(Case&)> custom;
+    // Fragments only known once the PKI exists (serials, file paths, times).
+    QStringList expect;
+
+    Case()
+    {
+        req.useSystemTrust = false;
+        req.analysis.at = fixedNow();
+    }
+    QDateTime& at() { return req.analysis.at; }
+    InspectionReport run() { return custom ? custom(*this) : inspect(req); }
+};
+
+using Setup = std::function<void(Case&)>;
+
+QString serialOf(const IssuedCert& cert) { return Certificate::fromDer(cert.certDer(), {}).serialHex(); }
+
+// The files of one server: what certbot's live/ folder or an Exim setup holds.
+struct Site {
+    QByteArray cert, chain, key, staple;
+    QString stapleName = QStringLiteral("ocsp.der");
+};
+
+Site standardSite(const TestPki& p)
+{
+    return Site{p.leaf.certPem(), p.intermediate.certPem(), p.keyPem(p.leaf), p.goodStaple()};
+}
+
+// Writes `site` into site/ and the root into trust/root.pem (never inspected, only trusted).
+void writeSite(Case& c, const Site& s)
+{
+    const QString folder = c.dir.mkdir(QStringLiteral("site"));
+    if (!s.cert.isEmpty())
+        c.dir.write(QStringLiteral("site/cert.pem"), s.cert);
+    if (!s.chain.isEmpty())
+        c.dir.write(QStringLiteral("site/chain.pem"), s.chain);
+    if (!s.key.isEmpty())
+        c.dir.write(QStringLiteral("site/privkey.pem"), s.key);
+    if (!s.staple.isEmpty())
+        c.dir.write(QStringLiteral("site/") + s.stapleName, s.staple);
+    c.req.paths = {folder};
+    c.req.caFiles = {c.dir.write(QStringLiteral("trust/root.pem"), c.pki.root.certPem())};
+}
+
+// A site whose leaf is `leaf` (issued by the standard intermediate), with a good staple for it.
+void writeLeafSite(Case& c, const IssuedCert& leaf, bool withStaple = true)
+{
+    Site s = standardSite(c.pki);
+    s.cert = leaf.certPem();
+    s.key = c.pki.keyPem(leaf);
+    s.staple = withStaple ? c.pki.staple(c.pki.goodStapleSpec(), &leaf) : QByteArray();
+    writeSite(c, s);
+}
+
+// Codes seen by the rows so far; the coverage test checks it against the sources.
+QSet<QString>& producedCodes()
+{
+    static QSet<QString> codes;
+    return codes;
+}
+
+QString describe(const InspectionReport& report)
+{
+    QStringList lines;
+    for (const Finding& f : report.allFindings())
+        lines << QStringLiteral("%1 %2: %3").arg(severityName(f.severity), f.code, f.message);
+    return lines.join(QLatin1Char('\n'));
+}
+
+// The row's severity column: a Severity, or absent.
+constexpr int kAbsent = -1;
+
+} // namespace
+
+Q_DECLARE_METATYPE(Setup)
+
+class TestAnalyzer : public QObject {
+    Q_OBJECT
+
+private slots:
+    void findings_data();
+    void findings();
+    void healthy_data();
+    void healthy();
+    void renewalIncidentNamesBothCertificates();
+    void supersededBundleIsOnlyInfo();
+    void stapleSeverityFollowsMustStaple();
+    void everyCodeInTheSourcesIsProduced();
+};
+
+void TestAnalyzer::findings_data()
+{
+    QTest::addColumn<Setup>("setup");
+    QTest::addColumn<QString>("code");
+    QTest::addColumn<int>("severity"); // kAbsent: the code must not appear
+    QTest::addColumn<QStringList>("contains");
+
+    const auto row = [](const char* name, Setup setup, const char* code, int severity, QStringList contains = {}) {
+        QTest::newRow(name) << setup << QString::fromLatin1(code) << severity << contains;
+    };
+    constexpr int info = int(Severity::Info), warning = int(Severity::Warning), error = int(Severity::Error),
+                  critical = int(Severity::Critical);
+
+    // ---- Inputs ------------------------------------------------------------------------------
+    row("missing file is unreadable", [](Case& c) { c.req.paths = {c.dir.path(QStringLiteral("nope.pem"))}; },
+        "INPUT_UNREADABLE", error, {"No such file"});
+    row("empty file", [](Case& c) { c.req.paths = {c.dir.write(QStringLiteral("cert.pem"), {})}; },
+        "INPUT_EMPTY", warning, {"empty (0 bytes)"});
+    row("whitespace-only file", [](Case& c) { c.req.paths = {c.dir.write(QStringLiteral("ocsp.der"), " \n\r\n\t")}; },
+        "INPUT_EMPTY", warning, {"only whitespace"});
+    row("HTML error page saved as the staple", [](Case& c) {
+        c.req.paths = {c.dir.write(QStringLiteral("ocsp.der"),
+                                   "<!DOCTYPE html>\n<html><body><h1>503 Service Unavailable</h1></body></html>\n")};
+    }, "INPUT_UNRECOGNIZED", warning, {"HTML page"});
+    row("truncated DER certificate", [](Case& c) {
+        c.req.paths = {c.dir.write(QStringLiteral("cert.der"), c.pki.leaf.certDer().chopped(40))};
+    }, "INPUT_MALFORMED", error, {"Truncated DER"});
+    row("PKCS#12 without a password", [](Case& c) {
+        c.req.paths = {c.dir.write(QStringLiteral("site.p12"),
+                                   PkiFactory::pkcs12(c.pki.leaf, {&c.pki.intermediate}, "s3cret"))};
+    }, "INPUT_PASSWORD_REQUIRED", error, {"no password was given"});
+    row("staple beside no certificate", [](Case& c) {
+        const IssuedCert a = c.pki.issueLeaf([](CertSpec& s) { s.commonName = "a.example.test"; s.dnsNames = {"a.example.test"}; });
+        const IssuedCert b = c.pki.issueLeaf([](CertSpec& s) { s.commonName = "b.example.test"; s.dnsNames = {"b.example.test"}; });
+        c.dir.write(QStringLiteral("a/cert.pem"), a.certPem());
+        c.dir.write(QStringLiteral("b/cert.pem"), b.certPem());
+        c.dir.write(QStringLiteral("stray/ocsp.der"), c.pki.goodStaple()); // about the standard leaf, not loaded
+        c.req.paths = {c.dir.path()};
+        c.expect << serialOf(c.pki.leaf);
+    }, "STAPLE_UNMATCHED", warning, {"not among the inputs"});
+
+    // ---- Certificate times -------------------------------------------------------------------
+    row("leaf expired 2 days 3 hours ago", [](Case& c) {
+        writeLeafSite(c, c.pki.issueLeaf([&](CertSpec& s) {
+            s.notBefore = daysFrom(fixedNow(), -92);
+            s.notAfter = hoursFrom(fixedNow(), -51);
+        }), false);
+    }, "CERT_EXPIRED", critical, {"expired 2 days 3 hours ago"});
+    row("leaf one second after notAfter", [](Case& c) {
+        writeLeafSite(c, c.pki.leaf);
+        c.at() = daysFrom(fixedNow(), 80).addSecs(1);
+    }, "CERT_EXPIRED", critical, {"expired 1 second ago"});
+    row("leaf at notAfter exactly is still valid", [](Case& c) {
+        writeLeafSite(c, c.pki.leaf);
+        c.at() = daysFrom(fixedNow(), 80);
+    }, "CERT_EXPIRED", kAbsent);
+    row("leaf last second before expiry", [](Case& c) {
+        writeLeafSite(c, c.pki.leaf);
+        c.at() = daysFrom(fixedNow(), 80).addSecs(-1);
+    }, "CERT_EXPIRING_SOON", warning, {"expires in 1 second"});
+    row("intermediate expired", [](Case& c) {
+        CertSpec spec;
+        spec.commonName = "Expired Intermediate";
+        spec.isCa = true;
+        spec.notBefore = daysFrom(fixedNow(), -800);
+        spec.notAfter = daysFrom(fixedNow(), -3);
+        const IssuedCert inter = c.pki.issue(spec, &c.pki.root);
+        const IssuedCert leaf = c.pki.issueLeaf({}, &inter);
+        writeSite(c, Site{leaf.certPem(), inter.certPem(), {}, {}});
+    }, "CERT_EXPIRED", error, {"intermediate certificate expired 3 days ago"});
+    row("leaf not yet valid", [](Case& c) {
+        writeLeafSite(c, c.pki.issueLeaf([](CertSpec& s) { s.notBefore = hoursFrom(fixedNow(), 5); }), false);
+    }, "CERT_NOT_YET_VALID", error, {"becomes valid only in 5 hours"});
+    row("leaf one second before notBefore", [](Case& c) {
+        writeLeafSite(c, c.pki.leaf);
+        c.at() = daysFrom(fixedNow(), -10).addSecs(-1);
+    }, "CERT_NOT_YET_VALID", error, {"in 1 second"});
+    row("leaf at notBefore exactly is valid", [](Case& c) {
+        writeLeafSite(c, c.pki.leaf, false);
+        c.at() = daysFrom(fixedNow(), -10);
+    }, "CERT_NOT_YET_VALID", kAbsent);
+    row("90-day leaf with 10 days left", [](Case& c) {
+        writeLeafSite(c, c.pki.issueLeaf([](CertSpec& s) {
+            s.notBefore = daysFrom(fixedNow(), -80);
+            s.notAfter = daysFrom(fixedNow(), 10);
+        }));
+    }, "CERT_EXPIRING_SOON", warning, {"expires in 10 days", "warning window of 30 days"});
+    row("90-day leaf at the start of the 30-day window", [](Case& c) {
+        writeLeafSite(c, c.pki.leaf);
+        c.at() = daysFrom(fixedNow(), 50);
+    }, "CERT_EXPIRING_SOON", warning, {"expires in 30 days"});
+    row("90-day leaf one second before the window", [](Case& c) {
+        writeLeafSite(c, c.pki.leaf);
+        c.at() = daysFrom(fixedNow(), 50).addSecs(-1);
+    }, "CERT_EXPIRING_SOON", kAbsent);
+    row("6-day leaf warns for its last third (2 days)", [](Case& c) {
+        writeLeafSite(c, c.pki.issueLeaf([](CertSpec& s) {
+            s.notBefore = daysFrom(fixedNow(), -4);
+            s.notAfter = daysFrom(fixedNow(), 2);
+        }));
+    }, "CERT_EXPIRING_SOON", warning, {"warning window of 2 days for a 6 days lifetime"});
+    row("6-day leaf with 2 days and 1 second left", [](Case& c) {
+        writeLeafSite(c, c.pki.issueLeaf([](CertSpec& s) {
+            s.notBefore = daysFrom(fixedNow(), -4).addSecs(1);
+            s.notAfter = daysFrom(fixedNow(), 2).addSecs(1);
+        }));
+    }, "CERT_EXPIRING_SOON", kAbsent);
+    row("intermediate expiring in 20 days", [](Case& c) {
+        CertSpec spec;
+        spec.commonName = "Retiring Intermediate";
+        spec.isCa = true;
+        spec.notBefore = daysFrom(fixedNow(), -5 * 365);
+        spec.notAfter = daysFrom(fixedNow(), 20);
+        const IssuedCert inter = c.pki.issue(spec, &c.pki.root);
+        const IssuedCert leaf = c.pki.issueLeaf({}, &inter);
+        writeSite(c, Site{leaf.certPem(), inter.certPem(), c.pki.keyPem(leaf), c.pki.staple(c.pki.goodStapleSpec(), &leaf, &inter)});
+    }, "CERT_EXPIRING_SOON", warning, {"intermediate certificate expires in 20 days"});
+    row("older certificate for the same names is superseded", [](Case& c) {
+        const IssuedCert old = c.pki.issueLeaf([](CertSpec& s) {
+            s.notBefore = daysFrom(fixedNow(), -70);
+            s.notAfter = daysFrom(fixedNow(), 20);
+        });
+        writeLeafSite(c, c.pki.leaf);
+        c.dir.write(QStringLiteral("site/cert-previous.pem"), old.certPem());
+        c.expect << QStringLiteral("cert.pem") << formatTime(daysFrom(fixedNow(), -10));
+    }, "CERT_SUPERSEDED", info, {"newer certificate for the same names"});
+
+    // ---- Keys and revocation -----------------------------------------------------------------
+    row("key of another certificate beside the only certificate", [](Case& c) {
+        const IssuedCert other = c.pki.issueLeaf({});
+        Site s = standardSite(c.pki);
+        s.key = c.pki.keyPem(other);
+        writeSite(c, s);
+    }, "KEY_MISMATCH", critical, {"does not belong to www.example.test"});
+    row("encrypted key without a passphrase", [](Case& c) {
+        Site s = standardSite(c.pki);
+        s.key = PkiFactory::privateKeyPem(c.pki.leaf.key.get(), PkiFactory::KeyFormat::EncryptedPkcs8, "pass");
+        writeSite(c, s);
+    }, "KEY_ENCRYPTED", info, {"encrypted"});
+    row("CRL beside the certificate lists it", [](Case& c) {
+        writeSite(c, standardSite(c.pki));
+        c.dir.write(QStringLiteral("site/int.crl"),
+                    c.pki.factory().crlDer(c.pki.intermediate, daysFrom(fixedNow(), -1), daysFrom(fixedNow(), 6),
+                                           {&c.pki.leaf}));
+        c.expect << formatTime(daysFrom(fixedNow(), -1));
+    }, "CERT_REVOKED", critical, {"revoked since", "1 day ago"});
+
+    // ---- Chain -------------------------------------------------------------------------------
+    row("fullchain.pem with the intermediate first", [](Case& c) {
+        writeSite(c, Site{c.pki.intermediate.certPem() + c.pki.leaf.certPem(), {}, c.pki.keyPem(c.pki.leaf), c.pki.goodStaple()});
+    }, "CHAIN_ORDER", error, {"is #2"});
+    row("two intermediates in the wrong order", [](Case& c) {
+        CertSpec upper;
+        upper.commonName = "Upper Intermediate";
+        upper.isCa = true;
+        upper.notBefore = daysFrom(fixedNow(), -400);
+        upper.notAfter = daysFrom(fixedNow(), 1000);
+        const IssuedCert u = c.pki.issue(upper, &c.pki.root);
+        CertSpec lower = upper;
+        lower.commonName = "Lower Intermediate";
+        const IssuedCert l = c.pki.issue(lower, &u);
+        const IssuedCert leaf = c.pki.issueLeaf({}, &l);
+        writeSite(c, Site{leaf.certPem() + u.certPem() + l.certPem(), {}, c.pki.keyPem(leaf), {}});
+    }, "CHAIN_ORDER", warning, {"sent as Upper Intermediate → Lower Intermediate", "path is Lower Intermediate → Upper Intermediate"});
+    row("leaf without its intermediate", [](Case& c) {
+        Site s = standardSite(c.pki);
+        s.chain.clear();
+        writeSite(c, s);
+    }, "CHAIN_INCOMPLETE", error, {"Staplescope Test Intermediate", kCaIssuerUrl.toLatin1().constData()});
+    row("chain holds a same-name intermediate with another key", [](Case& c) {
+        CertSpec twin;
+        twin.commonName = "Staplescope Test Intermediate";
+        twin.isCa = true;
+        twin.subjectKeyId = false; // nothing to tell it apart by key id: only the signature can
+        twin.notBefore = daysFrom(fixedNow(), -100);
+        twin.notAfter = daysFrom(fixedNow(), 1000);
+        Site s = standardSite(c.pki);
+        s.chain = c.pki.issue(twin, &c.pki.root).certPem();
+        writeSite(c, s);
+    }, "CHAIN_BAD_SIGNATURE", error, {"does not verify"});
+    row("chain sends an unrelated CA", [](Case& c) {
+        const IssuedCert other = c.pki.otherCa();
+        Site s = standardSite(c.pki);
+        s.cert = c.pki.leaf.certPem() + c.pki.intermediate.certPem() + other.certPem();
+        writeSite(c, s);
+    }, "CHAIN_EXTRA_CERT", warning, {"Other Test CA", "not on this certificate's path"});
+    row("chain sends the intermediate twice", [](Case& c) {
+        Site s = standardSite(c.pki);
+        s.cert = c.pki.leaf.certPem() + c.pki.intermediate.certPem() + c.pki.intermediate.certPem();
+        writeSite(c, s);
+    }, "CHAIN_EXTRA_CERT", warning, {"more than once"});
+    row("chain sends the trusted root", [](Case& c) {
+        Site s = standardSite(c.pki);
+        s.cert = TestPki::pem({&c.pki.leaf, &c.pki.intermediate, &c.pki.root});
+        writeSite(c, s);
+    }, "CHAIN_EXTRA_CERT", info, {"sends the root"});
+    row("chain ends at a root nobody trusts", [](Case& c) {
+        Site s = standardSite(c.pki);
+        s.cert = TestPki::pem({&c.pki.leaf, &c.pki.intermediate, &c.pki.root});
+        writeSite(c, s);
+        c.req.caFiles.clear();
+    }, "CHAIN_UNTRUSTED", error, {"Staplescope Test Root", "no system store"});
+    row("self-signed leaf", [](Case& c) {
+        CertSpec spec = c.pki.leafSpec();
+        spec.ocspUrls.clear();
+        const IssuedCert self = c.pki.issue(spec, nullptr);
+        writeSite(c, Site{self.certPem(), {}, c.pki.keyPem(self), {}});
+    }, "CHAIN_UNTRUSTED", error, {"self-signed"});
+
+    // ---- Staple matching ---------------------------------------------------------------------
+    row("staple for another serial of the same CA", [](Case& c) {
+        const IssuedCert other = c.pki.issueLeaf([](CertSpec& s) { s.commonName = "other.example.test"; s.dnsNames = {"other.example.test"}; });
+        Site s = standardSite(c.pki);
+        s.staple = c.pki.staple(c.pki.goodStapleSpec(), &other);
+        writeSite(c, s);
+        c.expect << serialOf(other) << serialOf(c.pki.leaf);
+    }, "STAPLE_FOR_OTHER_CERT", critical, {"same CA"});
+    row("staple from another CA", [](Case& c) {
+        const IssuedCert other = c.pki.otherCa();
+        const IssuedCert foreign = c.pki.issueLeaf({}, &other);
+        Site s = standardSite(c.pki);
+        s.staple = c.pki.staple(c.pki.goodStapleSpec(), &foreign, &other);
+        writeSite(c, s);
+    }, "STAPLE_ISSUER_MISMATCH", critical, {"names a different issuer"});
+    row("staple from a re-keyed CA with the same name", [](Case& c) {
+        CertSpec twin;
+        twin.commonName = "Staplescope Test Intermediate";
+        twin.isCa = true;
+        twin.notBefore = daysFrom(fixedNow(), -100);
+        twin.notAfter = daysFrom(fixedNow(), 1000);
+        const IssuedCert rekeyed = c.pki.issue(twin, &c.pki.root);
+        const IssuedCert sibling = c.pki.issueLeaf({}, &rekeyed);
+        Site s = standardSite(c.pki);
+        s.staple = c.pki.staple(c.pki.goodStapleSpec(), &sibling, &rekeyed);
+        writeSite(c, s);
+    }, "STAPLE_ISSUER_MISMATCH", critical, {"same name but a different key"});
+    row("staple about the intermediate", [](Case& c) {
+        Site s = standardSite(c.pki);
+        s.staple = c.pki.staple(c.pki.goodStapleSpec(), &c.pki.intermediate, &c.pki.root);
+        writeSite(c, s);
+    }, "STAPLE_FOR_INTERMEDIATE", critical, {"about the intermediate Staplescope Test Intermediate"});
+    row("two staple files for one certificate", [](Case& c) {
+        Site s = standardSite(c.pki);
+        writeSite(c, s);
+        OcspSpec older = c.pki.goodStapleSpec();
+        older.thisUpdate = daysFrom(fixedNow(), -3);
+        c.dir.write(QStringLiteral("site/ocsp-old.der"), c.pki.staple(older));
+    }, "STAPLE_MULTIPLE_RESPONSES", warning, {"2 staples belong to this certificate", "ocsp-old.der"});
+    row("one staple with two single responses", [](Case& c) {
+        const IssuedCert other = c.pki.issueLeaf([](CertSpec& s) { s.commonName = "other.example.test"; s.dnsNames = {"other.example.test"}; });
+        Site s = standardSite(c.pki);
+        s.staple = c.pki.factory().ocspResponse(c.pki.leaf, c.pki.intermediate, c.pki.intermediate, c.pki.goodStapleSpec(),
+                                                {{&other, &c.pki.intermediate}});
+        writeSite(c, s);
+    }, "STAPLE_MULTIPLE_RESPONSES", info, {"holds 2 single responses"});
+
+    // ---- Staple validity ---------------------------------------------------------------------
+    row("tryLater saved as the staple", [](Case& c) {
+        OcspSpec spec;
+        spec.responseStatus = OCSP_RESPONSE_STATUS_TRYLATER;
+        Site s = standardSite(c.pki);
+        s.staple = c.pki.staple(spec);
+        writeSite(c, s);
+    }, "STAPLE_RESPONSE_UNSUCCESSFUL", error, {"\"tryLater\""});
+    row("unauthorized saved as the staple", [](Case& c) {
+        OcspSpec spec;
+        spec.responseStatus = OCSP_RESPONSE_STATUS_UNAUTHORIZED;
+        Site s = standardSite(c.pki);
+        s.staple = c.pki.staple(spec);
+        writeSite(c, s);
+    }, "STAPLE_RESPONSE_UNSUCCESSFUL", error, {"\"unauthorized\""});
+    row("staple with a corrupted signature", [](Case& c) {
+        OcspSpec spec = c.pki.goodStapleSpec();
+        spec.corruptSignature = true;
+        Site s = standardSite(c.pki);
+        s.staple = c.pki.staple(spec);
+        writeSite(c, s);
+    }, "STAPLE_SIGNATURE_INVALID", critical, {"does not verify"});
+    row("delegated signer without OCSPSigning", [](Case& c) {
+        CertSpec spec;
+        spec.commonName = "Not A Responder";
+        spec.serverAuth = false;
+        spec.notBefore = daysFrom(fixedNow(), -30);
+        spec.notAfter = daysFrom(fixedNow(), 60);
+        const IssuedCert signer = c.pki.issue(spec, &c.pki.intermediate);
+        Site s = standardSite(c.pki);
+        s.staple = c.pki.staple(c.pki.goodStapleSpec(), nullptr, nullptr, &signer);
+        writeSite(c, s);
+    }, "STAPLE_RESPONDER_UNAUTHORIZED", critical, {"without the id-kp-OCSPSigning"});
+    row("responder certified by another CA", [](Case& c) {
+        const IssuedCert other = c.pki.otherCa();
+        CertSpec spec;
+        spec.commonName = "Foreign Responder";
+        spec.serverAuth = false;
+        spec.ocspSigning = true;
+        spec.notBefore = daysFrom(fixedNow(), -30);
+        spec.notAfter = daysFrom(fixedNow(), 60);
+        const IssuedCert signer = c.pki.issue(spec, &other);
+        Site s = standardSite(c.pki);
+        s.staple = c.pki.staple(c.pki.goodStapleSpec(), nullptr, nullptr, &signer);
+        writeSite(c, s);
+    }, "STAPLE_RESPONDER_UNAUTHORIZED", critical, {"not issued by the certificate's CA", "root CA not trusted"});
+    row("delegated responder expired", [](Case& c) {
+        CertSpec spec;
+        spec.commonName = "Old Responder";
+        spec.serverAuth = false;
+        spec.ocspSigning = true;
+        spec.notBefore = daysFrom(fixedNow(), -60);
+        spec.notAfter = daysFrom(fixedNow(), -1);
+        const IssuedCert signer = c.pki.issue(spec, &c.pki.intermediate);
+        Site s = standardSite(c.pki);
+        s.staple = c.pki.staple(c.pki.goodStapleSpec(), nullptr, nullptr, &signer);
+        writeSite(c, s);
+    }, "STAPLE_RESPONDER_EXPIRED", error, {"expired 1 day ago"});
+    row("staple but no issuer to check it with", [](Case& c) {
+        Site s = standardSite(c.pki);
+        s.chain.clear();
+        writeSite(c, s);
+    }, "STAPLE_UNVERIFIABLE", warning, {"not among the inputs"});
+    row("delegated staple without its signer certificate", [](Case& c) {
+        OcspSpec spec = c.pki.goodStapleSpec();
+        spec.includeSignerCert = false;
+        Site s = standardSite(c.pki);
+        s.staple = c.pki.staple(spec, nullptr, nullptr, &c.pki.responder);
+        writeSite(c, s);
+    }, "STAPLE_UNVERIFIABLE", warning, {"neither the issuer nor a certificate"});
+    row("staple expired an hour ago", [](Case& c) {
+        OcspSpec spec = c.pki.goodStapleSpec();
+        spec.thisUpdate = daysFrom(fixedNow(), -7);
+        spec.nextUpdate = hoursFrom(fixedNow(), -1);
+        Site s = standardSite(c.pki);
+        s.staple = c.pki.staple(spec);
+        writeSite(c, s);
+    }, "STAPLE_EXPIRED", error, {"expired 1 hour ago"});
+    row("staple one second after nextUpdate", [](Case& c) {
+        writeSite(c, standardSite(c.pki));
+        c.at() = daysFrom(fixedNow(), 6).addSecs(1);
+    }, "STAPLE_EXPIRED", error, {"expired 1 second ago"});
+    row("staple at nextUpdate exactly is not expired", [](Case& c) {
+        writeSite(c, standardSite(c.pki));
+        c.at() = daysFrom(fixedNow(), 6);
+    }, "STAPLE_EXPIRED", kAbsent);
+    row("staple from the future", [](Case& c) {
+        OcspSpec spec = c.pki.goodStapleSpec();
+        spec.thisUpdate = hoursFrom(fixedNow(), 2);
+        Site s = standardSite(c.pki);
+        s.staple = c.pki.staple(spec);
+        writeSite(c, s);
+    }, "STAPLE_NOT_YET_VALID", error, {"in 2 hours"});
+    row("staple with thisUpdate exactly now", [](Case& c) {
+        OcspSpec spec = c.pki.goodStapleSpec();
+        spec.thisUpdate = fixedNow();
+        Site s = standardSite(c.pki);
+        s.staple = c.pki.staple(spec);
+        writeSite(c, s);
+    }, "STAPLE_NOT_YET_VALID", kAbsent);
+    row("staple without nextUpdate", [](Case& c) {
+        OcspSpec spec = c.pki.goodStapleSpec();
+        spec.nextUpdate.reset();
+        Site s = standardSite(c.pki);
+        s.staple = c.pki.staple(spec);
+        writeSite(c, s);
+    }, "STAPLE_NO_NEXT_UPDATE", warning, {"no nextUpdate"});
+    row("staple past its halfway point", [](Case& c) {
+        OcspSpec spec = c.pki.goodStapleSpec();
+        spec.thisUpdate = daysFrom(fixedNow(), -4);
+        spec.nextUpdate = daysFrom(fixedNow(), 3);
+        Site s = standardSite(c.pki);
+        s.staple = c.pki.staple(spec);
+        writeSite(c, s);
+    }, "STAPLE_REFRESH_DUE", warning, {"refresh point 12 hours ago", "expires in 3 days"});
+    row("staple exactly at its refresh point", [](Case& c) {
+        writeSite(c, standardSite(c.pki)); // −1 day … +6 days: halfway is +2.5 days
+        c.at() = hoursFrom(fixedNow(), 60);
+    }, "STAPLE_REFRESH_DUE", warning, {"expires in 3 days 12 hours"});
+    row("staple one second before its refresh point", [](Case& c) {
+        writeSite(c, standardSite(c.pki));
+        c.at() = hoursFrom(fixedNow(), 60).addSecs(-1);
+    }, "STAPLE_REFRESH_DUE", kAbsent);
+    row("staple valid after the certificate expires", [](Case& c) {
+        const IssuedCert shortLived = c.pki.issueLeaf([](CertSpec& s) {
+            s.notBefore = daysFrom(fixedNow(), -4);
+            s.notAfter = daysFrom(fixedNow(), 2);
+        });
+        writeLeafSite(c, shortLived);
+        c.expect << formatTime(daysFrom(fixedNow(), 6)) << formatTime(daysFrom(fixedNow(), 2));
+    }, "STAPLE_OUTLIVES_CERT", info, {"after the certificate itself expires"});
+    row("staple stored as PEM", [](Case& c) {
+        Site s = standardSite(c.pki);
+        s.staple = PkiFactory::toPem(s.staple, "OCSP RESPONSE");
+        s.stapleName = QStringLiteral("ocsp.pem");
+        writeSite(c, s);
+    }, "STAPLE_TEXT_ENCODED", warning, {"as PEM text"});
+    row("staple stored as bare base64", [](Case& c) {
+        Site s = standardSite(c.pki);
+        s.staple = s.staple.toBase64() + '\n';
+        s.stapleName = QStringLiteral("ocsp.b64");
+        writeSite(c, s);
+    }, "STAPLE_TEXT_ENCODED", warning, {"as base64 text"});
+
+    // ---- Status ------------------------------------------------------------------------------
+    row("staple says revoked (keyCompromise)", [](Case& c) {
+        OcspSpec spec = c.pki.goodStapleSpec();
+        spec.certStatus = V_OCSP_CERTSTATUS_REVOKED;
+        spec.revocationTime = daysFrom(fixedNow(), -3);
+        spec.revocationReason = OCSP_REVOKED_STATUS_KEYCOMPROMISE;
+        Site s = standardSite(c.pki);
+        s.staple = c.pki.staple(spec);
+        writeSite(c, s);
+        c.expect << formatTime(daysFrom(fixedNow(), -3));
+    }, "STAPLE_REVOKED", critical, {"3 days ago", "reason: keyCompromise"});
+    row("staple says unknown", [](Case& c) {
+        OcspSpec spec = c.pki.goodStapleSpec();
+        spec.certStatus = V_OCSP_CERTSTATUS_UNKNOWN;
+        Site s = standardSite(c.pki);
+        s.staple = c.pki.staple(spec);
+        writeSite(c, s);
+        c.expect << serialOf(c.pki.leaf);
+    }, "STAPLE_STATUS_UNKNOWN", error, {"\"unknown\""});
+
+    // ---- Presence ----------------------------------------------------------------------------
+    row("OCSP URL but no staple", [](Case& c) {
+        Site s = standardSite(c.pki);
+        s.staple.clear();
+        writeSite(c, s);
+    }, "STAPLE_MISSING", warning, {kOcspUrl.toLatin1().constData()});
+    row("must-staple without a staple", [](Case& c) {
+        writeLeafSite(c, c.pki.issueLeaf([](CertSpec& s) { s.mustStaple = true; }), false);
+    }, "MUST_STAPLE_MISSING", critical, {"status_request"});
+    row("must-staple with only an expired staple", [](Case& c) {
+        const IssuedCert leaf = c.pki.issueLeaf([](CertSpec& s) { s.mustStaple = true; });
+        OcspSpec spec = c.pki.goodStapleSpec();
+        spec.thisUpdate = daysFrom(fixedNow(), -8);
+        spec.nextUpdate = daysFrom(fixedNow(), -1);
+        writeSite(c, Site{leaf.certPem(), c.pki.intermediate.certPem(), c.pki.keyPem(leaf), c.pki.staple(spec, &leaf)});
+    }, "MUST_STAPLE_MISSING", critical, {"none of its staples"});
+    row("must-staple without an OCSP URL", [](Case& c) {
+        writeLeafSite(c, c.pki.issueLeaf([](CertSpec& s) {
+            s.mustStaple = true;
+            s.ocspUrls.clear();
+        }), false);
+    }, "MUST_STAPLE_NO_OCSP_URL", error, {"names no OCSP responder"});
+    row("CRL-only certificate (Let's Encrypt style)", [](Case& c) {
+        writeLeafSite(c, c.pki.issueLeaf([](CertSpec& s) { s.ocspUrls.clear(); }), false);
+    }, "OCSP_URL_MISSING", info, {kCrlUrl.toLatin1().constData(), "Let's Encrypt"});
+    row("certificate with neither OCSP nor CRL URL", [](Case& c) {
+        writeLeafSite(c, c.pki.issueLeaf([](CertSpec& s) {
+            s.ocspUrls.clear();
+            s.crlUrls.clear();
+        }), false);
+    }, "OCSP_URL_MISSING", info, {"lists no CRL URL either"});
+    row("staple for a certificate without OCSP URL", [](Case& c) {
+        writeLeafSite(c, c.pki.issueLeaf([](CertSpec& s) { s.ocspUrls.clear(); }), true);
+    }, "STAPLE_BUT_NO_OCSP_URL", warning, {"names no OCSP responder", kCrlUrl.toLatin1().constData()});
+
+    // ---- Served bundles (what a live handshake gives) -----------------------------------------
+    const auto served = [](const QString& hostName, bool withStaple) {
+        return [=](Case& c) {
+            c.custom = [=](Case& c) {
+                const Loader loader;
+                RoleInputs roles;
+                roles.cert = loader.loadData(TestPki::pem({&c.pki.leaf, &c.pki.intermediate}), QStringLiteral("server"));
+                if (withStaple)
+                    roles.staple = loader.loadData(c.pki.goodStaple(), QStringLiteral("server staple"));
+                roles.origin = QStringLiteral("www.example.test:443 [192.0.2.1]");
+                roles.served = true;
+                auto trust = std::make_shared<TrustStore>(false);
+                trust->addCertificate(Certificate::fromDer(c.pki.root.certDer(), {}));
+                QList<Bundle> bundles = Bundler(trust.get()).bundleExplicit(roles);
+                for (Bundle& b : bundles)
+                    b.expectedHostName = hostName;
+                return InspectionSession::fromBundles(bundles, {}, trust)->evaluate(c.req.analysis);
+            };
+        };
+    };
+    row("server sends no staple", served(QStringLiteral("www.example.test"), false), "STAPLE_NOT_SERVED", warning, {"sent no OCSP staple"});
+    row("server certificate for another name", served(QStringLiteral("mail.example.test"), true), "HOSTNAME_MISMATCH", error,
+        {"does not cover \"mail.example.test\"", "www.example.test, example.test"});
+    row("server certificate covers the name", served(QStringLiteral("example.test"), true), "HOSTNAME_MISMATCH", kAbsent);
+}
+
+void TestAnalyzer::findings()
+{
+    QFETCH(Setup, setup);
+    QFETCH(QString, code);
+    QFETCH(int, severity);
+    QFETCH(QStringList, contains);
+
+    Case c;
+    QVERIFY(c.dir.isValid());
+    setup(c);
+    const InspectionReport report = c.run();
+    const QList<Finding> all = report.allFindings();
+
+    QList<Finding> matching;
+    for (const Finding& f : all)
+        if (f.code == code)
+            matching << f;
+    if (severity == kAbsent) {
+        QVERIFY2(matching.isEmpty(), qPrintable(QStringLiteral("unexpected %1 in:\n%2").arg(code, describe(report))));
+        return;
+    }
+    QVERIFY2(!matching.isEmpty(), qPrintable(QStringLiteral("no %1 in:\n%2").arg(code, describe(report))));
+    // Among the findings with this code, one has the row's severity and every expected fragment.
+    const QStringList fragments = contains + c.expect;
+    bool found = false;
+    for (const Finding& f : std::as_const(matching)) {
+        if (int(f.severity) != severity)
+            continue;
+        const QString text = f.message + QLatin1Char(' ') + f.fix + QLatin1Char(' ') + f.subject;
+        bool all = true;
+        for (const QString& fragment : fragments)
+            all &= text.contains(fragment);
+        if (all) {
+            QVERIFY2(!f.title.isEmpty(), qPrintable(f.code));
+            QVERIFY(!f.subject.isEmpty());
+            found = true;
+        }
+    }
+    QVERIFY2(found, qPrintable(QStringLiteral("no %1 with severity %2 containing [%3] in:\n%4")
+                                   .arg(code, severityName(Severity(severity)), fragments.join(QStringLiteral("] [")), describe(report))));
+    producedCodes().insert(code);
+}
+
+void TestAnalyzer::healthy_data()
+{
+    QTest::addColumn<Setup>("setup");
+    QTest::addColumn<int>("staples"); // how many staples the bundle must hold
+    QTest::addColumn<QStringList>("allowedInfo");
+
+    QTest::newRow("CA-signed staple, SHA-1 CertID") << Setup([](Case& c) { writeSite(c, standardSite(c.pki)); }) << 1 << QStringList();
+    QTest::newRow("CA-signed staple, SHA-256 CertID") << Setup([](Case& c) {
+        OcspSpec spec = c.pki.goodStapleSpec();
+        spec.certIdHash = EVP_sha256();
+        Site s = standardSite(c.pki);
+        s.staple = c.pki.staple(spec);
+        writeSite(c, s);
+    }) << 1 << QStringList();
+    QTest::newRow("delegated responder, SHA-1 CertID") << Setup([](Case& c) {
+        Site s = standardSite(c.pki);
+        s.staple = c.pki.staple(c.pki.goodStapleSpec(), nullptr, nullptr, &c.pki.responder);
+        writeSite(c, s);
+    }) << 1 << QStringList();
+    QTest::newRow("delegated responder, SHA-256 CertID, by name") << Setup([](Case& c) {
+        OcspSpec spec = c.pki.goodStapleSpec();
+        spec.certIdHash = EVP_sha256();
+        spec.responderId = OcspResponderIdKind::ByName;
+        Site s = standardSite(c.pki);
+        s.staple = c.pki.staple(spec, nullptr, nullptr, &c.pki.responder);
+        writeSite(c, s);
+    }) << 1 << QStringList();
+    QTest::newRow("delegated responder given beside, not embedded") << Setup([](Case& c) {
+        OcspSpec spec = c.pki.goodStapleSpec();
+        spec.includeSignerCert = false;
+        Site s = standardSite(c.pki);
+        s.staple = c.pki.staple(spec, nullptr, nullptr, &c.pki.responder);
+        writeSite(c, s);
+        c.dir.write(QStringLiteral("site/responder.pem"), c.pki.responder.certPem());
+    }) << 1 << QStringList();
+    QTest::newRow("fullchain.pem and HAProxy-style .ocsp") << Setup([](Case& c) {
+        Site s = standardSite(c.pki);
+        s.cert = TestPki::pem({&c.pki.leaf, &c.pki.intermediate});
+        s.stapleName = QStringLiteral("cert.pem.ocsp");
+        writeSite(c, s);
+    }) << 1 << QStringList();
+    QTest::newRow("must-staple with a good staple") << Setup([](Case& c) {
+        writeLeafSite(c, c.pki.issueLeaf([](CertSpec& s) { s.mustStaple = true; }));
+    }) << 1 << QStringList();
+    QTest::newRow("Let's Encrypt style: no OCSP URL, CRL URL") << Setup([](Case& c) {
+        writeLeafSite(c, c.pki.issueLeaf([](CertSpec& s) { s.ocspUrls.clear(); }), false);
+    }) << 0 << QStringList{QStringLiteral("OCSP_URL_MISSING")};
+    QTest::newRow("renewed with the same key, previous certificate kept") << Setup([](Case& c) {
+        const IssuedCert old = c.pki.issueLeaf([&](CertSpec& s) {
+            s.notBefore = daysFrom(fixedNow(), -70);
+            s.notAfter = daysFrom(fixedNow(), 20);
+            s.reuseKey = c.pki.leaf.key;
+        });
+        writeSite(c, standardSite(c.pki));
+        // Sorted after cert.pem, so it is bundled last.
+        c.dir.write(QStringLiteral("site/zz-previous.pem"), old.certPem());
+    }) << 1 << QStringList{QStringLiteral("CERT_SUPERSEDED"), QStringLiteral("STAPLE_MISSING"), QStringLiteral("CERT_EXPIRING_SOON")};
+}
+
+void TestAnalyzer::healthy()
+{
+    QFETCH(Setup, setup);
+    QFETCH(int, staples);
+    QFETCH(QStringList, allowedInfo);
+
+    Case c;
+    setup(c);
+    const InspectionReport report = c.run();
+    QVERIFY2(report.worst() == Severity::Info, qPrintable(describe(report)));
+    QCOMPARE(report.exitCode(), 0);
+    for (const Finding& f : report.allFindings())
+        QVERIFY2(allowedInfo.contains(f.code), qPrintable(QStringLiteral("unexpected finding:\n%1").arg(describe(report))));
+    QVERIFY(!report.bundles.isEmpty());
+    const BundleReport& current = report.bundles.first();
+    QVERIFY(!current.bundle.isSuperseded());
+    QCOMPARE(current.bundle.staples.size(), staples);
+    QCOMPARE(current.bundle.keyStatus, KeyStatus::Matches);
+    QCOMPARE(current.verdict, QStringLiteral("Healthy"));
+}
+
+// The incident this project exists for: renewed two days ago, the old staple still configured.
+void TestAnalyzer::renewalIncidentNamesBothCertificates()
+{
+    Case c;
+    const IssuedCert previous = c.pki.issueLeaf([](CertSpec& s) {
+        s.notBefore = daysFrom(fixedNow(), -62);
+        s.notAfter = daysFrom(fixedNow(), 28);
+    });
+    const QDateTime renewedAt = hoursFrom(fixedNow(), -51);
+    const IssuedCert current = c.pki.issueLeaf([&](CertSpec& s) {
+        s.notBefore = renewedAt;
+        s.notAfter = daysFrom(renewedAt, 90);
+    });
+    writeSite(c, Site{current.certPem(), c.pki.intermediate.certPem(), c.pki.keyPem(current),
+                      c.pki.staple(c.pki.goodStapleSpec(), &previous)});
+    const QString previousFile = c.dir.write(QStringLiteral("site/archive/cert1.pem"), previous.certPem());
+
+    const InspectionReport report = c.run();
+    QCOMPARE(report.exitCode(), 2);
+    QList<Finding> other;
+    for (const Finding& f : report.allFindings())
+        if (f.code == QLatin1String("STAPLE_FOR_OTHER_CERT"))
+            other << f;
+    QCOMPARE(other.size(), 1); // one finding, not one per bundle
+    const Finding& f = other.first();
+    QCOMPARE(f.severity, Severity::Critical);
+    QCOMPARE(f.title, QStringLiteral("Staple belongs to the previous certificate"));
+    QVERIFY2(f.message.contains(QStringLiteral("serial %1 (the previous certificate, %2").arg(serialOf(previous), previousFile)), qPrintable(f.message));
+    QVERIFY2(f.message.contains(QStringLiteral("the certificate is serial %1, issued %2 (2 days 3 hours ago)")
+                                    .arg(serialOf(current), formatTime(renewedAt))), qPrintable(f.message));
+    QVERIFY2(f.fix.contains(serialOf(current)) && f.fix.contains(QStringLiteral("ocsp.der")), qPrintable(f.fix));
+    // The staple is diagnosed against the current certificate's bundle, which is listed first.
+    QCOMPARE(report.bundles.first().bundle.leaf.serialHex(), serialOf(current));
+    QVERIFY(f.objectIds.contains(report.bundles.first().bundle.leaf.id()));
+    producedCodes().insert(f.code);
+}
+
+void TestAnalyzer::supersededBundleIsOnlyInfo()
+{
+    Case c;
+    const IssuedCert old = c.pki.issueLeaf([](CertSpec& s) {
+        s.notBefore = daysFrom(fixedNow(), -100);
+        s.notAfter = daysFrom(fixedNow(), -10); // expired: critical if it were current
+    });
+    writeSite(c, standardSite(c.pki));
+    c.dir.write(QStringLiteral("site/old.pem"), old.certPem());
+    const InspectionReport report = c.run();
+    QCOMPARE(report.bundles.size(), 2);
+    const BundleReport& superseded = report.bundles.last();
+    QVERIFY(superseded.bundle.isSuperseded());
+    QCOMPARE(superseded.worst, Severity::Info);
+    QStringList codes;
+    for (const Finding& f : superseded.findings)
+        codes << f.code;
+    QVERIFY2(codes.contains(QStringLiteral("CERT_EXPIRED")) && codes.contains(QStringLiteral("CERT_SUPERSEDED")), qPrintable(codes.join(' ')));
+    QCOMPARE(report.exitCode(), 0);
+}
+
+void TestAnalyzer::stapleSeverityFollowsMustStaple()
+{
+    for (bool mustStaple : {false, true}) {
+        Case c;
+        const IssuedCert leaf = c.pki.issueLeaf([&](CertSpec& s) { s.mustStaple = mustStaple; });
+        OcspSpec spec = c.pki.goodStapleSpec();
+        spec.thisUpdate = daysFrom(fixedNow(), -8);
+        spec.nextUpdate = daysFrom(fixedNow(), -1);
+        writeSite(c, Site{leaf.certPem(), c.pki.intermediate.certPem(), c.pki.keyPem(leaf), c.pki.staple(spec, &leaf)});
+        const InspectionReport report = c.run();
+        bool seen = false;
+        for (const Finding& f : report.allFindings())
+            if (f.code == QLatin1String("STAPLE_EXPIRED")) {
+                QCOMPARE(f.severity, mustStaple ? Severity::Critical : Severity::Error);
+                seen = true;
+            }
+        QVERIFY(seen);
+    }
+}
+
+void TestAnalyzer::everyCodeInTheSourcesIsProduced()
+{
+    if (producedCodes().isEmpty())
+        QSKIP("run the whole test class: the rows fill the set this test checks");
+    // The public contract (issue 2): each of these must exist in the engine and be produced.
+    const QStringList contract{
+        "INPUT_UNREADABLE", "INPUT_EMPTY", "INPUT_UNRECOGNIZED", "INPUT_MALFORMED",
+        "CERT_EXPIRED", "CERT_NOT_YET_VALID", "CERT_EXPIRING_SOON", "CERT_SUPERSEDED", "KEY_MISMATCH",
+        "CHAIN_ORDER", "CHAIN_INCOMPLETE", "CHAIN_BAD_SIGNATURE", "CHAIN_EXTRA_CERT", "CHAIN_UNTRUSTED",
+        "STAPLE_FOR_OTHER_CERT", "STAPLE_ISSUER_MISMATCH", "STAPLE_FOR_INTERMEDIATE", "STAPLE_MULTIPLE_RESPONSES",
+        "STAPLE_RESPONSE_UNSUCCESSFUL", "STAPLE_SIGNATURE_INVALID", "STAPLE_RESPONDER_UNAUTHORIZED",
+        "STAPLE_RESPONDER_EXPIRED", "STAPLE_UNVERIFIABLE", "STAPLE_EXPIRED", "STAPLE_NOT_YET_VALID",
+        "STAPLE_NO_NEXT_UPDATE", "STAPLE_REFRESH_DUE", "STAPLE_OUTLIVES_CERT", "STAPLE_TEXT_ENCODED",
+        "STAPLE_REVOKED", "STAPLE_STATUS_UNKNOWN", "STAPLE_MISSING", "MUST_STAPLE_MISSING",
+        "MUST_STAPLE_NO_OCSP_URL", "OCSP_URL_MISSING", "STAPLE_BUT_NO_OCSP_URL"};
+
+    QSet<QString> inSources;
+    static const QRegularExpression codePattern(
+        QStringLiteral("\"((?:INPUT|CERT|KEY|CHAIN|STAPLE|MUST|OCSP|HOSTNAME)_[A-Z0-9_]+)\""));
+    QDirIterator it(QStringLiteral(STAPLESCOPE_SOURCE_DIR "/core"), {QStringLiteral("*.cpp")});
+    int files = 0;
+    while (it.hasNext()) {
+        const QString path = it.next();
+        if (path.endsWith(QLatin1String("PkiFactory.cpp")) || path.endsWith(QLatin1String("DemoData.cpp")))
+            continue;
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        ++files;
+        auto matches = codePattern.globalMatch(QString::fromUtf8(file.readAll()));
+        while (matches.hasNext())
+            inSources.insert(matches.next().captured(1));
+    }
+    QVERIFY(files >= 5);
+    for (const QString& code : contract)
+        QVERIFY2(inSources.contains(code), qPrintable(QStringLiteral("contract code %1 is gone from core/").arg(code)));
+    QStringList missing;
+    for (const QString& code : std::as_const(inSources))
+        if (!producedCodes().contains(code))
+            missing << code;
+    missing.sort();
+    QVERIFY2(missing.isEmpty(), qPrintable(QStringLiteral("codes no test produces: %1").arg(missing.join(QStringLiteral(", ")))));
+}
+
+QTEST_GUILESS_MAIN(TestAnalyzer)
+#include "tst_analyzer.moc"

@@ -1,0 +1,702 @@
+// Real servers on 127.0.0.1 — openssl s_server, nginx, HAProxy and Exim — started on free ports
+// with a PKI generated at test time, checked with ServerCheck (what `staplescope-cli connect`
+// runs), and stopped in cleanup() whatever happened. A case is skipped only when its server's
+// binary is missing; the test command (scripts/dev) installs them.
+
+#include "LivePki.h"
+#include "LoopbackServer.h"
+#include "ServerCheck.h"
+
+#include <QDir>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QProcess>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QThread>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <memory>
+#include <vector>
+
+using namespace staplescope;
+using namespace staplescope::test;
+
+namespace {
+
+QString findServer(const QString& name)
+{
+    const QStringList extra{QStringLiteral("/usr/sbin"), QStringLiteral("/usr/local/sbin"), QStringLiteral("/sbin")};
+    QString path = QStandardPaths::findExecutable(name);
+    if (path.isEmpty())
+        path = QStandardPaths::findExecutable(name, extra);
+    return path;
+}
+
+// A port that was free a moment ago (the server binds it right after).
+quint16 freePort()
+{
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    ::close(fd);
+    return ntohs(addr.sin_port);
+}
+
+bool portAccepts(quint16 port)
+{
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    return ok;
+}
+
+// A server process in the foreground, owned by the test: terminated, then killed, on destruction.
+class ServerProcess {
+public:
+    ServerProcess(const QString& name, const QString& program, const QStringList& args, const QString& dir)
+        : m_name(name)
+    {
+        m_process.setProgram(program);
+        m_process.setArguments(args);
+        m_process.setWorkingDirectory(dir);
+        m_process.setProcessChannelMode(QProcess::MergedChannels);
+        m_process.setStandardOutputFile(QDir(dir).filePath(name + QStringLiteral(".out")));
+        m_outputPath = QDir(dir).filePath(name + QStringLiteral(".out"));
+    }
+    ~ServerProcess() { stop(); }
+
+    // Starts and waits until the port accepts connections (or the process dies).
+    bool start(quint16 port, QString* why)
+    {
+        m_process.start();
+        if (!m_process.waitForStarted(3000)) {
+            *why = m_name + QStringLiteral(" did not start: ") + m_process.errorString();
+            return false;
+        }
+        QElapsedTimer t;
+        t.start();
+        while (t.elapsed() < 8000) {
+            if (m_process.state() != QProcess::Running) {
+                *why = QStringLiteral("%1 exited at start: %2").arg(m_name, output());
+                return false;
+            }
+            if (portAccepts(port))
+                return true;
+            QThread::msleep(20);
+        }
+        *why = QStringLiteral("%1 did not listen on port %2 within 8 s: %3").arg(m_name).arg(port).arg(output());
+        return false;
+    }
+
+    void stop()
+    {
+        if (m_process.state() == QProcess::NotRunning)
+            return;
+        m_process.terminate();
+        if (!m_process.waitForFinished(3000)) {
+            m_process.kill();
+            m_process.waitForFinished(2000);
+        }
+    }
+
+    QString output() const
+    {
+        QFile f(m_outputPath);
+        return f.open(QIODevice::ReadOnly) ? QString::fromLocal8Bit(f.readAll().right(2000)) : QString();
+    }
+
+private:
+    QString m_name;
+    QString m_outputPath;
+    QProcess m_process;
+};
+
+QStringList codesOf(const InspectionReport& report)
+{
+    QStringList codes;
+    for (const Finding& f : report.allFindings())
+        codes << f.code;
+    return codes;
+}
+
+QString describe(const InspectionReport& report)
+{
+    QStringList lines;
+    for (const Finding& f : report.allFindings())
+        lines << QStringLiteral("%1 [%2] %3").arg(f.code, severityName(f.severity), f.message);
+    return lines.join(QLatin1Char('\n'));
+}
+
+Finding findingWithCode(const InspectionReport& report, const QString& code)
+{
+    for (const Finding& f : report.allFindings())
+        if (f.code == code)
+            return f;
+    return {};
+}
+
+} // namespace
+
+class TestServers : public QObject {
+    Q_OBJECT
+
+private slots:
+    void initTestCase();
+    void cleanup();
+
+    void sServerHealthy_data();
+    void sServerHealthy();
+    void mustStapleWithoutStaple();
+    void nginxHealthy();
+    void nginxServesPreviousCertificatesStaple();
+    void nginxStillServesPreviousCertificate();
+    void nginxServesOlderStapleThanDisk();
+    void haproxyHealthy();
+    void eximHealthy();
+    void eximMismatchedStapleFile();
+    void eximWithoutStartTls();
+    void silentAndGarbageServers();
+    void addressesDiffer();
+
+private:
+    // A fresh folder for one case, readable by server users that drop privileges (Exim).
+    QString caseDir(const QString& name);
+    ServerProcess* launch(const QString& name, const QString& program, const QStringList& args, const QString& dir,
+                          quint16 port);
+    InspectionReport check(quint16 port, std::optional<StartTlsProtocol> protocol = std::nullopt,
+                           const CompareSource& compare = {}, const QString& serverName = {});
+
+    // Files every case uses, in m_dir.
+    QString file(const QString& name) const { return QDir(m_dir.path()).filePath(name); }
+    void writePkiFiles();
+    QString startNginx(const QString& dir, quint16 port, const QString& fullchain, const QString& key,
+                       const QString& staple);
+    QString startExim(const QString& dir, quint16 port, const QString& cert, const QString& key, const QString& staple,
+                      bool advertiseTls = true);
+
+    QTemporaryDir m_dir;
+    QDateTime m_now;
+    LivePki m_pki;
+    std::vector<std::unique_ptr<ServerProcess>> m_servers;
+};
+
+void TestServers::initTestCase()
+{
+    QVERIFY(m_dir.isValid());
+    ::chmod(QFile::encodeName(m_dir.path()).constData(), 0755);
+    // Real servers (HAProxy, GnuTLS in Exim) judge staples by the real clock.
+    m_now = QDateTime::currentDateTimeUtc();
+    m_now.setTime(QTime(m_now.time().hour(), m_now.time().minute(), m_now.time().second()));
+    m_pki = makeLivePki(m_now);
+    writePkiFiles();
+}
+
+void TestServers::cleanup()
+{
+    // Stop every server of the case that just ran, passed or failed.
+    m_servers.clear();
+}
+
+void TestServers::writePkiFiles()
+{
+    const QString d = m_dir.path();
+    LivePki::write(d, "root.pem", m_pki.root.certPem());
+    LivePki::write(d, "ca.pem", m_pki.ca.certPem());
+    LivePki::write(d, "leaf.pem", m_pki.leaf.certPem());
+    LivePki::write(d, "leaf-key.pem", LivePki::keyPem(m_pki.leaf));
+    LivePki::write(d, "leaf-fullchain.pem", m_pki.fullchainPem(m_pki.leaf));
+    LivePki::write(d, "leaf.ocsp.der", m_pki.leafStaple);
+    LivePki::write(d, "leaf-older.ocsp.der", m_pki.olderLeafStaple);
+    LivePki::write(d, "previous.pem", m_pki.previousLeaf.certPem());
+    LivePki::write(d, "previous-key.pem", LivePki::keyPem(m_pki.previousLeaf));
+    LivePki::write(d, "previous-fullchain.pem", m_pki.fullchainPem(m_pki.previousLeaf));
+    LivePki::write(d, "previous.ocsp.der", m_pki.previousStaple);
+    LivePki::write(d, "muststaple.pem", m_pki.mustStapleLeaf.certPem());
+    LivePki::write(d, "muststaple-key.pem", LivePki::keyPem(m_pki.mustStapleLeaf));
+    for (const QString& f : QDir(d).entryList(QDir::Files))
+        QFile::setPermissions(QDir(d).filePath(f), QFileDevice::ReadOwner | QFileDevice::WriteOwner
+                                                       | QFileDevice::ReadGroup | QFileDevice::ReadOther);
+}
+
+QString TestServers::caseDir(const QString& name)
+{
+    const QString path = QDir(m_dir.path()).filePath(name);
+    QDir().mkpath(path);
+    ::chmod(QFile::encodeName(path).constData(), 0777);
+    return path;
+}
+
+ServerProcess* TestServers::launch(const QString& name, const QString& program, const QStringList& args,
+                                   const QString& dir, quint16 port)
+{
+    auto server = std::make_unique<ServerProcess>(name, program, args, dir);
+    QString why;
+    const bool ok = server->start(port, &why);
+    m_servers.push_back(std::move(server));
+    if (!ok) {
+        qWarning("%s", qPrintable(why));
+        return nullptr;
+    }
+    return m_servers.back().get();
+}
+
+InspectionReport TestServers::check(quint16 port, std::optional<StartTlsProtocol> protocol, const CompareSource& compare,
+                                    const QString& serverName)
+{
+    ServerCheckRequest request;
+    request.probe.host = QStringLiteral("127.0.0.1");
+    request.probe.port = port;
+    request.probe.serverName = serverName.isEmpty() ? m_pki.hostName : serverName;
+    request.probe.startTls = protocol.value_or(StartTlsProtocol::None);
+    request.probe.stepTimeoutMs = 3000;
+    request.compare = compare;
+    ServerCheckOptions options;
+    options.caFiles = {file("root.pem")};
+    options.useSystemTrust = false;
+    AnalysisOptions analysis;
+    analysis.at = m_now.addSecs(60);
+    const InspectionReport report = checkServers({request}, options, analysis);
+    if (qEnvironmentVariableIsSet("STAPLESCOPE_TEST_VERBOSE"))
+        qInfo("%s", qPrintable(describe(report)));
+    return report;
+}
+
+void TestServers::sServerHealthy_data()
+{
+    QTest::addColumn<QString>("versionFlag");
+    QTest::addColumn<QString>("version");
+    QTest::newRow("TLS 1.2") << "-tls1_2" << "TLSv1.2";
+    QTest::newRow("TLS 1.3") << "-tls1_3" << "TLSv1.3";
+}
+
+void TestServers::sServerHealthy()
+{
+    QFETCH(QString, versionFlag);
+    QFETCH(QString, version);
+    const QString openssl = findServer(QStringLiteral("openssl"));
+    if (openssl.isEmpty())
+        QSKIP("openssl is not installed");
+    const quint16 port = freePort();
+    const QString dir = caseDir(QStringLiteral("s_server") + versionFlag);
+    QVERIFY(launch(QStringLiteral("s_server"), openssl,
+                   {"s_server", "-quiet", "-accept", QStringLiteral("127.0.0.1:%1").arg(port), "-cert", file("leaf.pem"),
+                    "-key", file("leaf-key.pem"), "-cert_chain", file("ca.pem"), "-status_file", file("leaf.ocsp.der"),
+                    versionFlag},
+                   dir, port));
+
+    ServerCheckRequest request;
+    request.probe.host = QStringLiteral("127.0.0.1");
+    request.probe.port = port;
+    request.probe.serverName = m_pki.hostName;
+    ServerCheckOptions options;
+    options.caFiles = {file("root.pem")};
+    options.useSystemTrust = false;
+    const ServerCheckResult result = runServerChecks({request}, options);
+    QCOMPARE(result.endpoints.size(), 1);
+    QCOMPARE(result.endpoints[0].addresses.size(), 1);
+    const ProbeResult& probed = result.endpoints[0].addresses[0];
+    QVERIFY2(probed.tlsEstablished, qPrintable(probed.findings.value(0).message));
+    QCOMPARE(probed.tlsVersion, version);
+    QCOMPARE(probed.stapleDer, m_pki.leafStaple);
+    QCOMPARE(probed.chainDer.size(), 2);
+
+    AnalysisOptions analysis;
+    analysis.at = m_now.addSecs(60);
+    const InspectionReport report = result.session->evaluate(analysis);
+    QVERIFY2(report.exitCode() == 0, qPrintable(describe(report)));
+    QCOMPARE(report.bundles.size(), 1);
+    QVERIFY(report.bundles[0].bundle.served);
+    QCOMPARE(report.bundles[0].bundle.staples.size(), 1);
+    QCOMPARE(report.bundles[0].bundle.expectedHostName, m_pki.hostName);
+}
+
+void TestServers::mustStapleWithoutStaple()
+{
+    const QString openssl = findServer(QStringLiteral("openssl"));
+    if (openssl.isEmpty())
+        QSKIP("openssl is not installed");
+    const quint16 port = freePort();
+    const QString dir = caseDir(QStringLiteral("muststaple"));
+    LivePki::write(dir, "chain.pem", m_pki.ca.certPem());
+    QVERIFY(launch(QStringLiteral("s_server"), openssl,
+                   {"s_server", "-quiet", "-accept", QStringLiteral("127.0.0.1:%1").arg(port), "-cert",
+                    file("muststaple.pem"), "-key", file("muststaple-key.pem"), "-cert_chain", file("ca.pem")},
+                   dir, port));
+    const InspectionReport report = check(port);
+    const Finding f = findingWithCode(report, QStringLiteral("STAPLE_NOT_SERVED"));
+    QVERIFY2(!f.code.isEmpty(), qPrintable(describe(report)));
+    QCOMPARE(f.severity, Severity::Critical);
+    QVERIFY(f.message.contains(QLatin1String("must-staple")));
+    QCOMPARE(report.exitCode(), 2);
+}
+
+QString TestServers::startNginx(const QString& dir, quint16 port, const QString& fullchain, const QString& key,
+                                const QString& staple)
+{
+    const QString nginx = findServer(QStringLiteral("nginx"));
+    if (nginx.isEmpty())
+        return QStringLiteral("skip");
+    QDir().mkpath(dir + QStringLiteral("/tmp"));
+    const QString conf = QStringLiteral(R"(daemon off;
+master_process off;
+worker_processes 1;
+pid %1/nginx.pid;
+error_log %1/error.log warn;
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path %1/tmp/body;
+    proxy_temp_path %1/tmp/proxy;
+    fastcgi_temp_path %1/tmp/fastcgi;
+    uwsgi_temp_path %1/tmp/uwsgi;
+    scgi_temp_path %1/tmp/scgi;
+    server {
+        listen 127.0.0.1:%2 ssl;
+        server_name %3;
+        ssl_certificate %4;
+        ssl_certificate_key %5;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        %6
+        return 200 "ok\n";
+    }
+}
+)")
+                             .arg(dir)
+                             .arg(port)
+                             .arg(m_pki.hostName, fullchain, key,
+                                  staple.isEmpty() ? QString()
+                                                   : QStringLiteral("ssl_stapling on;\n        ssl_stapling_file %1;").arg(staple));
+    LivePki::write(dir, "nginx.conf", conf.toUtf8());
+    if (!launch(QStringLiteral("nginx"), nginx, {"-p", dir, "-c", dir + "/nginx.conf", "-e", dir + "/error.log"}, dir,
+                port))
+        return QStringLiteral("nginx failed to start");
+    return {};
+}
+
+void TestServers::nginxHealthy()
+{
+    const quint16 port = freePort();
+    const QString dir = caseDir(QStringLiteral("nginx-healthy"));
+    const QString problem = startNginx(dir, port, file("leaf-fullchain.pem"), file("leaf-key.pem"), file("leaf.ocsp.der"));
+    if (problem == QLatin1String("skip"))
+        QSKIP("nginx is not installed");
+    QVERIFY2(problem.isEmpty(), qPrintable(problem));
+    // The comparison with the same files finds no difference.
+    CompareSource compare;
+    compare.certFiles = {file("leaf-fullchain.pem")};
+    compare.stapleFiles = {file("leaf.ocsp.der")};
+    compare.keyFiles = {file("leaf-key.pem")};
+    const InspectionReport report = check(port, std::nullopt, compare);
+    QVERIFY2(report.exitCode() == 0, qPrintable(describe(report)));
+    QCOMPARE(report.bundles.size(), 1);
+    QCOMPARE(report.bundles[0].bundle.staples.size(), 1);
+}
+
+void TestServers::nginxServesPreviousCertificatesStaple()
+{
+    const quint16 port = freePort();
+    const QString dir = caseDir(QStringLiteral("nginx-previous-staple"));
+    const QString problem =
+        startNginx(dir, port, file("leaf-fullchain.pem"), file("leaf-key.pem"), file("previous.ocsp.der"));
+    if (problem == QLatin1String("skip"))
+        QSKIP("nginx is not installed");
+    QVERIFY2(problem.isEmpty(), qPrintable(problem));
+
+    InspectionReport report = check(port);
+    Finding f = findingWithCode(report, QStringLiteral("STAPLE_FOR_OTHER_CERT"));
+    QVERIFY2(!f.code.isEmpty(), qPrintable(describe(report)));
+    QCOMPARE(f.severity, Severity::Critical);
+    QVERIFY(f.message.contains(Certificate::fromDer(m_pki.previousLeaf.certDer(), {}).serialHex()));
+    QVERIFY(f.message.contains(Certificate::fromDer(m_pki.leaf.certDer(), {}).serialHex()));
+    QCOMPARE(report.exitCode(), 2);
+
+    // With the files, the stale staple's owner is named: the previous certificate's file.
+    CompareSource compare;
+    compare.paths = {file("previous.pem"), file("leaf-fullchain.pem")};
+    report = check(port, std::nullopt, compare);
+    f = findingWithCode(report, QStringLiteral("STAPLE_FOR_OTHER_CERT"));
+    QVERIFY2(f.message.contains(QLatin1String("the previous certificate")), qPrintable(f.message));
+    QVERIFY2(f.message.contains(file("previous.pem")), qPrintable(f.message));
+}
+
+void TestServers::nginxStillServesPreviousCertificate()
+{
+    const quint16 port = freePort();
+    const QString dir = caseDir(QStringLiteral("nginx-not-reloaded"));
+    const QString problem =
+        startNginx(dir, port, file("previous-fullchain.pem"), file("previous-key.pem"), file("previous.ocsp.der"));
+    if (problem == QLatin1String("skip"))
+        QSKIP("nginx is not installed");
+    QVERIFY2(problem.isEmpty(), qPrintable(problem));
+
+    // On disk: the renewal already happened (new fullchain and its staple beside the old files).
+    const QString live = caseDir(QStringLiteral("nginx-not-reloaded/live"));
+    LivePki::write(live, "cert.pem", m_pki.leaf.certPem());
+    LivePki::write(live, "fullchain.pem", m_pki.fullchainPem(m_pki.leaf));
+    LivePki::write(live, "ocsp.der", m_pki.leafStaple);
+    CompareSource compare;
+    compare.certFiles = {live + QStringLiteral("/fullchain.pem")};
+    compare.stapleFiles = {live + QStringLiteral("/ocsp.der")};
+    const InspectionReport report = check(port, std::nullopt, compare);
+    const Finding f = findingWithCode(report, QStringLiteral("SERVED_DIFFERS_FROM_DISK"));
+    QVERIFY2(!f.code.isEmpty(), qPrintable(describe(report)));
+    QCOMPARE(f.severity, Severity::Error);
+    QVERIFY2(f.message.contains(QStringLiteral("still serves the previous certificate (serial %1")
+                                    .arg(Certificate::fromDer(m_pki.previousLeaf.certDer(), {}).serialHex())),
+             qPrintable(f.message));
+    QVERIFY(f.fix.contains(QLatin1String("Reload")));
+}
+
+void TestServers::nginxServesOlderStapleThanDisk()
+{
+    const quint16 port = freePort();
+    const QString dir = caseDir(QStringLiteral("nginx-older-staple"));
+    const QString problem =
+        startNginx(dir, port, file("leaf-fullchain.pem"), file("leaf-key.pem"), file("leaf-older.ocsp.der"));
+    if (problem == QLatin1String("skip"))
+        QSKIP("nginx is not installed");
+    QVERIFY2(problem.isEmpty(), qPrintable(problem));
+    CompareSource compare;
+    compare.certFiles = {file("leaf-fullchain.pem")};
+    compare.stapleFiles = {file("leaf.ocsp.der")};
+    const InspectionReport report = check(port, std::nullopt, compare);
+    const Finding f = findingWithCode(report, QStringLiteral("SERVED_DIFFERS_FROM_DISK"));
+    QVERIFY2(!f.code.isEmpty(), qPrintable(describe(report)));
+    QCOMPARE(f.severity, Severity::Warning);
+    QVERIFY2(f.message.contains(QLatin1String("The staple on disk is newer than the one served")), qPrintable(f.message));
+    QVERIFY(f.message.contains(QLatin1String("1 day")));
+    QCOMPARE(report.exitCode(), 1);
+}
+
+void TestServers::haproxyHealthy()
+{
+    const QString haproxy = findServer(QStringLiteral("haproxy"));
+    if (haproxy.isEmpty())
+        QSKIP("haproxy is not installed");
+    const quint16 port = freePort();
+    const QString dir = caseDir(QStringLiteral("haproxy"));
+    // HAProxy's layout: certificate, chain and key in site.pem, the staple beside it as site.pem.ocsp.
+    LivePki::write(dir, "site.pem", m_pki.fullchainPem(m_pki.leaf) + LivePki::keyPem(m_pki.leaf));
+    LivePki::write(dir, "site.pem.ocsp", m_pki.leafStaple);
+    const QString conf = QStringLiteral(R"(global
+    maxconn 64
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend tls
+    bind 127.0.0.1:%1 ssl crt %2/site.pem
+    http-request return status 200 content-type text/plain string ok
+)")
+                             .arg(port)
+                             .arg(dir);
+    LivePki::write(dir, "haproxy.cfg", conf.toUtf8());
+    QVERIFY(launch(QStringLiteral("haproxy"), haproxy, {"-db", "-f", dir + "/haproxy.cfg"}, dir, port));
+    const InspectionReport report = check(port);
+    QVERIFY2(report.exitCode() == 0, qPrintable(describe(report)));
+    QCOMPARE(report.bundles.size(), 1);
+    QCOMPARE(report.bundles[0].bundle.staples.size(), 1);
+    QCOMPARE(report.bundles[0].bundle.staples[0].staple.der(), m_pki.leafStaple);
+}
+
+QString TestServers::startExim(const QString& dir, quint16 port, const QString& cert, const QString& key,
+                               const QString& staple, bool advertiseTls)
+{
+    const QString exim = findServer(QStringLiteral("exim4"));
+    if (exim.isEmpty())
+        return QStringLiteral("skip");
+    for (const char* sub : {"spool", "log"}) {
+        const QString path = dir + QLatin1Char('/') + QLatin1String(sub);
+        QDir().mkpath(path);
+        ::chmod(QFile::encodeName(path).constData(), 0777);
+    }
+    // A throwaway Exim: its own spool, log and pid file; it runs as root here (-C by root is
+    // trusted) and drops to Debian's exim user for each connection, which is why every file it
+    // reads is world-readable in this temporary folder.
+    QString conf = QStringLiteral(R"(exim_user = Debian-exim
+exim_group = Debian-exim
+keep_environment =
+primary_hostname = %1
+spool_directory = %2/spool
+log_file_path = %2/log/%slog
+pid_file_path = %2/exim.pid
+local_interfaces = 127.0.0.1
+tls_advertise_hosts = %3
+tls_certificate = %4
+tls_privatekey = %5
+)")
+                       .arg(m_pki.hostName, dir, advertiseTls ? QStringLiteral("*") : QString(), cert, key);
+    if (!staple.isEmpty())
+        conf += QStringLiteral("tls_ocsp_file = %1\n").arg(staple);
+    conf += QStringLiteral("acl_smtp_rcpt = acl_check_rcpt\nbegin acl\nacl_check_rcpt:\n  deny\n");
+    LivePki::write(dir, "exim.conf", conf.toUtf8());
+    if (!launch(QStringLiteral("exim"), exim,
+                {"-C", dir + "/exim.conf", "-bdf", "-oX", QString::number(port), "-oP", dir + "/exim.pid"}, dir, port))
+        return QStringLiteral("exim failed to start");
+    return {};
+}
+
+void TestServers::eximHealthy()
+{
+    const quint16 port = freePort();
+    const QString dir = caseDir(QStringLiteral("exim-healthy"));
+    const QString problem = startExim(dir, port, file("leaf-fullchain.pem"), file("leaf-key.pem"), file("leaf.ocsp.der"));
+    if (problem == QLatin1String("skip"))
+        QSKIP("exim4 is not installed");
+    QVERIFY2(problem.isEmpty(), qPrintable(problem));
+    const InspectionReport report = check(port, StartTlsProtocol::Smtp);
+    QVERIFY2(report.exitCode() == 0, qPrintable(describe(report)));
+    QCOMPARE(report.bundles.size(), 1);
+    QCOMPARE(report.bundles[0].bundle.staples.size(), 1);
+}
+
+void TestServers::eximMismatchedStapleFile()
+{
+    const quint16 port = freePort();
+    const QString dir = caseDir(QStringLiteral("exim-mismatch"));
+    // The incident: renewed certificate, previous certificate's staple still in tls_ocsp_file.
+    const QString problem =
+        startExim(dir, port, file("leaf-fullchain.pem"), file("leaf-key.pem"), file("previous.ocsp.der"));
+    if (problem == QLatin1String("skip"))
+        QSKIP("exim4 is not installed");
+    QVERIFY2(problem.isEmpty(), qPrintable(problem));
+
+    InspectionReport report = check(port, StartTlsProtocol::Smtp);
+    QCOMPARE(report.exitCode(), 2);
+    const QStringList codes = codesOf(report);
+    QVERIFY2(codes.contains(QStringLiteral("STARTTLS_FAILED")) || codes.contains(QStringLiteral("TLS_HANDSHAKE_FAILED")),
+             qPrintable(describe(report)));
+
+    // With the files Exim is configured with, the staple file is named as the likely cause.
+    CompareSource compare;
+    compare.certFiles = {file("leaf-fullchain.pem")};
+    compare.keyFiles = {file("leaf-key.pem")};
+    compare.stapleFiles = {file("previous.ocsp.der")};
+    report = check(port, StartTlsProtocol::Smtp, compare);
+    Finding f = findingWithCode(report, QStringLiteral("STARTTLS_FAILED"));
+    if (f.code.isEmpty())
+        f = findingWithCode(report, QStringLiteral("TLS_HANDSHAKE_FAILED"));
+    QVERIFY2(f.message.contains(QLatin1String("Likely cause: the staple file")), qPrintable(describe(report)));
+    QVERIFY2(f.message.contains(file("previous.ocsp.der")), qPrintable(f.message));
+    QVERIFY2(f.fix.contains(file("previous.ocsp.der")), qPrintable(f.fix));
+    // The files themselves are shown too: their own finding says whose staple it is.
+    QVERIFY2(codesOf(report).contains(QStringLiteral("STAPLE_FOR_OTHER_CERT")), qPrintable(describe(report)));
+}
+
+void TestServers::eximWithoutStartTls()
+{
+    const quint16 port = freePort();
+    const QString dir = caseDir(QStringLiteral("exim-no-tls"));
+    const QString problem = startExim(dir, port, file("leaf-fullchain.pem"), file("leaf-key.pem"), QString(), false);
+    if (problem == QLatin1String("skip"))
+        QSKIP("exim4 is not installed");
+    QVERIFY2(problem.isEmpty(), qPrintable(problem));
+    const InspectionReport report = check(port, StartTlsProtocol::Smtp);
+    const Finding f = findingWithCode(report, QStringLiteral("STARTTLS_NOT_OFFERED"));
+    QVERIFY2(!f.code.isEmpty(), qPrintable(describe(report)));
+    QVERIFY2(f.message.contains(QLatin1String("PIPELINING")) || f.message.contains(QLatin1String("SIZE")),
+             qPrintable(f.message));
+    QCOMPARE(report.exitCode(), 2);
+}
+
+void TestServers::silentAndGarbageServers()
+{
+    LoopbackServer silent([](Connection& c) { c.drainUntilClosed(); });
+    LoopbackServer garbage([](Connection& c) {
+        c.send(QByteArray("\x7f\x45\x4c\x46 not a protocol at all\r\n"));
+        c.drainUntilClosed(3000);
+    });
+    const quint16 silentPort = silent.start();
+    const quint16 garbagePort = garbage.start();
+    QList<ServerCheckRequest> requests;
+    for (quint16 port : {silentPort, garbagePort}) {
+        for (auto protocol : {StartTlsProtocol::None, StartTlsProtocol::Smtp}) {
+            ServerCheckRequest r;
+            r.probe.host = QStringLiteral("127.0.0.1");
+            r.probe.port = port;
+            r.probe.startTls = protocol;
+            r.probe.stepTimeoutMs = 500;
+            r.probe.totalTimeoutMs = 2000;
+            requests << r;
+        }
+    }
+    ServerCheckOptions options;
+    options.useSystemTrust = false;
+    options.maxConcurrent = 4;
+    QElapsedTimer timer;
+    timer.start();
+    const InspectionReport report = checkServers(requests, options, AnalysisOptions{});
+    QVERIFY2(timer.elapsed() < 2500, qPrintable(QString::number(timer.elapsed())));
+    QCOMPARE(report.exitCode(), 2);
+    QVERIFY(report.bundles.isEmpty());
+    const QList<Finding> findings = report.allFindings();
+    QCOMPARE(findings.size(), 4);
+    QStringList summary;
+    for (const Finding& f : findings)
+        summary << f.code + QLatin1Char(' ') + f.subject + QLatin1Char(' ') + f.message;
+    const QString all = summary.join(QLatin1Char('\n'));
+    QVERIFY2(all.contains(QLatin1String("sent nothing in reply to the TLS ClientHello")), qPrintable(all));
+    QVERIFY2(all.contains(QLatin1String("didn't finish sending its greeting")), qPrintable(all));
+    QVERIFY2(all.contains(QLatin1String("does not speak TLS here")), qPrintable(all));
+    QVERIFY2(all.contains(QLatin1String("not an SMTP reply")), qPrintable(all));
+}
+
+void TestServers::addressesDiffer()
+{
+    // Two backends of one name: 127.0.0.1 serves the current certificate, 127.0.0.2 the previous.
+    TlsServerConfig current;
+    current.leaf = m_pki.leaf;
+    current.chain = {m_pki.ca};
+    current.staple = m_pki.leafStaple;
+    TlsServerConfig stale = current;
+    stale.leaf = m_pki.previousLeaf;
+    stale.staple = m_pki.previousStaple;
+    LoopbackServer a(tlsHandler(makeServerContext(current)));
+    LoopbackServer b(tlsHandler(makeServerContext(stale)));
+    const quint16 port = a.start("127.0.0.1");
+    QVERIFY(port);
+    if (!b.start("127.0.0.2", port))
+        QSKIP("127.0.0.2 is not usable here");
+
+    ServerCheckRequest request;
+    request.probe.host = m_pki.hostName;
+    request.probe.port = port;
+    request.probe.pinnedAddresses = {QStringLiteral("127.0.0.1"), QStringLiteral("127.0.0.2")};
+    ServerCheckOptions options;
+    options.caFiles = {file("root.pem")};
+    options.useSystemTrust = false;
+    AnalysisOptions analysis;
+    analysis.at = m_now.addSecs(60);
+    const InspectionReport report = checkServers({request}, options, analysis);
+    QCOMPARE(report.bundles.size(), 2);
+    const Finding f = findingWithCode(report, QStringLiteral("ADDRESSES_DIFFER"));
+    QVERIFY2(!f.code.isEmpty(), qPrintable(describe(report)));
+    QCOMPARE(f.severity, Severity::Error);
+    QVERIFY(f.message.contains(QLatin1String("127.0.0.1 serves serial")));
+    QVERIFY(f.message.contains(QLatin1String("127.0.0.2 serves serial")));
+    QCOMPARE(f.subject, QStringLiteral("%1:%2").arg(m_pki.hostName).arg(port));
+    // Each address is its own bundle, named by address.
+    QStringList origins{report.bundles[0].bundle.origin, report.bundles[1].bundle.origin};
+    origins.sort();
+    QCOMPARE(origins[0], QStringLiteral("%1:%2 [127.0.0.1]").arg(m_pki.hostName).arg(port));
+    QCOMPARE(origins[1], QStringLiteral("%1:%2 [127.0.0.2]").arg(m_pki.hostName).arg(port));
+}
+
+QTEST_GUILESS_MAIN(TestServers)
+#include "tst_servers.moc"
