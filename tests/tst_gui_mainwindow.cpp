@@ -265,6 +265,29 @@ private slots:
         QVERIFY(details->currentDump().contains(QStringLiteral("Serial Number"), Qt::CaseInsensitive));
     }
 
+    void unreadableInputsGetTheirOwnRow()
+    {
+        QTemporaryDir dir;
+        QFile html(dir.filePath(QStringLiteral("ocsp.der")));
+        QVERIFY(html.open(QIODevice::WriteOnly));
+        html.write("<html><body>502 Bad Gateway</body></html>");
+        html.close();
+        QFile empty(dir.filePath(QStringLiteral("empty.pem")));
+        QVERIFY(empty.open(QIODevice::WriteOnly));
+        empty.close();
+        QSignalSpy loaded(m_window.get(), &MainWindow::loadFinished);
+        dropPaths(m_window.get(), {dir.path()});
+        QVERIFY(loaded.wait(20000));
+        const int row = m_window->bundleModel()->inputsRow();
+        QVERIFY(row >= 0);
+        QVERIFY(m_window->bundleModel()->index(row, 0).data(BundleListModel::InputsRowRole).toBool());
+        QVERIFY(m_window->selectBundleRow(row));
+        QVERIFY(m_window->findingModel()->rowCount() >= 2);
+        for (const Finding& f : m_window->findingModel()->findings())
+            QVERIFY2(f.code.startsWith(QStringLiteral("INPUT_")), qPrintable(f.code));
+        QVERIFY(m_window->timeline()->timeline().lanes.isEmpty());
+    }
+
     void keyboardReachesTheBundleList()
     {
         loadDemo();

@@ -267,7 +267,7 @@ QWidget* MainWindow::buildWorkspace()
     m_bundleView->header()->setSectionResizeMode(BundleListModel::VerdictColumn, QHeaderView::Stretch);
     m_bundleView->header()->setSectionResizeMode(BundleListModel::FindingsColumn, QHeaderView::ResizeToContents);
     m_bundleView->header()->setSectionResizeMode(BundleListModel::OriginColumn, QHeaderView::Interactive);
-    m_bundleView->header()->resizeSection(BundleListModel::NameColumn, 150);
+    m_bundleView->header()->resizeSection(BundleListModel::NameColumn, 140);
     m_bundleView->setColumnHidden(BundleListModel::OriginColumn, true);
     leftLayout->addWidget(m_bundleHeader);
     leftLayout->addWidget(m_bundleView);
@@ -391,7 +391,7 @@ QWidget* MainWindow::buildWorkspace()
     splitter->addWidget(right);
     splitter->setStretchFactor(0, 1);
     splitter->setStretchFactor(1, 3);
-    splitter->setSizes({430, 850});
+    splitter->setSizes({470, 810});
     setTabOrder(m_bundleView, m_timeline);
     return splitter;
 }
