@@ -288,6 +288,33 @@ private slots:
         QVERIFY(m_window->timeline()->timeline().lanes.isEmpty());
     }
 
+    void settingsReachTheAnalysis()
+    {
+        // With a 100-day expiry warning, the healthy 90-day certificate is "expiring soon".
+        m_window->settings().setExpiryWarningSeconds(100LL * 86400);
+        loadDemo();
+        bool found = false;
+        for (int r = 0; r < m_window->bundleModel()->rowCount(); ++r) {
+            const BundleReport* b = m_window->bundleModel()->bundleAt(r);
+            if (b && b->bundle.leaf.commonName() == QLatin1String("www.example.test"))
+                found = codesOf(b->findings).contains(QStringLiteral("CERT_EXPIRING_SOON"));
+        }
+        QVERIFY(found);
+    }
+
+    void recentFilesAreBoundedAndMostRecentFirst()
+    {
+        AppSettings& s = m_window->settings();
+        s.clearRecentFiles();
+        for (int i = 0; i < AppSettings::maxRecent + 3; ++i)
+            s.addRecentFile(QStringLiteral("/tmp/recent-%1").arg(i));
+        s.addRecentFile(QStringLiteral("/tmp/recent-5"));
+        const QStringList recent = s.recentFiles();
+        QCOMPARE(recent.size(), AppSettings::maxRecent);
+        QCOMPARE(recent.first(), QStringLiteral("/tmp/recent-5"));
+        QCOMPARE(recent.count(QStringLiteral("/tmp/recent-5")), 1);
+    }
+
     void keyboardReachesTheBundleList()
     {
         loadDemo();

@@ -1,6 +1,7 @@
 // TimelineWidget takes plain data: these cases build a Timeline by hand, so a failure here is the
 // widget's, never the analysis'.
 
+#include "Certificate.h"
 #include "TestClock.h"
 #include "TimelineWidget.h"
 #include "UiStyle.h"
@@ -9,6 +10,7 @@
 #include <QKeyEvent>
 #include <QSignalSpy>
 #include <QTest>
+#include <QToolTip>
 #include <QWheelEvent>
 
 using namespace staplescope;
@@ -238,6 +240,23 @@ private slots:
         m_widget->setHighlightedObjects({QStringLiteral("cert:ca")});
         const QColor highlighted = m_widget->grab().toImage().pixelColor(probe.toPoint());
         QVERIFY(plain != highlighted);
+    }
+
+    void tooltipGivesExactTimes()
+    {
+        m_widget->show();
+        QVERIFY(QTest::qWaitForWindowExposed(m_widget.get()));
+        const QRectF bar = m_widget->barRect(0);
+        const QPoint pos = bar.center().toPoint();
+        QHelpEvent help(QEvent::ToolTip, pos, m_widget->mapToGlobal(pos));
+        QApplication::sendEvent(m_widget.get(), &help);
+        QTRY_VERIFY(QToolTip::isVisible());
+        const QString text = QToolTip::text();
+        const TimelineLane& leaf = m_widget->timeline().lanes[0];
+        QVERIFY2(text.contains(formatTime(leaf.start)), qPrintable(text));
+        QVERIFY2(text.contains(formatTime(leaf.end)), qPrintable(text));
+        QVERIFY2(text.contains(formatTime(m_widget->hitTest(pos).time).left(16)), qPrintable(text));
+        QToolTip::hideText();
     }
 
     void sizeHintFitsTheLanes()

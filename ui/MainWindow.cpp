@@ -95,6 +95,8 @@ MainWindow::MainWindow(std::unique_ptr<AppSettings> settings, QWidget* parent)
     resize(1280, 820);
     if (!m_settings->windowGeometry().isEmpty())
         restoreGeometry(m_settings->windowGeometry());
+    m_mainSplitter->restoreState(m_settings->raw().value(QStringLiteral("window/mainSplitter")).toByteArray());
+    m_rightSplitter->restoreState(m_settings->raw().value(QStringLiteral("window/rightSplitter")).toByteArray());
     updateRecentMenu();
     updateAsOfControls();
 }
@@ -245,6 +247,7 @@ QWidget* MainWindow::buildWorkspace()
 {
     auto* splitter = new QSplitter(Qt::Horizontal, this);
     splitter->setChildrenCollapsible(false);
+    m_mainSplitter = splitter;
 
     // Left: bundles, worst first.
     auto* left = new QWidget(splitter);
@@ -277,6 +280,7 @@ QWidget* MainWindow::buildWorkspace()
     // Right: timeline with its controls above the findings and details.
     auto* right = new QSplitter(Qt::Vertical, splitter);
     right->setChildrenCollapsible(false);
+    m_rightSplitter = right;
     auto* top = new QWidget(right);
     auto* topLayout = new QVBoxLayout(top);
     topLayout->setContentsMargins(0, 6, 6, 0);
@@ -832,6 +836,8 @@ void MainWindow::dropEvent(QDropEvent* event)
 void MainWindow::closeEvent(QCloseEvent* event)
 {
     m_settings->setWindowGeometry(saveGeometry());
+    m_settings->raw().setValue(QStringLiteral("window/mainSplitter"), m_mainSplitter->saveState());
+    m_settings->raw().setValue(QStringLiteral("window/rightSplitter"), m_rightSplitter->saveState());
     QMainWindow::closeEvent(event);
 }
 
