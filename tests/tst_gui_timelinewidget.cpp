@@ -259,6 +259,29 @@ private slots:
         QToolTip::hideText();
     }
 
+    void axisAdaptsFromHoursToDecades_data()
+    {
+        QTest::addColumn<double>("spanDays");
+        QTest::newRow("six hours") << 0.25;
+        QTest::newRow("three days") << 3.0;
+        QTest::newRow("two months") << 60.0;
+        QTest::newRow("three years") << 3 * 365.0;
+        QTest::newRow("forty years") << 40 * 365.0;
+    }
+    void axisAdaptsFromHoursToDecades()
+    {
+        QFETCH(double, spanDays);
+        m_widget->show();
+        QVERIFY(QTest::qWaitForWindowExposed(m_widget.get()));
+        m_widget->setViewRange(daysFrom(fixedNow(), -spanDays / 2), daysFrom(fixedNow(), spanDays / 2));
+        const QImage image = m_widget->grab().toImage();
+        // The leaf is on screen at every zoom (a minimum width keeps short windows visible).
+        QVERIFY(!m_widget->barRect(0).isNull());
+        QVERIFY(m_widget->barRect(0).width() >= 3.9);
+        if (qEnvironmentVariableIsSet("STAPLESCOPE_SAVE_RENDERS"))
+            image.save(QStringLiteral("%1/timeline-%2d.png").arg(qEnvironmentVariable("STAPLESCOPE_SAVE_RENDERS")).arg(spanDays));
+    }
+
     void sizeHintFitsTheLanes()
     {
         const QSize hint = m_widget->sizeHint();

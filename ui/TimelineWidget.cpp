@@ -223,10 +223,16 @@ QRectF TimelineWidget::barRect(int lane) const
     const qreal x0 = xForTime(l.start);
     // No nextUpdate: the window is open-ended, drawn to the right edge.
     const qreal x1 = l.end.isValid() ? xForTime(l.end) : plot.right() + 1;
-    const qreal left = qMax(x0, plot.left());
-    const qreal right = qMin(x1, plot.right());
-    if (right <= left)
+    qreal left = qMax(x0, plot.left());
+    qreal right = qMin(x1, plot.right());
+    if (x1 < plot.left() || x0 > plot.right())
         return {};
+    // A 7-day staple on a 15-year view is under a pixel: keep it visible (and hoverable).
+    if (right - left < 4) {
+        const qreal mid = (left + right) / 2;
+        left = qMax(plot.left(), mid - 2);
+        right = qMin(plot.right(), mid + 2);
+    }
     const qreal inset = 7;
     return QRectF(left, row.top() + inset, right - left, row.height() - 2 * inset);
 }
@@ -671,7 +677,7 @@ void TimelineWidget::paintAxis(QPainter& p, const QRectF& plot)
         if (x < plot.left() - 1 || x > plot.right() + 1)
             continue;
         p.setPen(QPen(withAlpha(pal.color(QPalette::Text), 28), 1));
-        p.drawLine(QPointF(x, plot.top()), QPointF(x, height()));
+        p.drawLine(QPointF(x, plot.top()), QPointF(x, rowsBottom()));
         p.setPen(withAlpha(pal.color(QPalette::Text), 110));
         p.drawLine(QPointF(x, plot.top() - 4), QPointF(x, plot.top()));
         p.setPen(pal.color(QPalette::Text));
@@ -870,7 +876,7 @@ void TimelineWidget::paintNowLine(QPainter& p, const QRectF& plot)
     const QPalette pal = palette();
     const QColor c = isDarkPalette(pal) ? QColor(0x4f, 0xc3, 0xf7) : QColor(0x0d, 0x47, 0xa1);
     p.setPen(QPen(c, 2));
-    p.drawLine(QPointF(x, plot.top() - 2), QPointF(x, height()));
+    p.drawLine(QPointF(x, plot.top() - 2), QPointF(x, rowsBottom()));
     const bool isNow = qAbs(m_timeline.at.secsTo(QDateTime::currentDateTimeUtc())) < 120;
     const QString label = isNow ? tr("now") : tr("as of");
     const QFontMetrics fm = fontMetrics();
