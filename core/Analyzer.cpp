@@ -104,9 +104,12 @@ private:
         if (at >= warnFrom) {
             add(QStringLiteral("CERT_EXPIRING_SOON"), Severity::Warning,
                 isLeaf ? QStringLiteral("Certificate expires soon") : QStringLiteral("Chain certificate expires soon"), certSubject(cert),
-                QStringLiteral("The %1 expires %2 (notAfter %3), within the warning window of %4 for a %5 lifetime.")
+                QStringLiteral("The %1 expires %2 (notAfter %3), within the warning window of %4%5.")
                     .arg(what, relative(at, cert.notAfter()), formatTime(cert.notAfter()),
-                         formatDuration(warnFrom.secsTo(cert.notAfter())), formatDuration(cert.lifetimeSeconds())),
+                         formatDuration(warnFrom.secsTo(cert.notAfter())),
+                         o.expiryWarningSeconds ? QStringLiteral(" (as configured)")
+                                                : QStringLiteral(" (a third of its %1 lifetime, at most 30 days)")
+                                                      .arg(formatDuration(cert.lifetimeSeconds()))),
                 isLeaf ? QStringLiteral("Renew now; automated renewal should already have done so, so check its timer and log. Renew the staple with it.")
                        : fixRenew,
                 {cert.id()});
@@ -461,7 +464,7 @@ private:
             const QDateTime refresh = o.stapleRefreshPoint(thisUpdate, nextUpdate);
             if (refresh.isValid() && at >= refresh)
                 add(QStringLiteral("STAPLE_REFRESH_DUE"), Severity::Warning, QStringLiteral("Staple refresh is overdue"), subject,
-                    QStringLiteral("The staple passed its refresh point %1 (at %2 of its validity) and expires %3 (nextUpdate %4).")
+                    QStringLiteral("The staple reached its refresh point %1 (at %2 of its validity) and expires %3 (nextUpdate %4).")
                         .arg(relative(at, refresh), QStringLiteral("%1%").arg(qRound(o.stapleRefreshFraction * 100)),
                              relative(at, nextUpdate), formatTime(nextUpdate)),
                     QStringLiteral("Fetch a fresh staple; refresh jobs should renew at the halfway point, as DHCP renews leases."), ids);

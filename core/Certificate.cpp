@@ -13,17 +13,6 @@ namespace staplescope {
 
 namespace {
 
-QDateTime fromAsn1Time(const ASN1_TIME* time)
-{
-    if (!time)
-        return {};
-    struct tm tm {};
-    if (ASN1_TIME_to_tm(time, &tm) != 1)
-        return {};
-    return QDateTime(QDate(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday),
-                     QTime(tm.tm_hour, tm.tm_min, tm.tm_sec), Qt::UTC);
-}
-
 QByteArray nameDer(const X509_NAME* name)
 {
     unsigned char* out = nullptr;
@@ -62,13 +51,6 @@ QString firstEntry(const X509_NAME* name, int nid)
 QString asn1StringToQString(const ASN1_STRING* s)
 {
     return QString::fromLatin1(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), ASN1_STRING_length(s));
-}
-
-QByteArray asn1Bytes(const ASN1_STRING* s)
-{
-    if (!s)
-        return {};
-    return QByteArray(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), ASN1_STRING_length(s));
 }
 
 QString describeKey(const EVP_PKEY* key)
@@ -201,8 +183,8 @@ Certificate Certificate::fromX509(X509Ptr x509, const SourceLocation& source)
     }
     data->serialHex = hexColon(data->serial);
 
-    data->notBefore = fromAsn1Time(X509_get0_notBefore(x));
-    data->notAfter = fromAsn1Time(X509_get0_notAfter(x));
+    data->notBefore = asn1TimeToUtc(X509_get0_notBefore(x));
+    data->notAfter = asn1TimeToUtc(X509_get0_notAfter(x));
 
     if (const ASN1_OCTET_STRING* ski = X509_get0_subject_key_id(x))
         data->ski = asn1Bytes(ski);

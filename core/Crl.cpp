@@ -2,16 +2,6 @@
 
 namespace staplescope {
 
-namespace {
-QDateTime fromAsn1(const ASN1_TIME* time)
-{
-    struct tm tm {};
-    if (!time || ASN1_TIME_to_tm(time, &tm) != 1)
-        return {};
-    return QDateTime(QDate(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday),
-                     QTime(tm.tm_hour, tm.tm_min, tm.tm_sec), Qt::UTC);
-}
-} // namespace
 
 struct Crl::Data {
     X509CrlPtr crl;
@@ -27,8 +17,8 @@ Crl Crl::fromX509Crl(X509CrlPtr crl, const SourceLocation& source)
     BioPtr bio(BIO_new(BIO_s_mem()));
     X509_NAME_print_ex(bio.get(), X509_CRL_get_issuer(crl.get()), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
     data->issuer = QString::fromUtf8(bioContents(bio.get())).replace(QStringLiteral(","), QStringLiteral(", "));
-    data->thisUpdate = fromAsn1(X509_CRL_get0_lastUpdate(crl.get()));
-    data->nextUpdate = fromAsn1(X509_CRL_get0_nextUpdate(crl.get()));
+    data->thisUpdate = asn1TimeToUtc(X509_CRL_get0_lastUpdate(crl.get()));
+    data->nextUpdate = asn1TimeToUtc(X509_CRL_get0_nextUpdate(crl.get()));
     data->crl = std::move(crl);
     Crl result;
     result.d = std::move(data);
@@ -52,7 +42,7 @@ std::optional<QDateTime> Crl::revocationTimeOf(const Certificate& cert) const
     X509_REVOKED* entry = nullptr;
     if (X509_CRL_get0_by_serial(d->crl.get(), &entry, X509_get0_serialNumber(cert.get0())) != 1 || !entry)
         return std::nullopt;
-    return fromAsn1(X509_REVOKED_get0_revocationDate(entry));
+    return asn1TimeToUtc(X509_REVOKED_get0_revocationDate(entry));
 }
 
 } // namespace staplescope

@@ -10,24 +10,6 @@ namespace staplescope {
 
 namespace {
 
-QDateTime fromAsn1(const ASN1_GENERALIZEDTIME* time)
-{
-    if (!time)
-        return {};
-    struct tm tm {};
-    if (ASN1_TIME_to_tm(time, &tm) != 1)
-        return {};
-    return QDateTime(QDate(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday),
-                     QTime(tm.tm_hour, tm.tm_min, tm.tm_sec), Qt::UTC);
-}
-
-QByteArray asn1Bytes(const ASN1_STRING* s)
-{
-    if (!s)
-        return {};
-    return QByteArray(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), ASN1_STRING_length(s));
-}
-
 QByteArray integerBytes(const ASN1_INTEGER* value)
 {
     BignumPtr bn(ASN1_INTEGER_to_BN(value, nullptr));
@@ -160,7 +142,7 @@ OcspStaple::ParseResult OcspStaple::fromDer(const QByteArray& der, const SourceL
             return result;
         }
         OCSP_BASICRESP* bs = data->basic.get();
-        data->producedAt = fromAsn1(OCSP_resp_get0_produced_at(bs));
+        data->producedAt = asn1TimeToUtc(OCSP_resp_get0_produced_at(bs));
 
         const ASN1_OCTET_STRING* keyHash = nullptr;
         const X509_NAME* name = nullptr;
@@ -194,12 +176,12 @@ OcspStaple::ParseResult OcspStaple::fromDer(const QByteArray& der, const SourceL
             entry.status = status == V_OCSP_CERTSTATUS_GOOD      ? OcspCertStatus::Good
                            : status == V_OCSP_CERTSTATUS_REVOKED ? OcspCertStatus::Revoked
                                                                  : OcspCertStatus::Unknown;
-            entry.revocationTime = fromAsn1(revoked);
+            entry.revocationTime = asn1TimeToUtc(revoked);
             entry.revocationReason = reason;
             if (reason >= 0)
                 entry.revocationReasonName = QString::fromLatin1(OCSP_crl_reason_str(reason));
-            entry.thisUpdate = fromAsn1(thisUpdate);
-            entry.nextUpdate = fromAsn1(nextUpdate);
+            entry.thisUpdate = asn1TimeToUtc(thisUpdate);
+            entry.nextUpdate = asn1TimeToUtc(nextUpdate);
             data->responses << entry;
         }
 

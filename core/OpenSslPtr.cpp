@@ -39,4 +39,20 @@ QByteArray bioContents(BIO* bio)
     return len > 0 ? QByteArray(ptr, int(len)) : QByteArray();
 }
 
+QDateTime asn1TimeToUtc(const ASN1_TIME* time)
+{
+    struct tm parts {};
+    if (!time || ASN1_TIME_to_tm(time, &parts) != 1)
+        return {};
+    return QDateTime(QDate(parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday),
+                     QTime(parts.tm_hour, parts.tm_min, parts.tm_sec), Qt::UTC);
+}
+
+QByteArray asn1Bytes(const ASN1_STRING* string)
+{
+    if (!string)
+        return {};
+    return QByteArray(reinterpret_cast<const char*>(ASN1_STRING_get0_data(string)), ASN1_STRING_length(string));
+}
+
 } // namespace staplescope

@@ -19,6 +19,7 @@
 #include <openssl/x509v3.h>
 
 #include <QByteArray>
+#include <QDateTime>
 #include <QString>
 #include <QStringList>
 
@@ -88,5 +89,10 @@ void clearOpenSslErrors();
 BioPtr memoryBio(const QByteArray& data);
 // Everything written to a memory BIO.
 QByteArray bioContents(BIO* bio);
+
+// An ASN.1 UTCTime/GeneralizedTime as a UTC QDateTime (null for null or unparsable input).
+QDateTime asn1TimeToUtc(const ASN1_TIME* time);
+// The content octets of an ASN.1 string (OCTET STRING, BIT STRING, IA5String…).
+QByteArray asn1Bytes(const ASN1_STRING* string);
 
 } // namespace staplescope

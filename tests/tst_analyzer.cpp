@@ -8,6 +8,8 @@
 
 #include <QDirIterator>
 #include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QRegularExpression>
 #include <QSet>
 #include <QTest>
@@ -91,6 +93,27 @@ QString describe(const InspectionReport& report)
     for (const Finding& f : report.allFindings())
         lines << QStringLiteral("%1 %2: %3").arg(severityName(f.severity), f.code, f.message);
     return lines.join(QLatin1Char('\n'));
+}
+
+// STAPLESCOPE_FINDINGS_DUMP=file appends each checked finding as a JSON line (temporary paths
+// replaced by /srv/tls): the examples in docs/findings.md are real engine output made this way.
+void dumpExample(const Finding& f, const QString& tempDir)
+{
+    const QString target = qEnvironmentVariable("STAPLESCOPE_FINDINGS_DUMP");
+    if (target.isEmpty())
+        return;
+    const auto clean = [&](QString text) { return text.replace(tempDir, QStringLiteral("/srv/tls")); };
+    QJsonObject o;
+    o[QStringLiteral("row")] = QString::fromLatin1(QTest::currentDataTag());
+    o[QStringLiteral("code")] = f.code;
+    o[QStringLiteral("severity")] = severityName(f.severity);
+    o[QStringLiteral("title")] = f.title;
+    o[QStringLiteral("subject")] = clean(f.subject);
+    o[QStringLiteral("message")] = clean(f.message);
+    o[QStringLiteral("fix")] = clean(f.fix);
+    QFile file(target);
+    if (file.open(QIODevice::Append))
+        file.write(QJsonDocument(o).toJson(QJsonDocument::Compact) + '\n');
 }
 
 // The row's severity column: a Severity, or absent.
@@ -214,12 +237,22 @@ void TestAnalyzer::findings_data()
             s.notBefore = daysFrom(fixedNow(), -4);
             s.notAfter = daysFrom(fixedNow(), 2);
         }));
-    }, "CERT_EXPIRING_SOON", warning, {"warning window of 2 days for a 6 days lifetime"});
+    }, "CERT_EXPIRING_SOON", warning, {"warning window of 2 days (a third of its 6 days lifetime"});
     row("6-day leaf with 2 days and 1 second left", [](Case& c) {
         writeLeafSite(c, c.pki.issueLeaf([](CertSpec& s) {
             s.notBefore = daysFrom(fixedNow(), -4).addSecs(1);
             s.notAfter = daysFrom(fixedNow(), 2).addSecs(1);
         }));
+    }, "CERT_EXPIRING_SOON", kAbsent);
+    row("configured 7-day threshold, 5 days left", [](Case& c) {
+        writeLeafSite(c, c.pki.leaf);
+        c.req.analysis.expiryWarningSeconds = 7 * 86400;
+        c.at() = daysFrom(fixedNow(), 75);
+    }, "CERT_EXPIRING_SOON", warning, {"warning window of 7 days (as configured)"});
+    row("configured 7-day threshold, 10 days left", [](Case& c) {
+        writeLeafSite(c, c.pki.leaf);
+        c.req.analysis.expiryWarningSeconds = 7 * 86400;
+        c.at() = daysFrom(fixedNow(), 70);
     }, "CERT_EXPIRING_SOON", kAbsent);
     row("intermediate expiring in 20 days", [](Case& c) {
         CertSpec spec;
@@ -331,6 +364,18 @@ void TestAnalyzer::findings_data()
         writeSite(c, s);
         c.expect << serialOf(other) << serialOf(c.pki.leaf);
     }, "STAPLE_FOR_OTHER_CERT", critical, {"same CA"});
+    row("SHA-256 staple of the previous certificate", [](Case& c) {
+        const IssuedCert previous = c.pki.issueLeaf([](CertSpec& s) {
+            s.notBefore = daysFrom(fixedNow(), -60);
+            s.notAfter = daysFrom(fixedNow(), 30);
+        });
+        OcspSpec spec = c.pki.goodStapleSpec();
+        spec.certIdHash = EVP_sha256();
+        Site s = standardSite(c.pki);
+        s.staple = c.pki.staple(spec, &previous);
+        writeSite(c, s);
+        c.expect << serialOf(previous) << serialOf(c.pki.leaf) << c.dir.write(QStringLiteral("site/cert-previous.pem"), previous.certPem());
+    }, "STAPLE_FOR_OTHER_CERT", critical, {"the previous certificate", "before the renewal"});
     row("staple from another CA", [](Case& c) {
         const IssuedCert other = c.pki.otherCa();
         const IssuedCert foreign = c.pki.issueLeaf({}, &other);
@@ -631,6 +676,7 @@ void TestAnalyzer::findings()
             QVERIFY2(!f.title.isEmpty(), qPrintable(f.code));
             QVERIFY(!f.subject.isEmpty());
             found = true;
+            dumpExample(f, c.dir.path());
         }
     }
     QVERIFY2(found, qPrintable(QStringLiteral("no %1 with severity %2 containing [%3] in:\n%4")
@@ -685,6 +731,37 @@ void TestAnalyzer::healthy_data()
     QTest::newRow("Let's Encrypt style: no OCSP URL, CRL URL") << Setup([](Case& c) {
         writeLeafSite(c, c.pki.issueLeaf([](CertSpec& s) { s.ocspUrls.clear(); }), false);
     }) << 0 << QStringList{QStringLiteral("OCSP_URL_MISSING")};
+    QTest::newRow("Ed25519 CA, leaf and staple") << Setup([](Case& c) {
+        CertSpec spec;
+        spec.commonName = "Edwards Intermediate";
+        spec.isCa = true;
+        spec.keyType = KeyType::Ed25519;
+        spec.notBefore = daysFrom(fixedNow(), -100);
+        spec.notAfter = daysFrom(fixedNow(), 1000);
+        const IssuedCert inter = c.pki.issue(spec, &c.pki.root);
+        const IssuedCert leaf = c.pki.issueLeaf([](CertSpec& s) { s.keyType = KeyType::Ed25519; }, &inter);
+        OcspSpec staple = c.pki.goodStapleSpec();
+        staple.certIdHash = EVP_sha256();
+        writeSite(c, Site{leaf.certPem(), inter.certPem(), c.pki.keyPem(leaf), c.pki.staple(staple, &leaf, &inter)});
+    }) << 1 << QStringList();
+    QTest::newRow("RSA intermediate signs the staple") << Setup([](Case& c) {
+        CertSpec spec;
+        spec.commonName = "RSA Intermediate";
+        spec.isCa = true;
+        spec.keyType = KeyType::Rsa2048;
+        spec.notBefore = daysFrom(fixedNow(), -100);
+        spec.notAfter = daysFrom(fixedNow(), 1000);
+        const IssuedCert inter = c.pki.issue(spec, &c.pki.root);
+        const IssuedCert leaf = c.pki.issueLeaf({}, &inter);
+        writeSite(c, Site{leaf.certPem(), inter.certPem(), c.pki.keyPem(leaf), c.pki.staple(c.pki.goodStapleSpec(), &leaf, &inter)});
+    }) << 1 << QStringList();
+    QTest::newRow("staple whose second single response is ours") << Setup([](Case& c) {
+        const IssuedCert other = c.pki.issueLeaf([](CertSpec& s) { s.commonName = "other.example.test"; s.dnsNames = {"other.example.test"}; });
+        Site s = standardSite(c.pki);
+        s.staple = c.pki.factory().ocspResponse(other, c.pki.intermediate, c.pki.intermediate, c.pki.goodStapleSpec(),
+                                                {{&c.pki.leaf, &c.pki.intermediate}});
+        writeSite(c, s);
+    }) << 1 << QStringList{QStringLiteral("STAPLE_MULTIPLE_RESPONSES")};
     QTest::newRow("renewed with the same key, previous certificate kept") << Setup([](Case& c) {
         const IssuedCert old = c.pki.issueLeaf([&](CertSpec& s) {
             s.notBefore = daysFrom(fixedNow(), -70);
@@ -752,6 +829,7 @@ void TestAnalyzer::renewalIncidentNamesBothCertificates()
     // The staple is diagnosed against the current certificate's bundle, which is listed first.
     QCOMPARE(report.bundles.first().bundle.leaf.serialHex(), serialOf(current));
     QVERIFY(f.objectIds.contains(report.bundles.first().bundle.leaf.id()));
+    dumpExample(f, c.dir.path());
     producedCodes().insert(f.code);
 }
 
