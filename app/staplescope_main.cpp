@@ -1,6 +1,7 @@
 // staplescope: the desktop window. Also renders itself to a PNG for docs, tests and bug reports:
 //   staplescope [--demo] [--at TIME] [--screenshot OUT.png [--size WxH] [--tab findings|details] [--dark]] PATHS…
 #include "InspectCommand.h" // parseEvaluationTime, shared with staplescope-cli --at
+#include "DetailsPane.h"
 #include "MainWindow.h"
 #include "TimelineWidget.h"
 
@@ -151,8 +152,13 @@ int main(int argc, char* argv[])
     if (window.isLoading() && loop.exec() != 0)
         return fail(QStringLiteral("loading did not finish within two minutes"));
     window.selectBundleRow(0);
-    if (parser.value(tab) == QLatin1String("details"))
+    if (parser.value(tab) == QLatin1String("details")) {
         window.lowerTabs()->setCurrentIndex(1);
+        // The staple is what an expert opens first: CertID, hashes, responder, times.
+        for (const TimelineLane& lane : window.timeline()->timeline().lanes)
+            if (lane.kind == LaneKind::Staple && window.details()->showObject(lane.objectId))
+                break;
+    }
     if (parser.isSet(fit))
         window.timeline()->zoomToFit();
     // Let layouts settle and paint once before grabbing.

@@ -265,6 +265,56 @@ private slots:
         QVERIFY(details->currentDump().contains(QStringLiteral("Serial Number"), Qt::CaseInsensitive));
     }
 
+    void unreadableInputsGetTheirOwnRow()
+    {
+        QTemporaryDir dir;
+        QFile html(dir.filePath(QStringLiteral("ocsp.der")));
+        QVERIFY(html.open(QIODevice::WriteOnly));
+        html.write("<html><body>502 Bad Gateway</body></html>");
+        html.close();
+        QFile empty(dir.filePath(QStringLiteral("empty.pem")));
+        QVERIFY(empty.open(QIODevice::WriteOnly));
+        empty.close();
+        QSignalSpy loaded(m_window.get(), &MainWindow::loadFinished);
+        dropPaths(m_window.get(), {dir.path()});
+        QVERIFY(loaded.wait(20000));
+        const int row = m_window->bundleModel()->inputsRow();
+        QVERIFY(row >= 0);
+        QVERIFY(m_window->bundleModel()->index(row, 0).data(BundleListModel::InputsRowRole).toBool());
+        QVERIFY(m_window->selectBundleRow(row));
+        QVERIFY(m_window->findingModel()->rowCount() >= 2);
+        for (const Finding& f : m_window->findingModel()->findings())
+            QVERIFY2(f.code.startsWith(QStringLiteral("INPUT_")), qPrintable(f.code));
+        QVERIFY(m_window->timeline()->timeline().lanes.isEmpty());
+    }
+
+    void settingsReachTheAnalysis()
+    {
+        // With a 100-day expiry warning, the healthy 90-day certificate is "expiring soon".
+        m_window->settings().setExpiryWarningSeconds(100LL * 86400);
+        loadDemo();
+        bool found = false;
+        for (int r = 0; r < m_window->bundleModel()->rowCount(); ++r) {
+            const BundleReport* b = m_window->bundleModel()->bundleAt(r);
+            if (b && b->bundle.leaf.commonName() == QLatin1String("www.example.test"))
+                found = codesOf(b->findings).contains(QStringLiteral("CERT_EXPIRING_SOON"));
+        }
+        QVERIFY(found);
+    }
+
+    void recentFilesAreBoundedAndMostRecentFirst()
+    {
+        AppSettings& s = m_window->settings();
+        s.clearRecentFiles();
+        for (int i = 0; i < AppSettings::maxRecent + 3; ++i)
+            s.addRecentFile(QStringLiteral("/tmp/recent-%1").arg(i));
+        s.addRecentFile(QStringLiteral("/tmp/recent-5"));
+        const QStringList recent = s.recentFiles();
+        QCOMPARE(recent.size(), AppSettings::maxRecent);
+        QCOMPARE(recent.first(), QStringLiteral("/tmp/recent-5"));
+        QCOMPARE(recent.count(QStringLiteral("/tmp/recent-5")), 1);
+    }
+
     void keyboardReachesTheBundleList()
     {
         loadDemo();

@@ -1,6 +1,7 @@
 // TimelineWidget takes plain data: these cases build a Timeline by hand, so a failure here is the
 // widget's, never the analysis'.
 
+#include "Certificate.h"
 #include "TestClock.h"
 #include "TimelineWidget.h"
 #include "UiStyle.h"
@@ -9,6 +10,7 @@
 #include <QKeyEvent>
 #include <QSignalSpy>
 #include <QTest>
+#include <QToolTip>
 #include <QWheelEvent>
 
 using namespace staplescope;
@@ -238,6 +240,46 @@ private slots:
         m_widget->setHighlightedObjects({QStringLiteral("cert:ca")});
         const QColor highlighted = m_widget->grab().toImage().pixelColor(probe.toPoint());
         QVERIFY(plain != highlighted);
+    }
+
+    void tooltipGivesExactTimes()
+    {
+        m_widget->show();
+        QVERIFY(QTest::qWaitForWindowExposed(m_widget.get()));
+        const QRectF bar = m_widget->barRect(0);
+        const QPoint pos = bar.center().toPoint();
+        QHelpEvent help(QEvent::ToolTip, pos, m_widget->mapToGlobal(pos));
+        QApplication::sendEvent(m_widget.get(), &help);
+        QTRY_VERIFY(QToolTip::isVisible());
+        const QString text = QToolTip::text();
+        const TimelineLane& leaf = m_widget->timeline().lanes[0];
+        QVERIFY2(text.contains(formatTime(leaf.start)), qPrintable(text));
+        QVERIFY2(text.contains(formatTime(leaf.end)), qPrintable(text));
+        QVERIFY2(text.contains(formatTime(m_widget->hitTest(pos).time).left(16)), qPrintable(text));
+        QToolTip::hideText();
+    }
+
+    void axisAdaptsFromHoursToDecades_data()
+    {
+        QTest::addColumn<double>("spanDays");
+        QTest::newRow("six hours") << 0.25;
+        QTest::newRow("three days") << 3.0;
+        QTest::newRow("two months") << 60.0;
+        QTest::newRow("three years") << 3 * 365.0;
+        QTest::newRow("forty years") << 40 * 365.0;
+    }
+    void axisAdaptsFromHoursToDecades()
+    {
+        QFETCH(double, spanDays);
+        m_widget->show();
+        QVERIFY(QTest::qWaitForWindowExposed(m_widget.get()));
+        m_widget->setViewRange(daysFrom(fixedNow(), -spanDays / 2), daysFrom(fixedNow(), spanDays / 2));
+        const QImage image = m_widget->grab().toImage();
+        // The leaf is on screen at every zoom (a minimum width keeps short windows visible).
+        QVERIFY(!m_widget->barRect(0).isNull());
+        QVERIFY(m_widget->barRect(0).width() >= 3.9);
+        if (qEnvironmentVariableIsSet("STAPLESCOPE_SAVE_RENDERS"))
+            image.save(QStringLiteral("%1/timeline-%2d.png").arg(qEnvironmentVariable("STAPLESCOPE_SAVE_RENDERS")).arg(spanDays));
     }
 
     void sizeHintFitsTheLanes()

@@ -95,6 +95,8 @@ MainWindow::MainWindow(std::unique_ptr<AppSettings> settings, QWidget* parent)
     resize(1280, 820);
     if (!m_settings->windowGeometry().isEmpty())
         restoreGeometry(m_settings->windowGeometry());
+    m_mainSplitter->restoreState(m_settings->raw().value(QStringLiteral("window/mainSplitter")).toByteArray());
+    m_rightSplitter->restoreState(m_settings->raw().value(QStringLiteral("window/rightSplitter")).toByteArray());
     updateRecentMenu();
     updateAsOfControls();
 }
@@ -245,6 +247,7 @@ QWidget* MainWindow::buildWorkspace()
 {
     auto* splitter = new QSplitter(Qt::Horizontal, this);
     splitter->setChildrenCollapsible(false);
+    m_mainSplitter = splitter;
 
     // Left: bundles, worst first.
     auto* left = new QWidget(splitter);
@@ -267,7 +270,7 @@ QWidget* MainWindow::buildWorkspace()
     m_bundleView->header()->setSectionResizeMode(BundleListModel::VerdictColumn, QHeaderView::Stretch);
     m_bundleView->header()->setSectionResizeMode(BundleListModel::FindingsColumn, QHeaderView::ResizeToContents);
     m_bundleView->header()->setSectionResizeMode(BundleListModel::OriginColumn, QHeaderView::Interactive);
-    m_bundleView->header()->resizeSection(BundleListModel::NameColumn, 150);
+    m_bundleView->header()->resizeSection(BundleListModel::NameColumn, 140);
     m_bundleView->setColumnHidden(BundleListModel::OriginColumn, true);
     leftLayout->addWidget(m_bundleHeader);
     leftLayout->addWidget(m_bundleView);
@@ -277,6 +280,7 @@ QWidget* MainWindow::buildWorkspace()
     // Right: timeline with its controls above the findings and details.
     auto* right = new QSplitter(Qt::Vertical, splitter);
     right->setChildrenCollapsible(false);
+    m_rightSplitter = right;
     auto* top = new QWidget(right);
     auto* topLayout = new QVBoxLayout(top);
     topLayout->setContentsMargins(0, 6, 6, 0);
@@ -391,7 +395,7 @@ QWidget* MainWindow::buildWorkspace()
     splitter->addWidget(right);
     splitter->setStretchFactor(0, 1);
     splitter->setStretchFactor(1, 3);
-    splitter->setSizes({430, 850});
+    splitter->setSizes({470, 810});
     setTabOrder(m_bundleView, m_timeline);
     return splitter;
 }
@@ -832,6 +836,8 @@ void MainWindow::dropEvent(QDropEvent* event)
 void MainWindow::closeEvent(QCloseEvent* event)
 {
     m_settings->setWindowGeometry(saveGeometry());
+    m_settings->raw().setValue(QStringLiteral("window/mainSplitter"), m_mainSplitter->saveState());
+    m_settings->raw().setValue(QStringLiteral("window/rightSplitter"), m_rightSplitter->saveState());
     QMainWindow::closeEvent(event);
 }
 

@@ -18,6 +18,7 @@ class QLabel;
 class QMenu;
 class QProgressBar;
 class QSlider;
+class QSplitter;
 class QStackedWidget;
 class QTabWidget;
 class QTemporaryDir;
@@ -122,6 +123,8 @@ private:
     QDateTime m_sliderBase; // the slider's zero: the moment of loading
 
     QStackedWidget* m_stack = nullptr;
+    QSplitter* m_mainSplitter = nullptr;
+    QSplitter* m_rightSplitter = nullptr;
     QListWidget* m_welcomeRecent = nullptr;
     BundleListModel* m_bundleModel = nullptr;
     FindingListModel* m_findingModel = nullptr;

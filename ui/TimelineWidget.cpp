@@ -223,10 +223,16 @@ QRectF TimelineWidget::barRect(int lane) const
     const qreal x0 = xForTime(l.start);
     // No nextUpdate: the window is open-ended, drawn to the right edge.
     const qreal x1 = l.end.isValid() ? xForTime(l.end) : plot.right() + 1;
-    const qreal left = qMax(x0, plot.left());
-    const qreal right = qMin(x1, plot.right());
-    if (right <= left)
+    qreal left = qMax(x0, plot.left());
+    qreal right = qMin(x1, plot.right());
+    if (x1 < plot.left() || x0 > plot.right())
         return {};
+    // A 7-day staple on a 15-year view is under a pixel: keep it visible (and hoverable).
+    if (right - left < 4) {
+        const qreal mid = (left + right) / 2;
+        left = qMax(plot.left(), mid - 2);
+        right = qMin(plot.right(), mid + 2);
+    }
     const qreal inset = 7;
     return QRectF(left, row.top() + inset, right - left, row.height() - 2 * inset);
 }
@@ -264,7 +270,7 @@ QSize TimelineWidget::sizeHint() const
     const int lanes = qMax<qsizetype>(3, m_rows.size());
     const bool hasSection = std::any_of(m_rows.cbegin(), m_rows.cend(), [](const Row& r) { return r.sectionStart; });
     return QSize(fontMetrics().horizontalAdvance(QLatin1Char('M')) * 70,
-                 axisHeight() + lanes * laneHeight() + (hasSection ? sectionGap() : 0) + 8);
+                 axisHeight() + lanes * laneHeight() + (hasSection ? sectionGap() : 0) + fontMetrics().height() + 20);
 }
 
 QSize TimelineWidget::minimumSizeHint() const
@@ -614,6 +620,7 @@ void TimelineWidget::paintEvent(QPaintEvent*)
         paintLane(p, row, plot);
     paintNowLine(p, plot);
     paintLabels(p, plot);
+    paintLegend(p);
 
     if (hasFocus()) {
         QPen focusPen(pal.color(QPalette::Highlight), 2);
@@ -670,7 +677,7 @@ void TimelineWidget::paintAxis(QPainter& p, const QRectF& plot)
         if (x < plot.left() - 1 || x > plot.right() + 1)
             continue;
         p.setPen(QPen(withAlpha(pal.color(QPalette::Text), 28), 1));
-        p.drawLine(QPointF(x, plot.top()), QPointF(x, height()));
+        p.drawLine(QPointF(x, plot.top()), QPointF(x, rowsBottom()));
         p.setPen(withAlpha(pal.color(QPalette::Text), 110));
         p.drawLine(QPointF(x, plot.top() - 4), QPointF(x, plot.top()));
         p.setPen(pal.color(QPalette::Text));
@@ -869,7 +876,7 @@ void TimelineWidget::paintNowLine(QPainter& p, const QRectF& plot)
     const QPalette pal = palette();
     const QColor c = isDarkPalette(pal) ? QColor(0x4f, 0xc3, 0xf7) : QColor(0x0d, 0x47, 0xa1);
     p.setPen(QPen(c, 2));
-    p.drawLine(QPointF(x, plot.top() - 2), QPointF(x, height()));
+    p.drawLine(QPointF(x, plot.top() - 2), QPointF(x, rowsBottom()));
     const bool isNow = qAbs(m_timeline.at.secsTo(QDateTime::currentDateTimeUtc())) < 120;
     const QString label = isNow ? tr("now") : tr("as of");
     const QFontMetrics fm = fontMetrics();
@@ -881,6 +888,62 @@ void TimelineWidget::paintNowLine(QPainter& p, const QRectF& plot)
     p.drawRoundedRect(tag, 3, 3);
     p.setPen(textOn(c));
     p.drawText(tag, Qt::AlignCenter, label);
+}
+
+qreal TimelineWidget::rowsBottom() const
+{
+    return m_rows.isEmpty() ? axisHeight() : m_rows.last().top + laneHeight();
+}
+
+void TimelineWidget::paintLegend(QPainter& p)
+{
+    // A key for what is on screen: each state present (swatch with its hatching, and its word),
+    // then the markers. Colour is never the only channel, so the key names the patterns too.
+    const QPalette pal = palette();
+    const QFontMetrics fm = fontMetrics();
+    const qreal y = rowsBottom() + 8;
+    const qreal h = fm.height();
+    QRectF band(0, y - 4, width(), h + 8);
+    p.fillRect(band, pal.color(QPalette::Window));
+    qreal x = 8;
+    auto text = [&](const QString& t, const QColor& c) {
+        p.setPen(c);
+        p.drawText(QPointF(x, y + fm.ascent()), t);
+        x += fm.horizontalAdvance(t) + 16;
+    };
+    QList<LaneState> states;
+    for (const TimelineLane& lane : std::as_const(m_timeline.lanes))
+        if (lane.kind != LaneKind::PreviousCertificate && !states.contains(lane.state))
+            states << lane.state;
+    std::sort(states.begin(), states.end());
+    for (LaneState state : std::as_const(states)) {
+        const QRectF swatch(x, y + 2, h * 1.6, h - 4);
+        const QColor fill = laneStateColor(state, pal);
+        p.setPen(Qt::NoPen);
+        p.setBrush(fill);
+        p.drawRect(swatch);
+        if (laneStatePattern(state) != Qt::NoBrush) {
+            p.setBrush(QBrush(withAlpha(textOn(fill), 140), laneStatePattern(state)));
+            p.drawRect(swatch);
+        }
+        x = swatch.right() + 5;
+        text(laneStateLabel(state), pal.color(QPalette::WindowText));
+    }
+    const QColor markColor = isDarkPalette(pal) ? QColor(0xff, 0xd5, 0x4f) : QColor(0x5d, 0x40, 0x00);
+    p.setPen(Qt::NoPen);
+    p.setBrush(markColor);
+    p.drawPolygon(QPolygonF{QPointF(x, y + 3), QPointF(x + 10, y + 3), QPointF(x + 5, y + h - 3)});
+    x += 15;
+    text(tr("refresh point / expiry warning starts"), pal.color(QPalette::WindowText));
+    const QColor nowColor = isDarkPalette(pal) ? QColor(0x4f, 0xc3, 0xf7) : QColor(0x0d, 0x47, 0xa1);
+    p.fillRect(QRectF(x, y + 1, 2, h - 2), nowColor);
+    x += 8;
+    text(tr("evaluation time"), pal.color(QPalette::WindowText));
+    p.setPen(QPen(pal.color(QPalette::WindowText), 1.5, Qt::DashLine));
+    p.setBrush(Qt::NoBrush);
+    p.drawRect(QRectF(x, y + 2, h * 1.6, h - 4));
+    x += h * 1.6 + 5;
+    text(tr("belongs to another certificate"), pal.color(QPalette::WindowText));
 }
 
 void TimelineWidget::paintLabels(QPainter& p, const QRectF& plot)
@@ -936,9 +999,10 @@ void TimelineWidget::paintLabels(QPainter& p, const QRectF& plot)
         else if (lane.kind == LaneKind::Staple && lane.state == LaneState::Ok)
             second = tr("%1 · for this certificate").arg(second);
         const QRectF secondRect(titleRect.left(), titleRect.bottom() + 1, titleRect.width(), fm.height());
-        p.setPen(lane.state == LaneState::Ok || lane.kind == LaneKind::PreviousCertificate
-                     ? pal.color(QPalette::PlaceholderText)
-                     : laneStateColor(lane.state, pal));
+        // State words in the state's colour, darkened on light palettes so amber stays readable.
+        const QColor stateText = isDarkPalette(pal) ? laneStateColor(lane.state, pal) : laneStateColor(lane.state, pal).darker(150);
+        p.setPen(lane.state == LaneState::Ok || lane.kind == LaneKind::PreviousCertificate ? pal.color(QPalette::PlaceholderText)
+                                                                                             : stateText);
         p.drawText(secondRect, Qt::AlignLeft | Qt::AlignVCenter, fm.elidedText(second, Qt::ElideRight, int(secondRect.width())));
 
         if (row.lane == m_currentLane) {

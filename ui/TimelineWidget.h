@@ -99,6 +99,8 @@ private:
     void paintLane(QPainter& p, const Row& row, const QRectF& plot);
     void paintLabels(QPainter& p, const QRectF& plot);
     void paintNowLine(QPainter& p, const QRectF& plot);
+    void paintLegend(QPainter& p);
+    qreal rowsBottom() const;
 
     Timeline m_timeline;
     QList<Row> m_rows;       // display order: leaf, its staples, chain; then what belongs elsewhere
