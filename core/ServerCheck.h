@@ -18,6 +18,13 @@ inline const QString ServedDiffersFromDisk = QStringLiteral("SERVED_DIFFERS_FROM
 inline const QString AddressesDiffer = QStringLiteral("ADDRESSES_DIFFER");
 } // namespace ServerCode
 
+struct HostPort {
+    QString host; // without brackets
+    quint16 port = 443;
+};
+// What a user types for a server: "mail.example.org:587", "mail.example.org" (443), "[2001:db8::1]:993", "2001:db8::1" (443).
+std::optional<HostPort> parseHostPort(const QString& text);
+
 // What the server should be serving, as files (the server's configuration names them).
 struct CompareSource {
     QStringList paths;       // --compare PATH: folders or files, roles inferred

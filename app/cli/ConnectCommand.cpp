@@ -8,40 +8,6 @@
 
 namespace staplescope::cli {
 
-std::optional<HostPort> parseHostPort(const QString& input)
-{
-    const QString text = input.trimmed();
-    HostPort out;
-    QString portText;
-    if (text.startsWith(QLatin1Char('['))) {
-        const qsizetype close = text.indexOf(QLatin1Char(']'));
-        if (close < 0)
-            return std::nullopt;
-        out.host = text.mid(1, close - 1);
-        const QString rest = text.mid(close + 1);
-        if (!rest.isEmpty()) {
-            if (!rest.startsWith(QLatin1Char(':')))
-                return std::nullopt;
-            portText = rest.mid(1);
-        }
-    } else if (text.count(QLatin1Char(':')) == 1) {
-        out.host = text.section(QLatin1Char(':'), 0, 0);
-        portText = text.section(QLatin1Char(':'), 1);
-    } else {
-        out.host = text; // a name, or a bare IPv6 address (several colons, no port)
-    }
-    if (out.host.isEmpty() || out.host.contains(QLatin1Char('/')) || out.host.contains(QLatin1Char(' ')))
-        return std::nullopt;
-    if (!portText.isNull()) {
-        bool ok = false;
-        const uint port = portText.toUInt(&ok);
-        if (!ok || port == 0 || port > 65535)
-            return std::nullopt;
-        out.port = quint16(port);
-    }
-    return out;
-}
-
 namespace {
 
 std::optional<int> parseSeconds(const QString& text)

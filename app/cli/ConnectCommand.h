@@ -16,11 +16,5 @@ public:
     int run(const QStringList& arguments, CommandStreams& streams) override;
 };
 
-struct HostPort {
-    QString host; // without brackets
-    quint16 port = 443;
-};
-// "mail.example.org:587", "mail.example.org" (443), "[2001:db8::1]:993", "2001:db8::1" (443).
-std::optional<HostPort> parseHostPort(const QString& text);
 
 } // namespace staplescope::cli
