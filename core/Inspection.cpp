@@ -126,6 +126,23 @@ std::shared_ptr<InspectionSession> InspectionSession::fromBundles(QList<Bundle> 
     return session;
 }
 
+std::shared_ptr<InspectionSession> InspectionSession::combine(const QList<std::shared_ptr<InspectionSession>>& sessions)
+{
+    auto combined = std::make_shared<InspectionSession>();
+    for (const auto& session : sessions) {
+        if (!session)
+            continue;
+        combined->m_bundles += session->m_bundles;
+        combined->m_inputFindings += session->m_inputFindings;
+        combined->m_files += session->m_files;
+        if (!combined->m_trust)
+            combined->m_trust = session->m_trust;
+    }
+    if (!combined->m_trust)
+        combined->m_trust = std::make_shared<TrustStore>(true);
+    return combined;
+}
+
 InspectionReport InspectionSession::evaluate(AnalysisOptions options) const
 {
     if (!options.at.isValid())

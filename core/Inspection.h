@@ -46,6 +46,10 @@ public:
     static std::shared_ptr<InspectionSession> fromBundles(QList<Bundle> bundles, QList<Finding> inputFindings,
                                                           std::shared_ptr<TrustStore> trust);
 
+    // One session holding the bundles and input findings of several (files + live servers), so
+    // they are evaluated and listed together. Trust comes from the first session that has one.
+    static std::shared_ptr<InspectionSession> combine(const QList<std::shared_ptr<InspectionSession>>& sessions);
+
     InspectionReport evaluate(AnalysisOptions options) const;
 
     const QList<Bundle>& bundles() const { return m_bundles; }
