@@ -96,9 +96,14 @@ QVariant BundleListModel::data(const QModelIndex& index, int role) const
         break;
     case NameColumn:
         if (role == Qt::DisplayRole)
-            return b ? b->bundle.leaf.commonName() : tr("Input files");
+            // A live server's bundle is named by where it came from: several addresses may serve
+            // the same name.
+            return b ? (b->bundle.served && !b->bundle.origin.isEmpty() ? b->bundle.origin : b->bundle.leaf.commonName())
+                     : tr("Input files");
         if (role == Qt::ToolTipRole)
-            return b ? b->bundle.leaf.displayName() : tr("Findings about files that were read");
+            return b ? (b->bundle.served ? tr("%1, served by %2").arg(b->bundle.leaf.displayName(), b->bundle.origin)
+                                         : b->bundle.leaf.displayName())
+                     : tr("Findings about the files read and the servers connected to");
         break;
     case VerdictColumn:
         if (role == Qt::DisplayRole) {

@@ -2,6 +2,7 @@
 
 #include "AppSettings.h"
 #include "BundleListModel.h"
+#include "ConnectDialog.h"
 #include "DemoData.h"
 #include "DetailsPane.h"
 #include "FindingListModel.h"
@@ -91,6 +92,11 @@ MainWindow::MainWindow(std::unique_ptr<AppSettings> settings, QWidget* parent)
     m_progress->setAccessibleName(tr("Loading"));
     m_progress->hide();
     statusBar()->addPermanentWidget(m_progress);
+    m_cancelConnectButton = new QPushButton(tr("Cancel"), this);
+    m_cancelConnectButton->setToolTip(tr("Stop the server checks that are running"));
+    m_cancelConnectButton->hide();
+    connect(m_cancelConnectButton, &QPushButton::clicked, this, &MainWindow::cancelServerChecks);
+    statusBar()->addPermanentWidget(m_cancelConnectButton);
 
     resize(1280, 820);
     if (!m_settings->windowGeometry().isEmpty())
@@ -120,6 +126,12 @@ void MainWindow::buildActions()
     m_reloadAction->setShortcut(QKeySequence::Refresh);
     m_reloadAction->setEnabled(false);
     file->addAction(tr("Show the &Demo"), this, &MainWindow::openDemo);
+    file->addSeparator();
+    QAction* connectAction = file->addAction(tr("&Connect to Server…"), this, &MainWindow::connectDialog);
+    connectAction->setShortcut(QKeySequence(tr("Ctrl+K")));
+    m_recheckAction = file->addAction(tr("Re-c&heck Server"), this, &MainWindow::recheckSelectedServer);
+    m_recheckAction->setShortcut(QKeySequence(tr("Ctrl+Shift+R")));
+    m_recheckAction->setEnabled(false);
     file->addSeparator();
     m_exportAction = file->addAction(tr("&Export Report…"), this, &MainWindow::exportInteractive);
     m_exportAction->setShortcut(QKeySequence(tr("Ctrl+E")));
@@ -272,7 +284,18 @@ QWidget* MainWindow::buildWorkspace()
     m_bundleView->header()->setSectionResizeMode(BundleListModel::OriginColumn, QHeaderView::Interactive);
     m_bundleView->header()->resizeSection(BundleListModel::NameColumn, 140);
     m_bundleView->setColumnHidden(BundleListModel::OriginColumn, true);
-    leftLayout->addWidget(m_bundleHeader);
+    auto* headerRow = new QHBoxLayout;
+    headerRow->addWidget(m_bundleHeader, 1);
+    auto* connectButton = new QPushButton(tr("Connect…"), left);
+    connectButton->setToolTip(tr("Check what a live server serves (Ctrl+K)"));
+    connect(connectButton, &QPushButton::clicked, this, &MainWindow::connectDialog);
+    m_recheckButton = new QPushButton(tr("Re-check"), left);
+    m_recheckButton->setToolTip(tr("Connect to the selected server again (Ctrl+Shift+R)"));
+    m_recheckButton->setEnabled(false);
+    connect(m_recheckButton, &QPushButton::clicked, this, &MainWindow::recheckSelectedServer);
+    headerRow->addWidget(connectButton);
+    headerRow->addWidget(m_recheckButton);
+    leftLayout->addLayout(headerRow);
     leftLayout->addWidget(m_bundleView);
     connect(m_bundleView->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
             [this](const QModelIndex& current) { showRow(current.row(), false); });
@@ -489,11 +512,18 @@ void MainWindow::startLoad(const QStringList& paths, const QStringList& caFiles)
         m_loading = false;
         m_progress->hide();
         unsetCursor();
-        m_session = loaded.session;
+        m_fileSession = loaded.session;
         m_reloadAction->setEnabled(true);
         m_exportAction->setEnabled(true);
         m_stack->setCurrentIndex(1);
-        applyReport(loaded.report, true);
+        if (m_servers.isEmpty()) {
+            m_session = loaded.session;
+            applyReport(loaded.report, true);
+        } else {
+            rebuildSession(); // servers checked earlier stay listed beside the new files
+            applyReport(loaded.report, true);
+            requestEvaluation();
+        }
         updateWindowTitle();
         emit loadFinished();
     });
@@ -565,6 +595,13 @@ void MainWindow::applyReport(const InspectionReport& newReport, bool fresh)
         if (row < 0)
             row = 0;
     }
+    if (!m_selectAfterEvaluation.isEmpty()) {
+        const int wanted = m_bundleModel->rowOfBundle(m_selectAfterEvaluation);
+        if (wanted >= 0) {
+            row = wanted;
+            m_selectAfterEvaluation.clear();
+        }
+    }
     if (m_bundleModel->rowCount() > 0) {
         const QSignalBlocker block(m_bundleView->selectionModel());
         m_bundleView->selectionModel()->setCurrentIndex(m_bundleModel->index(row, 0),
@@ -606,6 +643,7 @@ void MainWindow::showRow(int row, bool keepView)
     else
         m_timeline->clear();
     m_details->setBundle(b);
+    updateServerControls();
     if (m_findingModel->rowCount() > 0)
         selectFindingRow(0);
     else
@@ -833,8 +871,121 @@ void MainWindow::dropEvent(QDropEvent* event)
     openPaths(paths);
 }
 
+// ---- live servers ------------------------------------------------------------------------------
+
+void MainWindow::connectDialog()
+{
+    ConnectDialog dialog(this);
+    if (const int index = serverIndexOfBundle(m_bundleModel->data(m_bundleModel->index(currentBundleRow(), 0),
+                                                                  BundleListModel::BundleIdRole).toString());
+        index >= 0)
+        dialog.setRequest(m_servers.at(index).request);
+    else if (!m_servers.isEmpty())
+        dialog.setRequest(m_servers.constLast().request);
+    if (dialog.exec() == QDialog::Accepted)
+        connectToServer(dialog.request());
+}
+
+void MainWindow::connectToServer(const ServerCheckRequest& request)
+{
+    ServerCheckOptions options;
+    options.caFiles = m_loadedCaFiles + m_settings->extraTrustAnchors();
+    options.useSystemTrust = m_settings->useSystemTrust();
+    const QString endpoint = QStringLiteral("%1:%2").arg(request.probe.host).arg(request.probe.port);
+
+    ++m_connecting;
+    const auto cancel = std::make_shared<std::atomic<bool>>(false);
+    m_runningChecks << cancel;
+    m_progress->show();
+    m_cancelConnectButton->show();
+    m_statusLabel->setText(tr("Connecting to %1…").arg(endpoint));
+    updateServerControls();
+
+    auto* watcher = new QFutureWatcher<ServerCheckResult>(this);
+    connect(watcher, &QFutureWatcher<ServerCheckResult>::finished, this, [this, watcher, request, endpoint, cancel] {
+        watcher->deleteLater();
+        --m_connecting;
+        m_runningChecks.removeOne(cancel);
+        if (m_connecting == 0) {
+            m_cancelConnectButton->hide();
+            if (!m_loading)
+                m_progress->hide();
+        }
+        const ServerCheckResult result = watcher->result();
+        ServerEntry entry{request, endpoint, result.session, {}};
+        for (const ServerCheckEndpoint& e : result.endpoints)
+            entry.bundleIds += e.bundleIds;
+        const auto existing = std::find_if(m_servers.begin(), m_servers.end(),
+                                           [&](const ServerEntry& s) { return s.endpoint == endpoint; });
+        if (existing != m_servers.end())
+            *existing = entry;
+        else
+            m_servers << entry;
+        m_selectAfterEvaluation = entry.bundleIds.value(0);
+        m_exportAction->setEnabled(true);
+        m_stack->setCurrentIndex(1);
+        rebuildSession();
+        if (result.cancelled)
+            m_statusLabel->setText(tr("Check of %1 cancelled.").arg(endpoint));
+        requestEvaluation();
+        updateWindowTitle();
+        emit serverCheckFinished();
+    });
+    watcher->setFuture(QtConcurrent::run([request, options, cancel] {
+        return runServerChecks({request}, options, cancel.get());
+    }));
+}
+
+bool MainWindow::recheckSelectedServer()
+{
+    const QString bundleId =
+        m_bundleModel->data(m_bundleModel->index(currentBundleRow(), 0), BundleListModel::BundleIdRole).toString();
+    const int index = serverIndexOfBundle(bundleId);
+    if (index < 0)
+        return false;
+    connectToServer(m_servers.at(index).request);
+    return true;
+}
+
+void MainWindow::cancelServerChecks()
+{
+    for (const auto& cancel : std::as_const(m_runningChecks))
+        cancel->store(true);
+    m_statusLabel->setText(tr("Cancelling…"));
+}
+
+void MainWindow::rebuildSession()
+{
+    QList<std::shared_ptr<InspectionSession>> parts{m_fileSession};
+    for (const ServerEntry& server : std::as_const(m_servers))
+        parts << server.session;
+    m_session = InspectionSession::combine(parts);
+}
+
+int MainWindow::serverIndexOfBundle(const QString& bundleId) const
+{
+    if (bundleId.isEmpty())
+        return -1;
+    for (int i = 0; i < m_servers.size(); ++i)
+        if (m_servers.at(i).bundleIds.contains(bundleId))
+            return i;
+    return -1;
+}
+
+void MainWindow::updateServerControls()
+{
+    const QString bundleId =
+        m_bundleModel->data(m_bundleModel->index(currentBundleRow(), 0), BundleListModel::BundleIdRole).toString();
+    const bool server = serverIndexOfBundle(bundleId) >= 0;
+    m_recheckAction->setEnabled(server);
+    m_recheckButton->setEnabled(server);
+}
+
 void MainWindow::closeEvent(QCloseEvent* event)
 {
+    // Running checks end within their timeouts; make them end now.
+    for (const auto& cancel : std::as_const(m_runningChecks))
+        cancel->store(true);
     m_settings->setWindowGeometry(saveGeometry());
     m_settings->raw().setValue(QStringLiteral("window/mainSplitter"), m_mainSplitter->saveState());
     m_settings->raw().setValue(QStringLiteral("window/rightSplitter"), m_rightSplitter->saveState());

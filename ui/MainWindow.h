@@ -5,11 +5,13 @@
 #include "AppSettings.h"
 #include "AtomicFile.h"
 #include "Inspection.h"
+#include "ServerCheck.h"
 
 #include <QDateTime>
 #include <QMainWindow>
 #include <QPointer>
 
+#include <atomic>
 #include <memory>
 
 class QAbstractItemView;
@@ -79,9 +81,18 @@ public:
 
     WriteResult exportReport(const QString& path, ExportFormat format) const;
 
+    // Checks a live server off the GUI thread; its bundles join the list (replacing an earlier
+    // check of the same endpoint). serverCheckFinished() follows, also when cancelled.
+    void connectToServer(const ServerCheckRequest& request);
+    // Runs the check that produced the selected bundle again; false when it is not a server's.
+    bool recheckSelectedServer();
+    void cancelServerChecks();
+    bool isConnecting() const { return m_connecting > 0; }
+
 signals:
     void loadFinished();    // a load completed and its first report is shown
     void reportUpdated();   // any report (first or re-evaluated) is shown
+    void serverCheckFinished();
 
 protected:
     void dragEnterEvent(QDragEnterEvent* event) override;
@@ -108,9 +119,26 @@ private:
     void showSettings();
     void copyCurrentFinding();
     void showError(const QString& title, const QString& text);
+    void connectDialog();
+    void rebuildSession();
+    int serverIndexOfBundle(const QString& bundleId) const;
+    void updateServerControls();
+
+    // A live server check: what was asked and what it produced.
+    struct ServerEntry {
+        ServerCheckRequest request;
+        QString endpoint;   // "host:port": a new check of the same endpoint replaces this one
+        std::shared_ptr<InspectionSession> session;
+        QStringList bundleIds;
+    };
 
     std::unique_ptr<AppSettings> m_settings;
-    std::shared_ptr<InspectionSession> m_session;
+    std::shared_ptr<InspectionSession> m_session;      // files and servers together: what is shown
+    std::shared_ptr<InspectionSession> m_fileSession;  // the files last opened
+    QList<ServerEntry> m_servers;
+    int m_connecting = 0;
+    QList<std::shared_ptr<std::atomic<bool>>> m_runningChecks; // each check's cancel flag
+    QString m_selectAfterEvaluation; // bundle id to select when the next report arrives
     QStringList m_loadedPaths;
     QStringList m_loadedCaFiles;
     std::unique_ptr<QTemporaryDir> m_demoDir;
@@ -144,6 +172,9 @@ private:
     QMenu* m_recentMenu = nullptr;
     QAction* m_exportAction = nullptr;
     QAction* m_reloadAction = nullptr;
+    QAction* m_recheckAction = nullptr;
+    QPushButton* m_recheckButton = nullptr;
+    QPushButton* m_cancelConnectButton = nullptr;
 };
 
 } // namespace staplescope::ui
