@@ -1,11 +1,12 @@
 // staplescope: the desktop window. Also renders itself to a PNG for docs, tests and bug reports:
-//   staplescope [--demo] [--at TIME] [--screenshot OUT.png [--size WxH] [--tab findings|details] [--dark]] PATHS…
+//   staplescope [--demo] [--connect HOST[:PORT]]… [--at TIME] [--screenshot OUT.png [--size WxH] [--tab findings|details] [--dark]] PATHS…
 #include "InspectCommand.h" // parseEvaluationTime, shared with staplescope-cli --at
 #include "DetailsPane.h"
 #include "MainWindow.h"
 #include "TimelineWidget.h"
 
 #include <QApplication>
+#include <QElapsedTimer>
 #include <QCommandLineParser>
 #include <QDir>
 #include <QEventLoop>
@@ -86,7 +87,10 @@ int main(int argc, char* argv[])
                                  QStringLiteral("TAB"), QStringLiteral("findings"));
     const QCommandLineOption dark(QStringLiteral("dark"), QApplication::translate("main", "Use a dark palette."));
     const QCommandLineOption fit(QStringLiteral("fit-all"), QApplication::translate("main", "Zoom the timeline to every lane."));
-    parser.addOptions({demo, at, screenshot, size, tab, dark, fit});
+    const QCommandLineOption connectTo(QStringLiteral("connect"),
+                                       QApplication::translate("main", "Check a live server (HOST[:PORT], protocol by port); repeatable."),
+                                       QStringLiteral("HOST[:PORT]"));
+    parser.addOptions({demo, at, screenshot, size, tab, dark, fit, connectTo});
     parser.addPositionalArgument(QStringLiteral("PATHS"), QApplication::translate("main", "Files or folders to open."),
                                  QStringLiteral("[PATHS…]"));
     parser.process(app);
@@ -118,6 +122,16 @@ int main(int argc, char* argv[])
     for (const QString& p : parser.positionalArguments())
         paths << QDir::current().absoluteFilePath(p);
     const bool shot = parser.isSet(screenshot);
+    QList<ServerCheckRequest> servers;
+    for (const QString& endpoint : parser.values(connectTo)) {
+        const auto hostPort = parseHostPort(endpoint);
+        if (!hostPort)
+            return fail(QStringLiteral("--connect '%1' is not HOST[:PORT]").arg(endpoint));
+        ServerCheckRequest request;
+        request.probe.host = hostPort->host;
+        request.probe.port = hostPort->port;
+        servers << request;
+    }
 
     ui::MainWindow window;
     window.setNonInteractive(shot);
@@ -132,6 +146,8 @@ int main(int argc, char* argv[])
             window.openDemo();
         if (!paths.isEmpty())
             window.openPaths(paths);
+        for (const ServerCheckRequest& request : servers)
+            window.connectToServer(request);
         return app.exec();
     }
 
@@ -151,6 +167,12 @@ int main(int argc, char* argv[])
     QTimer::singleShot(120000, &loop, [&loop] { loop.exit(1); });
     if (window.isLoading() && loop.exec() != 0)
         return fail(QStringLiteral("loading did not finish within two minutes"));
+    for (const ServerCheckRequest& request : servers)
+        window.connectToServer(request);
+    QElapsedTimer waiting;
+    waiting.start();
+    while ((window.isConnecting() || window.isEvaluating()) && waiting.elapsed() < 120000)
+        QCoreApplication::processEvents(QEventLoop::AllEvents | QEventLoop::WaitForMoreEvents, 50);
     window.selectBundleRow(0);
     if (parser.value(tab) == QLatin1String("details")) {
         window.lowerTabs()->setCurrentIndex(1);

@@ -595,9 +595,11 @@ void MainWindow::applyReport(const InspectionReport& newReport, bool fresh)
         if (row < 0)
             row = 0;
     }
+    bool sameBundle = !fresh;
     if (!m_selectAfterEvaluation.isEmpty()) {
         const int wanted = m_bundleModel->rowOfBundle(m_selectAfterEvaluation);
         if (wanted >= 0) {
+            sameBundle = m_selectAfterEvaluation == selectedId;
             row = wanted;
             m_selectAfterEvaluation.clear();
         }
@@ -610,7 +612,7 @@ void MainWindow::applyReport(const InspectionReport& newReport, bool fresh)
         m_bundleView->viewport()->update();
     }
     showRow(m_bundleModel->rowCount() > 0 ? row : -1, !fresh);
-    if (!fresh && !selectedCode.isEmpty()) {
+    if (sameBundle && !selectedCode.isEmpty()) {
         for (int r = 0; r < m_findingModel->rowCount(); ++r)
             if (m_findingModel->findingAt(r)->code == selectedCode) {
                 selectFindingRow(r);
