@@ -245,6 +245,13 @@ QList<Bundle> Bundler::bundle(const LoadedInputs& inputs) const
     QHash<QByteArray, QList<int>> bundlesBySerial;
     for (int i = 0; i < bundles.size(); ++i)
         bundlesBySerial[bundles[i].leaf.serial()] << i;
+    // Every file that holds a leaf, for HAProxy's "site.pem.ocsp belongs to site.pem".
+    QHash<QString, int> bundleByLeafFile;
+    for (const Certificate& cert : inputs.certificates) {
+        const auto it = bundleBySha.constFind(cert.sha256());
+        if (it != bundleBySha.constEnd() && !bundleByLeafFile.contains(cert.source().path))
+            bundleByLeafFile.insert(cert.source().path, *it);
+    }
     for (const OcspStaple& staple : inputs.staples) {
         int owner = -1;
         StapleAttachment how = StapleAttachment::CertIdMatch;
@@ -267,12 +274,16 @@ QList<Bundle> Bundler::bundle(const LoadedInputs& inputs) const
             owner = int(bundleBySha.value(bundles[owner].supersededBy.sha256(), owner));
             how = StapleAttachment::PreviousCertificate;
         }
-        if (owner < 0) {
-            // HAProxy's convention: "site.pem.ocsp" belongs to "site.pem".
-            const QString path = staple.source().path;
-            for (int i = 0; i < bundles.size() && owner < 0; ++i)
-                if (path == bundles[i].leaf.source().path + QStringLiteral(".ocsp"))
-                    owner = i, how = StapleAttachment::BesideFiles;
+        // HAProxy's convention: "site.pem.ocsp" is what HAProxy staples for "site.pem", whatever it
+        // holds, so the name wins over the CertID (a staple copied from another site is wrong for
+        // this one, not a second staple for the other).
+        const QString path = staple.source().path;
+        if (path.endsWith(QLatin1String(".ocsp"))) {
+            const auto named = bundleByLeafFile.constFind(path.chopped(5));
+            if (named != bundleByLeafFile.constEnd() && *named != owner) {
+                owner = *named;
+                how = StapleAttachment::BesideFiles;
+            }
         }
         if (owner < 0) {
             const QList<int> beside = currentByFolder.value(folderOf(staple.source().path));
