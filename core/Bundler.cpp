@@ -23,7 +23,10 @@ bool isResponderOnly(const Certificate& cert)
 
 QString folderOf(const QString& path) { return QFileInfo(path).absolutePath(); }
 
-QString namesKey(const Certificate& cert)
+// "Same names from the same CA". A CA is its name and its key: unrelated private CAs often share a
+// name ("Internal CA"), and a leaf from one must not supersede a leaf from the other. The key is
+// the leaf's authority key identifier, else the key of the issuer found for it.
+QString namesKey(const Certificate& cert, const Certificate& issuer)
 {
     QStringList names = cert.dnsNames();
     if (names.isEmpty())
@@ -32,7 +35,11 @@ QString namesKey(const Certificate& cert)
         n = n.toLower();
     std::sort(names.begin(), names.end());
     names.removeDuplicates();
-    return QString::fromLatin1(cert.issuerNameDer().toHex()) + QLatin1Char('|') + names.join(QLatin1Char(','));
+    QByteArray caKey = cert.authorityKeyId();
+    if (caKey.isEmpty() && !issuer.isNull())
+        caKey = issuer.publicKeyBitString();
+    return QString::fromLatin1(cert.issuerNameDer().toHex()) + QLatin1Char('|') + QString::fromLatin1(caKey.toHex()) +
+           QLatin1Char('|') + names.join(QLatin1Char(','));
 }
 
 // Issuer lookup over the provided CA certificates, indexed by subject name.
@@ -192,7 +199,7 @@ QList<Bundle> Bundler::bundle(const LoadedInputs& inputs) const
     // Same names, same CA: the latest notBefore is current, the others are superseded by it.
     QHash<QString, QList<int>> groups;
     for (int i = 0; i < bundles.size(); ++i)
-        groups[namesKey(bundles[i].leaf)] << i;
+        groups[namesKey(bundles[i].leaf, bundles[i].issuer())] << i;
     for (const QList<int>& group : std::as_const(groups)) {
         if (group.size() < 2)
             continue;
