@@ -12,6 +12,8 @@
 #include <QFileInfo>
 #include <QTest>
 
+#include <openssl/pem.h>
+
 #include <unistd.h>
 
 using namespace staplescope;
@@ -70,15 +72,32 @@ int currentBundles(const InspectionReport& report)
 QString describe(const InspectionReport& report)
 {
     QStringList lines;
+    for (const Finding& f : report.inputFindings)
+        lines << QStringLiteral("input %1 %2 [%3]: %4").arg(severityName(f.severity), f.code, f.subject, f.message);
     for (const BundleReport& b : report.bundles) {
         lines << QStringLiteral("bundle %1 (%2)%3").arg(b.bundle.leaf.displayName(), b.bundle.leaf.source().path,
                                                         b.bundle.isSuperseded() ? QStringLiteral(" superseded") : QString());
         for (const Finding& f : b.findings)
             lines << QStringLiteral("  %1 %2 [%3]: %4").arg(severityName(f.severity), f.code, f.subject, f.message);
     }
-    for (const Finding& f : report.inputFindings)
-        lines << QStringLiteral("input %1 %2 [%3]: %4").arg(severityName(f.severity), f.code, f.subject, f.message);
     return lines.join(QLatin1Char('\n'));
+}
+
+// A certificate signing request for `cert`'s key, as certbot 1.x left in /etc/letsencrypt/csr.
+QByteArray csrPem(const IssuedCert& cert, const QString& name)
+{
+    X509ReqPtr req(X509_REQ_new());
+    X509_REQ_set_version(req.get(), 0);
+    X509_NAME* subject = X509_REQ_get_subject_name(req.get());
+    const QByteArray cn = name.toUtf8();
+    X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(cn.constData()), -1, -1, 0);
+    X509_REQ_set_pubkey(req.get(), cert.key.get());
+    X509_REQ_sign(req.get(), cert.key.get(), EVP_sha256());
+    BioPtr bio(BIO_new(BIO_s_mem()));
+    PEM_write_bio_X509_REQ(bio.get(), req.get());
+    char* data = nullptr;
+    const long len = BIO_get_mem_data(bio.get(), &data);
+    return QByteArray(data, int(len));
 }
 
 // A relative symbolic link, as certbot makes them (live/NAME/cert.pem → ../../archive/NAME/cert2.pem).
@@ -158,8 +177,10 @@ void TestLayouts::writeCertbotName(const QString& name, const IssuedCert& first,
 void TestLayouts::certbot_data()
 {
     QTest::addColumn<bool>("reuseKey");
-    QTest::newRow("new key at each renewal") << false;
-    QTest::newRow("--reuse-key") << true;
+    QTest::addColumn<bool>("keysAndCsrs"); // certbot before 2.0 also kept keys/ and csr/
+    QTest::newRow("new key at each renewal") << false << false;
+    QTest::newRow("--reuse-key") << true << false;
+    QTest::newRow("certbot 1.x keys/ and csr/") << false << true;
 }
 
 void TestLayouts::certbot()
@@ -167,7 +188,9 @@ void TestLayouts::certbot()
     // Two names, each renewed once (30 days before expiry): archive/ holds both issuances, live/
     // links to the second. Dropping /etc/letsencrypt must show each name's current certificate once.
     QFETCH(bool, reuseKey);
+    QFETCH(bool, keysAndCsrs);
     QHash<QString, std::pair<IssuedCert, IssuedCert>> issued;
+    int issuance = 0;
     for (const QString& name : {QStringLiteral("example.test"), QStringLiteral("mail.example.test")}) {
         const IssuedCert first = m_pki->issueLeaf([&](CertSpec& s) {
             named(s, name);
@@ -185,6 +208,13 @@ void TestLayouts::certbot()
         });
         writeCertbotName(name, first, second);
         issued.insert(name, {first, second});
+        for (const IssuedCert* c : {&first, &second}) {
+            if (!keysAndCsrs)
+                break;
+            const QString n = QStringLiteral("%1").arg(issuance++, 4, 10, QLatin1Char('0'));
+            m_dir->write(QStringLiteral("letsencrypt/keys/%1_key-certbot.pem").arg(n), m_pki->keyPem(*c));
+            m_dir->write(QStringLiteral("letsencrypt/csr/%1_csr-certbot.pem").arg(n), csrPem(*c, name));
+        }
     }
     m_dir->write(QStringLiteral("letsencrypt/live/README"), "This directory contains your keys and certificates.\n");
     m_dir->write(QStringLiteral("letsencrypt/accounts/acme-v02.api.letsencrypt.org/directory/0123abcd/meta.json"),
