@@ -10,6 +10,8 @@
 
 #include <QFile>
 #include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QTest>
 
 #include <openssl/pem.h>
@@ -81,6 +83,27 @@ QString describe(const InspectionReport& report)
             lines << QStringLiteral("  %1 %2 [%3]: %4").arg(severityName(f.severity), f.code, f.subject, f.message);
     }
     return lines.join(QLatin1Char('\n'));
+}
+
+// STAPLESCOPE_FINDINGS_DUMP=file appends `f` as a JSON line, temporary paths shown as /etc: the
+// docs/findings.md examples for layout-only codes are made this way (as tst_analyzer does for the rest).
+void dumpExample(const Finding& f, const QString& tempDir)
+{
+    const QString target = qEnvironmentVariable("STAPLESCOPE_FINDINGS_DUMP");
+    if (target.isEmpty())
+        return;
+    const auto clean = [&](QString text) { return text.replace(tempDir, QStringLiteral("/etc")); };
+    QJsonObject o;
+    o[QStringLiteral("row")] = QString::fromLatin1(QTest::currentTestFunction());
+    o[QStringLiteral("code")] = f.code;
+    o[QStringLiteral("severity")] = severityName(f.severity);
+    o[QStringLiteral("title")] = f.title;
+    o[QStringLiteral("subject")] = clean(f.subject);
+    o[QStringLiteral("message")] = clean(f.message);
+    o[QStringLiteral("fix")] = clean(f.fix);
+    QFile file(target);
+    if (file.open(QIODevice::Append))
+        file.write(QJsonDocument(o).toJson(QJsonDocument::Compact) + '\n');
 }
 
 // A certificate signing request for `cert`'s key, as certbot 1.x left in /etc/letsencrypt/csr.
@@ -266,9 +289,14 @@ void TestLayouts::certbot()
         for (const Finding& f : previous->findings)
             QCOMPARE(f.severity, Severity::Info);
     }
-    // The accounts' JSON, READMEs and renewal configs are not PKI files: nothing louder than info.
+    // The accounts' JSON, READMEs, renewal configs and old CSRs are not problems: nothing louder than info.
     for (const Finding& f : report.inputFindings)
         QVERIFY2(f.severity == Severity::Info, qPrintable(text));
+    if (keysAndCsrs) {
+        const Finding* csr = findingWith(report.inputFindings, QStringLiteral("INPUT_UNRECOGNIZED"));
+        QVERIFY2(csr && csr->message.contains(QStringLiteral("CSR")), qPrintable(text));
+        dumpExample(*csr, m_dir->path());
+    }
 }
 
 void TestLayouts::certbotLiveFolderAlone()
@@ -672,10 +700,10 @@ void TestLayouts::shortLivedCertificate()
 
 void TestLayouts::onlyCaCertificates()
 {
-    // Someone drops the chain folder (or /etc/ssl/certs): nothing to diagnose, and the report says why.
-    m_dir->write(QStringLiteral("chain/chain.pem"), m_pki->intermediate.certPem());
-    m_dir->write(QStringLiteral("chain/root.pem"), m_pki->root.certPem());
-    const InspectionReport report = inspectFolder(m_dir->path(QStringLiteral("chain")));
+    // Someone drops the CA folder (or /etc/ssl/certs): nothing to diagnose, and the report says why.
+    m_dir->write(QStringLiteral("ssl/ca/chain.pem"), m_pki->intermediate.certPem());
+    m_dir->write(QStringLiteral("ssl/ca/root.pem"), m_pki->root.certPem());
+    const InspectionReport report = inspectFolder(m_dir->path(QStringLiteral("ssl/ca")));
     const QString text = describe(report);
     QVERIFY2(report.bundles.isEmpty(), qPrintable(text));
     QCOMPARE(codesOf(report), QStringList{QStringLiteral("NO_SERVER_CERTIFICATE")});
@@ -683,6 +711,7 @@ void TestLayouts::onlyCaCertificates()
     QCOMPARE(f.severity, Severity::Info);
     QVERIFY2(f.message.contains(QStringLiteral("2 certificate")), qPrintable(f.message));
     QCOMPARE(report.exitCode(), 0);
+    dumpExample(f, m_dir->path());
 }
 
 QTEST_GUILESS_MAIN(TestLayouts)
