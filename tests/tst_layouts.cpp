@@ -36,8 +36,14 @@ void letsEncryptStyle(CertSpec& s)
     s.crlUrls = {QStringLiteral("http://r11.c.lencr.test/42.crl")};
 }
 
-QString serialOf(const IssuedCert& cert) { return Certificate::fromDer(cert.certDer(), {}).serialHex(); }
-bool isLeaf(const Certificate& c, const IssuedCert& cert) { return c.der() == cert.certDer(); }
+QString serialOf(const IssuedCert& cert)
+{
+    return Certificate::fromDer(cert.certDer(), {}).serialHex();
+}
+bool isLeaf(const Certificate& c, const IssuedCert& cert)
+{
+    return c.der() == cert.certDer();
+}
 
 const BundleReport* reportFor(const InspectionReport& report, const IssuedCert& leaf)
 {
@@ -75,12 +81,15 @@ QString describe(const InspectionReport& report)
 {
     QStringList lines;
     for (const Finding& f : report.inputFindings)
-        lines << QStringLiteral("input %1 %2 [%3]: %4").arg(severityName(f.severity), f.code, f.subject, f.message);
+        lines << QStringLiteral("input %1 %2 [%3]: %4")
+                     .arg(severityName(f.severity), f.code, f.subject, f.message);
     for (const BundleReport& b : report.bundles) {
-        lines << QStringLiteral("bundle %1 (%2)%3").arg(b.bundle.leaf.displayName(), b.bundle.leaf.source().path,
-                                                        b.bundle.isSuperseded() ? QStringLiteral(" superseded") : QString());
+        lines << QStringLiteral("bundle %1 (%2)%3")
+                     .arg(b.bundle.leaf.displayName(), b.bundle.leaf.source().path,
+                          b.bundle.isSuperseded() ? QStringLiteral(" superseded") : QString());
         for (const Finding& f : b.findings)
-            lines << QStringLiteral("  %1 %2 [%3]: %4").arg(severityName(f.severity), f.code, f.subject, f.message);
+            lines << QStringLiteral("  %1 %2 [%3]: %4")
+                         .arg(severityName(f.severity), f.code, f.subject, f.message);
     }
     return lines.join(QLatin1Char('\n'));
 }
@@ -113,7 +122,8 @@ QByteArray csrPem(const IssuedCert& cert, const QString& name)
     X509_REQ_set_version(req.get(), 0);
     X509_NAME* subject = X509_REQ_get_subject_name(req.get());
     const QByteArray cn = name.toUtf8();
-    X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(cn.constData()), -1, -1, 0);
+    X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8,
+                               reinterpret_cast<const unsigned char*>(cn.constData()), -1, -1, 0);
     X509_REQ_set_pubkey(req.get(), cert.key.get());
     X509_REQ_sign(req.get(), cert.key.get(), EVP_sha256());
     BioPtr bio(BIO_new(BIO_s_mem()));
@@ -156,8 +166,12 @@ private slots:
 
 private:
     // Writes the root as a trust anchor outside the inspected folder.
-    QString trustRoot() const { return m_dir->write(QStringLiteral("trust/root.pem"), m_pki->root.certPem()); }
-    InspectionReport inspectFolder(const QString& folder, const QDateTime& at = fixedNow(), const LoadOptions& load = {}) const
+    QString trustRoot() const
+    {
+        return m_dir->write(QStringLiteral("trust/root.pem"), m_pki->root.certPem());
+    }
+    InspectionReport inspectFolder(const QString& folder, const QDateTime& at = fixedNow(),
+                                   const LoadOptions& load = {}) const
     {
         return inspectPaths({folder}, {trustRoot()}, at, load);
     }
@@ -175,26 +189,34 @@ void TestLayouts::init()
     m_dir = std::make_unique<TestFolder>();
 }
 
-void TestLayouts::writeCertbotName(const QString& name, const IssuedCert& first, const IssuedCert& second) const
+void TestLayouts::writeCertbotName(const QString& name, const IssuedCert& first,
+                                   const IssuedCert& second) const
 {
     const QString archive = QStringLiteral("letsencrypt/archive/%1/").arg(name);
     int n = 1;
     for (const IssuedCert* c : {&first, &second}) {
         m_dir->write(archive + QStringLiteral("cert%1.pem").arg(n), c->certPem());
         m_dir->write(archive + QStringLiteral("chain%1.pem").arg(n), m_pki->intermediate.certPem());
-        m_dir->write(archive + QStringLiteral("fullchain%1.pem").arg(n), TestPki::pem({c, &m_pki->intermediate}));
+        m_dir->write(archive + QStringLiteral("fullchain%1.pem").arg(n),
+                     TestPki::pem({c, &m_pki->intermediate}));
         m_dir->write(archive + QStringLiteral("privkey%1.pem").arg(n), m_pki->keyPem(*c));
         ++n;
     }
     const QString live = m_dir->mkdir(QStringLiteral("letsencrypt/live/%1").arg(name));
     for (const char* file : {"cert", "chain", "fullchain", "privkey"})
-        QVERIFY(symlinkTo(QStringLiteral("../../archive/%1/%2").arg(name, QLatin1String(file) + QStringLiteral("2.pem")),
-                          QStringLiteral("%1/%2.pem").arg(live, QLatin1String(file))));
+        QVERIFY(symlinkTo(
+            QStringLiteral("../../archive/%1/%2").arg(name, QLatin1String(file) + QStringLiteral("2.pem")),
+            QStringLiteral("%1/%2.pem").arg(live, QLatin1String(file))));
     m_dir->write(QStringLiteral("letsencrypt/live/%1/README").arg(name),
-                 "This directory contains your keys and certificates.\n\n`privkey.pem`  : the private key for your certificate.\n");
-    m_dir->write(QStringLiteral("letsencrypt/renewal/%1.conf").arg(name),
-                 QStringLiteral("# renew_before_expiry = 30 days\nversion = 2.1.0\narchive_dir = /etc/letsencrypt/archive/%1\n"
-                                "cert = /etc/letsencrypt/live/%1/cert.pem\n").arg(name).toUtf8());
+                 "This directory contains your keys and certificates.\n\n`privkey.pem`  : the private key "
+                 "for your certificate.\n");
+    m_dir->write(
+        QStringLiteral("letsencrypt/renewal/%1.conf").arg(name),
+        QStringLiteral(
+            "# renew_before_expiry = 30 days\nversion = 2.1.0\narchive_dir = /etc/letsencrypt/archive/%1\n"
+            "cert = /etc/letsencrypt/live/%1/cert.pem\n")
+            .arg(name)
+            .toUtf8());
 }
 
 void TestLayouts::certbot_data()
@@ -239,10 +261,13 @@ void TestLayouts::certbot()
             m_dir->write(QStringLiteral("letsencrypt/csr/%1_csr-certbot.pem").arg(n), csrPem(*c, name));
         }
     }
-    m_dir->write(QStringLiteral("letsencrypt/live/README"), "This directory contains your keys and certificates.\n");
-    m_dir->write(QStringLiteral("letsencrypt/accounts/acme-v02.api.letsencrypt.org/directory/0123abcd/meta.json"),
-                 R"({"creation_dt": "2025-01-01T00:00:00Z", "creation_host": "mail"})");
-    m_dir->write(QStringLiteral("letsencrypt/accounts/acme-v02.api.letsencrypt.org/directory/0123abcd/private_key.json"),
+    m_dir->write(QStringLiteral("letsencrypt/live/README"),
+                 "This directory contains your keys and certificates.\n");
+    m_dir->write(
+        QStringLiteral("letsencrypt/accounts/acme-v02.api.letsencrypt.org/directory/0123abcd/meta.json"),
+        R"({"creation_dt": "2025-01-01T00:00:00Z", "creation_host": "mail"})");
+    m_dir->write(QStringLiteral(
+                     "letsencrypt/accounts/acme-v02.api.letsencrypt.org/directory/0123abcd/private_key.json"),
                  R"({"n": "redacted", "e": "AQAB", "kty": "RSA"})");
 
     const InspectionReport report = inspectFolder(m_dir->path(QStringLiteral("letsencrypt")));
@@ -276,7 +301,8 @@ void TestLayouts::certbot()
         QVERIFY2(noOcsp, qPrintable(text));
         QCOMPARE(noOcsp->severity, Severity::Info);
         QVERIFY2(noOcsp->message.contains(QStringLiteral("CRL")), qPrintable(noOcsp->message));
-        QVERIFY2(noOcsp->message.contains(QStringLiteral("http://r11.c.lencr.test/42.crl")), qPrintable(noOcsp->message));
+        QVERIFY2(noOcsp->message.contains(QStringLiteral("http://r11.c.lencr.test/42.crl")),
+                 qPrintable(noOcsp->message));
 
         const Finding* superseded = findingWith(previous->findings, QStringLiteral("CERT_SUPERSEDED"));
         QVERIFY2(superseded, qPrintable(text));
@@ -310,7 +336,8 @@ void TestLayouts::certbotLiveFolderAlone()
     const IssuedCert second = m_pki->issueLeaf([](CertSpec& s) { letsEncryptStyle(s); });
     writeCertbotName(QStringLiteral("www.example.test"), first, second);
 
-    const InspectionReport report = inspectFolder(m_dir->path(QStringLiteral("letsencrypt/live/www.example.test")));
+    const InspectionReport report =
+        inspectFolder(m_dir->path(QStringLiteral("letsencrypt/live/www.example.test")));
     const QString text = describe(report);
     QVERIFY2(report.bundles.size() == 1, qPrintable(text));
     const BundleReport& b = report.bundles.first();
@@ -350,7 +377,8 @@ void TestLayouts::haproxyCrtList()
     OcspSpec stale = m_pki->goodStapleSpec();
     stale.thisUpdate = daysFrom(fixedNow(), -3);
     stale.nextUpdate = daysFrom(fixedNow(), 4);
-    const QString staleFile = m_dir->write(QStringLiteral("haproxy/certs/b.pem.ocsp"), m_pki->staple(stale, &bOld));
+    const QString staleFile =
+        m_dir->write(QStringLiteral("haproxy/certs/b.pem.ocsp"), m_pki->staple(stale, &bOld));
     m_dir->write(QStringLiteral("haproxy/crt-list.txt"),
                  "/etc/haproxy/certs/a.pem [ocsp-update on] a.example.test\n"
                  "/etc/haproxy/certs/b.pem [ocsp-update on] b.example.test\n"
@@ -382,7 +410,8 @@ void TestLayouts::haproxyCrtList()
     QCOMPARE(rb->worst, Severity::Critical);
     QCOMPARE(rb->findings.first().code, QStringLiteral("STAPLE_FOR_OTHER_CERT"));
     const Finding& other = rb->findings.first();
-    QVERIFY2(other.message.contains(serialOf(bOld)) && other.message.contains(serialOf(b)), qPrintable(other.message));
+    QVERIFY2(other.message.contains(serialOf(bOld)) && other.message.contains(serialOf(b)),
+             qPrintable(other.message));
     QVERIFY2(other.subject.startsWith(staleFile), qPrintable(other.subject));
     QVERIFY2(other.fix.contains(staleFile), qPrintable(other.fix));
 
@@ -422,8 +451,10 @@ void TestLayouts::haproxyOcspNamedAfterItsPemWins()
     QCOMPARE(rc->bundle.staples.first().staple.source().path, copied);
     const Finding* other = findingWith(rc->findings, QStringLiteral("STAPLE_FOR_OTHER_CERT"));
     QVERIFY2(other, qPrintable(text));
-    QVERIFY2(other->message.contains(serialOf(a)) && other->message.contains(serialOf(c)), qPrintable(other->message));
-    QVERIFY2(other->message.contains(QStringLiteral("a.pem")), qPrintable(other->message)); // whose staple it is
+    QVERIFY2(other->message.contains(serialOf(a)) && other->message.contains(serialOf(c)),
+             qPrintable(other->message));
+    QVERIFY2(other->message.contains(QStringLiteral("a.pem")),
+             qPrintable(other->message)); // whose staple it is
     QVERIFY2(other->fix.contains(copied), qPrintable(other->fix));
 }
 
@@ -447,8 +478,9 @@ void TestLayouts::nginxSslFolder()
     m_dir->write(QStringLiteral("nginx/ssl/example.test.key"),
                  PkiFactory::privateKeyPem(m_pki->leaf.key.get(), PkiFactory::KeyFormat::Sec1Ec));
     m_dir->write(QStringLiteral("nginx/ssl/chain.pem"), m_pki->intermediate.certPem());
-    const QString resp = m_dir->write(QStringLiteral("nginx/ssl/ocsp.resp"),
-                                      stale ? m_pki->staple(m_pki->goodStapleSpec(), &previous) : m_pki->goodStaple());
+    const QString resp =
+        m_dir->write(QStringLiteral("nginx/ssl/ocsp.resp"),
+                     stale ? m_pki->staple(m_pki->goodStapleSpec(), &previous) : m_pki->goodStaple());
     m_dir->write(QStringLiteral("nginx/ssl/dhparam.pem"),
                  "-----BEGIN DH PARAMETERS-----\nMAYCAQACAQI=\n-----END DH PARAMETERS-----\n");
 
@@ -491,7 +523,8 @@ void TestLayouts::exim()
     m_dir->write(QStringLiteral("exim4/exim.key"),
                  PkiFactory::privateKeyPem(m_pki->leaf.key.get(), PkiFactory::KeyFormat::Pkcs8));
     const QByteArray der = m_pki->goodStaple();
-    const QString ocsp = m_dir->write(QStringLiteral("exim4/exim.ocsp"), pem ? PkiFactory::toPem(der, "OCSP RESPONSE") : der);
+    const QString ocsp =
+        m_dir->write(QStringLiteral("exim4/exim.ocsp"), pem ? PkiFactory::toPem(der, "OCSP RESPONSE") : der);
     m_dir->write(QStringLiteral("exim4/update-exim4.conf.conf"), "dc_eximconfig_configtype='internet'\n");
     m_dir->write(QStringLiteral("exim4/conf.d/main/03_exim4-config_tlsoptions"),
                  "MAIN_TLS_CERTIFICATE = CONFDIR/exim.crt\nMAIN_TLS_PRIVATEKEY = CONFDIR/exim.key\n"
@@ -536,8 +569,9 @@ void TestLayouts::pkcs12()
     // A Windows/IIS export: leaf, chain and key in site.pfx, the staple beside it.
     QFETCH(QString, answer);
     QFETCH(bool, opens);
-    const QString pfx = m_dir->write(QStringLiteral("iis/site.pfx"),
-                                     PkiFactory::pkcs12(m_pki->leaf, {&m_pki->intermediate}, "s3cret ünïcode"));
+    const QString pfx =
+        m_dir->write(QStringLiteral("iis/site.pfx"),
+                     PkiFactory::pkcs12(m_pki->leaf, {&m_pki->intermediate}, "s3cret ünïcode"));
     m_dir->write(QStringLiteral("iis/site.ocsp.der"), m_pki->goodStaple());
 
     QStringList asked;
@@ -566,7 +600,8 @@ void TestLayouts::pkcs12()
     QVERIFY2(password, qPrintable(text));
     QCOMPARE(password->severity, Severity::Error);
     QVERIFY2(password->subject.startsWith(pfx), qPrintable(password->subject));
-    QVERIFY2(password->message.contains(answer.isNull() ? QStringLiteral("no password was given") : QStringLiteral("does not open")),
+    QVERIFY2(password->message.contains(answer.isNull() ? QStringLiteral("no password was given")
+                                                        : QStringLiteral("does not open")),
              qPrintable(password->message));
     QVERIFY(!password->message.contains(QStringLiteral("s3cret")));
     QCOMPARE(report.exitCode(), 2);
@@ -578,16 +613,19 @@ void TestLayouts::twoCasForTheSameNames()
     // the other: both may be in use (one per server, or during the switch).
     const IssuedCert otherRoot = m_pki->otherCa(QStringLiteral("Other Test CA"));
     const IssuedCert ours = m_pki->issueLeaf([](CertSpec& s) { s.notBefore = daysFrom(fixedNow(), -20); });
-    const IssuedCert theirs = m_pki->issueLeaf([](CertSpec& s) { s.notBefore = daysFrom(fixedNow(), -1); }, &otherRoot);
+    const IssuedCert theirs =
+        m_pki->issueLeaf([](CertSpec& s) { s.notBefore = daysFrom(fixedNow(), -1); }, &otherRoot);
     m_dir->write(QStringLiteral("ssl/ours/fullchain.pem"), TestPki::pem({&ours, &m_pki->intermediate}));
     m_dir->write(QStringLiteral("ssl/ours/privkey.pem"), m_pki->keyPem(ours));
     m_dir->write(QStringLiteral("ssl/ours/ocsp.der"), m_pki->staple(m_pki->goodStapleSpec(), &ours));
     m_dir->write(QStringLiteral("ssl/theirs/fullchain.pem"), TestPki::pem({&theirs}));
     m_dir->write(QStringLiteral("ssl/theirs/privkey.pem"), m_pki->keyPem(theirs));
-    m_dir->write(QStringLiteral("ssl/theirs/ocsp.der"), m_pki->staple(m_pki->goodStapleSpec(), &theirs, &otherRoot));
+    m_dir->write(QStringLiteral("ssl/theirs/ocsp.der"),
+                 m_pki->staple(m_pki->goodStapleSpec(), &theirs, &otherRoot));
     const QString otherAnchor = m_dir->write(QStringLiteral("trust/other.pem"), otherRoot.certPem());
 
-    const InspectionReport report = inspectPaths({m_dir->path(QStringLiteral("ssl"))}, {trustRoot(), otherAnchor});
+    const InspectionReport report =
+        inspectPaths({m_dir->path(QStringLiteral("ssl"))}, {trustRoot(), otherAnchor});
     const QString text = describe(report);
     QVERIFY2(report.bundles.size() == 2, qPrintable(text));
     QCOMPARE(currentBundles(report), 2);
@@ -615,16 +653,19 @@ void TestLayouts::twoCasWithTheSameNameForTheSameNames()
     QCOMPARE(Certificate::fromDer(lookalike.certDer(), {}).subjectNameDer(),
              Certificate::fromDer(m_pki->intermediate.certDer(), {}).subjectNameDer());
     const IssuedCert ours = m_pki->issueLeaf([](CertSpec& s) { s.notBefore = daysFrom(fixedNow(), -20); });
-    const IssuedCert theirs = m_pki->issueLeaf([](CertSpec& s) { s.notBefore = daysFrom(fixedNow(), -1); }, &lookalike);
+    const IssuedCert theirs =
+        m_pki->issueLeaf([](CertSpec& s) { s.notBefore = daysFrom(fixedNow(), -1); }, &lookalike);
     m_dir->write(QStringLiteral("ssl/ours/fullchain.pem"), TestPki::pem({&ours, &m_pki->intermediate}));
     m_dir->write(QStringLiteral("ssl/ours/privkey.pem"), m_pki->keyPem(ours));
     m_dir->write(QStringLiteral("ssl/ours/ocsp.der"), m_pki->staple(m_pki->goodStapleSpec(), &ours));
     m_dir->write(QStringLiteral("ssl/theirs/fullchain.pem"), TestPki::pem({&theirs}));
     m_dir->write(QStringLiteral("ssl/theirs/privkey.pem"), m_pki->keyPem(theirs));
-    m_dir->write(QStringLiteral("ssl/theirs/ocsp.der"), m_pki->staple(m_pki->goodStapleSpec(), &theirs, &lookalike));
+    m_dir->write(QStringLiteral("ssl/theirs/ocsp.der"),
+                 m_pki->staple(m_pki->goodStapleSpec(), &theirs, &lookalike));
     const QString otherAnchor = m_dir->write(QStringLiteral("trust/other.pem"), lookalike.certPem());
 
-    const InspectionReport report = inspectPaths({m_dir->path(QStringLiteral("ssl"))}, {trustRoot(), otherAnchor});
+    const InspectionReport report =
+        inspectPaths({m_dir->path(QStringLiteral("ssl"))}, {trustRoot(), otherAnchor});
     const QString text = describe(report);
     QVERIFY2(report.bundles.size() == 2, qPrintable(text));
     QVERIFY2(currentBundles(report) == 2, qPrintable(text));
@@ -649,8 +690,10 @@ void TestLayouts::shortLivedCertificate_data()
     QTest::addColumn<QString>("fragment");
     // 6 days: the warning window is a third of it, 2 days.
     QTest::newRow("3 days left") << 72.0 << -1 << QString();
-    QTest::newRow("48 hours left: window opens") << 48.0 << int(Severity::Warning) << QStringLiteral("expires in 2 days");
-    QTest::newRow("30 hours left") << 30.0 << int(Severity::Warning) << QStringLiteral("expires in 1 day 6 hours");
+    QTest::newRow("48 hours left: window opens")
+        << 48.0 << int(Severity::Warning) << QStringLiteral("expires in 2 days");
+    QTest::newRow("30 hours left") << 30.0 << int(Severity::Warning)
+                                   << QStringLiteral("expires in 1 day 6 hours");
     QTest::newRow("5 hours left") << 5.0 << int(Severity::Warning) << QStringLiteral("expires in 5 hours");
     QTest::newRow("expired 90 minutes ago") << -1.5 << -1 << QStringLiteral("expired 1 hour 30 minutes ago");
 }
@@ -670,7 +713,8 @@ void TestLayouts::shortLivedCertificate()
     m_dir->write(QStringLiteral("short/fullchain.pem"), TestPki::pem({&shortLived, &m_pki->intermediate}));
     m_dir->write(QStringLiteral("short/privkey.pem"), m_pki->keyPem(shortLived));
 
-    const InspectionReport report = inspectFolder(m_dir->path(QStringLiteral("short")), hoursFrom(fixedNow(), -hoursLeft));
+    const InspectionReport report =
+        inspectFolder(m_dir->path(QStringLiteral("short")), hoursFrom(fixedNow(), -hoursLeft));
     const QString text = describe(report);
     QVERIFY2(report.bundles.size() == 1, qPrintable(text));
     const BundleReport& b = report.bundles.first();

@@ -3,8 +3,8 @@
 // which order, their windows, markers, states and the reasons a staple is drawn detached.
 
 #include "Inspection.h"
-#include "Timeline.h"
 #include "TestPki.h"
+#include "Timeline.h"
 
 #include <QTest>
 
@@ -15,7 +15,10 @@ Q_DECLARE_METATYPE(staplescope::LaneState)
 
 namespace {
 
-QString serialOf(const IssuedCert& cert) { return Certificate::fromDer(cert.certDer(), {}).serialHex(); }
+QString serialOf(const IssuedCert& cert)
+{
+    return Certificate::fromDer(cert.certDer(), {}).serialHex();
+}
 
 const TimelineLane* laneOf(const Timeline& t, LaneKind kind, int nth = 0)
 {
@@ -30,8 +33,9 @@ QString describe(const Timeline& t)
     QStringList lines;
     for (const TimelineLane& l : t.lanes)
         lines << QStringLiteral("%1 [%2 → %3] marker %4 state %5%6")
-                     .arg(l.label, l.start.toString(Qt::ISODate), l.end.toString(Qt::ISODate), l.marker.toString(Qt::ISODate),
-                          l.stateText, l.detached ? QStringLiteral(" detached: ") + l.detachedReason : QString());
+                     .arg(l.label, l.start.toString(Qt::ISODate), l.end.toString(Qt::ISODate),
+                          l.marker.toString(Qt::ISODate), l.stateText,
+                          l.detached ? QStringLiteral(" detached: ") + l.detachedReason : QString());
     return lines.join(QLatin1Char('\n'));
 }
 
@@ -133,7 +137,8 @@ void TestTimeline::healthyBundle()
     QCOMPARE(staple.marker, daysFrom(fixedNow(), 2.5)); // halfway through its 7 days
     QCOMPARE(staple.markerLabel, QStringLiteral("refresh due"));
     QVERIFY(staple.detail.contains(serialOf(m_pki->leaf)));
-    QVERIFY(staple.detail.contains(QStringLiteral("SHA1")) || staple.detail.contains(QStringLiteral("SHA-1")) ||
+    QVERIFY(staple.detail.contains(QStringLiteral("SHA1")) ||
+            staple.detail.contains(QStringLiteral("SHA-1")) ||
             staple.detail.contains(QStringLiteral("sha1")));
 
     QCOMPARE(t.lanes[2].label, QStringLiteral("Intermediate Staplescope Test Intermediate"));
@@ -168,7 +173,8 @@ void TestTimeline::renewalIncident()
     QCOMPARE(staple->state, LaneState::Mismatched);
     QCOMPARE(staple->stateText, QStringLiteral("mismatched"));
     QVERIFY(staple->detached);
-    QCOMPARE(staple->detachedReason, QStringLiteral("for serial %1 (previous certificate)").arg(serialOf(previous)));
+    QCOMPARE(staple->detachedReason,
+             QStringLiteral("for serial %1 (previous certificate)").arg(serialOf(previous)));
     QVERIFY(staple->detail.contains(serialOf(previous)));
 
     QCOMPARE(old->objectId, Certificate::fromDer(previous.certDer(), {}).id());
@@ -187,7 +193,8 @@ void TestTimeline::leafState_data()
     // The standard leaf: now − 10 days … now + 80 days; warning from now + 50 days.
     QTest::addColumn<QDateTime>("at");
     QTest::addColumn<LaneState>("state");
-    QTest::newRow("one second before notBefore") << daysFrom(fixedNow(), -10).addSecs(-1) << LaneState::NotYetValid;
+    QTest::newRow("one second before notBefore")
+        << daysFrom(fixedNow(), -10).addSecs(-1) << LaneState::NotYetValid;
     QTest::newRow("at notBefore") << daysFrom(fixedNow(), -10) << LaneState::Ok;
     QTest::newRow("last second before the warning") << daysFrom(fixedNow(), 50).addSecs(-1) << LaneState::Ok;
     QTest::newRow("warning starts") << daysFrom(fixedNow(), 50) << LaneState::Due;
@@ -217,7 +224,8 @@ void TestTimeline::stapleState_data()
     QTest::addColumn<LaneState>("state");
     QTest::newRow("before thisUpdate") << daysFrom(fixedNow(), -1).addSecs(-1) << LaneState::NotYetValid;
     QTest::newRow("fresh") << fixedNow() << LaneState::Ok;
-    QTest::newRow("last second before the refresh point") << daysFrom(fixedNow(), 2.5).addSecs(-1) << LaneState::Ok;
+    QTest::newRow("last second before the refresh point")
+        << daysFrom(fixedNow(), 2.5).addSecs(-1) << LaneState::Ok;
     QTest::newRow("at the refresh point") << daysFrom(fixedNow(), 2.5) << LaneState::Due;
     QTest::newRow("at nextUpdate") << daysFrom(fixedNow(), 6) << LaneState::Due;
     QTest::newRow("one second after nextUpdate") << daysFrom(fixedNow(), 6).addSecs(1) << LaneState::Expired;
