@@ -23,7 +23,10 @@ bool isResponderOnly(const Certificate& cert)
 
 QString folderOf(const QString& path) { return QFileInfo(path).absolutePath(); }
 
-QString namesKey(const Certificate& cert)
+// "Same names from the same CA". A CA is its name and its key: unrelated private CAs often share a
+// name ("Internal CA"), and a leaf from one must not supersede a leaf from the other. The key is
+// the leaf's authority key identifier, else the key of the issuer found for it.
+QString namesKey(const Certificate& cert, const Certificate& issuer)
 {
     QStringList names = cert.dnsNames();
     if (names.isEmpty())
@@ -32,7 +35,11 @@ QString namesKey(const Certificate& cert)
         n = n.toLower();
     std::sort(names.begin(), names.end());
     names.removeDuplicates();
-    return QString::fromLatin1(cert.issuerNameDer().toHex()) + QLatin1Char('|') + names.join(QLatin1Char(','));
+    QByteArray caKey = cert.authorityKeyId();
+    if (caKey.isEmpty() && !issuer.isNull())
+        caKey = issuer.publicKeyBitString();
+    return QString::fromLatin1(cert.issuerNameDer().toHex()) + QLatin1Char('|') + QString::fromLatin1(caKey.toHex()) +
+           QLatin1Char('|') + names.join(QLatin1Char(','));
 }
 
 // Issuer lookup over the provided CA certificates, indexed by subject name.
@@ -192,7 +199,7 @@ QList<Bundle> Bundler::bundle(const LoadedInputs& inputs) const
     // Same names, same CA: the latest notBefore is current, the others are superseded by it.
     QHash<QString, QList<int>> groups;
     for (int i = 0; i < bundles.size(); ++i)
-        groups[namesKey(bundles[i].leaf)] << i;
+        groups[namesKey(bundles[i].leaf, bundles[i].issuer())] << i;
     for (const QList<int>& group : std::as_const(groups)) {
         if (group.size() < 2)
             continue;
@@ -245,6 +252,13 @@ QList<Bundle> Bundler::bundle(const LoadedInputs& inputs) const
     QHash<QByteArray, QList<int>> bundlesBySerial;
     for (int i = 0; i < bundles.size(); ++i)
         bundlesBySerial[bundles[i].leaf.serial()] << i;
+    // Every file that holds a leaf, for HAProxy's "site.pem.ocsp belongs to site.pem".
+    QHash<QString, int> bundleByLeafFile;
+    for (const Certificate& cert : inputs.certificates) {
+        const auto it = bundleBySha.constFind(cert.sha256());
+        if (it != bundleBySha.constEnd() && !bundleByLeafFile.contains(cert.source().path))
+            bundleByLeafFile.insert(cert.source().path, *it);
+    }
     for (const OcspStaple& staple : inputs.staples) {
         int owner = -1;
         StapleAttachment how = StapleAttachment::CertIdMatch;
@@ -267,12 +281,16 @@ QList<Bundle> Bundler::bundle(const LoadedInputs& inputs) const
             owner = int(bundleBySha.value(bundles[owner].supersededBy.sha256(), owner));
             how = StapleAttachment::PreviousCertificate;
         }
-        if (owner < 0) {
-            // HAProxy's convention: "site.pem.ocsp" belongs to "site.pem".
-            const QString path = staple.source().path;
-            for (int i = 0; i < bundles.size() && owner < 0; ++i)
-                if (path == bundles[i].leaf.source().path + QStringLiteral(".ocsp"))
-                    owner = i, how = StapleAttachment::BesideFiles;
+        // HAProxy's convention: "site.pem.ocsp" is what HAProxy staples for "site.pem", whatever it
+        // holds, so the name wins over the CertID (a staple copied from another site is wrong for
+        // this one, not a second staple for the other).
+        const QString path = staple.source().path;
+        if (path.endsWith(QLatin1String(".ocsp"))) {
+            const auto named = bundleByLeafFile.constFind(path.chopped(5));
+            if (named != bundleByLeafFile.constEnd() && *named != owner) {
+                owner = *named;
+                how = StapleAttachment::BesideFiles;
+            }
         }
         if (owner < 0) {
             const QList<int> beside = currentByFolder.value(folderOf(staple.source().path));

@@ -217,6 +217,10 @@ public:
     {
     }
 
+    // Met while walking a folder rather than named by the user: files that normally live beside
+    // certificates (a CSR) are then noted, not warned about.
+    void setFoundInFolder(bool found) { m_foundInFolder = found; }
+
     LoadedInputs parse(const QByteArray& data)
     {
         m_out.files << m_origin;
@@ -260,6 +264,18 @@ private:
             QStringLiteral("INPUT_UNRECOGNIZED"), m_loud ? Severity::Warning : Severity::Info, subject,
             QStringLiteral("Not a certificate, key, OCSP response or CRL: this looks like %1.").arg(looksLike),
             QStringLiteral("Point the tool at the PEM or DER file the server is configured with."));
+    }
+
+    // A file that is not a certificate but is at home beside one (certbot 1.x's csr/ folder, the CSR
+    // an admin keeps next to server.crt): only worth a note when found while walking a folder.
+    void companion(const QString& looksLike, const SourceLocation& where)
+    {
+        if (!m_foundInFolder) {
+            unrecognized(looksLike, &where);
+            return;
+        }
+        m_out.findings << inputFinding(QStringLiteral("INPUT_UNRECOGNIZED"), Severity::Info, where.display(),
+                                       QStringLiteral("Skipped: this is %1. Kept beside certificates it is harmless.").arg(looksLike));
     }
 
     void malformed(const QString& what, const SourceLocation& where, const QString& fix = {})
@@ -371,7 +387,7 @@ private:
             else
                 addTypedKeyDer(der, rsa ? EVP_PKEY_RSA : EVP_PKEY_EC, format, where);
         } else if (label == "CERTIFICATE REQUEST" || label == "NEW CERTIFICATE REQUEST") {
-            unrecognized(QStringLiteral("a certificate signing request (CSR): what you send to a CA, not the certificate it returns"), &where);
+            companion(QStringLiteral("a certificate signing request (CSR): what you send to a CA, not the certificate it returns"), where);
         } else if (label == "OCSP REQUEST") {
             unrecognized(QStringLiteral("an OCSP request (what a client sends to a responder), not the response a server staples"), &where);
         } else if (label == "PUBLIC KEY" || label == "RSA PUBLIC KEY") {
@@ -421,7 +437,7 @@ private:
         } else if (auto req = decodeExact<OCSP_REQUEST>(der, d2i_OCSP_REQUEST, OCSP_REQUEST_free)) {
             unrecognized(QStringLiteral("an OCSP request (what a client sends to a responder), not the response a server staples"), &where);
         } else if (auto csr = decodeExact<X509_REQ>(der, d2i_X509_REQ, X509_REQ_free)) {
-            unrecognized(QStringLiteral("a certificate signing request (CSR), not a certificate"), &where);
+            companion(QStringLiteral("a certificate signing request (CSR), not a certificate"), where);
         } else if (tryTypedKeyDer(der, where)) {
             // PKCS#1 or SEC1 key in DER
         } else {
@@ -644,6 +660,7 @@ private:
     const LoadOptions& m_options;
     QString m_origin;
     bool m_loud;
+    bool m_foundInFolder = false;
     Loader::CertificateCache* m_certificates;
     bool m_passwordAsked = false;
     std::optional<QString> m_password;
@@ -732,7 +749,10 @@ QStringList Loader::expandPaths(const QStringList& paths, QList<Finding>* findin
     return files;
 }
 
-LoadedInputs Loader::loadFile(const QString& path) const
+namespace {
+
+LoadedInputs readAndParse(const LoadOptions& options, Loader::CertificateCache* certificates, const QString& path,
+                          bool foundInFolder)
 {
     LoadedInputs out;
     QFile file(path);
@@ -746,7 +766,7 @@ LoadedInputs Loader::loadFile(const QString& path) const
                                             : QString());
         return out;
     }
-    if (file.size() > m_options.maxFileSize) {
+    if (file.size() > options.maxFileSize) {
         out.files << path;
         out.findings << inputFinding(QStringLiteral("INPUT_UNREADABLE"), Severity::Error, path,
                                      QStringLiteral("The file is %1 MiB, far larger than any certificate, key or staple; it was not read.")
@@ -754,7 +774,16 @@ LoadedInputs Loader::loadFile(const QString& path) const
         return out;
     }
     const QByteArray data = file.readAll();
-    return Parser(m_options, path, true, m_certificates.get()).parse(data);
+    Parser parser(options, path, true, certificates);
+    parser.setFoundInFolder(foundInFolder);
+    return parser.parse(data);
+}
+
+} // namespace
+
+LoadedInputs Loader::loadFile(const QString& path) const
+{
+    return readAndParse(m_options, m_certificates.get(), path, false);
 }
 
 LoadedInputs Loader::loadPaths(const QStringList& paths) const
@@ -766,7 +795,7 @@ LoadedInputs Loader::loadPaths(const QStringList& paths) const
         named.insert(p);
     for (const QString& file : files) {
         if (named.contains(file) || looksLikePkiFileName(file)) {
-            out.append(loadFile(file));
+            out.append(readAndParse(m_options, m_certificates.get(), file, !named.contains(file)));
             continue;
         }
         // Found while walking a folder: an unrecognised file there is normal (configs, READMEs).

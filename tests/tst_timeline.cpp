@@ -1,0 +1,338 @@
+// buildTimeline: the lanes the desktop window draws. Core decides every state and marker (the
+// widget only paints), so the lanes are checked here against the pinned clock: which lanes, in
+// which order, their windows, markers, states and the reasons a staple is drawn detached.
+
+#include "Inspection.h"
+#include "TestPki.h"
+#include "Timeline.h"
+
+#include <QTest>
+
+using namespace staplescope;
+using namespace staplescope::test;
+
+Q_DECLARE_METATYPE(staplescope::LaneState)
+
+namespace {
+
+QString serialOf(const IssuedCert& cert)
+{
+    return Certificate::fromDer(cert.certDer(), {}).serialHex();
+}
+
+const TimelineLane* laneOf(const Timeline& t, LaneKind kind, int nth = 0)
+{
+    for (const TimelineLane& lane : t.lanes)
+        if (lane.kind == kind && nth-- == 0)
+            return &lane;
+    return nullptr;
+}
+
+QString describe(const Timeline& t)
+{
+    QStringList lines;
+    for (const TimelineLane& l : t.lanes)
+        lines << QStringLiteral("%1 [%2 → %3] marker %4 state %5%6")
+                     .arg(l.label, l.start.toString(Qt::ISODate), l.end.toString(Qt::ISODate),
+                          l.marker.toString(Qt::ISODate), l.stateText,
+                          l.detached ? QStringLiteral(" detached: ") + l.detachedReason : QString());
+    return lines.join(QLatin1Char('\n'));
+}
+
+} // namespace
+
+class TestTimeline : public QObject {
+    Q_OBJECT
+
+private slots:
+    void init();
+
+    void healthyBundle();
+    void renewalIncident();
+    void leafState_data();
+    void leafState();
+    void stapleState_data();
+    void stapleState();
+    void refreshMarker_data();
+    void refreshMarker();
+    void stapleWithoutNextUpdateIsOpenEnded();
+    void revokedStaple();
+    void unsuccessfulStaple();
+    void emptyBundleHasNoLanes();
+
+private:
+    // The standard site (leaf, chain, key, `staple`) in one folder, loaded once.
+    std::shared_ptr<InspectionSession> site(const QByteArray& staple, const IssuedCert* leaf = nullptr)
+    {
+        const IssuedCert& l = leaf ? *leaf : m_pki->leaf;
+        m_dir->write(QStringLiteral("site/cert.pem"), l.certPem());
+        m_dir->write(QStringLiteral("site/chain.pem"), m_pki->intermediate.certPem());
+        m_dir->write(QStringLiteral("site/privkey.pem"), m_pki->keyPem(l));
+        if (!staple.isEmpty())
+            m_dir->write(QStringLiteral("site/ocsp.der"), staple);
+        return load({m_dir->path(QStringLiteral("site"))});
+    }
+    std::shared_ptr<InspectionSession> load(const QStringList& paths)
+    {
+        InspectRequest request;
+        request.paths = paths;
+        request.useSystemTrust = false;
+        request.caFiles = {m_dir->write(QStringLiteral("trust/root.pem"), m_pki->root.certPem())};
+        return InspectionSession::load(request);
+    }
+    static Timeline timelineAt(const InspectionSession& session, const QDateTime& at, double fraction = 0.5)
+    {
+        AnalysisOptions options;
+        options.at = at;
+        options.stapleRefreshFraction = fraction;
+        const InspectionReport report = session.evaluate(options);
+        if (report.bundles.isEmpty())
+            return {};
+        // The current bundle (superseded ones sort last).
+        return report.bundles.first().timeline;
+    }
+
+    std::unique_ptr<TestPki> m_pki;
+    std::unique_ptr<TestFolder> m_dir;
+};
+
+void TestTimeline::init()
+{
+    m_pki = std::make_unique<TestPki>();
+    m_dir = std::make_unique<TestFolder>();
+}
+
+void TestTimeline::healthyBundle()
+{
+    const auto session = site(m_pki->goodStaple());
+    const Timeline t = timelineAt(*session, fixedNow());
+    QCOMPARE(t.at, fixedNow());
+    // Leaf, its staple, the chain, the anchor from the trust store: in that order.
+    QVERIFY2(t.lanes.size() == 4, qPrintable(describe(t)));
+    QCOMPARE(t.lanes[0].kind, LaneKind::Leaf);
+    QCOMPARE(t.lanes[1].kind, LaneKind::Staple);
+    QCOMPARE(t.lanes[2].kind, LaneKind::Intermediate);
+    QCOMPARE(t.lanes[3].kind, LaneKind::Root);
+    for (const TimelineLane& lane : t.lanes) {
+        QCOMPARE(lane.state, LaneState::Ok);
+        QCOMPARE(lane.stateText, QStringLiteral("ok"));
+        QVERIFY(!lane.detached);
+        QVERIFY(lane.detachedReason.isEmpty());
+    }
+
+    const TimelineLane& leaf = t.lanes[0];
+    QCOMPARE(leaf.label, QStringLiteral("Leaf www.example.test"));
+    QCOMPARE(leaf.objectId, Certificate::fromDer(m_pki->leaf.certDer(), {}).id());
+    QCOMPARE(leaf.start, daysFrom(fixedNow(), -10));
+    QCOMPARE(leaf.end, daysFrom(fixedNow(), 80));
+    QCOMPARE(leaf.marker, daysFrom(fixedNow(), 50)); // 30 days before the end of a 90-day certificate
+    QCOMPARE(leaf.markerLabel, QStringLiteral("expiry warning"));
+    QVERIFY(leaf.detail.contains(serialOf(m_pki->leaf)));
+
+    const TimelineLane& staple = t.lanes[1];
+    QCOMPARE(staple.label, QStringLiteral("Staple (good)"));
+    QVERIFY(staple.objectId.startsWith(QStringLiteral("staple:")));
+    QCOMPARE(staple.start, daysFrom(fixedNow(), -1));
+    QCOMPARE(staple.end, daysFrom(fixedNow(), 6));
+    QCOMPARE(staple.marker, daysFrom(fixedNow(), 2.5)); // halfway through its 7 days
+    QCOMPARE(staple.markerLabel, QStringLiteral("refresh due"));
+    QVERIFY(staple.detail.contains(serialOf(m_pki->leaf)));
+    QVERIFY(staple.detail.contains(QStringLiteral("SHA1")) ||
+            staple.detail.contains(QStringLiteral("SHA-1")) ||
+            staple.detail.contains(QStringLiteral("sha1")));
+
+    QCOMPARE(t.lanes[2].label, QStringLiteral("Intermediate Staplescope Test Intermediate"));
+    QCOMPARE(t.lanes[2].start, daysFrom(fixedNow(), -2 * 365));
+    QCOMPARE(t.lanes[3].label, QStringLiteral("Root Staplescope Test Root (trust store)"));
+    QCOMPARE(t.lanes[3].end, daysFrom(fixedNow(), 10 * 365));
+}
+
+void TestTimeline::renewalIncident()
+{
+    // Renewed two days ago; the staple on disk is still the previous certificate's.
+    const IssuedCert previous = m_pki->issueLeaf([](CertSpec& s) {
+        s.notBefore = daysFrom(fixedNow(), -88);
+        s.notAfter = daysFrom(fixedNow(), 2);
+    });
+    const IssuedCert current = m_pki->issueLeaf([](CertSpec& s) {
+        s.notBefore = daysFrom(fixedNow(), -2);
+        s.notAfter = daysFrom(fixedNow(), 88);
+    });
+    m_dir->write(QStringLiteral("site/old/cert.pem"), previous.certPem());
+    const auto session = site(m_pki->staple(m_pki->goodStapleSpec(), &previous), &current);
+    const Timeline t = timelineAt(*session, fixedNow());
+    const QString text = describe(t);
+
+    const TimelineLane* leaf = laneOf(t, LaneKind::Leaf);
+    const TimelineLane* staple = laneOf(t, LaneKind::Staple);
+    const TimelineLane* old = laneOf(t, LaneKind::PreviousCertificate);
+    QVERIFY2(leaf && staple && old, qPrintable(text));
+    QCOMPARE(leaf->objectId, Certificate::fromDer(current.certDer(), {}).id());
+    // The leaf itself is fine: the problem is drawn on the staple's lane, not the certificate's.
+    QCOMPARE(leaf->state, LaneState::Ok);
+    QCOMPARE(staple->state, LaneState::Mismatched);
+    QCOMPARE(staple->stateText, QStringLiteral("mismatched"));
+    QVERIFY(staple->detached);
+    QCOMPARE(staple->detachedReason,
+             QStringLiteral("for serial %1 (previous certificate)").arg(serialOf(previous)));
+    QVERIFY(staple->detail.contains(serialOf(previous)));
+
+    QCOMPARE(old->objectId, Certificate::fromDer(previous.certDer(), {}).id());
+    QCOMPARE(old->label, QStringLiteral("Previous www.example.test"));
+    QCOMPARE(old->start, daysFrom(fixedNow(), -88));
+    QCOMPARE(old->end, daysFrom(fixedNow(), 2));
+    QCOMPARE(old->stateText, QStringLiteral("superseded"));
+    QVERIFY(old->marker.isNull());
+    QVERIFY(old->markerLabel.isEmpty());
+    // The previous certificate is the last lane, below the chain.
+    QCOMPARE(t.lanes.last().kind, LaneKind::PreviousCertificate);
+}
+
+void TestTimeline::leafState_data()
+{
+    // The standard leaf: now − 10 days … now + 80 days; warning from now + 50 days.
+    QTest::addColumn<QDateTime>("at");
+    QTest::addColumn<LaneState>("state");
+    QTest::newRow("one second before notBefore")
+        << daysFrom(fixedNow(), -10).addSecs(-1) << LaneState::NotYetValid;
+    QTest::newRow("at notBefore") << daysFrom(fixedNow(), -10) << LaneState::Ok;
+    QTest::newRow("last second before the warning") << daysFrom(fixedNow(), 50).addSecs(-1) << LaneState::Ok;
+    QTest::newRow("warning starts") << daysFrom(fixedNow(), 50) << LaneState::Due;
+    QTest::newRow("at notAfter") << daysFrom(fixedNow(), 80) << LaneState::Due;
+    QTest::newRow("one second after notAfter") << daysFrom(fixedNow(), 80).addSecs(1) << LaneState::Expired;
+}
+
+void TestTimeline::leafState()
+{
+    QFETCH(QDateTime, at);
+    QFETCH(LaneState, state);
+    const auto session = site({});
+    const Timeline t = timelineAt(*session, at);
+    const TimelineLane* leaf = laneOf(t, LaneKind::Leaf);
+    QVERIFY2(leaf, qPrintable(describe(t)));
+    QCOMPARE(leaf->state, state);
+    QCOMPARE(leaf->stateText, laneStateName(state));
+    QCOMPARE(t.at, at);
+    // The chain is years away from its own edges.
+    QCOMPARE(laneOf(t, LaneKind::Intermediate)->state, LaneState::Ok);
+}
+
+void TestTimeline::stapleState_data()
+{
+    // The good staple: now − 1 day … now + 6 days, refresh point now + 2.5 days.
+    QTest::addColumn<QDateTime>("at");
+    QTest::addColumn<LaneState>("state");
+    QTest::newRow("before thisUpdate") << daysFrom(fixedNow(), -1).addSecs(-1) << LaneState::NotYetValid;
+    QTest::newRow("fresh") << fixedNow() << LaneState::Ok;
+    QTest::newRow("last second before the refresh point")
+        << daysFrom(fixedNow(), 2.5).addSecs(-1) << LaneState::Ok;
+    QTest::newRow("at the refresh point") << daysFrom(fixedNow(), 2.5) << LaneState::Due;
+    QTest::newRow("at nextUpdate") << daysFrom(fixedNow(), 6) << LaneState::Due;
+    QTest::newRow("one second after nextUpdate") << daysFrom(fixedNow(), 6).addSecs(1) << LaneState::Expired;
+}
+
+void TestTimeline::stapleState()
+{
+    QFETCH(QDateTime, at);
+    QFETCH(LaneState, state);
+    const auto session = site(m_pki->goodStaple());
+    const Timeline t = timelineAt(*session, at);
+    const TimelineLane* staple = laneOf(t, LaneKind::Staple);
+    QVERIFY2(staple, qPrintable(describe(t)));
+    QCOMPARE(staple->state, state);
+    QVERIFY(!staple->detached);
+    // A staple's troubles never colour the certificate's lane.
+    QCOMPARE(laneOf(t, LaneKind::Leaf)->state, LaneState::Ok);
+}
+
+void TestTimeline::refreshMarker_data()
+{
+    QTest::addColumn<double>("fraction");
+    QTest::addColumn<double>("validityHours");
+    QTest::addColumn<double>("markerHoursAfterThisUpdate");
+    QTest::newRow("half of 7 days (default)") << 0.5 << 168.0 << 84.0;
+    QTest::newRow("three quarters of 7 days") << 0.75 << 168.0 << 126.0;
+    QTest::newRow("half of 12 hours") << 0.5 << 12.0 << 6.0;
+    QTest::newRow("80% of 4 days") << 0.8 << 96.0 << 76.8;
+    QTest::newRow("fraction 0: due at once") << 0.0 << 168.0 << 0.0;
+}
+
+void TestTimeline::refreshMarker()
+{
+    // marker = thisUpdate + fraction · (nextUpdate − thisUpdate)
+    QFETCH(double, fraction);
+    QFETCH(double, validityHours);
+    QFETCH(double, markerHoursAfterThisUpdate);
+    OcspSpec spec = m_pki->goodStapleSpec();
+    spec.thisUpdate = hoursFrom(fixedNow(), -1);
+    spec.nextUpdate = hoursFrom(spec.thisUpdate, validityHours);
+    const auto session = site(m_pki->staple(spec));
+    const Timeline t = timelineAt(*session, fixedNow(), fraction);
+    const TimelineLane* staple = laneOf(t, LaneKind::Staple);
+    QVERIFY2(staple, qPrintable(describe(t)));
+    QCOMPARE(staple->start, spec.thisUpdate);
+    QCOMPARE(staple->end, *spec.nextUpdate);
+    QCOMPARE(staple->marker, spec.thisUpdate.addSecs(qint64(markerHoursAfterThisUpdate * 3600)));
+    // The lane says "due" exactly when the marker has passed (one hour after thisUpdate here).
+    QCOMPARE(staple->state, staple->marker <= fixedNow() ? LaneState::Due : LaneState::Ok);
+}
+
+void TestTimeline::stapleWithoutNextUpdateIsOpenEnded()
+{
+    OcspSpec spec = m_pki->goodStapleSpec();
+    spec.nextUpdate.reset();
+    const auto session = site(m_pki->staple(spec));
+    const Timeline t = timelineAt(*session, fixedNow());
+    const TimelineLane* staple = laneOf(t, LaneKind::Staple);
+    QVERIFY2(staple, qPrintable(describe(t)));
+    QCOMPARE(staple->start, spec.thisUpdate);
+    QVERIFY(staple->end.isNull());
+    QVERIFY(staple->marker.isNull());
+    QCOMPARE(staple->state, LaneState::Ok); // STAPLE_NO_NEXT_UPDATE is a warning, not a state of the window
+}
+
+void TestTimeline::revokedStaple()
+{
+    OcspSpec spec = m_pki->goodStapleSpec();
+    spec.certStatus = V_OCSP_CERTSTATUS_REVOKED;
+    spec.revocationTime = daysFrom(fixedNow(), -2);
+    spec.revocationReason = OCSP_REVOKED_STATUS_KEYCOMPROMISE;
+    const auto session = site(m_pki->staple(spec));
+    const Timeline t = timelineAt(*session, fixedNow());
+    const TimelineLane* staple = laneOf(t, LaneKind::Staple);
+    QVERIFY2(staple, qPrintable(describe(t)));
+    QCOMPARE(staple->label, QStringLiteral("Staple (revoked)"));
+    QCOMPARE(staple->state, LaneState::Revoked);
+    QCOMPARE(staple->stateText, QStringLiteral("revoked"));
+    QVERIFY(!staple->detached);
+    // Revocation is about the certificate: its lane says so too.
+    QCOMPARE(laneOf(t, LaneKind::Leaf)->state, LaneState::Revoked);
+    QCOMPARE(laneOf(t, LaneKind::Intermediate)->state, LaneState::Ok);
+}
+
+void TestTimeline::unsuccessfulStaple()
+{
+    OcspSpec spec;
+    spec.responseStatus = OCSP_RESPONSE_STATUS_TRYLATER;
+    const auto session = site(m_pki->staple(spec));
+    const Timeline t = timelineAt(*session, fixedNow());
+    const TimelineLane* staple = laneOf(t, LaneKind::Staple);
+    QVERIFY2(staple, qPrintable(describe(t)));
+    QCOMPARE(staple->label, QStringLiteral("Staple (tryLater)"));
+    QCOMPARE(staple->state, LaneState::Invalid);
+    QVERIFY(staple->start.isNull());
+    QVERIFY(staple->end.isNull());
+    QVERIFY(staple->marker.isNull());
+}
+
+void TestTimeline::emptyBundleHasNoLanes()
+{
+    AnalysisOptions options;
+    options.at = fixedNow();
+    const Timeline t = buildTimeline(Bundle{}, {}, options);
+    QCOMPARE(t.at, fixedNow());
+    QVERIFY(t.lanes.isEmpty());
+}
+
+QTEST_GUILESS_MAIN(TestTimeline)
+#include "tst_timeline.moc"
