@@ -682,7 +682,20 @@ LoadedInputs Loader::loadData(const QByteArray& data, const QString& origin) con
 QStringList Loader::expandPaths(const QStringList& paths, QList<Finding>* findings)
 {
     QStringList files;
-    QSet<QString> seen; // canonical paths: a symlinked file or folder is read once, loops end here
+    // Canonical path → index in `files`: a symlinked file or folder is read once, loops end here.
+    QHash<QString, qsizetype> seen;
+    // A file reached both directly and through a symlink is named by the link: that is the path
+    // server configurations use (certbot's live/NAME/cert.pem, not archive/NAME/cert2.pem).
+    auto addFile = [&](const QFileInfo& file) {
+        const QString canonical = file.canonicalFilePath();
+        const auto it = seen.constFind(canonical);
+        if (it == seen.constEnd()) {
+            seen.insert(canonical, files.size());
+            files << file.filePath();
+        } else if (file.isSymLink() && !QFileInfo(files.at(*it)).isSymLink()) {
+            files[*it] = file.filePath();
+        }
+    };
     auto note = [&](const Finding& f) {
         if (findings)
             *findings << f;
@@ -697,11 +710,7 @@ QStringList Loader::expandPaths(const QStringList& paths, QList<Finding>* findin
             continue;
         }
         if (info.isFile()) {
-            const QString canonical = info.canonicalFilePath();
-            if (!seen.contains(canonical)) {
-                seen.insert(canonical);
-                files << path;
-            }
+            addFile(info);
             continue;
         }
         if (!info.isDir()) {
@@ -733,11 +742,7 @@ QStringList Loader::expandPaths(const QStringList& paths, QList<Finding>* findin
                 if (entry.isDir()) {
                     pending << entry.filePath();
                 } else if (entry.isFile()) {
-                    const QString canonical = entry.canonicalFilePath();
-                    if (!seen.contains(canonical)) {
-                        seen.insert(canonical);
-                        files << entry.filePath();
-                    }
+                    addFile(entry);
                 } else if (entry.isSymLink() && !entry.exists()) {
                     note(inputFinding(QStringLiteral("INPUT_UNREADABLE"), Severity::Warning, entry.filePath(),
                                       QStringLiteral("Dangling symbolic link to %1.").arg(entry.symLinkTarget()),

@@ -283,6 +283,9 @@ void TestLayouts::certbot()
         QVERIFY2(current && previous, qPrintable(text));
         QVERIFY(!current->bundle.isSuperseded());
         QVERIFY(previous->bundle.isSuperseded());
+        // Named by the path server configurations use, not by the archive file it links to.
+        QVERIFY2(current->bundle.leaf.source().path.contains(QStringLiteral("/live/%1/").arg(it.key())),
+                 qPrintable(current->bundle.leaf.source().path));
         QVERIFY(isLeaf(previous->bundle.supersededBy, it->second));
         QCOMPARE(current->bundle.previousCertificates.size(), 1);
         QVERIFY(isLeaf(current->bundle.previousCertificates.first(), it->first));
