@@ -28,6 +28,7 @@ void LoadedInputs::append(const LoadedInputs& other)
     crls += other.crls;
     findings += other.findings;
     files += other.files;
+    cancelled = cancelled || other.cancelled;
 }
 
 namespace {
@@ -798,7 +799,14 @@ LoadedInputs Loader::loadPaths(const QStringList& paths) const
     QSet<QString> named;
     for (const QString& p : paths)
         named.insert(p);
-    for (const QString& file : files) {
+    for (qsizetype index = 0; index < files.size(); ++index) {
+        if (m_options.cancel && m_options.cancel->load()) {
+            out.cancelled = true;
+            break;
+        }
+        if (m_options.progress)
+            m_options.progress(index, files.size());
+        const QString& file = files.at(index);
         if (named.contains(file) || looksLikePkiFileName(file)) {
             out.append(readAndParse(m_options, m_certificates.get(), file, !named.contains(file)));
             continue;
@@ -818,6 +826,8 @@ LoadedInputs Loader::loadPaths(const QStringList& paths) const
         }
         out.append(Parser(m_options, file, false, m_certificates.get()).parse(f.readAll()));
     }
+    if (m_options.progress && !out.cancelled)
+        m_options.progress(files.size(), files.size());
     return out;
 }
 

@@ -6,6 +6,7 @@
 #include "PrivateKey.h"
 #include "Crl.h"
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -20,6 +21,7 @@ struct LoadedInputs {
     QList<Crl> crls;
     QList<Finding> findings;
     QStringList files; // every file read, in order
+    bool cancelled = false;
 
     void append(const LoadedInputs& other);
 };
@@ -29,6 +31,11 @@ struct LoadOptions {
     // --password or a prompt, tests script it. Returning nullopt means "none available".
     std::function<std::optional<QString>(const QString& path)> passwordProvider;
     qint64 maxFileSize = 16 * 1024 * 1024; // larger files are reported, not read
+    // Called from the loading thread after each file of loadPaths (files done, files in all), so a
+    // window can show real progress for big folders.
+    std::function<void(qsizetype done, qsizetype total)> progress;
+    // When set to true, loadPaths stops after the current file and marks the result cancelled.
+    const std::atomic<bool>* cancel = nullptr;
 };
 
 // Reads files and folders. Content is sniffed, never trusted from the file name.

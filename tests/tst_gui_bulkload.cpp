@@ -10,6 +10,7 @@
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QProgressBar>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -78,6 +79,12 @@ private slots:
             ++ticks;
         });
 
+        // The status bar's progress becomes determinate: files done of files found.
+        auto* progress = window.findChild<QProgressBar*>();
+        QVERIFY(progress);
+        int largestMaximum = 0;
+        connect(&ticker, &QTimer::timeout, this, [&] { largestMaximum = std::max(largestMaximum, progress->maximum()); });
+
         QSignalSpy loaded(&window, &MainWindow::loadFinished);
         clock.start();
         ticker.start();
@@ -88,9 +95,10 @@ private slots:
 
         QCOMPARE(window.bundleModel()->report().bundles.size(), kBundles);
         QVERIFY(window.bundleModel()->rowCount() >= kBundles);
+        // The time is a figure for docs/performance.md, not an assertion (tests never assert timings).
         qInfo("500 bundles listed in %lld ms; %d ticks, worst GUI-thread gap %lld ms", elapsed, ticks, worstGap);
-        QVERIFY2(elapsed < 2000 * timeFactor(), qPrintable(QStringLiteral("took %1 ms").arg(elapsed)));
         QVERIFY(ticks >= 3);
+        QCOMPARE(largestMaximum, kBundles + 1); // 500 cert.pem files and ca.pem
         // Showing the result (model reset, first bundle) is the only GUI-thread work.
         QVERIFY2(worstGap < 500 * timeFactor(), qPrintable(QStringLiteral("GUI blocked for %1 ms").arg(worstGap)));
         // Re-evaluation of all 500 is off the thread too.
@@ -98,6 +106,23 @@ private slots:
         window.setAsOf(daysFrom(fixedNow(), 30));
         QVERIFY(updated.wait(10000));
         QCOMPARE(window.evaluatedAt(), daysFrom(fixedNow(), 30));
+    }
+
+    void cancelledLoadChangesNothing()
+    {
+        QTemporaryDir settingsDir;
+        auto settings = std::make_unique<AppSettings>(
+            std::make_unique<QSettings>(settingsDir.filePath(QStringLiteral("s.ini")), QSettings::IniFormat));
+        MainWindow window(std::move(settings));
+        window.setNonInteractive(true);
+        window.show();
+        QSignalSpy loaded(&window, &MainWindow::loadFinished);
+        window.openPaths({m_dir.path()});
+        window.cancelWork(); // before the worker has read more than a file or two
+        QVERIFY(loaded.wait(30000));
+        QVERIFY(!window.isLoading());
+        QCOMPARE(window.bundleModel()->report().bundles.size(), 0);
+        QVERIFY(window.isWelcomeShown());
     }
 
 private:

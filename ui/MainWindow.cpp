@@ -86,16 +86,17 @@ MainWindow::MainWindow(std::unique_ptr<AppSettings> settings, QWidget* parent)
     m_statusLabel = new QLabel(tr("Drop certificates, chains, keys and OCSP staples, or a whole folder."), this);
     statusBar()->addWidget(m_statusLabel, 1);
     m_progress = new QProgressBar(this);
-    m_progress->setRange(0, 0); // busy: core loads in one call and reports no steps
+    m_progress->setRange(0, 0); // busy until the loader reports how many files there are
     m_progress->setMaximumWidth(200);
     m_progress->setTextVisible(false);
     m_progress->setAccessibleName(tr("Loading"));
     m_progress->hide();
     statusBar()->addPermanentWidget(m_progress);
     m_cancelConnectButton = new QPushButton(tr("Cancel"), this);
-    m_cancelConnectButton->setToolTip(tr("Stop the server checks that are running"));
+    m_cancelConnectButton->setToolTip(tr("Stop loading and the server checks that are running (Esc)"));
+    m_cancelConnectButton->setShortcut(QKeySequence(Qt::Key_Escape));
     m_cancelConnectButton->hide();
-    connect(m_cancelConnectButton, &QPushButton::clicked, this, &MainWindow::cancelServerChecks);
+    connect(m_cancelConnectButton, &QPushButton::clicked, this, &MainWindow::cancelWork);
     statusBar()->addPermanentWidget(m_cancelConnectButton);
 
     resize(1280, 820);
@@ -468,8 +469,13 @@ void MainWindow::startLoad(const QStringList& paths, const QStringList& caFiles)
     m_loadedPaths = paths;
     m_loadedCaFiles = caFiles;
     const quint64 generation = ++m_loadGeneration;
+    if (m_loadCancel)
+        m_loadCancel->store(true); // a newer load replaces the running one: stop reading for it
+    m_loadCancel = std::make_shared<std::atomic<bool>>(false);
     m_loading = true;
+    m_progress->setRange(0, 0);
     m_progress->show();
+    m_cancelConnectButton->show();
     m_statusLabel->setText(tr("Reading %1…").arg(paths.size() == 1 ? QDir::toNativeSeparators(paths.first())
                                                                     : tr("%n item(s)", nullptr, int(paths.size()))));
     setCursor(Qt::BusyCursor);
@@ -500,18 +506,45 @@ void MainWindow::startLoad(const QStringList& paths, const QStringList& caFiles)
             Qt::BlockingQueuedConnection);
         return answer;
     };
+    request.load.cancel = m_loadCancel.get();
+    // Progress from the loading thread, at most every 50 ms, to the GUI thread.
+    auto lastReport = std::make_shared<std::atomic<qint64>>(0);
+    request.load.progress = [self, generation, lastReport](qsizetype done, qsizetype total) {
+        const qint64 now = QDateTime::currentMSecsSinceEpoch();
+        if (done != total && now - lastReport->load() < 50)
+            return;
+        lastReport->store(now);
+        QMetaObject::invokeMethod(qApp, [self, generation, done, total] {
+            if (!self || generation != self->m_loadGeneration || !self->m_loading)
+                return;
+            self->m_progress->setRange(0, int(total));
+            self->m_progress->setValue(int(done));
+            self->m_statusLabel->setText(tr("Reading files: %1 of %2…").arg(done).arg(total));
+        }, Qt::QueuedConnection);
+    };
     const AnalysisOptions options = analysisOptions();
     m_sliderBase = options.at;
 
     auto* watcher = new QFutureWatcher<Loaded>(this);
-    connect(watcher, &QFutureWatcher<Loaded>::finished, this, [this, watcher, generation] {
+    const auto cancel = m_loadCancel;
+    connect(watcher, &QFutureWatcher<Loaded>::finished, this, [this, watcher, generation, cancel] {
         watcher->deleteLater();
         if (generation != m_loadGeneration)
             return; // a newer load replaced this one
         Loaded loaded = watcher->result();
         m_loading = false;
-        m_progress->hide();
+        m_loadCancel.reset();
+        if (m_connecting == 0) {
+            m_progress->hide();
+            m_cancelConnectButton->hide();
+        }
         unsetCursor();
+        if (cancel->load()) {
+            // Keep what was shown before; a half-read folder would mislead.
+            m_statusLabel->setText(tr("Loading cancelled: nothing was changed."));
+            emit loadFinished();
+            return;
+        }
         m_fileSession = loaded.session;
         m_reloadAction->setEnabled(true);
         m_exportAction->setEnabled(true);
@@ -908,7 +941,7 @@ void MainWindow::connectToServer(const ServerCheckRequest& request)
         watcher->deleteLater();
         --m_connecting;
         m_runningChecks.removeOne(cancel);
-        if (m_connecting == 0) {
+        if (m_connecting == 0 && !m_loading) {
             m_cancelConnectButton->hide();
             if (!m_loading)
                 m_progress->hide();
@@ -949,6 +982,13 @@ bool MainWindow::recheckSelectedServer()
     return true;
 }
 
+void MainWindow::cancelWork()
+{
+    if (m_loadCancel)
+        m_loadCancel->store(true);
+    cancelServerChecks();
+}
+
 void MainWindow::cancelServerChecks()
 {
     for (const auto& cancel : std::as_const(m_runningChecks))
@@ -985,7 +1025,9 @@ void MainWindow::updateServerControls()
 
 void MainWindow::closeEvent(QCloseEvent* event)
 {
-    // Running checks end within their timeouts; make them end now.
+    // Running work ends within its timeouts; make it end now.
+    if (m_loadCancel)
+        m_loadCancel->store(true);
     for (const auto& cancel : std::as_const(m_runningChecks))
         cancel->store(true);
     m_settings->setWindowGeometry(saveGeometry());

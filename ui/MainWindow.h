@@ -87,6 +87,8 @@ public:
     // Runs the check that produced the selected bundle again; false when it is not a server's.
     bool recheckSelectedServer();
     void cancelServerChecks();
+    // Stops the running load (after its current file) and every server check.
+    void cancelWork();
     bool isConnecting() const { return m_connecting > 0; }
 
 signals:
@@ -138,6 +140,7 @@ private:
     QList<ServerEntry> m_servers;
     int m_connecting = 0;
     QList<std::shared_ptr<std::atomic<bool>>> m_runningChecks; // each check's cancel flag
+    std::shared_ptr<std::atomic<bool>> m_loadCancel; // the running load's
     QString m_selectAfterEvaluation; // bundle id to select when the next report arrives
     QStringList m_loadedPaths;
     QStringList m_loadedCaFiles;
