@@ -56,15 +56,7 @@ private:
     Finding& add(const QString& code, Severity severity, const QString& title, const QString& subject,
                  const QString& message, const QString& fix, const QStringList& objectIds)
     {
-        Finding f;
-        f.code = code;
-        f.severity = severity;
-        f.title = title;
-        f.subject = subject;
-        f.message = message;
-        f.fix = fix;
-        f.objectIds = objectIds;
-        m_findings << f;
+        m_findings << Finding{code, severity, title, subject, message, fix, objectIds};
         return m_findings.last();
     }
 

@@ -15,6 +15,13 @@ struct RoleInputs {
     LoadedInputs key;
     QString origin;      // how to name this bundle's source ("--cert …", "host:port [addr]")
     bool served = false; // from a live server
+
+    // Loads each role's files as a server configuration names them (tls_certificate, …).
+    static RoleInputs load(const Loader& loader, const QStringList& certFiles, const QStringList& chainFiles,
+                           const QStringList& stapleFiles, const QStringList& keyFiles);
+    // Findings and file names of all four roles, in role order.
+    QList<Finding> findings() const;
+    QStringList files() const;
 };
 
 // Groups loaded objects into bundles: one per end-entity certificate.

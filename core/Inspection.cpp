@@ -54,16 +54,10 @@ std::shared_ptr<InspectionSession> InspectionSession::load(const InspectRequest&
     const bool explicitRoles = !request.certFiles.isEmpty() || !request.chainFiles.isEmpty() ||
                                !request.stapleFiles.isEmpty() || !request.keyFiles.isEmpty();
     if (explicitRoles) {
-        RoleInputs roles;
-        roles.cert = loader.loadPaths(request.certFiles);
-        roles.chain = loader.loadPaths(request.chainFiles);
-        roles.staple = loader.loadPaths(request.stapleFiles);
-        roles.key = loader.loadPaths(request.keyFiles);
-        roles.origin = QStringLiteral("--cert %1").arg(request.certFiles.join(QLatin1Char(' ')));
-        for (const LoadedInputs* part : {&roles.cert, &roles.chain, &roles.staple, &roles.key}) {
-            session->m_inputFindings += part->findings;
-            session->m_files += part->files;
-        }
+        const RoleInputs roles =
+            RoleInputs::load(loader, request.certFiles, request.chainFiles, request.stapleFiles, request.keyFiles);
+        session->m_inputFindings += roles.findings();
+        session->m_files += roles.files();
         if (!request.certFiles.isEmpty() && roles.cert.certificates.isEmpty() && roles.cert.findings.isEmpty())
             session->m_inputFindings << roleFinding(QStringLiteral("cert"), request.certFiles, QStringLiteral("certificate"));
         if (!request.stapleFiles.isEmpty() && roles.staple.staples.isEmpty() && roles.staple.findings.isEmpty())

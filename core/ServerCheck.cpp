@@ -47,15 +47,7 @@ namespace {
 Finding makeFinding(const QString& code, Severity severity, const QString& title, const QString& subject,
                     const QString& message, const QString& fix, const QStringList& ids = {})
 {
-    Finding f;
-    f.code = code;
-    f.severity = severity;
-    f.title = title;
-    f.subject = subject;
-    f.message = message;
-    f.fix = fix;
-    f.objectIds = ids;
-    return f;
+    return Finding{code, severity, title, subject, message, fix, ids};
 }
 
 QString endpointSubject(const ProbeOptions& o)
@@ -84,17 +76,12 @@ DiskState loadDisk(const CompareSource& source, const ServerCheckOptions& option
     if (!source.certFiles.isEmpty() || !source.chainFiles.isEmpty() || !source.stapleFiles.isEmpty()
         || !source.keyFiles.isEmpty()) {
         disk.explicitRoles = true;
-        RoleInputs roles;
-        roles.cert = loader.loadPaths(source.certFiles);
-        roles.chain = loader.loadPaths(source.chainFiles);
-        roles.staple = loader.loadPaths(source.stapleFiles);
-        roles.key = loader.loadPaths(source.keyFiles);
-        roles.origin = QStringLiteral("--cert %1").arg(source.certFiles.join(QLatin1Char(' ')));
-        for (const LoadedInputs* part : {&roles.cert, &roles.chain, &roles.staple, &roles.key}) {
-            disk.findings += part->findings;
-            disk.files += part->files;
+        const RoleInputs roles =
+            RoleInputs::load(loader, source.certFiles, source.chainFiles, source.stapleFiles, source.keyFiles);
+        disk.findings += roles.findings();
+        disk.files += roles.files();
+        for (const LoadedInputs* part : {&roles.cert, &roles.chain, &roles.staple, &roles.key})
             disk.certificates += part->certificates;
-        }
         disk.bundles = bundler.bundleExplicit(roles);
     }
     if (!source.paths.isEmpty()) {
