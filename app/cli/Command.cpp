@@ -3,6 +3,7 @@
 #include "ConnectCommand.h"
 #include "DemoCommand.h"
 #include "InspectCommand.h"
+#include "ReportFormat.h"
 
 #include <QCoreApplication>
 
@@ -36,6 +37,39 @@ int Command::usageError(CommandStreams& streams, const QString& message) const
     streams.err << QStringLiteral("staplescope-cli %1: %2 (see staplescope-cli %1 --help)\n").arg(name(), message);
     streams.err.flush();
     return ExitUsage;
+}
+
+ReportOutput::ReportOutput()
+    : m_json(QStringLiteral("json"), QStringLiteral("Print the report as JSON (docs/json-schema.md).")),
+      m_format(QStringLiteral("format"), QStringLiteral("Report format: text, json, markdown or html."), QStringLiteral("FORMAT"),
+               QStringLiteral("text")),
+      m_noColour(QStringLiteral("no-color"), QStringLiteral("No ANSI colours (also when NO_COLOR is set)."))
+{
+}
+
+void ReportOutput::addOptions(QCommandLineParser& parser) const { parser.addOptions({m_json, m_format, m_noColour}); }
+
+QString ReportOutput::read(const QCommandLineParser& parser)
+{
+    m_formatName = parser.isSet(m_json) ? QStringLiteral("json") : parser.value(m_format).toLower();
+    m_colourAllowed = !parser.isSet(m_noColour) && qEnvironmentVariableIsEmpty("NO_COLOR");
+    if (!QStringList{QStringLiteral("text"), QStringLiteral("json"), QStringLiteral("markdown"), QStringLiteral("html")}.contains(m_formatName))
+        return QStringLiteral("unknown format '%1' (text, json, markdown, html)").arg(parser.value(m_format));
+    return {};
+}
+
+int ReportOutput::write(const InspectionReport& report, CommandStreams& streams) const
+{
+    if (m_formatName == QLatin1String("json"))
+        streams.out << QString::fromUtf8(reportToJsonBytes(report));
+    else if (m_formatName == QLatin1String("markdown"))
+        streams.out << reportToMarkdown(report);
+    else if (m_formatName == QLatin1String("html"))
+        streams.out << reportToHtml(report);
+    else
+        streams.out << reportToText(report, streams.outIsTerminal && m_colourAllowed);
+    streams.out.flush();
+    return report.exitCode();
 }
 
 QList<std::shared_ptr<Command>> allCommands()

@@ -2,6 +2,8 @@
 // One class per staplescope-cli command. Commands get their streams as parameters so tests run
 // them in-process and read what they print.
 
+#include "Inspection.h"
+
 #include <QCommandLineParser>
 #include <QString>
 #include <QStringList>
@@ -35,6 +37,23 @@ protected:
     bool parse(QCommandLineParser& parser, const QStringList& arguments, CommandStreams& streams,
                int* exitCode) const;
     int usageError(CommandStreams& streams, const QString& message) const;
+};
+
+// The report options every diagnosing command shares (--json, --format, --no-color) and the
+// printing of the report they choose.
+class ReportOutput {
+public:
+    ReportOutput();
+    void addOptions(QCommandLineParser& parser) const;
+    // After parsing: an empty string, or what is wrong (for a usage error).
+    QString read(const QCommandLineParser& parser);
+    // Prints the report and returns the monitoring exit status it calls for.
+    int write(const InspectionReport& report, CommandStreams& streams) const;
+
+private:
+    QCommandLineOption m_json, m_format, m_noColour;
+    QString m_formatName = QStringLiteral("text");
+    bool m_colourAllowed = true;
 };
 
 QList<std::shared_ptr<Command>> allCommands();

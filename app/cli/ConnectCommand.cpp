@@ -1,7 +1,6 @@
 #include "ConnectCommand.h"
 
 #include "InspectCommand.h"
-#include "ReportFormat.h"
 #include "ServerCheck.h"
 
 #include <cmath>
@@ -68,9 +67,6 @@ int ConnectCommand::run(const QStringList& arguments, CommandStreams& streams)
                                     QStringLiteral("FILE"));
     const QCommandLineOption key(QStringLiteral("key"), QStringLiteral("Private key file the server is configured with."),
                                  QStringLiteral("FILE"));
-    const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print the report as JSON (docs/json-schema.md)."));
-    const QCommandLineOption format(QStringLiteral("format"), QStringLiteral("Report format: text, json, markdown or html."),
-                                    QStringLiteral("FORMAT"), QStringLiteral("text"));
     const QCommandLineOption at(QStringLiteral("at"),
                                 QStringLiteral("Evaluate what was served as of TIME (ISO 8601, or now, +7d, -12h)."),
                                 QStringLiteral("TIME"));
@@ -82,11 +78,11 @@ int ConnectCommand::run(const QStringList& arguments, CommandStreams& streams)
                                      QStringLiteral("Don't retry a failed handshake without status_request."));
     const QCommandLineOption transcript(QStringLiteral("transcript"),
                                         QStringLiteral("Print the clear-text dialogue and TLS steps of each address to stderr."));
-    const QCommandLineOption noColour(QStringLiteral("no-color"), QStringLiteral("No ANSI colours (also when NO_COLOR is set)."));
     for (const auto& option : {starttls, serverName, ip, tls12, tls13, connectTimeout, stepTimeout, timeout, concurrency,
-                               compare, cert, chain, staple, key, json, format, at, caFile, noSystemTrust, noRetry,
-                               transcript, noColour})
+                               compare, cert, chain, staple, key, at, caFile, noSystemTrust, noRetry, transcript})
         parser.addOption(option);
+    ReportOutput output;
+    output.addOptions(parser);
 
     int exitCode = ExitOk;
     if (!parse(parser, arguments, streams, &exitCode))
@@ -147,11 +143,8 @@ int ConnectCommand::run(const QStringList& arguments, CommandStreams& streams)
         requests << request;
     }
 
-    QString formatName = parser.value(format).toLower();
-    if (parser.isSet(json))
-        formatName = QStringLiteral("json");
-    if (!QStringList{QStringLiteral("text"), QStringLiteral("json"), QStringLiteral("markdown"), QStringLiteral("html")}.contains(formatName))
-        return usageError(streams, QStringLiteral("unknown format '%1' (text, json, markdown, html)").arg(parser.value(format)));
+    if (const QString problem = output.read(parser); !problem.isEmpty())
+        return usageError(streams, problem);
 
     AnalysisOptions analysis;
     const QDateTime now = QDateTime::currentDateTimeUtc();
@@ -185,16 +178,7 @@ int ConnectCommand::run(const QStringList& arguments, CommandStreams& streams)
         streams.err.flush();
     }
     const InspectionReport report = result.session->evaluate(analysis);
-    if (formatName == QLatin1String("json"))
-        streams.out << QString::fromUtf8(reportToJsonBytes(report));
-    else if (formatName == QLatin1String("markdown"))
-        streams.out << reportToMarkdown(report);
-    else if (formatName == QLatin1String("html"))
-        streams.out << reportToHtml(report);
-    else
-        streams.out << reportToText(report, streams.outIsTerminal && !parser.isSet(noColour) && qEnvironmentVariableIsEmpty("NO_COLOR"));
-    streams.out.flush();
-    return report.exitCode();
+    return output.write(report, streams);
 }
 
 } // namespace staplescope::cli

@@ -1,7 +1,6 @@
 #include "InspectCommand.h"
 
 #include "Inspection.h"
-#include "ReportFormat.h"
 
 #include <QFile>
 #include <QRegularExpression>
@@ -82,9 +81,6 @@ int InspectCommand::run(const QStringList& arguments, CommandStreams& streams)
         "Exit status: 0 healthy or info only, 1 warning, 2 error or critical, 3 bad usage."));
     parser.addPositionalArgument(QStringLiteral("PATH"), QStringLiteral("Files or folders (read recursively)."),
                                  QStringLiteral("[PATH…]"));
-    const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print the report as JSON (docs/json-schema.md)."));
-    const QCommandLineOption format(QStringLiteral("format"), QStringLiteral("Report format: text, json, markdown or html."),
-                                    QStringLiteral("FORMAT"), QStringLiteral("text"));
     const QCommandLineOption at(QStringLiteral("at"),
                                 QStringLiteral("Evaluate as of TIME (ISO 8601, UTC unless an offset is given; or now, +7d, -12h)."),
                                 QStringLiteral("TIME"));
@@ -109,10 +105,11 @@ int InspectCommand::run(const QStringList& arguments, CommandStreams& streams)
     const QCommandLineOption refreshFraction(QStringLiteral("refresh-fraction"),
                                              QStringLiteral("Staple refresh point as a fraction of thisUpdate→nextUpdate (default 0.5)."),
                                              QStringLiteral("FRACTION"));
-    const QCommandLineOption noColour(QStringLiteral("no-color"), QStringLiteral("No ANSI colours (also when NO_COLOR is set)."));
-    for (const auto& option : {json, format, at, caFile, noSystemTrust, password, passwordFile, cert, chain, staple, key,
-                               warnDays, refreshFraction, noColour})
+    for (const auto& option : {at, caFile, noSystemTrust, password, passwordFile, cert, chain, staple, key,
+                               warnDays, refreshFraction})
         parser.addOption(option);
+    ReportOutput output;
+    output.addOptions(parser);
 
     int exitCode = ExitOk;
     if (!parse(parser, arguments, streams, &exitCode))
@@ -131,11 +128,8 @@ int InspectCommand::run(const QStringList& arguments, CommandStreams& streams)
     if (request.certFiles.isEmpty() && (!request.chainFiles.isEmpty() || !request.stapleFiles.isEmpty() || !request.keyFiles.isEmpty()))
         return usageError(streams, QStringLiteral("--chain, --staple and --key describe a --cert: give --cert FILE too"));
 
-    QString formatName = parser.value(format).toLower();
-    if (parser.isSet(json))
-        formatName = QStringLiteral("json");
-    if (!QStringList{QStringLiteral("text"), QStringLiteral("json"), QStringLiteral("markdown"), QStringLiteral("html")}.contains(formatName))
-        return usageError(streams, QStringLiteral("unknown format '%1' (text, json, markdown, html)").arg(parser.value(format)));
+    if (const QString problem = output.read(parser); !problem.isEmpty())
+        return usageError(streams, problem);
 
     const QDateTime now = QDateTime::currentDateTimeUtc();
     request.analysis.at = now;
@@ -180,16 +174,7 @@ int InspectCommand::run(const QStringList& arguments, CommandStreams& streams)
     };
 
     const InspectionReport report = inspect(request);
-    if (formatName == QLatin1String("json"))
-        streams.out << QString::fromUtf8(reportToJsonBytes(report));
-    else if (formatName == QLatin1String("markdown"))
-        streams.out << reportToMarkdown(report);
-    else if (formatName == QLatin1String("html"))
-        streams.out << reportToHtml(report);
-    else
-        streams.out << reportToText(report, streams.outIsTerminal && !parser.isSet(noColour) && qEnvironmentVariableIsEmpty("NO_COLOR"));
-    streams.out.flush();
-    return report.exitCode();
+    return output.write(report, streams);
 }
 
 } // namespace staplescope::cli
