@@ -95,25 +95,9 @@ QString describe(const InspectionReport& report)
     return lines.join(QLatin1Char('\n'));
 }
 
-// STAPLESCOPE_FINDINGS_DUMP=file appends each checked finding as a JSON line (temporary paths
-// replaced by /srv/tls): the examples in docs/findings.md are real engine output made this way.
 void dumpExample(const Finding& f, const QString& tempDir)
 {
-    const QString target = qEnvironmentVariable("STAPLESCOPE_FINDINGS_DUMP");
-    if (target.isEmpty())
-        return;
-    const auto clean = [&](QString text) { return text.replace(tempDir, QStringLiteral("/srv/tls")); };
-    QJsonObject o;
-    o[QStringLiteral("row")] = QString::fromLatin1(QTest::currentDataTag());
-    o[QStringLiteral("code")] = f.code;
-    o[QStringLiteral("severity")] = severityName(f.severity);
-    o[QStringLiteral("title")] = f.title;
-    o[QStringLiteral("subject")] = clean(f.subject);
-    o[QStringLiteral("message")] = clean(f.message);
-    o[QStringLiteral("fix")] = clean(f.fix);
-    QFile file(target);
-    if (file.open(QIODevice::Append))
-        file.write(QJsonDocument(o).toJson(QJsonDocument::Compact) + '\n');
+    test::dumpExample(f, tempDir, QStringLiteral("/srv/tls"), QString::fromLatin1(QTest::currentDataTag()));
 }
 
 // The row's severity column: a Severity, or absent.

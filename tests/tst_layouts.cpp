@@ -94,25 +94,9 @@ QString describe(const InspectionReport& report)
     return lines.join(QLatin1Char('\n'));
 }
 
-// STAPLESCOPE_FINDINGS_DUMP=file appends `f` as a JSON line, temporary paths shown as /etc: the
-// docs/findings.md examples for layout-only codes are made this way (as tst_analyzer does for the rest).
 void dumpExample(const Finding& f, const QString& tempDir)
 {
-    const QString target = qEnvironmentVariable("STAPLESCOPE_FINDINGS_DUMP");
-    if (target.isEmpty())
-        return;
-    const auto clean = [&](QString text) { return text.replace(tempDir, QStringLiteral("/etc")); };
-    QJsonObject o;
-    o[QStringLiteral("row")] = QString::fromLatin1(QTest::currentTestFunction());
-    o[QStringLiteral("code")] = f.code;
-    o[QStringLiteral("severity")] = severityName(f.severity);
-    o[QStringLiteral("title")] = f.title;
-    o[QStringLiteral("subject")] = clean(f.subject);
-    o[QStringLiteral("message")] = clean(f.message);
-    o[QStringLiteral("fix")] = clean(f.fix);
-    QFile file(target);
-    if (file.open(QIODevice::Append))
-        file.write(QJsonDocument(o).toJson(QJsonDocument::Compact) + '\n');
+    test::dumpExample(f, tempDir, QStringLiteral("/etc"), QString::fromLatin1(QTest::currentTestFunction()));
 }
 
 // A certificate signing request for `cert`'s key, as certbot 1.x left in /etc/letsencrypt/csr.

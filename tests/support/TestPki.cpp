@@ -3,6 +3,8 @@
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonObject>
 
 namespace staplescope::test {
 
@@ -134,6 +136,25 @@ QStringList codesOf(const InspectionReport& report)
     for (const Finding& f : report.allFindings())
         codes << f.code;
     return codes;
+}
+
+void dumpExample(const Finding& finding, const QString& tempDir, const QString& shownAs, const QString& row)
+{
+    const QString target = qEnvironmentVariable("STAPLESCOPE_FINDINGS_DUMP");
+    if (target.isEmpty())
+        return;
+    const auto clean = [&](QString text) { return text.replace(tempDir, shownAs); };
+    QJsonObject o;
+    o[QStringLiteral("row")] = row;
+    o[QStringLiteral("code")] = finding.code;
+    o[QStringLiteral("severity")] = severityName(finding.severity);
+    o[QStringLiteral("title")] = finding.title;
+    o[QStringLiteral("subject")] = clean(finding.subject);
+    o[QStringLiteral("message")] = clean(finding.message);
+    o[QStringLiteral("fix")] = clean(finding.fix);
+    QFile file(target);
+    if (file.open(QIODevice::Append))
+        file.write(QJsonDocument(o).toJson(QJsonDocument::Compact) + '\n');
 }
 
 } // namespace staplescope::test

@@ -82,4 +82,9 @@ InspectionReport inspectPaths(const QStringList& paths, const QStringList& caFil
 // Every code in a report (bundle and input findings).
 QStringList codesOf(const InspectionReport& report);
 
+// STAPLESCOPE_FINDINGS_DUMP=file appends `finding` as a JSON line with `tempDir` shown as
+// `shownAs` and `row` naming the case: the examples in docs/findings.md are real engine output
+// made this way.
+void dumpExample(const Finding& finding, const QString& tempDir, const QString& shownAs, const QString& row);
+
 } // namespace staplescope::test
