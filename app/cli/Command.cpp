@@ -72,6 +72,29 @@ int ReportOutput::write(const InspectionReport& report, CommandStreams& streams)
     return report.exitCode();
 }
 
+EvaluationOptions::EvaluationOptions(const QString& atHelp)
+    : m_at(QStringLiteral("at"), atHelp, QStringLiteral("TIME")),
+      m_caFile(QStringLiteral("ca-file"), QStringLiteral("Extra trust anchors (PEM/DER/PKCS#7); repeatable."), QStringLiteral("FILE")),
+      m_noSystemTrust(QStringLiteral("no-system-trust"), QStringLiteral("Trust only --ca-file anchors, not the system store."))
+{
+}
+
+void EvaluationOptions::addOptions(QCommandLineParser& parser) const { parser.addOptions({m_at, m_caFile, m_noSystemTrust}); }
+
+QString EvaluationOptions::read(const QCommandLineParser& parser, const QDateTime& now)
+{
+    caFiles = parser.values(m_caFile);
+    useSystemTrust = !parser.isSet(m_noSystemTrust);
+    at = now.toUTC();
+    if (parser.isSet(m_at)) {
+        const auto when = parseEvaluationTime(parser.value(m_at), now);
+        if (!when)
+            return QStringLiteral("--at '%1' is not a time (try 2026-12-01T08:00:00Z or +7d)").arg(parser.value(m_at));
+        at = *when;
+    }
+    return {};
+}
+
 QList<std::shared_ptr<Command>> allCommands()
 {
     return {std::make_shared<InspectCommand>(), std::make_shared<ConnectCommand>(), std::make_shared<DemoCommand>()};

@@ -56,6 +56,23 @@ private:
     bool m_colourAllowed = true;
 };
 
+// --at, --ca-file and --no-system-trust: when to evaluate and what to trust, for every command
+// that diagnoses.
+class EvaluationOptions {
+public:
+    explicit EvaluationOptions(const QString& atHelp);
+    void addOptions(QCommandLineParser& parser) const;
+    // After parsing: an empty string, or what is wrong (for a usage error).
+    QString read(const QCommandLineParser& parser, const QDateTime& now);
+
+    QDateTime at;          // UTC
+    QStringList caFiles;
+    bool useSystemTrust = true;
+
+private:
+    QCommandLineOption m_at, m_caFile, m_noSystemTrust;
+};
+
 QList<std::shared_ptr<Command>> allCommands();
 // The whole CLI: `arguments` is argv (program name first).
 int runCli(const QStringList& arguments, CommandStreams& streams);

@@ -67,20 +67,15 @@ int ConnectCommand::run(const QStringList& arguments, CommandStreams& streams)
                                     QStringLiteral("FILE"));
     const QCommandLineOption key(QStringLiteral("key"), QStringLiteral("Private key file the server is configured with."),
                                  QStringLiteral("FILE"));
-    const QCommandLineOption at(QStringLiteral("at"),
-                                QStringLiteral("Evaluate what was served as of TIME (ISO 8601, or now, +7d, -12h)."),
-                                QStringLiteral("TIME"));
-    const QCommandLineOption caFile(QStringLiteral("ca-file"), QStringLiteral("Extra trust anchors (PEM/DER/PKCS#7); repeatable."),
-                                    QStringLiteral("FILE"));
-    const QCommandLineOption noSystemTrust(QStringLiteral("no-system-trust"),
-                                           QStringLiteral("Trust only --ca-file anchors, not the system store."));
     const QCommandLineOption noRetry(QStringLiteral("no-retry"),
                                      QStringLiteral("Don't retry a failed handshake without status_request."));
     const QCommandLineOption transcript(QStringLiteral("transcript"),
                                         QStringLiteral("Print the clear-text dialogue and TLS steps of each address to stderr."));
     for (const auto& option : {starttls, serverName, ip, tls12, tls13, connectTimeout, stepTimeout, timeout, concurrency,
-                               compare, cert, chain, staple, key, at, caFile, noSystemTrust, noRetry, transcript})
+                               compare, cert, chain, staple, key, noRetry, transcript})
         parser.addOption(option);
+    EvaluationOptions evaluation(QStringLiteral("Evaluate what was served as of TIME (ISO 8601, or now, +7d, -12h)."));
+    evaluation.addOptions(parser);
     ReportOutput output;
     output.addOptions(parser);
 
@@ -147,18 +142,13 @@ int ConnectCommand::run(const QStringList& arguments, CommandStreams& streams)
         return usageError(streams, problem);
 
     AnalysisOptions analysis;
-    const QDateTime now = QDateTime::currentDateTimeUtc();
-    analysis.at = now;
-    if (parser.isSet(at)) {
-        const auto when = parseEvaluationTime(parser.value(at), now);
-        if (!when)
-            return usageError(streams, QStringLiteral("--at '%1' is not a time (try 2026-12-01T08:00:00Z or +7d)").arg(parser.value(at)));
-        analysis.at = *when;
-    }
+    if (const QString problem = evaluation.read(parser, QDateTime::currentDateTimeUtc()); !problem.isEmpty())
+        return usageError(streams, problem);
+    analysis.at = evaluation.at;
 
     ServerCheckOptions options;
-    options.caFiles = parser.values(caFile);
-    options.useSystemTrust = !parser.isSet(noSystemTrust);
+    options.caFiles = evaluation.caFiles;
+    options.useSystemTrust = evaluation.useSystemTrust;
     if (parser.isSet(concurrency)) {
         bool ok = false;
         const int n = parser.value(concurrency).toInt(&ok);

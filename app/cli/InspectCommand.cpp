@@ -81,13 +81,6 @@ int InspectCommand::run(const QStringList& arguments, CommandStreams& streams)
         "Exit status: 0 healthy or info only, 1 warning, 2 error or critical, 3 bad usage."));
     parser.addPositionalArgument(QStringLiteral("PATH"), QStringLiteral("Files or folders (read recursively)."),
                                  QStringLiteral("[PATH…]"));
-    const QCommandLineOption at(QStringLiteral("at"),
-                                QStringLiteral("Evaluate as of TIME (ISO 8601, UTC unless an offset is given; or now, +7d, -12h)."),
-                                QStringLiteral("TIME"));
-    const QCommandLineOption caFile(QStringLiteral("ca-file"), QStringLiteral("Extra trust anchors (PEM/DER/PKCS#7); repeatable."),
-                                    QStringLiteral("FILE"));
-    const QCommandLineOption noSystemTrust(QStringLiteral("no-system-trust"),
-                                           QStringLiteral("Trust only --ca-file anchors, not the system store."));
     const QCommandLineOption password(QStringLiteral("password"),
                                       QStringLiteral("Password for PKCS#12 files (visible to other users in ps; prefer the prompt or --password-file)."),
                                       QStringLiteral("PASSWORD"));
@@ -105,9 +98,11 @@ int InspectCommand::run(const QStringList& arguments, CommandStreams& streams)
     const QCommandLineOption refreshFraction(QStringLiteral("refresh-fraction"),
                                              QStringLiteral("Staple refresh point as a fraction of thisUpdate→nextUpdate (default 0.5)."),
                                              QStringLiteral("FRACTION"));
-    for (const auto& option : {at, caFile, noSystemTrust, password, passwordFile, cert, chain, staple, key,
+    for (const auto& option : {password, passwordFile, cert, chain, staple, key,
                                warnDays, refreshFraction})
         parser.addOption(option);
+    EvaluationOptions evaluation(QStringLiteral("Evaluate as of TIME (ISO 8601, UTC unless an offset is given; or now, +7d, -12h)."));
+    evaluation.addOptions(parser);
     ReportOutput output;
     output.addOptions(parser);
 
@@ -121,8 +116,6 @@ int InspectCommand::run(const QStringList& arguments, CommandStreams& streams)
     request.chainFiles = parser.values(chain);
     request.stapleFiles = parser.values(staple);
     request.keyFiles = parser.values(key);
-    request.caFiles = parser.values(caFile);
-    request.useSystemTrust = !parser.isSet(noSystemTrust);
     if (request.paths.isEmpty() && request.certFiles.isEmpty() && request.stapleFiles.isEmpty() && request.keyFiles.isEmpty())
         return usageError(streams, QStringLiteral("nothing to inspect: give files or folders, or --cert/--staple/--key"));
     if (request.certFiles.isEmpty() && (!request.chainFiles.isEmpty() || !request.stapleFiles.isEmpty() || !request.keyFiles.isEmpty()))
@@ -131,14 +124,11 @@ int InspectCommand::run(const QStringList& arguments, CommandStreams& streams)
     if (const QString problem = output.read(parser); !problem.isEmpty())
         return usageError(streams, problem);
 
-    const QDateTime now = QDateTime::currentDateTimeUtc();
-    request.analysis.at = now;
-    if (parser.isSet(at)) {
-        const auto when = parseEvaluationTime(parser.value(at), now);
-        if (!when)
-            return usageError(streams, QStringLiteral("--at '%1' is not a time (try 2026-12-01T08:00:00Z or +7d)").arg(parser.value(at)));
-        request.analysis.at = *when;
-    }
+    if (const QString problem = evaluation.read(parser, QDateTime::currentDateTimeUtc()); !problem.isEmpty())
+        return usageError(streams, problem);
+    request.analysis.at = evaluation.at;
+    request.caFiles = evaluation.caFiles;
+    request.useSystemTrust = evaluation.useSystemTrust;
     if (parser.isSet(warnDays)) {
         bool ok = false;
         const double days = parser.value(warnDays).toDouble(&ok);
