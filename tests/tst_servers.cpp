@@ -537,11 +537,13 @@ QString TestServers::startExim(const QString& dir, quint16 port, const QString& 
         QDir().mkpath(path);
         ::chmod(QFile::encodeName(path).constData(), 0777);
     }
-    // A throwaway Exim: its own spool, log and pid file; it runs as root here (-C by root is
-    // trusted) and drops to Debian's exim user for each connection, which is why every file it
-    // reads is world-readable in this temporary folder.
-    QString conf = QStringLiteral(R"(exim_user = Debian-exim
-exim_group = Debian-exim
+    // A throwaway Exim: its own spool, log and pid file. As root, -C is trusted and Exim drops to
+    // Debian's exim user for each connection, which is why every file it reads is world-readable
+    // in this temporary folder. As anyone else, the setuid binary gives up root for an untrusted
+    // -C and refuses -oP, so it must run as that user and take its pid file from the config.
+    const bool root = ::geteuid() == 0;
+    QString conf = QStringLiteral(R"(exim_user = %6
+exim_group = %7
 keep_environment =
 primary_hostname = %1
 spool_directory = %2/spool
@@ -552,13 +554,17 @@ tls_advertise_hosts = %3
 tls_certificate = %4
 tls_privatekey = %5
 )")
-                       .arg(m_pki.hostName, dir, advertiseTls ? QStringLiteral("*") : QString(), cert, key);
+                       .arg(m_pki.hostName, dir, advertiseTls ? QStringLiteral("*") : QString(), cert, key,
+                            root ? QStringLiteral("Debian-exim") : QString::number(::geteuid()),
+                            root ? QStringLiteral("Debian-exim") : QString::number(::getegid()));
     if (!staple.isEmpty())
         conf += QStringLiteral("tls_ocsp_file = %1\n").arg(staple);
     conf += QStringLiteral("acl_smtp_rcpt = acl_check_rcpt\nbegin acl\nacl_check_rcpt:\n  deny\n");
     LivePki::write(dir, "exim.conf", conf.toUtf8());
-    if (!launch(QStringLiteral("exim"), exim,
-                {"-C", dir + "/exim.conf", "-bdf", "-oX", QString::number(port), "-oP", dir + "/exim.pid"}, dir, port))
+    QStringList arguments{"-C", dir + "/exim.conf", "-bdf", "-oX", QString::number(port)};
+    if (root)
+        arguments << "-oP" << dir + "/exim.pid";
+    if (!launch(QStringLiteral("exim"), exim, arguments, dir, port))
         return QStringLiteral("exim failed to start");
     return {};
 }
