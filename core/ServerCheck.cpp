@@ -106,26 +106,17 @@ bool sharesName(const Certificate& a, const Certificate& b)
 }
 
 // The disk bundle that describes what this server should serve: the same leaf, else the current
-// certificate for the same names, else the only current bundle there is.
+// certificate for the same names. A certificate for other names is another site's, never a
+// comparison partner (comparing mail.example.org with www.example.org's files says nothing).
 const Bundle* matchDiskBundle(const Bundle& served, const DiskState& disk)
 {
     for (const Bundle& b : disk.bundles)
         if (b.leaf == served.leaf)
             return &b;
-    const Bundle* sameNames = nullptr;
-    const Bundle* onlyCurrent = nullptr;
-    int current = 0;
-    for (const Bundle& b : disk.bundles) {
-        if (b.isSuperseded())
-            continue;
-        ++current;
-        onlyCurrent = &b;
-        if (!sameNames && sharesName(b.leaf, served.leaf))
-            sameNames = &b;
-    }
-    if (sameNames)
-        return sameNames;
-    return current == 1 ? onlyCurrent : nullptr;
+    for (const Bundle& b : disk.bundles)
+        if (!b.isSuperseded() && sharesName(b.leaf, served.leaf))
+            return &b;
+    return nullptr;
 }
 
 // The staple of `bundle` that is about its own leaf, the newest when there are several.

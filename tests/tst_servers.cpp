@@ -165,6 +165,7 @@ private slots:
 
     void sServerHealthy_data();
     void sServerHealthy();
+    void compareWithAnotherSitesFiles();
     void mustStapleWithoutStaple();
     void nginxHealthy();
     void nginxServesPreviousCertificatesStaple();
@@ -334,6 +335,41 @@ void TestServers::sServerHealthy()
     QVERIFY(report.bundles[0].bundle.served);
     QCOMPARE(report.bundles[0].bundle.staples.size(), 1);
     QCOMPARE(report.bundles[0].bundle.expectedHostName, m_pki.hostName);
+}
+
+// Files for other names are another site's: never "newer" or "older" than what this server serves.
+void TestServers::compareWithAnotherSitesFiles()
+{
+    const QString openssl = findServer(QStringLiteral("openssl"));
+    if (openssl.isEmpty())
+        QSKIP("openssl is not installed");
+    const quint16 port = freePort();
+    const QString dir = caseDir(QStringLiteral("other-site"));
+    QVERIFY(launch(QStringLiteral("s_server"), openssl,
+                   {"s_server", "-quiet", "-accept", QStringLiteral("127.0.0.1:%1").arg(port), "-cert", file("leaf.pem"),
+                    "-key", file("leaf-key.pem"), "-cert_chain", file("ca.pem"), "-status_file", file("leaf.ocsp.der")},
+                   dir, port));
+    CertSpec otherSpec;
+    otherSpec.commonName = QStringLiteral("www.other.test");
+    otherSpec.dnsNames = {otherSpec.commonName};
+    otherSpec.notBefore = m_now.addDays(-1); // newer than the served certificate
+    otherSpec.notAfter = m_now.addDays(60);
+    const IssuedCert other = PkiFactory().issue(otherSpec, &m_pki.ca);
+    const QString otherDir = caseDir(QStringLiteral("other-site/files"));
+    LivePki::write(otherDir, "fullchain.pem", m_pki.fullchainPem(other));
+
+    CompareSource compare;
+    compare.paths = {otherDir};
+    const InspectionReport report = check(port, std::nullopt, compare);
+    const QString text = describe(report);
+    bool notAmong = false;
+    for (const Finding& f : report.allFindings()) {
+        if (f.code != QLatin1String("SERVED_DIFFERS_FROM_DISK"))
+            continue;
+        QVERIFY2(!f.message.contains(QLatin1String("newer")) && !f.message.contains(QLatin1String("previous")), qPrintable(text));
+        notAmong = notAmong || f.title == QLatin1String("Served certificate is not among the files");
+    }
+    QVERIFY2(notAmong, qPrintable(text));
 }
 
 void TestServers::mustStapleWithoutStaple()
