@@ -7,6 +7,34 @@ namespace staplescope {
 
 namespace {
 
+// Findings that are not about one bundle come from reading files or from connecting to servers;
+// reports list them under separate headings.
+bool isConnectionFinding(const Finding& f)
+{
+    static const QStringList codes = {QStringLiteral("CONNECT_FAILED"), QStringLiteral("TLS_HANDSHAKE_FAILED"),
+                                      QStringLiteral("STARTTLS_NOT_OFFERED"), QStringLiteral("STARTTLS_FAILED"),
+                                      QStringLiteral("ADDRESSES_DIFFER"), QStringLiteral("SERVED_DIFFERS_FROM_DISK")};
+    return codes.contains(f.code);
+}
+
+QList<Finding> connectionFindings(const InspectionReport& report)
+{
+    QList<Finding> out;
+    for (const Finding& f : report.inputFindings)
+        if (isConnectionFinding(f))
+            out << f;
+    return out;
+}
+
+QList<Finding> fileFindings(const InspectionReport& report)
+{
+    QList<Finding> out;
+    for (const Finding& f : report.inputFindings)
+        if (!isConnectionFinding(f))
+            out << f;
+    return out;
+}
+
 QString iso(const QDateTime& t) { return t.isValid() ? t.toUTC().toString(Qt::ISODate) : QString(); }
 QJsonValue isoOrNull(const QDateTime& t) { return t.isValid() ? QJsonValue(iso(t)) : QJsonValue(QJsonValue::Null); }
 
@@ -251,13 +279,18 @@ QString reportToText(const InspectionReport& report, bool colour)
         for (const Finding& f : r.findings)
             writeFinding(out, f);
     }
-    if (!report.inputFindings.isEmpty()) {
+    if (const QList<Finding> connections = connectionFindings(report); !connections.isEmpty()) {
+        out += QStringLiteral("\n%1Connections%2\n").arg(bold, reset);
+        for (const Finding& f : connections)
+            writeFinding(out, f);
+    }
+    if (const QList<Finding> inputs = fileFindings(report); !inputs.isEmpty()) {
         out += QStringLiteral("\n%1Inputs%2\n").arg(bold, reset);
         // A folder walk over /etc meets hundreds of ordinary files; on a terminal those are one
         // line, not a page each (JSON, Markdown and HTML still list every one).
         constexpr int maxSkippedListed = 5;
         QList<Finding> skipped;
-        for (const Finding& f : report.inputFindings) {
+        for (const Finding& f : inputs) {
             if (f.severity == Severity::Info && f.code.startsWith(QLatin1String("INPUT_")))
                 skipped << f;
             else
@@ -305,9 +338,12 @@ QString reportToMarkdown(const InspectionReport& report)
                                QString(f.fix).replace(QLatin1Char('|'), QStringLiteral("\\|")));
         }
     }
-    if (!report.inputFindings.isEmpty()) {
-        md += QStringLiteral("\n## Inputs\n\n");
-        for (const Finding& f : report.inputFindings)
+    for (const auto& [heading, findings] : {std::pair{QStringLiteral("Connections"), connectionFindings(report)},
+                                            std::pair{QStringLiteral("Inputs"), fileFindings(report)}}) {
+        if (findings.isEmpty())
+            continue;
+        md += QStringLiteral("\n## %1\n\n").arg(heading);
+        for (const Finding& f : findings)
             md += QStringLiteral("- **%1** `%2` %3: %4\n").arg(severityName(f.severity), f.code, f.subject, f.message);
     }
     return md;
@@ -345,8 +381,10 @@ QString reportToHtml(const InspectionReport& report)
         if (!r.findings.isEmpty())
             html += table(r.findings);
     }
-    if (!report.inputFindings.isEmpty())
-        html += QStringLiteral("<h2>Inputs</h2>\n") + table(report.inputFindings);
+    if (const QList<Finding> connections = connectionFindings(report); !connections.isEmpty())
+        html += QStringLiteral("<h2>Connections</h2>\n") + table(connections);
+    if (const QList<Finding> inputs = fileFindings(report); !inputs.isEmpty())
+        html += QStringLiteral("<h2>Inputs</h2>\n") + table(inputs);
     html += QStringLiteral("</body></html>\n");
     return html;
 }

@@ -33,6 +33,7 @@ class TestReport : public QObject {
 
 private slots:
     void initTestCase();
+    void connectionFindingsHaveTheirOwnHeading();
     void jsonTopLevel();
     void jsonFindings();
     void jsonBundles();
@@ -282,6 +283,26 @@ void TestReport::htmlEscapesWhatItQuotes()
     const QString html = reportToHtml(m_report);
     QVERIFY(!html.contains(QStringLiteral("<script>")));
     QVERIFY(html.contains(QStringLiteral("note &lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot;")));
+}
+
+void TestReport::connectionFindingsHaveTheirOwnHeading()
+{
+    InspectionReport report;
+    report.at = fixedNow();
+    report.inputFindings << Finding{QStringLiteral("CONNECT_FAILED"), Severity::Error, QStringLiteral("Connection refused"),
+                                    QStringLiteral("mail.example.test:587"), QStringLiteral("refused"), {}, {}};
+    report.inputFindings << Finding{QStringLiteral("INPUT_EMPTY"), Severity::Warning, QStringLiteral("File is empty"),
+                                    QStringLiteral("/etc/exim4/ocsp.der"), QStringLiteral("empty"), {}, {}};
+    for (const QString& text : {reportToText(report, false), reportToMarkdown(report), reportToHtml(report)}) {
+        const qsizetype connections = text.indexOf(QLatin1String("Connections"));
+        const qsizetype inputs = text.indexOf(QLatin1String("Inputs"));
+        QVERIFY2(connections >= 0 && inputs > connections, qPrintable(text));
+        // Each finding under its own heading.
+        const qsizetype connect = text.indexOf(QLatin1String("CONNECT_FAILED"));
+        const qsizetype empty = text.indexOf(QLatin1String("INPUT_EMPTY"));
+        QVERIFY(connect > connections && connect < inputs);
+        QVERIFY(empty > inputs);
+    }
 }
 
 QTEST_GUILESS_MAIN(TestReport)
