@@ -56,6 +56,7 @@ private slots:
     void servedBundleJoinsTheList();
     void staleStapleIsDiagnosed();
     void recheckConnectsAgain();
+    void failedCheckCanBeRetried();
     void cancelStopsASilentServerAndTheWindowKeepsResponding();
     void dialogBuildsTheRequest();
 
@@ -177,6 +178,38 @@ void TestGuiConnect::recheckConnectsAgain()
     QVERIFY(server.connectionsAccepted() > accepted);
     // A re-check replaces the earlier result instead of adding a second copy.
     QCOMPARE(m_window->bundleModel()->report().bundles.size(), bundles);
+}
+
+void TestGuiConnect::failedCheckCanBeRetried()
+{
+    // A port nothing listens on yet.
+    quint16 port = 0;
+    {
+        LoopbackServer probe([](Connection&) {});
+        port = probe.start();
+        QVERIFY(port);
+    }
+    m_window->connectToServer(loopbackRequest(port, m_pki.hostName));
+    QVERIFY(waitForCheck(*m_window));
+    QCOMPARE(m_window->bundleModel()->report().bundles.size(), 0);
+    const int inputsRow = m_window->bundleModel()->inputsRow();
+    QVERIFY(inputsRow >= 0);
+    QCOMPARE(m_window->bundleModel()->data(m_window->bundleModel()->index(inputsRow, BundleListModel::NameColumn)).toString(),
+             QStringLiteral("Connections"));
+    QVERIFY(m_window->selectBundleRow(inputsRow));
+    QCOMPARE(codesOfSelected(*m_window).value(0), QStringLiteral("CONNECT_FAILED"));
+
+    // The server comes up; Re-check on the failed row connects again and the bundle replaces the failure.
+    TlsServerConfig config;
+    config.leaf = m_pki.leaf;
+    config.chain = {m_pki.ca};
+    config.staple = m_pki.leafStaple;
+    LoopbackServer server(tlsHandler(makeServerContext(config)));
+    QCOMPARE(server.start("127.0.0.1", port), port);
+    QVERIFY(m_window->recheckSelectedServer());
+    QVERIFY(waitForCheck(*m_window));
+    QCOMPARE(m_window->bundleModel()->report().bundles.size(), 1);
+    QVERIFY(m_window->bundleModel()->report().inputFindings.isEmpty());
 }
 
 void TestGuiConnect::cancelStopsASilentServerAndTheWindowKeepsResponding()

@@ -99,7 +99,7 @@ QVariant BundleListModel::data(const QModelIndex& index, int role) const
             // A live server's bundle is named by where it came from: several addresses may serve
             // the same name.
             return b ? (b->bundle.served && !b->bundle.origin.isEmpty() ? b->bundle.origin : b->bundle.leaf.commonName())
-                     : tr("Input files");
+                     : m_inputsRowLabel;
         if (role == Qt::ToolTipRole)
             return b ? (b->bundle.served ? tr("%1, served by %2").arg(b->bundle.leaf.displayName(), b->bundle.origin)
                                          : b->bundle.leaf.displayName())
@@ -144,6 +144,16 @@ QVariant BundleListModel::headerData(int section, Qt::Orientation orientation, i
     case OriginColumn: return tr("Location");
     default: return {};
     }
+}
+
+void BundleListModel::setInputsRowLabel(const QString& label)
+{
+    if (label == m_inputsRowLabel)
+        return;
+    m_inputsRowLabel = label;
+    const int row = inputsRow();
+    if (row >= 0)
+        emit dataChanged(index(row, NameColumn), index(row, NameColumn));
 }
 
 } // namespace staplescope::ui

@@ -23,6 +23,8 @@ public:
 
     void setReport(const InspectionReport& report);
     const InspectionReport& report() const { return m_report; }
+    // What the row of findings not tied to a bundle is called ("Input files", "Connections", …).
+    void setInputsRowLabel(const QString& label);
 
     // nullptr for the inputs row or a bad row.
     const BundleReport* bundleAt(int row) const;
@@ -38,6 +40,7 @@ public:
     QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
 
 private:
+    QString m_inputsRowLabel = tr("Input files");
     struct Row {
         int bundle = -1; // index into m_report.bundles; -1: the inputs row
     };

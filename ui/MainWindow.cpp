@@ -971,15 +971,28 @@ void MainWindow::connectToServer(const ServerCheckRequest& request)
     }));
 }
 
+// The selected bundle's server; on the row of findings without a bundle, every server whose
+// check produced none (it failed to connect), so a failed check can be tried again.
+QList<int> MainWindow::serversToRecheck() const
+{
+    const int row = currentBundleRow();
+    if (m_bundleModel->isInputsRow(row)) {
+        QList<int> failed;
+        for (int i = 0; i < m_servers.size(); ++i)
+            if (m_servers.at(i).bundleIds.isEmpty())
+                failed << i;
+        return failed;
+    }
+    const int index = serverIndexOfBundle(m_bundleModel->data(m_bundleModel->index(row, 0), BundleListModel::BundleIdRole).toString());
+    return index >= 0 ? QList<int>{index} : QList<int>{};
+}
+
 bool MainWindow::recheckSelectedServer()
 {
-    const QString bundleId =
-        m_bundleModel->data(m_bundleModel->index(currentBundleRow(), 0), BundleListModel::BundleIdRole).toString();
-    const int index = serverIndexOfBundle(bundleId);
-    if (index < 0)
-        return false;
-    connectToServer(m_servers.at(index).request);
-    return true;
+    const QList<int> servers = serversToRecheck();
+    for (const int index : servers)
+        connectToServer(m_servers.at(index).request);
+    return !servers.isEmpty();
 }
 
 void MainWindow::cancelWork()
@@ -1002,6 +1015,9 @@ void MainWindow::rebuildSession()
     for (const ServerEntry& server : std::as_const(m_servers))
         parts << server.session;
     m_session = InspectionSession::combine(parts);
+    m_bundleModel->setInputsRowLabel(m_servers.isEmpty() ? tr("Input files")
+                                     : m_fileSession   ? tr("Files and connections")
+                                                       : tr("Connections"));
 }
 
 int MainWindow::serverIndexOfBundle(const QString& bundleId) const
@@ -1016,9 +1032,7 @@ int MainWindow::serverIndexOfBundle(const QString& bundleId) const
 
 void MainWindow::updateServerControls()
 {
-    const QString bundleId =
-        m_bundleModel->data(m_bundleModel->index(currentBundleRow(), 0), BundleListModel::BundleIdRole).toString();
-    const bool server = serverIndexOfBundle(bundleId) >= 0;
+    const bool server = !serversToRecheck().isEmpty();
     m_recheckAction->setEnabled(server);
     m_recheckButton->setEnabled(server);
 }

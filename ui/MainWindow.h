@@ -124,6 +124,7 @@ private:
     void connectDialog();
     void rebuildSession();
     int serverIndexOfBundle(const QString& bundleId) const;
+    QList<int> serversToRecheck() const;
     void updateServerControls();
 
     // A live server check: what was asked and what it produced.
