@@ -57,6 +57,20 @@ quint16 freePort()
     return ntohs(addr.sin_port);
 }
 
+bool ipv6PortAccepts(quint16 port)
+{
+    const int fd = ::socket(AF_INET6, SOCK_STREAM, 0);
+    sockaddr_in6 addr{};
+    addr.sin6_family = AF_INET6;
+    addr.sin6_port = htons(port);
+    addr.sin6_addr = in6addr_loopback;
+    const bool ok = fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    if (fd >= 0)
+        ::close(fd);
+    return ok;
+}
+
+// Something listens on `port` at 127.0.0.1 or at ::1.
 bool portAccepts(quint16 port)
 {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -66,7 +80,7 @@ bool portAccepts(quint16 port)
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
     ::close(fd);
-    return ok;
+    return ok || ipv6PortAccepts(port);
 }
 
 // A server process in the foreground, owned by the test: terminated, then killed, on destruction.
@@ -177,6 +191,7 @@ private slots:
     void eximWithoutStartTls();
     void silentAndGarbageServers();
     void addressesDiffer();
+    void ipv4AndIpv6Backends();
     void cliConnectNginxPreviousStaple();
     void cliConnectExim();
 
@@ -708,6 +723,56 @@ void TestServers::silentAndGarbageServers()
     QVERIFY2(all.contains(QLatin1String("didn't finish sending its greeting")), qPrintable(all));
     QVERIFY2(all.contains(QLatin1String("does not speak TLS here")), qPrintable(all));
     QVERIFY2(all.contains(QLatin1String("not an SMTP reply")), qPrintable(all));
+}
+
+// One name, an IPv4 and an IPv6 backend (as A and AAAA records give): each is checked and
+// reported on its own, and the difference between them is flagged.
+void TestServers::ipv4AndIpv6Backends()
+{
+    const QString openssl = findServer(QStringLiteral("openssl"));
+    if (openssl.isEmpty())
+        QSKIP("openssl is not installed");
+    const int probe6 = ::socket(AF_INET6, SOCK_STREAM, 0);
+    sockaddr_in6 any6{};
+    any6.sin6_family = AF_INET6;
+    any6.sin6_addr = in6addr_loopback;
+    const bool haveIpv6 = probe6 >= 0 && ::bind(probe6, reinterpret_cast<sockaddr*>(&any6), sizeof any6) == 0;
+    if (probe6 >= 0)
+        ::close(probe6);
+    if (!haveIpv6)
+        QSKIP("no IPv6 loopback (::1) here");
+
+    const quint16 port = freePort();
+    const QString dir = caseDir(QStringLiteral("dual-stack"));
+    QVERIFY(launch(QStringLiteral("s_server-v4"), openssl,
+                   {"s_server", "-quiet", "-accept", QStringLiteral("127.0.0.1:%1").arg(port), "-cert", file("leaf.pem"),
+                    "-key", file("leaf-key.pem"), "-cert_chain", file("ca.pem"), "-status_file", file("leaf.ocsp.der")},
+                   dir, port));
+    QVERIFY(launch(QStringLiteral("s_server-v6"), openssl,
+                   {"s_server", "-quiet", "-accept", QStringLiteral("[::1]:%1").arg(port), "-cert", file("previous.pem"),
+                    "-key", file("previous-key.pem"), "-cert_chain", file("ca.pem"), "-status_file", file("previous.ocsp.der")},
+                   dir, port));
+    // The IPv4 server already answers, so wait for the IPv6 one explicitly.
+    QTRY_VERIFY_WITH_TIMEOUT(ipv6PortAccepts(port), 8000);
+
+    ServerCheckRequest request;
+    request.probe.host = m_pki.hostName;
+    request.probe.port = port;
+    request.probe.pinnedAddresses = {QStringLiteral("127.0.0.1"), QStringLiteral("::1")};
+    ServerCheckOptions options;
+    options.caFiles = {file("root.pem")};
+    options.useSystemTrust = false;
+    AnalysisOptions analysis;
+    analysis.at = m_now.addSecs(60);
+    const InspectionReport report = checkServers({request}, options, analysis);
+    const QString text = describe(report);
+    QVERIFY2(report.bundles.size() == 2, qPrintable(text));
+    QStringList origins{report.bundles[0].bundle.origin, report.bundles[1].bundle.origin};
+    origins.sort();
+    QCOMPARE(origins[0], QStringLiteral("%1:%2 [127.0.0.1]").arg(m_pki.hostName).arg(port));
+    QCOMPARE(origins[1], QStringLiteral("%1:%2 [::1]").arg(m_pki.hostName).arg(port));
+    const Finding differ = findingWithCode(report, QStringLiteral("ADDRESSES_DIFFER"));
+    QVERIFY2(differ.message.contains(QLatin1String("::1")), qPrintable(text));
 }
 
 void TestServers::addressesDiffer()
