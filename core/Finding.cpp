@@ -1,5 +1,7 @@
 #include "Finding.h"
 
+#include <QHash>
+
 #include <algorithm>
 
 namespace staplescope {
@@ -38,6 +40,57 @@ void sortFindings(QList<Finding>& findings)
             return a.severity > b.severity;
         return a.code < b.code;
     });
+}
+
+QList<Finding> collapseRepeatedFindings(const QList<Finding>& findings, const QString& place)
+{
+    auto kindOf = [](const Finding& f) {
+        return f.code + QChar(0) + severityName(f.severity) + QChar(0) + f.title;
+    };
+    QHash<QString, qsizetype> counts;
+    for (const Finding& f : findings)
+        ++counts[kindOf(f)];
+    bool anyCollapsed = false;
+    for (qsizetype n : std::as_const(counts))
+        anyCollapsed = anyCollapsed || n > kRepeatsBeforeCollapse;
+    if (!anyCollapsed)
+        return findings;
+
+    QList<Finding> out;
+    QHash<QString, qsizetype> summaryAt; // kind -> index of its summary in `out`
+    QHash<QString, int> shown;
+    for (const Finding& f : findings) {
+        const QString kind = kindOf(f);
+        const qsizetype total = counts.value(kind);
+        if (total <= kRepeatsBeforeCollapse) {
+            out << f;
+            continue;
+        }
+        int& detailed = shown[kind];
+        if (!summaryAt.contains(kind)) {
+            Finding summary;
+            summary.code = f.code;
+            summary.severity = f.severity;
+            summary.title = f.title;
+            summary.subject = place;
+            summary.message = QStringLiteral("%1 times in %2. The first %3:").arg(QString::number(total), place,
+                                                                                 QString::number(kLocationsShownWhenCollapsed));
+            summary.fix = f.fix;
+            summaryAt.insert(kind, out.size());
+            out << summary;
+        }
+        if (detailed >= kLocationsShownWhenCollapsed)
+            continue;
+        ++detailed;
+        Finding& summary = out[summaryAt.value(kind)];
+        // Concatenation, not arg(): the details are outside text and must not be scanned for %N.
+        summary.message += QStringLiteral(" (") + QString::number(detailed) + QStringLiteral(") ") + f.subject +
+                           QStringLiteral(": ") + f.message;
+        for (const QString& id : f.objectIds)
+            if (!summary.objectIds.contains(id))
+                summary.objectIds << id;
+    }
+    return out;
 }
 
 } // namespace staplescope

@@ -32,4 +32,15 @@ Severity worstSeverity(const QList<Finding>& findings);
 // Stable sort: worst first, then by code.
 void sortFindings(QList<Finding>& findings);
 
+// Bounds on repeated findings, so that hostile input cannot multiply its own size in the report.
+// A kind (same code, severity and title) seen more than kRepeatsBeforeCollapse times in one place
+// becomes a single finding that gives the count and the first kLocationsShownWhenCollapsed details.
+inline constexpr int kRepeatsBeforeCollapse = 5;
+inline constexpr int kLocationsShownWhenCollapsed = 3;
+
+// Collapses kinds that repeat more than kRepeatsBeforeCollapse times within `findings` (all about
+// one `place`: a file, a bundle). The summary stands where the kind first appeared; the order of
+// everything else is kept. Linear in the number of findings.
+QList<Finding> collapseRepeatedFindings(const QList<Finding>& findings, const QString& place);
+
 } // namespace staplescope
