@@ -48,6 +48,8 @@ public:
         checkStaples();
         if (b.isSuperseded())
             demoteSuperseded();
+        // A chain file with thousands of unrelated certificates is one problem, said once.
+        m_findings = collapseRepeatedFindings(m_findings, b.chainAsGivenSource.isEmpty() ? b.origin : b.chainAsGivenSource);
         sortFindings(m_findings);
         return m_findings;
     }
@@ -161,7 +163,16 @@ private:
             child = issuer;
         }
         const Certificate top = b.chain.isEmpty() ? b.leaf : b.chain.last();
-        if (b.anchor.isNull() && !top.isSelfSigned()) {
+        if (b.chainTooLong) {
+            add(QStringLiteral("CHAIN_TOO_LONG"), Severity::Error, QStringLiteral("Chain is too long"), certSubject(b.leaf),
+                QStringLiteral("Following issuers from %1 up through the inputs gives a path of more than %2 certificates without "
+                               "reaching a root; the last one reached is %3. Real chains have one to three certificates above the "
+                               "server certificate; a deeper path is not checked further here, and many clients refuse it.")
+                    .arg(b.leaf.displayName(), QString::number(kMaxChainLength), top.displayName()),
+                QStringLiteral("Serve only the certificate and the intermediates on its path to a root; the inputs hold a "
+                               "generated hierarchy of CAs."),
+                {b.leaf.id(), top.id()});
+        } else if (b.anchor.isNull() && !top.isSelfSigned()) {
             add(QStringLiteral("CHAIN_INCOMPLETE"), Severity::Error, QStringLiteral("Chain is incomplete"), certSubject(top),
                 QStringLiteral("The issuer of %1, \"%2\", is neither among the %3 nor a trusted root. Clients that do not fetch missing "
                                "intermediates themselves (most mail clients, Java, OpenSSL-based tools) cannot build a path.")
@@ -195,7 +206,7 @@ private:
         QSet<QByteArray> onPath;
         for (const Certificate& c : b.chain)
             onPath.insert(c.sha256());
-        if (!b.served && b.leaf.source().path == b.chainAsGivenSource && b.leaf.source().index != 0) {
+        if (!b.served && !b.leafFirstAsGiven) {
             add(QStringLiteral("CHAIN_ORDER"), Severity::Error, QStringLiteral("Leaf is not first"), certSubject(b.leaf),
                 QStringLiteral("In %1 the server certificate is #%2, but it must come first; servers send the file in order and pair "
                                "the key with the first certificate.")

@@ -23,6 +23,10 @@ struct AttachedStaple {
 
 enum class KeyStatus { NotProvided, Matches, Mismatch, Encrypted };
 
+// Paths are built up to this many certificates above the leaf. Real chains have 1 to 3; anything
+// longer comes from hostile or broken input and is reported as such (CHAIN_TOO_LONG).
+inline constexpr int kMaxChainLength = 12;
+
 // A leaf certificate with what belongs to it: chain, staples, key.
 struct Bundle {
     QString id;                    // the leaf's id (plus the origin for served bundles)
@@ -36,6 +40,8 @@ struct Bundle {
     // a handshake). Empty when the inputs give no order (separate files in a folder).
     QList<Certificate> chainAsGiven;
     QString chainAsGivenSource;    // the file (or server) that gave that order
+    bool leafFirstAsGiven = true;  // false when that file holds the leaf after other certificates
+    bool chainTooLong = false;     // path building stopped at kMaxChainLength
     // A trust anchor from the trust store that completes the path (not provided by the inputs).
     Certificate anchor;
     QList<AttachedStaple> staples;

@@ -23,6 +23,26 @@ bool isResponderOnly(const Certificate& cert)
 
 QString folderOf(const QString& path) { return QFileInfo(path).absolutePath(); }
 
+// QHash::insert replaces; the first value seen is the one wanted here (Qt 6.4 has no tryEmplace).
+template <class Key, class Value>
+void insertFirst(QHash<Key, Value>& hash, const Key& key, const Value& value)
+{
+    if (!hash.contains(key))
+        hash.insert(key, value);
+}
+
+// The DER encoding of a name, for hashing: X509_NAME_cmp compares encodings, so equal DER means equal.
+QByteArray nameDer(const X509_NAME* name)
+{
+    unsigned char* der = nullptr;
+    const int length = i2d_X509_NAME(name, &der);
+    QByteArray out;
+    if (length > 0)
+        out = QByteArray(reinterpret_cast<const char*>(der), length);
+    OPENSSL_free(der);
+    return out;
+}
+
 // "Same names from the same CA". A CA is its name and its key: unrelated private CAs often share a
 // name ("Internal CA"), and a leaf from one must not supersede a leaf from the other. The key is
 // the leaf's authority key identifier, else the key of the issuer found for it.
@@ -50,22 +70,22 @@ public:
     {
         for (const Certificate& ca : cas)
             m_bySubject[ca.subjectNameDer()] << ca;
-        for (const Certificate& copy : copies)
-            m_copies[copy.sha256()] << copy;
+        // Indexed, not scanned: a chain file repeated in ten thousand site folders is ten thousand
+        // copies of one CA, and every leaf asks for the copy nearest to it.
+        for (const Certificate& copy : copies) {
+            insertFirst(m_copyInFile, {copy.sha256(), copy.source().path}, copy);
+            insertFirst(m_copyInFolder, {copy.sha256(), folderOf(copy.source().path)}, copy);
+        }
     }
 
     // The same certificate as it appears nearest to `path`: in that file, else in its folder.
     // An admin reading "issuer … from fullchain.pem" must see the file their server reads.
     Certificate nearestCopy(const Certificate& cert, const QString& path) const
     {
-        const QList<Certificate> copies = m_copies.value(cert.sha256());
-        for (const Certificate& copy : copies)
-            if (copy.source().path == path)
-                return copy;
-        const QString folder = folderOf(path);
-        for (const Certificate& copy : copies)
-            if (folderOf(copy.source().path) == folder)
-                return copy;
+        if (const auto it = m_copyInFile.constFind({cert.sha256(), path}); it != m_copyInFile.constEnd())
+            return *it;
+        if (const auto it = m_copyInFolder.constFind({cert.sha256(), folderOf(path)}); it != m_copyInFolder.constEnd())
+            return *it;
         return cert;
     }
 
@@ -104,7 +124,9 @@ private:
     }
 
     QHash<QByteArray, QList<Certificate>> m_bySubject;
-    QHash<QByteArray, QList<Certificate>> m_copies;
+    // The first copy of a certificate (by SHA-256) in each file and in each folder.
+    QHash<std::pair<QByteArray, QString>, Certificate> m_copyInFile;
+    QHash<std::pair<QByteArray, QString>, Certificate> m_copyInFolder;
     mutable QHash<QByteArray, bool> m_verified;
 };
 
@@ -114,9 +136,14 @@ void buildPath(Bundle& bundle, const IssuerIndex& index, const TrustStore* trust
 {
     Certificate current = bundle.leaf;
     QSet<QByteArray> visited{current.sha256()};
-    for (int depth = 0; depth < 12; ++depth) {
+    for (int depth = 0;; ++depth) {
         if (current.isSelfSigned())
             return;
+        if (depth == kMaxChainLength) {
+            // Real chains are 2 to 4 certificates long; a longer one is built by hostile input.
+            bundle.chainTooLong = true;
+            return;
+        }
         bool signatureOk = false;
         const Certificate issuer = index.issuerOf(current, &signatureOk);
         if (issuer.isNull() || visited.contains(issuer.sha256()))
@@ -178,6 +205,22 @@ QList<Bundle> Bundler::bundle(const LoadedInputs& inputs) const
     QHash<QString, QList<Certificate>> certsByFile;
     for (const Certificate& cert : inputs.certificates)
         certsByFile[cert.source().path] << cert;
+    QSet<QByteArray> leafShas;
+    for (const Certificate& leaf : std::as_const(leaves))
+        leafShas.insert(leaf.sha256());
+    // Each leaf's first appearance in a file of several certificates (that file, and the leaf's
+    // position among its certificates), and how many server certificates each file holds.
+    QHash<QByteArray, std::pair<QString, qsizetype>> firstInMultiFile;
+    QHash<QString, qsizetype> leavesInFile;
+    QHash<QString, qsizetype> certificatesSeenInFile;
+    for (const Certificate& cert : inputs.certificates) {
+        const QString& path = cert.source().path;
+        const qsizetype at = certificatesSeenInFile[path]++;
+        if (!leafShas.contains(cert.sha256()) || certsByFile.value(path).size() < 2)
+            continue;
+        ++leavesInFile[path];
+        insertFirst(firstInMultiFile, cert.sha256(), std::pair{path, at});
+    }
 
     QList<Bundle> bundles;
     bundles.reserve(leaves.size());
@@ -191,22 +234,25 @@ QList<Bundle> Bundler::bundle(const LoadedInputs& inputs) const
         b.responderCertificates = responders;
         buildPath(b, index, m_trust);
         // The first file holding this leaf followed by other certificates (fullchain.pem, site.pem).
-        for (const Certificate& occurrence : inputs.certificates) {
-            if (occurrence != leaf)
-                continue;
-            const QList<Certificate>& inFile = certsByFile.value(occurrence.source().path);
-            if (inFile.size() < 2)
-                continue;
-            const int at = int(inFile.indexOf(occurrence));
-            if (at != 0) {
-                // The leaf is not first: what precedes it is sent before it, which is wrong too.
+        if (const auto found = firstInMultiFile.constFind(leaf.sha256()); found != firstInMultiFile.constEnd()) {
+            const auto& [path, at] = *found;
+            const QList<Certificate>& inFile = certsByFile.value(path);
+            b.chainAsGivenSource = path;
+            if (leavesInFile.value(path) == 1) {
+                // One server's file: the server sends all of it, so what precedes the leaf is sent
+                // before it, which is wrong too.
                 b.chainAsGiven = inFile;
                 b.chainAsGiven.removeAt(at);
+                b.leafFirstAsGiven = inFile[at].source().index == 0;
             } else {
-                b.chainAsGiven = inFile.mid(1);
+                // Several server certificates (concatenated fullchains, an exported store): each
+                // leaf is followed by its own CA certificates, up to the next leaf. Bundling by
+                // issuance, not by file, keeps the cost and the report linear in the file's size.
+                for (qsizetype next = at + 1; next < inFile.size() && !leafShas.contains(inFile[next].sha256()); ++next)
+                    b.chainAsGiven << inFile[next];
+                if (b.chainAsGiven.isEmpty())
+                    b.chainAsGivenSource.clear();
             }
-            b.chainAsGivenSource = occurrence.source().path;
-            break;
         }
         bundleBySha.insert(leaf.sha256(), int(bundles.size()));
         bundles << b;
@@ -319,10 +365,11 @@ QList<Bundle> Bundler::bundle(const LoadedInputs& inputs) const
             bundles[owner].staples << AttachedStaple{staple, how};
     }
 
+    QHash<QByteArray, QList<Crl>> crlsByIssuer;
+    for (const Crl& crl : inputs.crls)
+        crlsByIssuer[nameDer(X509_CRL_get_issuer(crl.get0()))] << crl;
     for (Bundle& b : bundles)
-        for (const Crl& crl : inputs.crls)
-            if (X509_NAME_cmp(X509_CRL_get_issuer(crl.get0()), X509_get_issuer_name(b.leaf.get0())) == 0)
-                b.crls << crl;
+        b.crls = crlsByIssuer.value(b.leaf.issuerNameDer());
     return bundles;
 }
 
@@ -345,6 +392,7 @@ QList<Bundle> Bundler::bundleExplicit(const RoleInputs& roles) const
     b.id = roles.served ? b.leaf.id() + QLatin1Char('@') + roles.origin : b.leaf.id();
     all.removeAt(leafIndex);
     b.chainAsGiven = all;
+    b.leafFirstAsGiven = b.leaf.source().index == 0;
     b.chainAsGivenSource = roles.served ? roles.origin
                            : !roles.chain.files.isEmpty() && roles.cert.certificates.size() < 2
                                ? roles.chain.files.join(QStringLiteral(", "))

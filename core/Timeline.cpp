@@ -1,5 +1,7 @@
 #include "Timeline.h"
 
+#include <algorithm>
+
 #include <QSet>
 
 namespace staplescope {
@@ -132,7 +134,22 @@ Timeline buildTimeline(const Bundle& bundle, const QList<Finding>& findings, con
     if (!bundle.anchor.isNull())
         timeline.lanes << certificateLane(bundle.anchor, LaneKind::Root, QStringLiteral("Root %1 (trust store)").arg(bundle.anchor.commonName()),
                                           findings, options);
-    for (const Certificate& previous : bundle.previousCertificates) {
+    // The newest previous certificates only (in their listed order): an archive of hundreds of
+    // renewals would otherwise bury the current lanes.
+    QList<Certificate> shownPrevious = bundle.previousCertificates;
+    if (shownPrevious.size() > kPreviousCertificateLanes) {
+        QList<QDateTime> starts;
+        for (const Certificate& c : shownPrevious)
+            starts << c.notBefore();
+        std::nth_element(starts.begin(), starts.end() - kPreviousCertificateLanes, starts.end());
+        const QDateTime oldestShown = *(starts.end() - kPreviousCertificateLanes);
+        QList<Certificate> newest;
+        for (const Certificate& c : std::as_const(shownPrevious))
+            if (c.notBefore() >= oldestShown && newest.size() < kPreviousCertificateLanes)
+                newest << c;
+        shownPrevious = newest;
+    }
+    for (const Certificate& previous : std::as_const(shownPrevious)) {
         TimelineLane lane = certificateLane(previous, LaneKind::PreviousCertificate,
                                             QStringLiteral("Previous %1").arg(previous.commonName()), {}, options);
         lane.marker = QDateTime();

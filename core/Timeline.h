@@ -32,6 +32,10 @@ struct Timeline {
     QList<TimelineLane> lanes;
 };
 
+// The most recent previous certificates drawn beside a current one. An archive of hundreds of
+// renewals stays readable (and the timeline's size bounded); the report lists them all.
+inline constexpr int kPreviousCertificateLanes = 8;
+
 Timeline buildTimeline(const Bundle& bundle, const QList<Finding>& findings, const AnalysisOptions& options);
 
 QString laneStateName(LaneState state); // "ok", "due", "expired", …

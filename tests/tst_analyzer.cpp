@@ -80,6 +80,25 @@ void writeLeafSite(Case& c, const IssuedCert& leaf, bool withStaple = true)
     writeSite(c, s);
 }
 
+// A leaf under kMaxChainLength + 3 generated CAs, all in its fullchain: deeper than any real PKI.
+void writeDeepHierarchySite(Case& c)
+{
+    QList<IssuedCert> cas{c.pki.root};
+    for (int depth = 0; depth < kMaxChainLength + 3; ++depth) {
+        CertSpec spec;
+        spec.commonName = QStringLiteral("Level %1 CA").arg(depth);
+        spec.isCa = true;
+        spec.notBefore = daysFrom(fixedNow(), -100);
+        spec.notAfter = daysFrom(fixedNow(), 1000);
+        cas << c.pki.issue(spec, &cas.last());
+    }
+    const IssuedCert leaf = c.pki.issueLeaf({}, &cas.last());
+    QByteArray chain;
+    for (qsizetype i = cas.size() - 1; i >= 1; --i)
+        chain += cas[i].certPem();
+    writeSite(c, Site{leaf.certPem() + chain, {}, c.pki.keyPem(leaf), {}});
+}
+
 // Codes seen by the rows so far; the coverage test checks it against the sources.
 QSet<QString>& producedCodes()
 {
@@ -300,6 +319,8 @@ void TestAnalyzer::findings_data()
         s.chain.clear();
         writeSite(c, s);
     }, "CHAIN_INCOMPLETE", error, {"Staplescope Test Intermediate", kCaIssuerUrl.toLatin1().constData()});
+    row("generated hierarchy deeper than any real chain", writeDeepHierarchySite, "CHAIN_TOO_LONG", error, {"more than 12 certificates", "Level 3 CA"});
+    row("deep hierarchy is not blamed on a missing issuer", writeDeepHierarchySite, "CHAIN_INCOMPLETE", kAbsent);
     row("chain holds a same-name intermediate with another key", [](Case& c) {
         CertSpec twin;
         twin.commonName = "Staplescope Test Intermediate";

@@ -1,6 +1,7 @@
 // Bundler: what dropping a folder means. Each test lays out files as admins do and checks which
 // chain, staples and key each certificate ends up with, and why.
 
+#include "Analyzer.h"
 #include "Bundler.h"
 #include "TestPki.h"
 
@@ -51,6 +52,9 @@ private slots:
     void stapleOfSupersededCertificateGoesToTheCurrentOne();
     void explicitRoles();
     void explicitRolesKeepTheGivenOrder();
+    void concatenatedFullchainsAreSeparateBundles();
+    void oneServersFileKeepsItsWholeOrder();
+    void chainLongerThanTheBoundIsSaidSo();
 
 private:
     QList<Bundle> bundleFolder(const QString& path) const
@@ -380,6 +384,81 @@ void TestBundler::explicitRolesKeepTheGivenOrder()
     for (const Finding& f : Analyzer().analyze(b, options))
         codes << f.code;
     QVERIFY2(codes.contains(QStringLiteral("CHAIN_ORDER")), qPrintable(codes.join(' ')));
+}
+
+void TestBundler::concatenatedFullchainsAreSeparateBundles()
+{
+    // Two sites' fullchains in one file (an export, a cat of two fullchain.pem): each leaf is followed
+    // by its own chain, so neither is "not first" and neither is blamed for the other's certificates.
+    const IssuedCert other = m_pki->otherCa();
+    const IssuedCert otherLeaf = m_pki->issueLeaf([](CertSpec& s) { named(s, QStringLiteral("mail.example.test")); }, &other);
+    m_dir->write(QStringLiteral("both.pem"), m_pki->leaf.certPem() + m_pki->intermediate.certPem() + otherLeaf.certPem() +
+                                                 other.certPem());
+    const QList<Bundle> bundles = bundleFolder(m_dir->path());
+    QCOMPARE(bundles.size(), 2);
+    const Bundle* first = bundleFor(bundles, m_pki->leaf);
+    const Bundle* second = bundleFor(bundles, otherLeaf);
+    QVERIFY(first && second);
+    QCOMPARE(first->chainAsGiven.size(), 1);
+    QCOMPARE(first->chainAsGiven.first().der(), m_pki->intermediate.certDer());
+    QVERIFY(first->leafFirstAsGiven);
+    QCOMPARE(second->chainAsGiven.size(), 1);
+    QCOMPARE(second->chainAsGiven.first().der(), other.certDer());
+    QVERIFY(second->leafFirstAsGiven);
+
+    AnalysisOptions options;
+    options.at = fixedNow();
+    options.trust = m_trust.get();
+    for (const Bundle* b : {first, second})
+        for (const Finding& f : Analyzer().analyze(*b, options))
+            // (Sending a root is worth a note; an unrelated certificate in the chain would be a warning.)
+            QVERIFY2(f.code != QLatin1String("CHAIN_ORDER") &&
+                         !(f.code == QLatin1String("CHAIN_EXTRA_CERT") && f.severity > Severity::Info),
+                     qPrintable(f.code + QLatin1String(": ") + f.message));
+}
+
+void TestBundler::oneServersFileKeepsItsWholeOrder()
+{
+    // One leaf after its intermediate: the server sends the file as it is, so the leaf is not first.
+    m_dir->write(QStringLiteral("site.pem"), m_pki->intermediate.certPem() + m_pki->leaf.certPem());
+    const QList<Bundle> bundles = bundleFolder(m_dir->path());
+    QCOMPARE(bundles.size(), 1);
+    QVERIFY(!bundles.first().leafFirstAsGiven);
+    QCOMPARE(bundles.first().chainAsGiven.size(), 1);
+    AnalysisOptions options;
+    options.at = fixedNow();
+    options.trust = m_trust.get();
+    QStringList codes;
+    for (const Finding& f : Analyzer().analyze(bundles.first(), options))
+        codes << f.code;
+    QVERIFY2(codes.contains(QStringLiteral("CHAIN_ORDER")), qPrintable(codes.join(' ')));
+}
+
+void TestBundler::chainLongerThanTheBoundIsSaidSo()
+{
+    // A generated hierarchy deeper than any real one: every issuer is in the file, so the report must
+    // say the chain is too long, not that an issuer is missing.
+    QList<IssuedCert> cas{m_pki->root};
+    for (int depth = 0; depth < kMaxChainLength + 3; ++depth)
+        cas << m_pki->issue(caSpec(QStringLiteral("Level %1 CA").arg(depth)), &cas.last());
+    const IssuedCert leaf = m_pki->issueLeaf([](CertSpec&) {}, &cas.last());
+    QByteArray pem = leaf.certPem();
+    for (qsizetype i = cas.size() - 1; i >= 1; --i)
+        pem += cas[i].certPem();
+    m_dir->write(QStringLiteral("deep/fullchain.pem"), pem);
+    const QList<Bundle> bundles = bundleFolder(m_dir->path(QStringLiteral("deep")));
+    QCOMPARE(bundles.size(), 1);
+    QVERIFY(bundles.first().chainTooLong);
+    QCOMPARE(bundles.first().chain.size(), kMaxChainLength);
+
+    AnalysisOptions options;
+    options.at = fixedNow();
+    options.trust = m_trust.get();
+    QStringList codes;
+    for (const Finding& f : Analyzer().analyze(bundles.first(), options))
+        codes << f.code;
+    QVERIFY2(codes.contains(QStringLiteral("CHAIN_TOO_LONG")), qPrintable(codes.join(' ')));
+    QVERIFY2(!codes.contains(QStringLiteral("CHAIN_INCOMPLETE")), qPrintable(codes.join(' ')));
 }
 
 QTEST_GUILESS_MAIN(TestBundler)

@@ -1,0 +1,178 @@
+// Input that is large on purpose (exported stores, CA bundles, folders of thousands of sites) costs
+// time and memory linear in its size, and the report grows linearly too: a file of N end-entity
+// certificates is N bundles, each with its own handful of findings, never N findings each.
+// Times and peak memory are printed, not asserted (tests never assert timings); sizes are asserted.
+
+#include "Inspection.h"
+#include "PkiFactory.h"
+#include "ReportFormat.h"
+#include "TestClock.h"
+#include "TestPki.h"
+
+#include <QElapsedTimer>
+#include <QTest>
+
+#include <sys/resource.h>
+
+using namespace staplescope;
+using namespace staplescope::test;
+
+namespace {
+
+qint64 peakResidentKiB()
+{
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return usage.ru_maxrss;
+}
+
+// A CA and `count` leaves for different sites, all in one PEM file in the order `layout` asks for.
+// One key for every leaf: generating 10,000 keys would measure key generation, not Staplescope.
+struct ManyLeaves {
+    QByteArray pem;
+    int leaves = 0;
+};
+
+enum class Layout { CaFirst, CaAfterEachLeaf };
+
+ManyLeaves makeManyLeaves(int count, Layout layout)
+{
+    const PkiFactory factory;
+    const QDateTime now = fixedNow();
+    CertSpec caSpec;
+    caSpec.commonName = QStringLiteral("Scale CA");
+    caSpec.isCa = true;
+    caSpec.notBefore = daysFrom(now, -100);
+    caSpec.notAfter = daysFrom(now, 1000);
+    const IssuedCert ca = factory.issue(caSpec);
+    CertSpec leafSpec;
+    leafSpec.notBefore = daysFrom(now, -10);
+    leafSpec.notAfter = daysFrom(now, 80);
+    leafSpec.ocspUrls = {QStringLiteral("http://ocsp.example.test")};
+    ManyLeaves out;
+    out.leaves = count;
+    if (layout == Layout::CaFirst)
+        out.pem += ca.certPem();
+    for (int i = 0; i < count; ++i) {
+        leafSpec.commonName = QStringLiteral("site%1.example.test").arg(i);
+        leafSpec.dnsNames = {leafSpec.commonName};
+        const IssuedCert leaf = factory.issue(leafSpec, &ca);
+        if (!leafSpec.reuseKey)
+            leafSpec.reuseKey = leaf.key;
+        out.pem += leaf.certPem();
+        if (layout == Layout::CaAfterEachLeaf)
+            out.pem += ca.certPem();
+    }
+    return out;
+}
+
+} // namespace
+
+class TestScale : public QObject {
+    Q_OBJECT
+
+private slots:
+    void manyLeavesInOneFile_data();
+    void manyLeavesInOneFile();
+    void sameNamesManyTimes();
+};
+
+void TestScale::manyLeavesInOneFile_data()
+{
+    QTest::addColumn<int>("count");
+    QTest::addColumn<int>("layout");
+    QTest::newRow("300 leaves after their CA") << 300 << int(Layout::CaFirst);
+    QTest::newRow("1000 fullchains concatenated") << 1000 << int(Layout::CaAfterEachLeaf);
+    QTest::newRow("10000 leaves after their CA") << 10000 << int(Layout::CaFirst);
+}
+
+void TestScale::manyLeavesInOneFile()
+{
+    QFETCH(int, count);
+    QFETCH(int, layout);
+    const ManyLeaves input = makeManyLeaves(count, Layout(layout));
+    TestFolder folder;
+    const QString file = folder.write(QStringLiteral("store.pem"), input.pem);
+
+    const qint64 memoryBefore = peakResidentKiB();
+    QElapsedTimer timer;
+    timer.start();
+    const InspectionReport report = inspectPaths({file}, {});
+    const qint64 inspectMs = timer.elapsed();
+    const QByteArray json = reportToJsonBytes(report);
+    const QString text = reportToText(report, false);
+    qInfo("%d leaves in one %lld KiB file: inspected in %lld ms, reports in %lld ms; peak memory grew by %lld MiB; "
+          "JSON %lld KiB, text %lld KiB",
+          count, qint64(input.pem.size() / 1024), inspectMs, timer.elapsed() - inspectMs,
+          (peakResidentKiB() - memoryBefore) / 1024, qint64(json.size() / 1024), qint64(text.size() / 1024));
+
+    // Each end-entity certificate is its own bundle.
+    QCOMPARE(report.bundles.size(), qsizetype(count));
+    // None of them is blamed for the others: at most a few findings each, and a report whose size
+    // grows with the number of certificates, not with its square.
+    qsizetype findings = 0;
+    for (const BundleReport& bundle : report.bundles) {
+        QVERIFY2(bundle.findings.size() <= 6,
+                 qPrintable(QStringLiteral("%1 has %2 findings, first %3")
+                                .arg(bundle.bundle.leaf.displayName())
+                                .arg(bundle.findings.size())
+                                .arg(bundle.findings.value(0).code)));
+        findings += bundle.findings.size();
+    }
+    QVERIFY2(findings <= 4 * qsizetype(count), qPrintable(QString::number(findings)));
+    // A generous linear bound: a few KiB of JSON per certificate.
+    QVERIFY2(json.size() < 8 * 1024 * qsizetype(count), qPrintable(QString::number(json.size())));
+    // Not one "leaf is not first": a file of many certificates is a collection, not one server's file.
+    for (const Finding& f : report.allFindings())
+        QVERIFY2(f.code != QLatin1String("CHAIN_ORDER"), qPrintable(f.subject + QLatin1String(": ") + f.message));
+}
+
+void TestScale::sameNamesManyTimes()
+{
+    // 2,000 renewals of one name from one CA in one folder: one current certificate, the rest
+    // superseded; the current one's timeline shows a bounded number of previous certificates.
+    const PkiFactory factory;
+    const QDateTime now = fixedNow();
+    CertSpec caSpec;
+    caSpec.commonName = QStringLiteral("Renewal CA");
+    caSpec.isCa = true;
+    caSpec.notBefore = daysFrom(now, -3000);
+    caSpec.notAfter = daysFrom(now, 1000);
+    const IssuedCert ca = factory.issue(caSpec);
+    CertSpec leafSpec;
+    leafSpec.commonName = QStringLiteral("www.example.test");
+    leafSpec.dnsNames = {leafSpec.commonName};
+    QByteArray pem = ca.certPem();
+    const int renewals = 2000;
+    for (int i = 0; i < renewals; ++i) {
+        leafSpec.notBefore = now.addSecs(-qint64(renewals - i) * 3600);
+        leafSpec.notAfter = leafSpec.notBefore.addDays(90);
+        const IssuedCert leaf = factory.issue(leafSpec, &ca);
+        if (!leafSpec.reuseKey)
+            leafSpec.reuseKey = leaf.key;
+        pem += leaf.certPem();
+    }
+    TestFolder folder;
+    const QString file = folder.write(QStringLiteral("archive.pem"), pem);
+    QElapsedTimer timer;
+    timer.start();
+    const InspectionReport report = inspectPaths({file}, {});
+    qInfo("%d renewals of one name: inspected in %lld ms", renewals, timer.elapsed());
+    QCOMPARE(report.bundles.size(), qsizetype(renewals));
+    const BundleReport& current = report.bundles.first();
+    QVERIFY(!current.bundle.isSuperseded());
+    QCOMPARE(current.bundle.previousCertificates.size(), qsizetype(renewals - 1));
+    int previousLanes = 0;
+    for (const TimelineLane& lane : current.timeline.lanes)
+        if (lane.kind == LaneKind::PreviousCertificate)
+            ++previousLanes;
+    QVERIFY2(previousLanes > 0 && previousLanes <= kPreviousCertificateLanes, qPrintable(QString::number(previousLanes)));
+    for (const BundleReport& bundle : report.bundles)
+        QVERIFY2(bundle.findings.size() <= 6, qPrintable(bundle.bundle.leaf.displayName()));
+    // Every bundle lists its leaf and chain, and the current one its 1,999 predecessors: linear.
+    const QByteArray json = reportToJsonBytes(report);
+    QVERIFY2(json.size() < 16 * 1024 * qsizetype(renewals), qPrintable(QString::number(json.size())));
+}
+
+QTEST_GUILESS_MAIN(TestScale)
+#include "tst_scale.moc"
