@@ -4,13 +4,17 @@
 #include "Command.h"
 #include "DemoData.h"
 #include "InspectCommand.h"
+#include "TestPki.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QElapsedTimer>
 #include <QTemporaryDir>
 #include <QTest>
+
+#include <sys/stat.h>
 
 using namespace staplescope;
 using namespace staplescope::cli;
@@ -48,6 +52,27 @@ bool writeFile(const QString& path, const QByteArray& content)
     return file.open(QIODevice::WriteOnly) && file.write(content) == content.size();
 }
 
+QString cliBinary() { return qEnvironmentVariable("STAPLESCOPE_CLI"); }
+
+// Runs the real binary; a run that outlives `timeoutMs` is killed and reported as exit -1, so a
+// command that blocks or reads forever fails the test instead of hanging it.
+CliRun runBinary(const QStringList& arguments, int timeoutMs = 10000)
+{
+    CliRun run;
+    QProcess process;
+    process.start(cliBinary(), arguments);
+    if (!process.waitForFinished(timeoutMs)) {
+        process.kill();
+        process.waitForFinished(5000);
+        run.err = QStringLiteral("(killed after %1 ms)").arg(timeoutMs);
+        return run;
+    }
+    run.exitCode = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1;
+    run.out = QString::fromUtf8(process.readAllStandardOutput());
+    run.err = QString::fromUtf8(process.readAllStandardError());
+    return run;
+}
+
 } // namespace
 
 class TestCli : public QObject {
@@ -67,6 +92,9 @@ private slots:
     void parseEvaluationTime();
     void textReportNeverShowsKeyMaterial();
     void binaryExitStatus();
+    void passwordFileIsBounded_data();
+    void passwordFileIsBounded();
+    void passwordFileFirstLineOpensPkcs12();
 
 private:
     QTemporaryDir m_dir;
@@ -245,6 +273,67 @@ void TestCli::binaryExitStatus()
     QVERIFY(process.waitForFinished(60000));
     QCOMPARE(process.exitCode(), 3);
     QCOMPARE(process.readAllStandardError().count('\n'), 1);
+}
+
+void TestCli::passwordFileIsBounded_data()
+{
+    QTest::addColumn<QString>("path"); // relative to the test folder unless absolute
+    QTest::addColumn<QString>("messagePart");
+    QTest::newRow("/dev/zero") << QStringLiteral("/dev/zero") << QStringLiteral("is a device, not a regular file");
+    QTest::newRow("fifo") << QStringLiteral("password.fifo") << QStringLiteral("is a FIFO (named pipe), not a regular file");
+    QTest::newRow("folder") << QStringLiteral("demo") << QStringLiteral("is a folder, not a regular file");
+    QTest::newRow("5 KiB") << QStringLiteral("password-5k.txt")
+                           << QStringLiteral("larger than %1 bytes").arg(kMaxPasswordBytes);
+    QTest::newRow("symlink to /dev/zero") << QStringLiteral("password-zero.link")
+                                          << QStringLiteral("is a device, not a regular file");
+}
+
+void TestCli::passwordFileIsBounded()
+{
+    QFETCH(QString, path);
+    QFETCH(QString, messagePart);
+    if (cliBinary().isEmpty() || !QFileInfo::exists(cliBinary()))
+        QSKIP("STAPLESCOPE_CLI does not name the built staplescope-cli (run through ctest)");
+    // A FIFO nobody writes to: opening it for reading would block for ever.
+    const QString fifo = m_dir.filePath(QStringLiteral("password.fifo"));
+    if (!QFileInfo::exists(fifo))
+        QCOMPARE(::mkfifo(QFile::encodeName(fifo).constData(), 0600), 0);
+    // One line of 5 KiB: over the bound, though it is a plain password file otherwise.
+    QVERIFY(writeFile(m_dir.filePath(QStringLiteral("password-5k.txt")), QByteArray(5 * 1024 - 1, 'p') + '\n'));
+    QFile::link(QStringLiteral("/dev/zero"), m_dir.filePath(QStringLiteral("password-zero.link")));
+
+    const QString file = path.startsWith(QLatin1Char('/')) ? path : m_dir.filePath(path);
+    QElapsedTimer timer;
+    timer.start();
+    const CliRun run = runBinary({QStringLiteral("inspect"), QStringLiteral("--password-file"), file,
+                                  m_dir.filePath(QStringLiteral("demo/healthy"))});
+    QVERIFY2(timer.elapsed() < 5000, qPrintable(run.err));
+    QCOMPARE(run.exitCode, 3);
+    QVERIFY(run.out.isEmpty());
+    QCOMPARE(run.err.count(QLatin1Char('\n')), 1);
+    QVERIFY2(run.err.contains(messagePart), qPrintable(run.err));
+    QVERIFY2(run.err.contains(file), qPrintable(run.err));
+}
+
+void TestCli::passwordFileFirstLineOpensPkcs12()
+{
+    const test::TestPki pki;
+    const QString p12 = m_dir.filePath(QStringLiteral("bundle.p12"));
+    QVERIFY(writeFile(p12, PkiFactory::pkcs12(pki.leaf, {&pki.intermediate}, "s3cret pass")));
+    // The first line is the password (without its CR LF); the rest of the file is not.
+    const QString passwordFile = m_dir.filePath(QStringLiteral("password.txt"));
+    QVERIFY(writeFile(passwordFile, "s3cret pass\r\nnot the password\n"));
+
+    const CliRun opened = runInProcess({QStringLiteral("inspect"), QStringLiteral("--json"), QStringLiteral("--password-file"),
+                                        passwordFile, p12});
+    QVERIFY2(opened.err.isEmpty(), qPrintable(opened.err));
+    QVERIFY2(!codesOf(opened.json()).contains(QStringLiteral("INPUT_PASSWORD_REQUIRED")), qPrintable(opened.out));
+    QCOMPARE(opened.json().value(QLatin1String("bundles")).toArray().size(), 1);
+
+    QVERIFY(writeFile(passwordFile, "wrong\n"));
+    const CliRun wrong = runInProcess({QStringLiteral("inspect"), QStringLiteral("--json"), QStringLiteral("--password-file"),
+                                       passwordFile, p12});
+    QVERIFY2(codesOf(wrong.json()).contains(QStringLiteral("INPUT_PASSWORD_REQUIRED")), qPrintable(wrong.out));
 }
 
 QTEST_GUILESS_MAIN(TestCli)
