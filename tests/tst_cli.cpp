@@ -15,6 +15,7 @@
 #include <QTest>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 using namespace staplescope;
 using namespace staplescope::cli;
@@ -73,6 +74,54 @@ CliRun runBinary(const QStringList& arguments, int timeoutMs = 10000)
     return run;
 }
 
+// What a path is, as lstat sees it, to compare before and after.
+struct PathState {
+    bool exists = false;
+    mode_t mode = 0;
+    QString linkTarget;
+    QByteArray content;
+    bool operator==(const PathState&) const = default;
+};
+
+PathState stateOf(const QString& path)
+{
+    PathState state;
+    struct stat info = {};
+    if (::lstat(QFile::encodeName(path).constData(), &info) != 0)
+        return state;
+    state.exists = true;
+    state.mode = info.st_mode;
+    if (S_ISLNK(info.st_mode)) {
+        state.linkTarget = QFileInfo(path).symLinkTarget();
+    } else if (S_ISREG(info.st_mode)) {
+        QFile file(path);
+        if (file.open(QIODevice::ReadOnly))
+            state.content = file.readAll();
+    }
+    return state;
+}
+
+QStringList entriesOf(const QString& folder)
+{
+    return QDir(folder).entryList(QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden | QDir::System, QDir::Name);
+}
+
+mode_t permissionsOf(const QString& path)
+{
+    struct stat info = {};
+    return ::lstat(QFile::encodeName(path).constData(), &info) == 0 ? (info.st_mode & 07777) : mode_t(-1);
+}
+
+// Sets the umask for a scope (the test changes it to 000 to see keys stay 0600).
+class UmaskScope {
+public:
+    explicit UmaskScope(mode_t mask) : m_saved(::umask(mask)) {}
+    ~UmaskScope() { ::umask(m_saved); }
+
+private:
+    mode_t m_saved;
+};
+
 } // namespace
 
 class TestCli : public QObject {
@@ -95,6 +144,9 @@ private slots:
     void passwordFileIsBounded_data();
     void passwordFileIsBounded();
     void passwordFileFirstLineOpensPkcs12();
+    void demoRefusesAFolderInTheWay_data();
+    void demoRefusesAFolderInTheWay();
+    void demoKeysAreOwnerOnlyWhateverTheUmask();
 
 private:
     QTemporaryDir m_dir;
@@ -334,6 +386,103 @@ void TestCli::passwordFileFirstLineOpensPkcs12()
     const CliRun wrong = runInProcess({QStringLiteral("inspect"), QStringLiteral("--json"), QStringLiteral("--password-file"),
                                        passwordFile, p12});
     QVERIFY2(codesOf(wrong.json()).contains(QStringLiteral("INPUT_PASSWORD_REQUIRED")), qPrintable(wrong.out));
+}
+
+void TestCli::demoRefusesAFolderInTheWay_data()
+{
+    QTest::addColumn<QString>("entry");
+    QTest::addColumn<QString>("kind"); // file, key, symlink, dangling, folder
+    QTest::newRow("a user's key where the demo writes its own") << QStringLiteral("healthy/privkey.pem") << QStringLiteral("key");
+    QTest::newRow("an unrelated file") << QStringLiteral("notes.txt") << QStringLiteral("file");
+    QTest::newRow("a symlink at the trust anchor's name") << QStringLiteral("root-ca.pem") << QStringLiteral("symlink");
+    QTest::newRow("a dangling symlink") << QStringLiteral("root-ca.pem") << QStringLiteral("dangling");
+    QTest::newRow("an empty sub-folder") << QStringLiteral("incident") << QStringLiteral("folder");
+}
+
+void TestCli::demoRefusesAFolderInTheWay()
+{
+    QFETCH(QString, entry);
+    QFETCH(QString, kind);
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString folder = dir.filePath(QStringLiteral("demo"));
+    const QString path = QDir(folder).filePath(entry);
+    QVERIFY(QDir().mkpath(QFileInfo(path).absolutePath()));
+    // The symlink points outside the folder: following it would overwrite the user's file.
+    const QString outside = dir.filePath(QStringLiteral("outside.pem"));
+    QVERIFY(writeFile(outside, "the user's own file\n"));
+    QVERIFY(QFile::setPermissions(outside, QFile::ReadOwner | QFile::WriteOwner | QFile::ReadGroup | QFile::ReadOther));
+    if (kind == QLatin1String("key") || kind == QLatin1String("file")) {
+        QVERIFY(writeFile(path, "the user's own content\n"));
+        QCOMPARE(::chmod(QFile::encodeName(path).constData(), 0644), 0);
+    } else if (kind == QLatin1String("symlink")) {
+        QVERIFY(QFile::link(outside, path));
+    } else if (kind == QLatin1String("dangling")) {
+        QVERIFY(QFile::link(dir.filePath(QStringLiteral("missing.pem")), path));
+    } else {
+        QVERIFY(QDir().mkpath(path));
+    }
+    const PathState entryBefore = stateOf(path);
+    const PathState outsideBefore = stateOf(outside);
+    const QStringList folderBefore = entriesOf(folder);
+    const QStringList topBefore = entriesOf(dir.path());
+
+    const CliRun run = runInProcess({QStringLiteral("demo"), folder});
+    QCOMPARE(run.exitCode, 3);
+    QVERIFY(run.out.isEmpty());
+    QVERIFY2(run.err.contains(QLatin1String("not empty")), qPrintable(run.err));
+    // What is in the way is named: the top-level entry that holds it.
+    QVERIFY2(run.err.contains(entry.section(QLatin1Char('/'), 0, 0)), qPrintable(run.err));
+    QVERIFY2(run.err.contains(QLatin1String("nothing was changed")), qPrintable(run.err));
+
+    QVERIFY(stateOf(path) == entryBefore);
+    QVERIFY(stateOf(outside) == outsideBefore);
+    QCOMPARE(entriesOf(folder), folderBefore);
+    QCOMPARE(entriesOf(dir.path()), topBefore);
+    QVERIFY(!QFileInfo::exists(dir.filePath(QStringLiteral("missing.pem"))));
+    if (QFileInfo(path).isDir())
+        QVERIFY(entriesOf(path).isEmpty());
+
+    // The folder itself a symlink to an empty folder, or a file: refused as well.
+    const QString empty = dir.filePath(QStringLiteral("empty"));
+    QVERIFY(QDir().mkpath(empty));
+    const QString link = dir.filePath(QStringLiteral("link-to-empty"));
+    QVERIFY(QFile::link(empty, link));
+    const CliRun viaLink = runInProcess({QStringLiteral("demo"), link});
+    QCOMPARE(viaLink.exitCode, 3);
+    QVERIFY2(viaLink.err.contains(QLatin1String("symbolic link")), qPrintable(viaLink.err));
+    QVERIFY(entriesOf(empty).isEmpty());
+    const CliRun onFile = runInProcess({QStringLiteral("demo"), outside});
+    QCOMPARE(onFile.exitCode, 3);
+    QVERIFY(stateOf(outside) == outsideBefore);
+}
+
+void TestCli::demoKeysAreOwnerOnlyWhateverTheUmask()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString fresh = dir.filePath(QStringLiteral("new/demo"));
+    const QString empty = dir.filePath(QStringLiteral("empty"));
+    QVERIFY(QDir().mkpath(empty));
+    for (const QString& folder : {fresh, empty}) {
+        CliRun run;
+        {
+            const UmaskScope wideOpen(0);
+            run = runInProcess({QStringLiteral("demo"), folder});
+        }
+        QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+        for (const QString& key : {QStringLiteral("healthy/privkey.pem"), QStringLiteral("incident/exim.key")})
+            QCOMPARE(permissionsOf(QDir(folder).filePath(key)), mode_t(0600));
+        QCOMPARE(permissionsOf(QDir(folder).filePath(QStringLiteral("root-ca.pem"))), mode_t(0644));
+        // The demo it wrote is the demo: the incident is found.
+        const CliRun inspect = runInProcess({QStringLiteral("inspect"), QStringLiteral("--json"), QStringLiteral("--ca-file"),
+                                             QDir(folder).filePath(QStringLiteral("root-ca.pem")),
+                                             QDir(folder).filePath(QStringLiteral("incident"))});
+        QVERIFY2(codesOf(inspect.json()).contains(QStringLiteral("STAPLE_FOR_OTHER_CERT")), qPrintable(inspect.out));
+        // A second run into the same, now full, folder is refused.
+        const CliRun again = runInProcess({QStringLiteral("demo"), folder});
+        QCOMPARE(again.exitCode, 3);
+    }
 }
 
 QTEST_GUILESS_MAIN(TestCli)
