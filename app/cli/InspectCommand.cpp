@@ -55,13 +55,13 @@ QString fileTypeName(mode_t mode)
         return QStringLiteral("a device");
     if (S_ISSOCK(mode))
         return QStringLiteral("a socket");
-    return QStringLiteral("not a regular file");
+    return QStringLiteral("of an unknown type");
 }
 
 QString systemError(int error) { return QString::fromLocal8Bit(std::strerror(error)); }
 
-// The first line, without CR LF, as the password; the rest of the file is ignored.
-QString firstLine(const QByteArray& bytes)
+// The first line, without CR LF, is the password; the rest is ignored.
+QByteArray firstLine(const QByteArray& bytes)
 {
     qsizetype end = bytes.indexOf('\n');
     if (end < 0)
@@ -69,7 +69,7 @@ QString firstLine(const QByteArray& bytes)
     QByteArray line = bytes.left(end);
     if (line.endsWith('\r'))
         line.chop(1);
-    return QString::fromUtf8(line);
+    return line;
 }
 
 // Reads a PKCS#12 password from the terminal without echo: one line of at most kMaxPasswordBytes.
@@ -110,7 +110,7 @@ std::optional<QString> promptPassword(const QString& path, QTextStream& err)
     err.flush();
     if (!read || tooLong)
         return std::nullopt;
-    return firstLine(buffer);
+    return QString::fromLocal8Bit(firstLine(buffer));
 }
 
 } // namespace
@@ -138,12 +138,16 @@ PasswordFile readPasswordFile(const QString& path)
     }
     const auto closeFd = qScopeGuard([fd] { ::close(fd); });
     struct stat opened = {};
-    if (::fstat(fd, &opened) != 0 || !S_ISREG(opened.st_mode)) {
+    if (::fstat(fd, &opened) != 0) {
+        result.error = QStringLiteral("cannot read --password-file %1: %2").arg(path, systemError(errno));
+        return result;
+    }
+    if (!S_ISREG(opened.st_mode)) {
         result.error = QStringLiteral("--password-file %1 is %2, not a regular file").arg(path, fileTypeName(opened.st_mode));
         return result;
     }
     const QString tooLarge = QStringLiteral("--password-file %1 is larger than %2 bytes; a password file holds one line")
-                                 .arg(path).arg(kMaxPasswordBytes);
+                                 .arg(path, QString::number(kMaxPasswordBytes));
     if (opened.st_size > kMaxPasswordBytes) {
         result.error = tooLarge;
         return result;
@@ -169,7 +173,7 @@ PasswordFile readPasswordFile(const QString& path)
         return result;
     }
     bytes.truncate(total);
-    result.password = firstLine(bytes);
+    result.password = QString::fromUtf8(firstLine(bytes));
     return result;
 }
 
