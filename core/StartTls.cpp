@@ -941,9 +941,7 @@ private:
                 literalFollows = false;
                 continue;
             }
-            if (startsWithWord(line, "OK") || startsWithWord(line, "NO") || startsWithWord(line, "BYE")
-                || line.toUpper().startsWith("OK (") || line.toUpper().startsWith("NO (")
-                || line.toUpper().startsWith("BYE (")) {
+            if (startsWithWord(line, "OK") || startsWithWord(line, "NO") || startsWithWord(line, "BYE")) {
                 *status = line;
                 return PlainChannel::Status::Ok;
             }
