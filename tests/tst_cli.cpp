@@ -144,6 +144,8 @@ private slots:
     void passwordFileIsBounded_data();
     void passwordFileIsBounded();
     void passwordFileFirstLineOpensPkcs12();
+    void otherFileOptionsNeverBlock_data();
+    void otherFileOptionsNeverBlock();
     void demoRefusesAFolderInTheWay_data();
     void demoRefusesAFolderInTheWay();
     void demoKeysAreOwnerOnlyWhateverTheUmask();
@@ -386,6 +388,41 @@ void TestCli::passwordFileFirstLineOpensPkcs12()
     const CliRun wrong = runInProcess({QStringLiteral("inspect"), QStringLiteral("--json"), QStringLiteral("--password-file"),
                                        passwordFile, p12});
     QVERIFY2(codesOf(wrong.json()).contains(QStringLiteral("INPUT_PASSWORD_REQUIRED")), qPrintable(wrong.out));
+}
+
+// Not a change of this branch but its check: the other options that name files go through the
+// loader, which refuses what is not a regular file (before opening it) and files over 16 MiB.
+void TestCli::otherFileOptionsNeverBlock_data()
+{
+    QTest::addColumn<QString>("option");
+    QTest::addColumn<QString>("path");
+    for (const QString& option : {QStringLiteral("--ca-file"), QStringLiteral("--cert"), QStringLiteral("--staple")}) {
+        QTest::addRow("%s /dev/zero", qPrintable(option)) << option << QStringLiteral("/dev/zero");
+        QTest::addRow("%s fifo", qPrintable(option)) << option << QStringLiteral("password.fifo");
+    }
+}
+
+void TestCli::otherFileOptionsNeverBlock()
+{
+    QFETCH(QString, option);
+    QFETCH(QString, path);
+    if (cliBinary().isEmpty() || !QFileInfo::exists(cliBinary()))
+        QSKIP("STAPLESCOPE_CLI does not name the built staplescope-cli (run through ctest)");
+    const QString fifo = m_dir.filePath(QStringLiteral("password.fifo"));
+    if (!QFileInfo::exists(fifo))
+        QCOMPARE(::mkfifo(QFile::encodeName(fifo).constData(), 0600), 0);
+    const QString file = path.startsWith(QLatin1Char('/')) ? path : m_dir.filePath(path);
+    QStringList arguments{QStringLiteral("inspect"), QStringLiteral("--json"), option, file};
+    if (option == QLatin1String("--staple"))
+        arguments << QStringLiteral("--cert") << m_dir.filePath(QStringLiteral("demo/healthy/fullchain.pem"));
+    else if (option == QLatin1String("--ca-file"))
+        arguments << m_dir.filePath(QStringLiteral("demo/healthy"));
+    QElapsedTimer timer;
+    timer.start();
+    const CliRun run = runBinary(arguments);
+    QVERIFY2(timer.elapsed() < 5000, qPrintable(run.err));
+    QCOMPARE(run.exitCode, 2);
+    QVERIFY2(codesOf(run.json()).contains(QStringLiteral("INPUT_UNREADABLE")), qPrintable(run.out));
 }
 
 void TestCli::demoRefusesAFolderInTheWay_data()
