@@ -45,6 +45,13 @@ QString formatSeconds(int ms)
     return ms % 1000 == 0 ? QStringLiteral("%1 s").arg(ms / 1000) : QStringLiteral("%1 s").arg(ms / 1000.0);
 }
 
+// What a server sent, quoted in a finding's message: each line and the whole quote are cut short
+// (a hostile server must not fill a report), and control bytes are shown as \xNN.
+constexpr qsizetype kMaxQuotedLineBytes = 120;
+constexpr qsizetype kMaxQuotedReplyChars = 300;
+// The start of an over-long line or a half-sent reply, quoted to show what the server sends.
+constexpr qsizetype kMaxQuotedStartBytes = 40;
+
 // Server text goes into messages and a view: make control bytes visible and keep it short.
 QString printable(const QByteArray& bytes, qsizetype max = 200)
 {
@@ -60,6 +67,22 @@ QString printable(const QByteArray& bytes, qsizetype max = 200)
     if (bytes.size() > max)
         out += QStringLiteral("… (%1 bytes)").arg(bytes.size());
     return out;
+}
+
+// Lines as received, quoted for a message: "250-mx / 250 HELP". An empty line gets said in words,
+// since "" alone reads like a bug in the message.
+QString quoteLines(const QList<QByteArray>& lines)
+{
+    QStringList parts;
+    for (const QByteArray& l : lines)
+        parts << printable(l, kMaxQuotedLineBytes);
+    QString joined = parts.join(QStringLiteral(" / "));
+    if (joined.size() > kMaxQuotedReplyChars)
+        joined = joined.left(kMaxQuotedReplyChars) + QStringLiteral("…");
+    QString quoted = QStringLiteral("\"%1\"").arg(joined);
+    if (lines.size() == 1 && lines.constFirst().isEmpty())
+        quoted += QStringLiteral(" (an empty line)");
+    return quoted;
 }
 
 } // namespace
@@ -262,6 +285,9 @@ QString PlainChannel::explain(Status status, const QString& waitingFor) const
     switch (status) {
     case Status::Ok: return QString();
     case Status::Closed:
+        if (!m_buffer.isEmpty())
+            return QStringLiteral("the server closed the connection in the middle of %1, after \"%2\"")
+                .arg(waitingFor, printable(m_buffer, kMaxQuotedStartBytes));
         return QStringLiteral("the server closed the connection before sending %1").arg(waitingFor);
     case Status::TimedOut:
         return QStringLiteral("the server didn't finish sending %1 within %2 (the step timeout)")
@@ -270,8 +296,8 @@ QString PlainChannel::explain(Status status, const QString& waitingFor) const
         return QStringLiteral("the check's total time limit of %1 ran out while waiting for %2")
             .arg(formatSeconds(m_limits.totalTimeoutMs), waitingFor);
     case Status::LineTooLong:
-        return QStringLiteral("the server sent a line over %1 without a line end in %2")
-            .arg(formatBytes(m_limits.maxLineBytes), waitingFor);
+        return QStringLiteral("the server sent a line over %1 without a line end in %2; it began \"%3\"")
+            .arg(formatBytes(m_limits.maxLineBytes), waitingFor, printable(m_buffer, kMaxQuotedStartBytes));
     case Status::TooMuchData:
         return QStringLiteral("the server sent over %1 without ending %2")
             .arg(formatBytes(m_limits.maxTotalBytes), waitingFor);
@@ -289,21 +315,36 @@ const QString kCodeFailed = QStringLiteral("STARTTLS_FAILED");
 
 // A reply with a three-digit code, as SMTP and FTP send them ("250-first", ..., "250 last").
 struct CodedReply {
-    int code = -1; // -1: the first line didn't start with a code
+    int code = -1; // -1: not a reply (the first line has no code); `lines` holds what came
+    bool valid = true; // false: a line broke the grammar; it is the last of `lines`
     QList<QByteArray> lines; // whole lines as received
     QList<QByteArray> texts; // each line without its "250-" prefix
 
-    QString quoted() const
-    {
-        QStringList parts;
-        for (const QByteArray& l : lines)
-            parts << printable(l, 120);
-        QString joined = parts.join(QStringLiteral(" / "));
-        if (joined.size() > 300)
-            joined = joined.left(300) + QStringLiteral("…");
-        return QStringLiteral("\"%1\"").arg(joined);
-    }
+    QString quoted() const { return quoteLines(lines); }
 };
+
+enum class CodedGrammar { Smtp, Ftp };
+
+// RFC 5321 4.2: Reply-code [ ("-" / SP) textstring ], the code %x32-35 %x30-35 %x30-39 and the text
+// printable ASCII or TAB. FTP (RFC 959 4.2) codes start with 1-5 and say nothing of the text.
+// Bytes above 0x7f are let through for both: SMTPUTF8 servers send UTF-8 text.
+bool isCodedLine(const QByteArray& line, CodedGrammar grammar)
+{
+    if (line.size() < 3)
+        return false;
+    const auto digit = [&](qsizetype i, char low, char high) { return line[i] >= low && line[i] <= high; };
+    const bool smtp = grammar == CodedGrammar::Smtp;
+    if (!digit(0, smtp ? '2' : '1', '5') || !digit(1, '0', smtp ? '5' : '9') || !digit(2, '0', '9'))
+        return false;
+    if (line.size() > 3 && line[3] != ' ' && line[3] != '-')
+        return false;
+    if (!smtp)
+        return true;
+    return std::none_of(line.begin() + 3, line.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return (u < 0x20 && u != '\t') || u == 0x7f;
+    });
+}
 
 // The protocol dialogues share their failure vocabulary; each returns nullopt when TLS may start.
 class Dialogue {
@@ -387,19 +428,48 @@ private:
         return failed(m_channel.explain(status, waitingFor), fix);
     }
 
+    // A reply that breaks the protocol's grammar: named as such with what was received, so it is
+    // never mistaken for a refusal (a well-formed "no") or for a server without STARTTLS.
+    // `what`: "the server answered EHLO with", "the server's greeting was".
+    Finding notAReply(const QString& what, const QList<QByteArray>& received, const QString& expected = QString()) const
+    {
+        return failed(QStringLiteral("%1 %2, which is not %3")
+                          .arg(what, quoteLines(received), expected.isEmpty() ? replyNoun() : expected),
+                      QStringLiteral("Check that this port runs %1: something else answered (another protocol, a "
+                                     "TLS-only port, or a proxy or filter in between). The server's log may say more.")
+                          .arg(protocolLabel()));
+    }
+
+    QString replyNoun() const
+    {
+        switch (m_request.protocol) {
+        case StartTlsProtocol::Smtp: return QStringLiteral("an SMTP reply");
+        case StartTlsProtocol::Imap: return QStringLiteral("an IMAP response");
+        case StartTlsProtocol::Pop3: return QStringLiteral("a POP3 reply (+OK or -ERR)");
+        case StartTlsProtocol::Ftp: return QStringLiteral("an FTP reply");
+        case StartTlsProtocol::Ldap: return QStringLiteral("an LDAP message");
+        case StartTlsProtocol::Xmpp:
+        case StartTlsProtocol::XmppServer: return QStringLiteral("XMPP");
+        case StartTlsProtocol::Postgres: return QStringLiteral("an answer to SSLRequest ('S' or 'N')");
+        case StartTlsProtocol::Sieve: return QStringLiteral("a ManageSieve response");
+        case StartTlsProtocol::None: break;
+        }
+        return QString();
+    }
+
     // Reads an SMTP/FTP reply. FTP allows continuation lines without the code, so a multi-line reply
-    // ends at the line starting with the first line's code and a space (or just the code).
-    PlainChannel::Status readCoded(CodedReply* reply)
+    // ends at the line starting with the first line's code and a space (or just the code). SMTP
+    // doesn't: there every line carries the code, and the first line that breaks the grammar ends
+    // the reply as not valid (rather than waiting for a timeout or a cap).
+    PlainChannel::Status readCoded(CodedReply* reply, CodedGrammar grammar)
     {
         *reply = CodedReply{};
         QByteArray line;
         if (auto s = m_channel.readLine(&line); s != PlainChannel::Status::Ok)
             return s;
-        const auto hasCode = [](const QByteArray& l) {
-            return l.size() >= 3 && std::all_of(l.begin(), l.begin() + 3, [](char c) { return c >= '0' && c <= '9'; });
-        };
         reply->lines << line;
-        if (!hasCode(line)) {
+        if (!isCodedLine(line, grammar)) {
+            reply->valid = false;
             reply->texts << line;
             return PlainChannel::Status::Ok; // code stays -1; the caller reports "not a reply"
         }
@@ -408,11 +478,16 @@ private:
         if (line.size() < 4 || line[3] != '-')
             return PlainChannel::Status::Ok;
         const QByteArray codePrefix = line.left(3);
+        // Bounded by the channel: every line counts against its byte cap and the step deadline.
         for (;;) {
             if (auto s = m_channel.readLine(&line); s != PlainChannel::Status::Ok)
                 return s;
             reply->lines << line;
-            const bool coded = line.startsWith(codePrefix);
+            const bool coded = line.startsWith(codePrefix) && isCodedLine(line, grammar);
+            if (grammar == CodedGrammar::Smtp && !coded) {
+                reply->valid = false;
+                return PlainChannel::Status::Ok;
+            }
             reply->texts << (coded ? line.mid(4) : line);
             if (coded && (line.size() == 3 || line[3] == ' '))
                 return PlainChannel::Status::Ok;
@@ -422,17 +497,20 @@ private:
     std::optional<Finding> smtp()
     {
         CodedReply reply;
-        if (auto s = readCoded(&reply); s != PlainChannel::Status::Ok)
+        if (auto s = readCoded(&reply, CodedGrammar::Smtp); s != PlainChannel::Status::Ok)
             return channelProblem(s, QStringLiteral("its greeting"));
+        if (!reply.valid)
+            return notAReply(QStringLiteral("the server's greeting was"), reply.lines);
         if (reply.code != 220)
-            return failed(reply.code < 0 ? QStringLiteral("the greeting is not an SMTP reply: %1").arg(reply.quoted())
-                                         : QStringLiteral("the server refused the session: %1").arg(reply.quoted()));
+            return failed(QStringLiteral("the server refused the session: %1").arg(reply.quoted()));
 
         m_channel.beginStep();
         if (auto s = m_channel.sendLine("EHLO " + m_request.clientName.toLatin1()); s != PlainChannel::Status::Ok)
             return channelProblem(s, QStringLiteral("EHLO"));
-        if (auto s = readCoded(&reply); s != PlainChannel::Status::Ok)
+        if (auto s = readCoded(&reply, CodedGrammar::Smtp); s != PlainChannel::Status::Ok)
             return channelProblem(s, QStringLiteral("its reply to EHLO"));
+        if (!reply.valid)
+            return notAReply(QStringLiteral("the server answered EHLO with"), reply.lines);
         if (reply.code != 250)
             return notOffered(QStringLiteral("The SMTP server rejected EHLO with %1, so it offers no extensions, "
                                              "STARTTLS included.")
@@ -455,8 +533,10 @@ private:
         m_channel.beginStep();
         if (auto s = m_channel.sendLine("STARTTLS"); s != PlainChannel::Status::Ok)
             return channelProblem(s, QStringLiteral("STARTTLS"));
-        if (auto s = readCoded(&reply); s != PlainChannel::Status::Ok)
+        if (auto s = readCoded(&reply, CodedGrammar::Smtp); s != PlainChannel::Status::Ok)
             return channelProblem(s, QStringLiteral("its reply to STARTTLS"));
+        if (!reply.valid)
+            return notAReply(QStringLiteral("the server answered STARTTLS with"), reply.lines);
         if (reply.code != 220)
             return failed(QStringLiteral("the server answered STARTTLS with %1").arg(reply.quoted()),
                           reply.code == 454
@@ -475,19 +555,37 @@ private:
                            [&](const QString& w) { return w.compare(word, Qt::CaseInsensitive) == 0; });
     }
 
-    // Reads IMAP lines until the tagged completion; returns it and collects untagged CAPABILITY words.
-    PlainChannel::Status readImapTagged(const QByteArray& tag, QByteArray* completion, QStringList* capabilities)
+    // True when `line` starts with `word` as a whole word (case-insensitive): "OK", "OK text".
+    static bool startsWithWord(const QByteArray& line, const QByteArray& word)
     {
+        return line.size() >= word.size() && line.left(word.size()).compare(word, Qt::CaseInsensitive) == 0
+            && (line.size() == word.size() || line[word.size()] == ' ');
+    }
+
+    // Reads IMAP lines until the tagged completion; returns it and collects untagged CAPABILITY words.
+    // A line that is neither untagged ("* "), a continuation request ("+") nor our tag with OK, NO
+    // or BAD breaks RFC 3501's grammar: it ends the read in `*bad`.
+    PlainChannel::Status readImapTagged(const QByteArray& tag, QByteArray* completion, QStringList* capabilities,
+                                        std::optional<QByteArray>* bad)
+    {
+        // Bounded by the channel: every line counts against its byte cap and the step deadline.
         for (;;) {
             QByteArray line;
             if (auto s = m_channel.readLine(&line); s != PlainChannel::Status::Ok)
                 return s;
             if (line.startsWith(tag + ' ')) {
                 *completion = line.mid(tag.size() + 1);
+                if (!startsWithWord(*completion, "OK") && !startsWithWord(*completion, "NO")
+                    && !startsWithWord(*completion, "BAD"))
+                    *bad = line;
                 return PlainChannel::Status::Ok;
             }
             if (line.toUpper().startsWith("* CAPABILITY "))
                 *capabilities << words(line.mid(13));
+            else if (!line.startsWith("* ") && !line.startsWith('+')) {
+                *bad = line;
+                return PlainChannel::Status::Ok;
+            }
         }
     }
 
@@ -496,18 +594,24 @@ private:
         QByteArray line;
         if (auto s = m_channel.readLine(&line); s != PlainChannel::Status::Ok)
             return channelProblem(s, QStringLiteral("its greeting"));
-        const QByteArray upper = line.toUpper();
-        if (!upper.startsWith("* OK") && !upper.startsWith("* PREAUTH"))
-            return failed(QStringLiteral("the greeting is not an IMAP OK greeting: \"%1\"").arg(printable(line)));
+        // RFC 3501 7.1: the greeting is an untagged OK, PREAUTH or BYE.
+        if (line.startsWith("* ") && startsWithWord(line.mid(2), "BYE"))
+            return failed(QStringLiteral("the server refused the session: \"%1\"").arg(printable(line)));
+        if (!line.startsWith("* ") || (!startsWithWord(line.mid(2), "OK") && !startsWithWord(line.mid(2), "PREAUTH")))
+            return notAReply(QStringLiteral("the server's greeting was"), {line},
+                             QStringLiteral("an IMAP greeting (* OK, * PREAUTH or * BYE)"));
 
         m_channel.beginStep();
         if (auto s = m_channel.sendLine("a1 CAPABILITY"); s != PlainChannel::Status::Ok)
             return channelProblem(s, QStringLiteral("CAPABILITY"));
         QByteArray completion;
         QStringList capabilities;
-        if (auto s = readImapTagged("a1", &completion, &capabilities); s != PlainChannel::Status::Ok)
+        std::optional<QByteArray> bad;
+        if (auto s = readImapTagged("a1", &completion, &capabilities, &bad); s != PlainChannel::Status::Ok)
             return channelProblem(s, QStringLiteral("its reply to CAPABILITY"));
-        if (completion.toUpper().startsWith("OK") && !containsWord(capabilities, QStringLiteral("STARTTLS")))
+        if (bad)
+            return notAReply(QStringLiteral("the server answered CAPABILITY with"), {*bad});
+        if (startsWithWord(completion, "OK") && !containsWord(capabilities, QStringLiteral("STARTTLS")))
             return notOffered(QStringLiteral("The IMAP server doesn't offer STARTTLS. Its capabilities: %1.")
                                   .arg(capabilities.join(QLatin1Char(' '))),
                               QStringLiteral("Enable STARTTLS on the server (Dovecot: ssl = yes with "
@@ -516,11 +620,24 @@ private:
         m_channel.beginStep();
         if (auto s = m_channel.sendLine("a2 STARTTLS"); s != PlainChannel::Status::Ok)
             return channelProblem(s, QStringLiteral("STARTTLS"));
-        if (auto s = readImapTagged("a2", &completion, &capabilities); s != PlainChannel::Status::Ok)
+        if (auto s = readImapTagged("a2", &completion, &capabilities, &bad); s != PlainChannel::Status::Ok)
             return channelProblem(s, QStringLiteral("its reply to STARTTLS"));
-        if (!completion.toUpper().startsWith("OK"))
+        if (bad)
+            return notAReply(QStringLiteral("the server answered STARTTLS with"), {*bad});
+        if (!startsWithWord(completion, "OK"))
             return failed(QStringLiteral("the server answered STARTTLS with \"a2 %1\"").arg(printable(completion)));
         return std::nullopt;
+    }
+
+    // RFC 1939 3: a POP3 reply starts with the status indicator "+OK" or "-ERR" as a word.
+    enum class Pop3Status { Ok, Err, Invalid };
+    static Pop3Status pop3Status(const QByteArray& line)
+    {
+        if (line == "+OK" || line.startsWith("+OK "))
+            return Pop3Status::Ok;
+        if (line == "-ERR" || line.startsWith("-ERR "))
+            return Pop3Status::Err;
+        return Pop3Status::Invalid;
     }
 
     std::optional<Finding> pop3()
@@ -528,16 +645,24 @@ private:
         QByteArray line;
         if (auto s = m_channel.readLine(&line); s != PlainChannel::Status::Ok)
             return channelProblem(s, QStringLiteral("its greeting"));
-        if (!line.startsWith("+OK"))
-            return failed(QStringLiteral("the greeting is not a POP3 +OK: \"%1\"").arg(printable(line)));
+        switch (pop3Status(line)) {
+        case Pop3Status::Ok: break;
+        case Pop3Status::Err:
+            return failed(QStringLiteral("the server refused the session: \"%1\"").arg(printable(line)));
+        case Pop3Status::Invalid: return notAReply(QStringLiteral("the server's greeting was"), {line});
+        }
 
         m_channel.beginStep();
         if (auto s = m_channel.sendLine("CAPA"); s != PlainChannel::Status::Ok)
             return channelProblem(s, QStringLiteral("CAPA"));
         if (auto s = m_channel.readLine(&line); s != PlainChannel::Status::Ok)
             return channelProblem(s, QStringLiteral("its reply to CAPA"));
-        if (line.startsWith("+OK")) {
+        const Pop3Status capa = pop3Status(line);
+        if (capa == Pop3Status::Invalid)
+            return notAReply(QStringLiteral("the server answered CAPA with"), {line});
+        if (capa == Pop3Status::Ok) {
             QStringList capabilities;
+            // Bounded by the channel: every line counts against its byte cap and the step deadline.
             for (;;) {
                 if (auto s = m_channel.readLine(&line); s != PlainChannel::Status::Ok)
                     return channelProblem(s, QStringLiteral("its capability list"));
@@ -553,32 +678,39 @@ private:
                                       .arg(capabilities.join(QStringLiteral(", "))),
                                   QStringLiteral("Enable STLS on the server, or use implicit TLS on port 995."));
         }
-        // A server without CAPA (RFC 1939 only) may still know STLS: just try it.
+        // A server without CAPA (RFC 1939 only, -ERR to CAPA) may still know STLS: just try it.
 
         m_channel.beginStep();
         if (auto s = m_channel.sendLine("STLS"); s != PlainChannel::Status::Ok)
             return channelProblem(s, QStringLiteral("STLS"));
         if (auto s = m_channel.readLine(&line); s != PlainChannel::Status::Ok)
             return channelProblem(s, QStringLiteral("its reply to STLS"));
-        if (!line.startsWith("+OK"))
+        switch (pop3Status(line)) {
+        case Pop3Status::Ok: return std::nullopt;
+        case Pop3Status::Err:
             return failed(QStringLiteral("the server answered STLS with \"%1\"").arg(printable(line)));
+        case Pop3Status::Invalid: return notAReply(QStringLiteral("the server answered STLS with"), {line});
+        }
         return std::nullopt;
     }
 
     std::optional<Finding> ftp()
     {
         CodedReply reply;
-        if (auto s = readCoded(&reply); s != PlainChannel::Status::Ok)
+        if (auto s = readCoded(&reply, CodedGrammar::Ftp); s != PlainChannel::Status::Ok)
             return channelProblem(s, QStringLiteral("its greeting"));
+        if (!reply.valid)
+            return notAReply(QStringLiteral("the server's greeting was"), reply.lines);
         if (reply.code != 220)
-            return failed(reply.code < 0 ? QStringLiteral("the greeting is not an FTP reply: %1").arg(reply.quoted())
-                                         : QStringLiteral("the server isn't ready: %1").arg(reply.quoted()));
+            return failed(QStringLiteral("the server isn't ready: %1").arg(reply.quoted()));
 
         m_channel.beginStep();
         if (auto s = m_channel.sendLine("AUTH TLS"); s != PlainChannel::Status::Ok)
             return channelProblem(s, QStringLiteral("AUTH TLS"));
-        if (auto s = readCoded(&reply); s != PlainChannel::Status::Ok)
+        if (auto s = readCoded(&reply, CodedGrammar::Ftp); s != PlainChannel::Status::Ok)
             return channelProblem(s, QStringLiteral("its reply to AUTH TLS"));
+        if (!reply.valid)
+            return notAReply(QStringLiteral("the server answered AUTH TLS with"), reply.lines);
         if (reply.code == 500 || reply.code == 502 || reply.code == 504)
             return notOffered(QStringLiteral("The FTP server doesn't support AUTH TLS: it answered %1.").arg(reply.quoted()),
                               QStringLiteral("Enable explicit FTPS on the server (vsftpd: ssl_enable=YES; "
@@ -646,13 +778,14 @@ private:
         if (auto s = m_channel.readExact(2, &head); s != PlainChannel::Status::Ok)
             return channelProblem(s, QStringLiteral("its StartTLS response"));
         if (static_cast<unsigned char>(head[0]) != 0x30)
-            return failed(QStringLiteral("the reply is not an LDAP message (first bytes \"%1\")").arg(printable(head)));
+            return notAReply(QStringLiteral("the server answered the StartTLS request with"), {head + m_channel.peek(kMaxQuotedStartBytes)});
         qsizetype length = static_cast<unsigned char>(head[1]);
         if (length & 0x80) {
             const int n = length & 0x7f;
             QByteArray lengthBytes;
             if (n == 0 || n > 3)
-                return failed(QStringLiteral("the reply has an unsupported BER length"));
+                return notAReply(QStringLiteral("the server answered the StartTLS request with"), {head + m_channel.peek(kMaxQuotedStartBytes)},
+                                 QStringLiteral("an LDAP message (its BER length takes 1 to 3 bytes)"));
             if (auto s = m_channel.readExact(n, &lengthBytes); s != PlainChannel::Status::Ok)
                 return channelProblem(s, QStringLiteral("its StartTLS response"));
             length = 0;
@@ -669,13 +802,15 @@ private:
         QByteArray messageId, op;
         if (!berElement(body, pos, &tag, &messageId) || tag != 0x02 || !berElement(body, pos, &tag, &op)
             || tag != 0x78)
-            return failed(QStringLiteral("the reply is not an LDAP ExtendedResponse"));
+            return notAReply(QStringLiteral("the server answered the StartTLS request with an LDAP message holding"),
+                             {body.left(kMaxQuotedStartBytes)}, QStringLiteral("an LDAP ExtendedResponse"));
         const bool noticeOfDisconnection = messageId == QByteArray(1, '\0');
         qsizetype opPos = 0;
         QByteArray resultCode, matchedDn, diagnostic;
         if (!berElement(op, opPos, &tag, &resultCode) || tag != 0x0a || resultCode.isEmpty()
             || !berElement(op, opPos, &tag, &matchedDn) || !berElement(op, opPos, &tag, &diagnostic))
-            return failed(QStringLiteral("the ExtendedResponse is malformed"));
+            return notAReply(QStringLiteral("the server answered the StartTLS request with an ExtendedResponse holding"),
+                             {op.left(kMaxQuotedStartBytes)}, QStringLiteral("a well-formed LDAPResult"));
         int code = 0;
         for (char c : resultCode)
             code = (code << 8) | static_cast<unsigned char>(c);
@@ -713,16 +848,24 @@ private:
             return channelProblem(s, QStringLiteral("the stream header"));
 
         // Not an XML parser: the features element is small and servers write it the same way, so
-        // scanning for its end (or for a stream error) is enough to decide.
+        // scanning for its end (or for a stream error) is enough to decide. What doesn't start with
+        // '<' is not XML at all, and waiting for more of it would only end in a timeout.
         static const QRegularExpression emptyFeatures(QStringLiteral("<stream:features[^>]*/>"));
-        const auto featuresDone = [](const QByteArray& b) {
-            return b.contains("</stream:features>") || b.contains("</stream:error>") || b.contains("</stream:stream>")
-                || emptyFeatures.match(QString::fromUtf8(b)).hasMatch();
+        const auto notXml = [](const QByteArray& b) {
+            const QByteArray start = b.trimmed();
+            return !start.isEmpty() && !start.startsWith('<');
+        };
+        const auto featuresDone = [&notXml](const QByteArray& b) {
+            return notXml(b) || b.contains("</stream:features>") || b.contains("</stream:error>")
+                || b.contains("</stream:stream>") || emptyFeatures.match(QString::fromUtf8(b)).hasMatch();
         };
         QByteArray received;
         if (auto s = m_channel.readUntil(featuresDone, &received); s != PlainChannel::Status::Ok)
             return channelProblem(s, QStringLiteral("its stream features"));
         m_channel.note(QStringLiteral("S: ") + printable(received, 1000));
+        if (notXml(received))
+            return notAReply(QStringLiteral("the server answered the stream header with"),
+                             {received.left(kMaxQuotedLineBytes)}, QStringLiteral("XMPP (XML)"));
         if (received.contains("<stream:error"))
             return failed(QStringLiteral("the server sent a stream error: \"%1\"")
                               .arg(printable(received.mid(received.indexOf("<stream:error")))));
@@ -739,7 +882,9 @@ private:
         m_channel.note(QStringLiteral("C: ") + QString::fromUtf8(starttls));
         if (auto s = m_channel.send(starttls); s != PlainChannel::Status::Ok)
             return channelProblem(s, QStringLiteral("<starttls/>"));
-        const auto answered = [](const QByteArray& b) {
+        const auto answered = [&notXml](const QByteArray& b) {
+            if (notXml(b))
+                return true;
             for (const char* element : {"<proceed", "<failure", "<stream:error"}) {
                 const qsizetype at = b.indexOf(element);
                 if (at >= 0 && b.indexOf('>', at) >= 0)
@@ -750,9 +895,13 @@ private:
         if (auto s = m_channel.readUntil(answered, &received); s != PlainChannel::Status::Ok)
             return channelProblem(s, QStringLiteral("its answer to <starttls/>"));
         m_channel.note(QStringLiteral("S: ") + printable(received, 1000));
-        if (!received.contains("<proceed"))
+        if (received.contains("<proceed"))
+            return std::nullopt;
+        // RFC 6120 5.4.2.2: <failure/> (or a stream error) is the server's well-formed "no".
+        if (received.contains("<failure") || received.contains("<stream:error") || received.contains("</stream:stream>"))
             return failed(QStringLiteral("the server answered <starttls/> with \"%1\"").arg(printable(received)));
-        return std::nullopt;
+        return notAReply(QStringLiteral("the server answered <starttls/> with"), {received.left(kMaxQuotedLineBytes)},
+                         QStringLiteral("<proceed/> or <failure/>"));
     }
 
     std::optional<Finding> postgres()
@@ -776,20 +925,34 @@ private:
                           .arg(printable(answer)));
     }
 
-    // ManageSieve (RFC 5804) responses end with a line starting OK, NO or BYE.
-    PlainChannel::Status readSieveResponse(QStringList* capabilities, QByteArray* status)
+    // ManageSieve (RFC 5804) responses end with a line starting OK, NO or BYE; the lines before it
+    // are capabilities, quoted strings or literals ({n} and the next line). Anything else breaks
+    // the grammar and ends the read in `*bad`.
+    PlainChannel::Status readSieveResponse(QStringList* capabilities, QByteArray* status,
+                                           std::optional<QByteArray>* bad)
     {
+        bool literalFollows = false;
+        // Bounded by the channel: every line counts against its byte cap and the step deadline.
         for (;;) {
             QByteArray line;
             if (auto s = m_channel.readLine(&line); s != PlainChannel::Status::Ok)
                 return s;
-            const QByteArray upper = line.toUpper();
-            if (upper.startsWith("OK") || upper.startsWith("NO") || upper.startsWith("BYE")) {
+            if (literalFollows) {
+                literalFollows = false;
+                continue;
+            }
+            if (startsWithWord(line, "OK") || startsWithWord(line, "NO") || startsWithWord(line, "BYE")) {
                 *status = line;
                 return PlainChannel::Status::Ok;
             }
             if (line.startsWith('"'))
                 *capabilities << QString::fromLatin1(line.mid(1, line.indexOf('"', 1) - 1));
+            else if (line.startsWith('{') && line.endsWith('}'))
+                literalFollows = true;
+            else {
+                *bad = line;
+                return PlainChannel::Status::Ok;
+            }
         }
     }
 
@@ -797,8 +960,11 @@ private:
     {
         QStringList capabilities;
         QByteArray status;
-        if (auto s = readSieveResponse(&capabilities, &status); s != PlainChannel::Status::Ok)
+        std::optional<QByteArray> bad;
+        if (auto s = readSieveResponse(&capabilities, &status, &bad); s != PlainChannel::Status::Ok)
             return channelProblem(s, QStringLiteral("its capability greeting"));
+        if (bad)
+            return notAReply(QStringLiteral("the server's greeting held"), {*bad});
         if (!status.toUpper().startsWith("OK"))
             return failed(QStringLiteral("the server's greeting ended with \"%1\"").arg(printable(status)));
         if (!containsWord(capabilities, QStringLiteral("STARTTLS")))
@@ -810,8 +976,10 @@ private:
         if (auto s = m_channel.sendLine("STARTTLS"); s != PlainChannel::Status::Ok)
             return channelProblem(s, QStringLiteral("STARTTLS"));
         QStringList ignored;
-        if (auto s = readSieveResponse(&ignored, &status); s != PlainChannel::Status::Ok)
+        if (auto s = readSieveResponse(&ignored, &status, &bad); s != PlainChannel::Status::Ok)
             return channelProblem(s, QStringLiteral("its reply to STARTTLS"));
+        if (bad)
+            return notAReply(QStringLiteral("the server answered STARTTLS with"), {*bad});
         if (!status.toUpper().startsWith("OK"))
             return failed(QStringLiteral("the server answered STARTTLS with \"%1\"").arg(printable(status)));
         return std::nullopt;

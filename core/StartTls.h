@@ -70,6 +70,8 @@ public:
     qsizetype totalReceived() const { return m_totalReceived; }
     // Bytes the server sent after its last expected reply (before TLS); they are discarded.
     qsizetype pendingBytes() const { return m_buffer.size(); }
+    // Up to `max` of the bytes received but not read yet, to quote what a server sent.
+    QByteArray peek(qsizetype max) const { return m_buffer.left(max); }
 
 private:
     Status fill();

@@ -4,13 +4,18 @@
 #include "Command.h"
 #include "DemoData.h"
 #include "InspectCommand.h"
+#include "TestPki.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QElapsedTimer>
 #include <QTemporaryDir>
 #include <QTest>
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 using namespace staplescope;
 using namespace staplescope::cli;
@@ -48,6 +53,75 @@ bool writeFile(const QString& path, const QByteArray& content)
     return file.open(QIODevice::WriteOnly) && file.write(content) == content.size();
 }
 
+QString cliBinary() { return qEnvironmentVariable("STAPLESCOPE_CLI"); }
+
+// Runs the real binary; a run that outlives `timeoutMs` is killed and reported as exit -1, so a
+// command that blocks or reads forever fails the test instead of hanging it.
+CliRun runBinary(const QStringList& arguments, int timeoutMs = 10000)
+{
+    CliRun run;
+    QProcess process;
+    process.start(cliBinary(), arguments);
+    if (!process.waitForFinished(timeoutMs)) {
+        process.kill();
+        process.waitForFinished(5000);
+        run.err = QStringLiteral("(killed after %1 ms)").arg(timeoutMs);
+        return run;
+    }
+    run.exitCode = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1;
+    run.out = QString::fromUtf8(process.readAllStandardOutput());
+    run.err = QString::fromUtf8(process.readAllStandardError());
+    return run;
+}
+
+// What a path is, as lstat sees it, to compare before and after.
+struct PathState {
+    bool exists = false;
+    mode_t mode = 0;
+    QString linkTarget;
+    QByteArray content;
+    bool operator==(const PathState&) const = default;
+};
+
+PathState stateOf(const QString& path)
+{
+    PathState state;
+    struct stat info = {};
+    if (::lstat(QFile::encodeName(path).constData(), &info) != 0)
+        return state;
+    state.exists = true;
+    state.mode = info.st_mode;
+    if (S_ISLNK(info.st_mode)) {
+        state.linkTarget = QFileInfo(path).symLinkTarget();
+    } else if (S_ISREG(info.st_mode)) {
+        QFile file(path);
+        if (file.open(QIODevice::ReadOnly))
+            state.content = file.readAll();
+    }
+    return state;
+}
+
+QStringList entriesOf(const QString& folder)
+{
+    return QDir(folder).entryList(QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden | QDir::System, QDir::Name);
+}
+
+mode_t permissionsOf(const QString& path)
+{
+    struct stat info = {};
+    return ::lstat(QFile::encodeName(path).constData(), &info) == 0 ? (info.st_mode & 07777) : mode_t(-1);
+}
+
+// Sets the umask for a scope (the test changes it to 000 to see keys stay 0600).
+class UmaskScope {
+public:
+    explicit UmaskScope(mode_t mask) : m_saved(::umask(mask)) {}
+    ~UmaskScope() { ::umask(m_saved); }
+
+private:
+    mode_t m_saved;
+};
+
 } // namespace
 
 class TestCli : public QObject {
@@ -67,6 +141,14 @@ private slots:
     void parseEvaluationTime();
     void textReportNeverShowsKeyMaterial();
     void binaryExitStatus();
+    void passwordFileIsBounded_data();
+    void passwordFileIsBounded();
+    void passwordFileFirstLineOpensPkcs12();
+    void otherFileOptionsNeverBlock_data();
+    void otherFileOptionsNeverBlock();
+    void demoRefusesAFolderInTheWay_data();
+    void demoRefusesAFolderInTheWay();
+    void demoKeysAreOwnerOnlyWhateverTheUmask();
 
 private:
     QTemporaryDir m_dir;
@@ -245,6 +327,199 @@ void TestCli::binaryExitStatus()
     QVERIFY(process.waitForFinished(60000));
     QCOMPARE(process.exitCode(), 3);
     QCOMPARE(process.readAllStandardError().count('\n'), 1);
+}
+
+void TestCli::passwordFileIsBounded_data()
+{
+    QTest::addColumn<QString>("path"); // relative to the test folder unless absolute
+    QTest::addColumn<QString>("messagePart");
+    QTest::newRow("/dev/zero") << QStringLiteral("/dev/zero") << QStringLiteral("is a device, not a regular file");
+    QTest::newRow("fifo") << QStringLiteral("password.fifo") << QStringLiteral("is a FIFO (named pipe), not a regular file");
+    QTest::newRow("folder") << QStringLiteral("demo") << QStringLiteral("is a folder, not a regular file");
+    QTest::newRow("5 KiB") << QStringLiteral("password-5k.txt")
+                           << QStringLiteral("larger than %1 bytes").arg(kMaxPasswordBytes);
+    QTest::newRow("symlink to /dev/zero") << QStringLiteral("password-zero.link")
+                                          << QStringLiteral("is a device, not a regular file");
+}
+
+void TestCli::passwordFileIsBounded()
+{
+    QFETCH(QString, path);
+    QFETCH(QString, messagePart);
+    if (cliBinary().isEmpty() || !QFileInfo::exists(cliBinary()))
+        QSKIP("STAPLESCOPE_CLI does not name the built staplescope-cli (run through ctest)");
+    // A FIFO nobody writes to: opening it for reading would block for ever.
+    const QString fifo = m_dir.filePath(QStringLiteral("password.fifo"));
+    if (!QFileInfo::exists(fifo))
+        QCOMPARE(::mkfifo(QFile::encodeName(fifo).constData(), 0600), 0);
+    // One line of 5 KiB: over the bound, though it is a plain password file otherwise.
+    QVERIFY(writeFile(m_dir.filePath(QStringLiteral("password-5k.txt")), QByteArray(5 * 1024 - 1, 'p') + '\n'));
+    QFile::link(QStringLiteral("/dev/zero"), m_dir.filePath(QStringLiteral("password-zero.link")));
+
+    const QString file = path.startsWith(QLatin1Char('/')) ? path : m_dir.filePath(path);
+    QElapsedTimer timer;
+    timer.start();
+    const CliRun run = runBinary({QStringLiteral("inspect"), QStringLiteral("--password-file"), file,
+                                  m_dir.filePath(QStringLiteral("demo/healthy"))});
+    QVERIFY2(timer.elapsed() < 5000, qPrintable(run.err));
+    QCOMPARE(run.exitCode, 3);
+    QVERIFY(run.out.isEmpty());
+    QCOMPARE(run.err.count(QLatin1Char('\n')), 1);
+    QVERIFY2(run.err.contains(messagePart), qPrintable(run.err));
+    QVERIFY2(run.err.contains(file), qPrintable(run.err));
+}
+
+void TestCli::passwordFileFirstLineOpensPkcs12()
+{
+    const test::TestPki pki;
+    const QString p12 = m_dir.filePath(QStringLiteral("bundle.p12"));
+    QVERIFY(writeFile(p12, PkiFactory::pkcs12(pki.leaf, {&pki.intermediate}, "s3cret pass")));
+    // The first line is the password (without its CR LF); the rest of the file is not.
+    const QString passwordFile = m_dir.filePath(QStringLiteral("password.txt"));
+    QVERIFY(writeFile(passwordFile, "s3cret pass\r\nnot the password\n"));
+
+    const CliRun opened = runInProcess({QStringLiteral("inspect"), QStringLiteral("--json"), QStringLiteral("--password-file"),
+                                        passwordFile, p12});
+    QVERIFY2(opened.err.isEmpty(), qPrintable(opened.err));
+    QVERIFY2(!codesOf(opened.json()).contains(QStringLiteral("INPUT_PASSWORD_REQUIRED")), qPrintable(opened.out));
+    QCOMPARE(opened.json().value(QLatin1String("bundles")).toArray().size(), 1);
+
+    QVERIFY(writeFile(passwordFile, "wrong\n"));
+    const CliRun wrong = runInProcess({QStringLiteral("inspect"), QStringLiteral("--json"), QStringLiteral("--password-file"),
+                                       passwordFile, p12});
+    QVERIFY2(codesOf(wrong.json()).contains(QStringLiteral("INPUT_PASSWORD_REQUIRED")), qPrintable(wrong.out));
+}
+
+// Not a change of this branch but its check: the other options that name files go through the
+// loader, which refuses what is not a regular file (before opening it) and files over 16 MiB.
+void TestCli::otherFileOptionsNeverBlock_data()
+{
+    QTest::addColumn<QString>("option");
+    QTest::addColumn<QString>("path");
+    for (const QString& option : {QStringLiteral("--ca-file"), QStringLiteral("--cert"), QStringLiteral("--staple")}) {
+        QTest::addRow("%s /dev/zero", qPrintable(option)) << option << QStringLiteral("/dev/zero");
+        QTest::addRow("%s fifo", qPrintable(option)) << option << QStringLiteral("password.fifo");
+    }
+}
+
+void TestCli::otherFileOptionsNeverBlock()
+{
+    QFETCH(QString, option);
+    QFETCH(QString, path);
+    if (cliBinary().isEmpty() || !QFileInfo::exists(cliBinary()))
+        QSKIP("STAPLESCOPE_CLI does not name the built staplescope-cli (run through ctest)");
+    const QString fifo = m_dir.filePath(QStringLiteral("password.fifo"));
+    if (!QFileInfo::exists(fifo))
+        QCOMPARE(::mkfifo(QFile::encodeName(fifo).constData(), 0600), 0);
+    const QString file = path.startsWith(QLatin1Char('/')) ? path : m_dir.filePath(path);
+    QStringList arguments{QStringLiteral("inspect"), QStringLiteral("--json"), option, file};
+    if (option == QLatin1String("--staple"))
+        arguments << QStringLiteral("--cert") << m_dir.filePath(QStringLiteral("demo/healthy/fullchain.pem"));
+    else if (option == QLatin1String("--ca-file"))
+        arguments << m_dir.filePath(QStringLiteral("demo/healthy"));
+    QElapsedTimer timer;
+    timer.start();
+    const CliRun run = runBinary(arguments);
+    QVERIFY2(timer.elapsed() < 5000, qPrintable(run.err));
+    QCOMPARE(run.exitCode, 2);
+    QVERIFY2(codesOf(run.json()).contains(QStringLiteral("INPUT_UNREADABLE")), qPrintable(run.out));
+}
+
+void TestCli::demoRefusesAFolderInTheWay_data()
+{
+    QTest::addColumn<QString>("entry");
+    QTest::addColumn<QString>("kind"); // file, key, symlink, dangling, folder
+    QTest::newRow("a user's key where the demo writes its own") << QStringLiteral("healthy/privkey.pem") << QStringLiteral("key");
+    QTest::newRow("an unrelated file") << QStringLiteral("notes.txt") << QStringLiteral("file");
+    QTest::newRow("a symlink at the trust anchor's name") << QStringLiteral("root-ca.pem") << QStringLiteral("symlink");
+    QTest::newRow("a dangling symlink") << QStringLiteral("root-ca.pem") << QStringLiteral("dangling");
+    QTest::newRow("an empty sub-folder") << QStringLiteral("incident") << QStringLiteral("folder");
+}
+
+void TestCli::demoRefusesAFolderInTheWay()
+{
+    QFETCH(QString, entry);
+    QFETCH(QString, kind);
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString folder = dir.filePath(QStringLiteral("demo"));
+    const QString path = QDir(folder).filePath(entry);
+    QVERIFY(QDir().mkpath(QFileInfo(path).absolutePath()));
+    // The symlink points outside the folder: following it would overwrite the user's file.
+    const QString outside = dir.filePath(QStringLiteral("outside.pem"));
+    QVERIFY(writeFile(outside, "the user's own file\n"));
+    QVERIFY(QFile::setPermissions(outside, QFile::ReadOwner | QFile::WriteOwner | QFile::ReadGroup | QFile::ReadOther));
+    if (kind == QLatin1String("key") || kind == QLatin1String("file")) {
+        QVERIFY(writeFile(path, "the user's own content\n"));
+        QCOMPARE(::chmod(QFile::encodeName(path).constData(), 0644), 0);
+    } else if (kind == QLatin1String("symlink")) {
+        QVERIFY(QFile::link(outside, path));
+    } else if (kind == QLatin1String("dangling")) {
+        QVERIFY(QFile::link(dir.filePath(QStringLiteral("missing.pem")), path));
+    } else {
+        QVERIFY(QDir().mkpath(path));
+    }
+    const PathState entryBefore = stateOf(path);
+    const PathState outsideBefore = stateOf(outside);
+    const QStringList folderBefore = entriesOf(folder);
+    const QStringList topBefore = entriesOf(dir.path());
+
+    const CliRun run = runInProcess({QStringLiteral("demo"), folder});
+    QCOMPARE(run.exitCode, 3);
+    QVERIFY(run.out.isEmpty());
+    QVERIFY2(run.err.contains(QLatin1String("not empty")), qPrintable(run.err));
+    // What is in the way is named: the top-level entry that holds it.
+    QVERIFY2(run.err.contains(entry.section(QLatin1Char('/'), 0, 0)), qPrintable(run.err));
+    QVERIFY2(run.err.contains(QLatin1String("nothing was changed")), qPrintable(run.err));
+
+    QVERIFY(stateOf(path) == entryBefore);
+    QVERIFY(stateOf(outside) == outsideBefore);
+    QCOMPARE(entriesOf(folder), folderBefore);
+    QCOMPARE(entriesOf(dir.path()), topBefore);
+    QVERIFY(!QFileInfo::exists(dir.filePath(QStringLiteral("missing.pem"))));
+    if (QFileInfo(path).isDir())
+        QVERIFY(entriesOf(path).isEmpty());
+
+    // The folder itself a symlink to an empty folder, or a file: refused as well.
+    const QString empty = dir.filePath(QStringLiteral("empty"));
+    QVERIFY(QDir().mkpath(empty));
+    const QString link = dir.filePath(QStringLiteral("link-to-empty"));
+    QVERIFY(QFile::link(empty, link));
+    const CliRun viaLink = runInProcess({QStringLiteral("demo"), link});
+    QCOMPARE(viaLink.exitCode, 3);
+    QVERIFY2(viaLink.err.contains(QLatin1String("symbolic link")), qPrintable(viaLink.err));
+    QVERIFY(entriesOf(empty).isEmpty());
+    const CliRun onFile = runInProcess({QStringLiteral("demo"), outside});
+    QCOMPARE(onFile.exitCode, 3);
+    QVERIFY(stateOf(outside) == outsideBefore);
+}
+
+void TestCli::demoKeysAreOwnerOnlyWhateverTheUmask()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString fresh = dir.filePath(QStringLiteral("new/demo"));
+    const QString empty = dir.filePath(QStringLiteral("empty"));
+    QVERIFY(QDir().mkpath(empty));
+    for (const QString& folder : {fresh, empty}) {
+        CliRun run;
+        {
+            const UmaskScope wideOpen(0);
+            run = runInProcess({QStringLiteral("demo"), folder});
+        }
+        QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+        for (const QString& key : {QStringLiteral("healthy/privkey.pem"), QStringLiteral("incident/exim.key")})
+            QCOMPARE(permissionsOf(QDir(folder).filePath(key)), mode_t(0600));
+        QCOMPARE(permissionsOf(QDir(folder).filePath(QStringLiteral("root-ca.pem"))), mode_t(0644));
+        // The demo it wrote is the demo: the incident is found.
+        const CliRun inspect = runInProcess({QStringLiteral("inspect"), QStringLiteral("--json"), QStringLiteral("--ca-file"),
+                                             QDir(folder).filePath(QStringLiteral("root-ca.pem")),
+                                             QDir(folder).filePath(QStringLiteral("incident"))});
+        QVERIFY2(codesOf(inspect.json()).contains(QStringLiteral("STAPLE_FOR_OTHER_CERT")), qPrintable(inspect.out));
+        // A second run into the same, now full, folder is refused.
+        const CliRun again = runInProcess({QStringLiteral("demo"), folder});
+        QCOMPARE(again.exitCode, 3);
+    }
 }
 
 QTEST_GUILESS_MAIN(TestCli)

@@ -90,6 +90,23 @@ Handler smtpServer(const QList<QByteArray>& ehloReply, const QByteArray& startTl
     };
 }
 
+// A server that sends `greeting` (raw bytes, line ends included), then answers each of the client's
+// lines with the next of `answers` (raw bytes too), then waits for the client to go.
+Handler scripted(const QByteArray& greeting, const QList<QByteArray>& answers)
+{
+    return [=](Connection& c) {
+        if (!greeting.isEmpty() && !c.send(greeting))
+            return;
+        for (const QByteArray& answer : answers) {
+            if (!c.readLine())
+                return;
+            if (!c.send(answer))
+                return;
+        }
+        c.drainUntilClosed(3000);
+    };
+}
+
 QByteArray ldapResponse(int resultCode, const QByteArray& diagnostic = {})
 {
     QByteArray op = QByteArray("\x0a\x01", 2) + char(resultCode) + QByteArray("\x04\x00", 2) + char(0x04)
@@ -117,6 +134,8 @@ private slots:
     void protocolNamesAndPorts();
     void dialogues_data();
     void dialogues();
+    void malformedReplies_data();
+    void malformedReplies();
     void smtp454NamesTheStapleFile();
 
     void silentServerTimesOut_data();
@@ -419,6 +438,141 @@ void TestStartTls::dialogues()
     QVERIFY(!out.finding->fix.isEmpty());
 }
 
+void TestStartTls::malformedReplies_data()
+{
+    QTest::addColumn<StartTlsProtocol>("protocol");
+    QTest::addColumn<Handler>("server");
+    QTest::addColumn<QStringList>("messageParts");
+
+    const QByteArray overlong = QByteArray(20 * 1024, 'A'); // over the 16 KiB line cap, no line end
+    const QByteArray binary("\x00\xff\xfe\x01garbage", 11);
+
+    // SMTP: what came after 220 is quoted and called not a reply, never "rejected EHLO".
+    QTest::newRow("smtp empty line after EHLO")
+        << StartTlsProtocol::Smtp << scripted("220 mx ESMTP\r\n", {"\r\n"})
+        << QStringList{QStringLiteral("the server answered EHLO with \"\" (an empty line), which is not an SMTP reply")};
+    QTest::newRow("smtp binary garbage after EHLO")
+        << StartTlsProtocol::Smtp << scripted("220 mx ESMTP\r\n", {binary + "\r\n"})
+        << QStringList{QStringLiteral("answered EHLO with \"\\x00\\xff\\xfe\\x01garbage\", which is not an SMTP reply")};
+    QTest::newRow("smtp valid code with garbage after EHLO")
+        << StartTlsProtocol::Smtp << scripted("220 mx ESMTP\r\n", {QByteArray("250\xff\xfe\x00junk\r\n", 12)})
+        << QStringList{QStringLiteral("answered EHLO with \"250\\xff\\xfe\\x00junk\", which is not an SMTP reply")};
+    QTest::newRow("smtp control bytes in the text after EHLO")
+        << StartTlsProtocol::Smtp << scripted("220 mx ESMTP\r\n", {"250 mx\x1b[31m\r\n"})
+        << QStringList{QStringLiteral("which is not an SMTP reply")};
+    QTest::newRow("smtp uncoded continuation in EHLO")
+        << StartTlsProtocol::Smtp << scripted("220 mx ESMTP\r\n", {"250-mx.example.test\r\nSTARTTLS\r\n"})
+        << QStringList{QStringLiteral("answered EHLO with \"250-mx.example.test / STARTTLS\", which is not an SMTP reply")};
+    QTest::newRow("smtp empty greeting")
+        << StartTlsProtocol::Smtp << scripted("\r\n", {})
+        << QStringList{QStringLiteral("the server's greeting was \"\" (an empty line), which is not an SMTP reply")};
+    QTest::newRow("smtp garbage after STARTTLS")
+        << StartTlsProtocol::Smtp << scripted("220 mx ESMTP\r\n", {"250-mx\r\n250 STARTTLS\r\n", "\x16\x03\x01 hello\r\n"})
+        << QStringList{QStringLiteral("answered STARTTLS with \"\\x16\\x03\\x01 hello\", which is not an SMTP reply")};
+    QTest::newRow("smtp overlong line after EHLO")
+        << StartTlsProtocol::Smtp << scripted("220 mx ESMTP\r\n", {overlong})
+        << QStringList{QStringLiteral("a line over 16 KiB without a line end in its reply to EHLO"),
+                       QStringLiteral("it began \"AAAAAAAA")};
+
+    // IMAP: a BYE greeting is a refusal; anything else that is no response is named as such.
+    QTest::newRow("imap empty greeting")
+        << StartTlsProtocol::Imap << scripted("\r\n", {})
+        << QStringList{QStringLiteral("the server's greeting was \"\" (an empty line), which is not an IMAP greeting")};
+    QTest::newRow("imap BYE greeting is a refusal")
+        << StartTlsProtocol::Imap << scripted("* BYE too many connections\r\n", {})
+        << QStringList{QStringLiteral("refused the session: \"* BYE too many connections\"")};
+    QTest::newRow("imap binary garbage after CAPABILITY")
+        << StartTlsProtocol::Imap << scripted("* OK ready\r\n", {binary + "\r\n"})
+        << QStringList{QStringLiteral("answered CAPABILITY with \"\\x00\\xff"), QStringLiteral("which is not an IMAP response")};
+    QTest::newRow("imap empty line after CAPABILITY")
+        << StartTlsProtocol::Imap << scripted("* OK ready\r\n", {"\r\n"})
+        << QStringList{QStringLiteral("answered CAPABILITY with \"\" (an empty line), which is not an IMAP response")};
+    QTest::newRow("imap tagged garbage after STARTTLS")
+        << StartTlsProtocol::Imap
+        << scripted("* OK ready\r\n", {"* CAPABILITY IMAP4rev1 STARTTLS\r\na1 OK done\r\n", "a2 \xff\xfe\r\n"})
+        << QStringList{QStringLiteral("answered STARTTLS with \"a2 \\xff\\xfe\", which is not an IMAP response")};
+    QTest::newRow("imap overlong greeting")
+        << StartTlsProtocol::Imap << scripted("* OK " + overlong, {})
+        << QStringList{QStringLiteral("a line over 16 KiB without a line end in its greeting; it began \"* OK AAAA")};
+
+    // POP3: -ERR is a refusal; a line without +OK or -ERR is not a reply.
+    QTest::newRow("pop3 empty greeting")
+        << StartTlsProtocol::Pop3 << scripted("\r\n", {})
+        << QStringList{QStringLiteral("the server's greeting was \"\" (an empty line), which is not a POP3 reply")};
+    QTest::newRow("pop3 -ERR greeting is a refusal")
+        << StartTlsProtocol::Pop3 << scripted("-ERR maintenance\r\n", {})
+        << QStringList{QStringLiteral("refused the session: \"-ERR maintenance\"")};
+    QTest::newRow("pop3 +OK glued to garbage after CAPA")
+        << StartTlsProtocol::Pop3 << scripted("+OK ready\r\n", {"+OK\xff\xfe\r\n"})
+        << QStringList{QStringLiteral("answered CAPA with \"+OK\\xff\\xfe\", which is not a POP3 reply")};
+    QTest::newRow("pop3 binary garbage after STLS")
+        << StartTlsProtocol::Pop3 << scripted("+OK ready\r\n", {"+OK\r\nSTLS\r\n.\r\n", binary + "\r\n"})
+        << QStringList{QStringLiteral("answered STLS with \"\\x00\\xff"), QStringLiteral("which is not a POP3 reply")};
+    QTest::newRow("pop3 overlong line after CAPA")
+        << StartTlsProtocol::Pop3 << scripted("+OK ready\r\n", {overlong})
+        << QStringList{QStringLiteral("a line over 16 KiB without a line end in its reply to CAPA; it began \"AAAA")};
+
+    // FTP.
+    QTest::newRow("ftp empty greeting")
+        << StartTlsProtocol::Ftp << scripted("\r\n", {})
+        << QStringList{QStringLiteral("the server's greeting was \"\" (an empty line), which is not an FTP reply")};
+    QTest::newRow("ftp valid code with garbage in the greeting")
+        << StartTlsProtocol::Ftp << scripted("220\xff\xfegarbage\r\n", {})
+        << QStringList{QStringLiteral("the server's greeting was \"220\\xff\\xfegarbage\", which is not an FTP reply")};
+    QTest::newRow("ftp binary garbage after AUTH TLS")
+        << StartTlsProtocol::Ftp << scripted("220 ready\r\n", {binary + "\r\n"})
+        << QStringList{QStringLiteral("answered AUTH TLS with \"\\x00\\xff"), QStringLiteral("which is not an FTP reply")};
+    QTest::newRow("ftp empty line after AUTH TLS")
+        << StartTlsProtocol::Ftp << scripted("220 ready\r\n", {"\r\n"})
+        << QStringList{QStringLiteral("answered AUTH TLS with \"\" (an empty line), which is not an FTP reply")};
+    QTest::newRow("ftp overlong greeting")
+        << StartTlsProtocol::Ftp << scripted(overlong, {})
+        << QStringList{QStringLiteral("a line over 16 KiB without a line end in its greeting; it began \"AAAA")};
+
+    // The others.
+    QTest::newRow("sieve garbage in the greeting")
+        << StartTlsProtocol::Sieve << scripted("\"IMPLEMENTATION\" \"x\"\r\n" + binary + "\r\n", {})
+        << QStringList{QStringLiteral("the server's greeting held \"\\x00\\xff"), QStringLiteral("which is not a ManageSieve response")};
+    QTest::newRow("xmpp answered with HTTP")
+        << StartTlsProtocol::Xmpp << Handler([](Connection& c) {
+               if (c.readSome().isEmpty())
+                   return;
+               c.send("HTTP/1.1 400 Bad Request\r\n\r\n");
+               c.drainUntilClosed(3000);
+           })
+        << QStringList{QStringLiteral("answered the stream header with \"HTTP/1.1 400 Bad Request"), QStringLiteral("which is not XMPP")};
+    QTest::newRow("ldap ExtendedResponse without a result")
+        << StartTlsProtocol::Ldap << Handler([](Connection& c) {
+               if (c.readSome().isEmpty())
+                   return;
+               c.send(QByteArray("\x30\x05\x02\x01\x01\x78\x00", 7));
+               c.drainUntilClosed(3000);
+           })
+        << QStringList{QStringLiteral("which is not a well-formed LDAPResult")};
+}
+
+void TestStartTls::malformedReplies()
+{
+    QFETCH(StartTlsProtocol, protocol);
+    QFETCH(Handler, server);
+    QFETCH(QStringList, messageParts);
+
+    QElapsedTimer timer;
+    timer.start();
+    const DialogueOutcome out = runDialogue(protocol, server);
+    QVERIFY(out.connected);
+    // Named at once: a reply that is no reply is not waited on until a timeout.
+    QVERIFY2(timer.elapsed() < 1500, qPrintable(out.finding ? out.finding->message : QString()));
+    QVERIFY2(out.finding, qPrintable(out.transcript.join('\n')));
+    // A broken reply is a failure, never "the server doesn't offer STARTTLS".
+    QCOMPARE(out.finding->code, kFailed);
+    for (const QString& part : messageParts)
+        QVERIFY2(out.finding->message.contains(part), qPrintable(out.finding->message));
+    QVERIFY(!out.finding->fix.isEmpty());
+    // What was received is quoted within the bound, whatever the server sent.
+    QVERIFY2(out.finding->message.size() < 600, qPrintable(out.finding->message));
+}
+
 void TestStartTls::smtp454NamesTheStapleFile()
 {
     const DialogueOutcome out =
@@ -482,7 +636,7 @@ void TestStartTls::garbageServer_data()
         << "smtp" << QByteArray("\x00\xff\x13\x37garbage\x01\x02\r\n", 15) << "STARTTLS_FAILED"
         << "not an SMTP reply";
     QTest::newRow("binary junk to imap")
-        << "imap" << QByteArray("\x16\x03\x01\x00\x05hello\r\n", 12) << "STARTTLS_FAILED" << "not an IMAP OK greeting";
+        << "imap" << QByteArray("\x16\x03\x01\x00\x05hello\r\n", 12) << "STARTTLS_FAILED" << "not an IMAP greeting";
     QTest::newRow("binary junk to ldap")
         << "ldap" << QByteArray("\x04\x05\x06\x07\x08\x09", 6) << "STARTTLS_FAILED" << "not an LDAP message";
     QTest::newRow("junk to postgres") << "postgres" << QByteArray("E") << "STARTTLS_FAILED" << "instead of 'S' or 'N'";

@@ -440,6 +440,8 @@ void MainWindow::openPaths(const QStringList& paths)
 
 bool MainWindow::openDemo()
 {
+    // A fresh folder of our own (mkdtemp: new, empty, mode 0700), so writeDemo's rule (a new or
+    // empty folder; nothing replaced or followed; keys 0600) holds by construction, every time.
     auto dir = std::make_unique<QTemporaryDir>(QDir::tempPath() + QStringLiteral("/staplescope-demo-XXXXXX"));
     if (!dir->isValid()) {
         showError(tr("Demo"), tr("Cannot create a temporary folder for the demo: %1").arg(dir->errorString()));

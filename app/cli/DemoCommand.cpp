@@ -12,8 +12,9 @@ int DemoCommand::run(const QStringList& arguments, CommandStreams& streams)
     parser.setApplicationDescription(QStringLiteral(
         "Writes a demo folder with certificates, keys and staples generated now: healthy/ (nginx "
         "layout, all good) and incident/ (Exim layout: renewed certificate, stale staple of the "
-        "previous one). Inspect it with: staplescope-cli inspect --ca-file FOLDER/root-ca.pem FOLDER"));
-    parser.addPositionalArgument(QStringLiteral("FOLDER"), QStringLiteral("Where to write (created if missing)."));
+        "previous one). The private keys are written with mode 0600. Inspect it with: staplescope-cli inspect --ca-file FOLDER/root-ca.pem FOLDER"));
+    parser.addPositionalArgument(QStringLiteral("FOLDER"), QStringLiteral("A new or empty folder to write into (created if missing). Nothing "
+                                                                      "is ever replaced: a folder that holds anything is refused."));
     int exitCode = ExitOk;
     if (!parse(parser, arguments, streams, &exitCode))
         return exitCode;
@@ -21,11 +22,7 @@ int DemoCommand::run(const QStringList& arguments, CommandStreams& streams)
         return usageError(streams, QStringLiteral("give exactly one FOLDER to write the demo into"));
 
     const QString folder = parser.positionalArguments().constFirst();
-    if (!QDir().mkpath(folder)) {
-        streams.err << QStringLiteral("staplescope-cli demo: cannot create the folder %1\n").arg(folder);
-        streams.err.flush();
-        return ExitUsage;
-    }
+    // writeDemo creates the folder, or refuses one that is not empty without changing anything.
     const DemoResult demo = writeDemo(folder, QDateTime::currentDateTimeUtc());
     if (!demo.ok) {
         streams.err << QStringLiteral("staplescope-cli demo: %1\n").arg(demo.error);

@@ -4,8 +4,13 @@
 
 #include <QFile>
 #include <QRegularExpression>
+#include <QScopeGuard>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -40,7 +45,34 @@ std::optional<QDateTime> parseEvaluationTime(const QString& input, const QDateTi
 
 namespace {
 
-// Reads a PKCS#12 password from the terminal without echo.
+QString fileTypeName(mode_t mode)
+{
+    if (S_ISDIR(mode))
+        return QStringLiteral("a folder");
+    if (S_ISFIFO(mode))
+        return QStringLiteral("a FIFO (named pipe)");
+    if (S_ISCHR(mode) || S_ISBLK(mode))
+        return QStringLiteral("a device");
+    if (S_ISSOCK(mode))
+        return QStringLiteral("a socket");
+    return QStringLiteral("of an unknown type");
+}
+
+QString systemError(int error) { return QString::fromLocal8Bit(std::strerror(error)); }
+
+// The first line, without CR LF, is the password; the rest is ignored.
+QByteArray firstLine(const QByteArray& bytes)
+{
+    qsizetype end = bytes.indexOf('\n');
+    if (end < 0)
+        end = bytes.size();
+    QByteArray line = bytes.left(end);
+    if (line.endsWith('\r'))
+        line.chop(1);
+    return line;
+}
+
+// Reads a PKCS#12 password from the terminal without echo: one line of at most kMaxPasswordBytes.
 std::optional<QString> promptPassword(const QString& path, QTextStream& err)
 {
     err << QStringLiteral("Password for %1: ").arg(path);
@@ -52,21 +84,98 @@ std::optional<QString> promptPassword(const QString& path, QTextStream& err)
         silent.c_lflag &= ~tcflag_t(ECHO);
         ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &silent);
     }
-    char buffer[1024];
-    const bool read = std::fgets(buffer, sizeof buffer, stdin) != nullptr;
+    // One byte more than the bound (and the NUL), so a line that is too long is seen as such
+    // instead of being cut silently into a wrong password.
+    QByteArray buffer(kMaxPasswordBytes + 2, '\0');
+    const bool read = std::fgets(buffer.data(), int(buffer.size()), stdin) != nullptr;
+    bool tooLong = false;
+    if (read) {
+        buffer.truncate(qsizetype(std::strlen(buffer.constData())));
+        if (!buffer.endsWith('\n') && buffer.size() > kMaxPasswordBytes) {
+            tooLong = true;
+            // Drop the rest of the line so it doesn't become the answer to the next prompt; a
+            // terminal's line is bounded by its own buffer, a pipe's is bounded here.
+            for (qsizetype dropped = 0; dropped < 1024 * 1024; ++dropped) {
+                const int c = std::fgetc(stdin);
+                if (c == EOF || c == '\n')
+                    break;
+            }
+        }
+    }
     if (haveTerminal)
         ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
     err << '\n';
+    if (tooLong)
+        err << QStringLiteral("The password is longer than %1 bytes; it was not used.\n").arg(kMaxPasswordBytes);
     err.flush();
-    if (!read)
+    if (!read || tooLong)
         return std::nullopt;
-    QString password = QString::fromLocal8Bit(buffer);
-    while (password.endsWith(QLatin1Char('\n')) || password.endsWith(QLatin1Char('\r')))
-        password.chop(1);
-    return password;
+    return QString::fromLocal8Bit(firstLine(buffer));
 }
 
 } // namespace
+
+PasswordFile readPasswordFile(const QString& path)
+{
+    PasswordFile result;
+    const QByteArray name = QFile::encodeName(path);
+    // stat before open: opening a FIFO for reading waits for a writer, and opening a device can
+    // have effects of its own. The type is checked again on the open descriptor (a swap between
+    // the two calls), and O_NONBLOCK keeps that open from waiting in any case.
+    struct stat before = {};
+    if (::stat(name.constData(), &before) != 0) {
+        result.error = QStringLiteral("cannot read --password-file %1: %2").arg(path, systemError(errno));
+        return result;
+    }
+    if (!S_ISREG(before.st_mode)) {
+        result.error = QStringLiteral("--password-file %1 is %2, not a regular file").arg(path, fileTypeName(before.st_mode));
+        return result;
+    }
+    const int fd = ::open(name.constData(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        result.error = QStringLiteral("cannot read --password-file %1: %2").arg(path, systemError(errno));
+        return result;
+    }
+    const auto closeFd = qScopeGuard([fd] { ::close(fd); });
+    struct stat opened = {};
+    if (::fstat(fd, &opened) != 0) {
+        result.error = QStringLiteral("cannot read --password-file %1: %2").arg(path, systemError(errno));
+        return result;
+    }
+    if (!S_ISREG(opened.st_mode)) {
+        result.error = QStringLiteral("--password-file %1 is %2, not a regular file").arg(path, fileTypeName(opened.st_mode));
+        return result;
+    }
+    const QString tooLarge = QStringLiteral("--password-file %1 is larger than %2 bytes; a password file holds one line")
+                                 .arg(path, QString::number(kMaxPasswordBytes));
+    if (opened.st_size > kMaxPasswordBytes) {
+        result.error = tooLarge;
+        return result;
+    }
+    // The size can lie (a file in /proc says 0, a file may grow): read at most one byte past the
+    // bound, which is enough to tell "too large". Each read gets at least one byte or ends the loop.
+    QByteArray bytes(kMaxPasswordBytes + 1, '\0');
+    qsizetype total = 0;
+    while (total < bytes.size()) {
+        const ssize_t n = ::read(fd, bytes.data() + total, size_t(bytes.size() - total));
+        if (n == 0)
+            break;
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            result.error = QStringLiteral("cannot read --password-file %1: %2").arg(path, systemError(errno));
+            return result;
+        }
+        total += n;
+    }
+    if (total > kMaxPasswordBytes) {
+        result.error = tooLarge;
+        return result;
+    }
+    bytes.truncate(total);
+    result.password = QString::fromUtf8(firstLine(bytes));
+    return result;
+}
 
 int InspectCommand::run(const QStringList& arguments, CommandStreams& streams)
 {
@@ -85,7 +194,9 @@ int InspectCommand::run(const QStringList& arguments, CommandStreams& streams)
                                       QStringLiteral("Password for PKCS#12 files (visible to other users in ps; prefer the prompt or --password-file)."),
                                       QStringLiteral("PASSWORD"));
     const QCommandLineOption passwordFile(QStringLiteral("password-file"),
-                                          QStringLiteral("Read the PKCS#12 password from the first line of FILE."), QStringLiteral("FILE"));
+                                          QStringLiteral("Read the PKCS#12 password from the first line of FILE (a regular file of at most %1 bytes).")
+                                              .arg(kMaxPasswordBytes),
+                                          QStringLiteral("FILE"));
     const QCommandLineOption cert(QStringLiteral("cert"), QStringLiteral("Certificate file (leaf first, chain may follow)."), QStringLiteral("FILE"));
     const QCommandLineOption chain(QStringLiteral("chain"), QStringLiteral("Chain file."), QStringLiteral("FILE"));
     const QCommandLineOption staple(QStringLiteral("staple"), QStringLiteral("OCSP staple file (tls_ocsp_file, ssl_stapling_file)."),
@@ -148,10 +259,10 @@ int InspectCommand::run(const QStringList& arguments, CommandStreams& streams)
     if (parser.isSet(password))
         givenPassword = parser.value(password);
     if (parser.isSet(passwordFile)) {
-        QFile file(parser.value(passwordFile));
-        if (!file.open(QIODevice::ReadOnly))
-            return usageError(streams, QStringLiteral("cannot read --password-file %1: %2").arg(file.fileName(), file.errorString()));
-        givenPassword = QString::fromUtf8(file.readLine()).remove(QLatin1Char('\n')).remove(QLatin1Char('\r'));
+        const PasswordFile file = readPasswordFile(parser.value(passwordFile));
+        if (!file.password)
+            return usageError(streams, file.error);
+        givenPassword = file.password;
     }
     const bool canPrompt = streams.inIsTerminal;
     QTextStream& err = streams.err;
