@@ -319,6 +319,15 @@ private:
                   where, QStringLiteral("Replace the certificate with one from its CA; a valid certificate never has this."));
     }
 
+    // thisUpdate is required; nextUpdate is optional, so only thisUpdate can be told unreadable.
+    void addCrl(const Crl& crl, const SourceLocation& where)
+    {
+        if (!crl.thisUpdate().isValid())
+            malformed(QStringLiteral("The CRL's thisUpdate is not a valid time; its age is unknown."), where,
+                      QStringLiteral("Fetch the CRL again from its distribution point; a valid one never has this."));
+        m_out.crls << crl;
+    }
+
     void addCertificate(const Certificate& cert, const SourceLocation& where)
     {
         if (cert.isNull()) { // decoded, but OpenSSL cannot encode it again
@@ -549,7 +558,7 @@ private:
         } else if (auto p12 = decodeExact<PKCS12>(der, d2i_PKCS12, PKCS12_free)) {
             addPkcs12(Pkcs12Ptr(p12.release()), where);
         } else if (auto crl = decodeExact<X509_CRL>(der, d2i_X509_CRL, X509_CRL_free)) {
-            m_out.crls << Crl::fromX509Crl(X509CrlPtr(crl.release()), where);
+            addCrl(Crl::fromX509Crl(X509CrlPtr(crl.release()), where), where);
         } else if (auto p8 = decodeExact<PKCS8_PRIV_KEY_INFO>(der, d2i_PKCS8_PRIV_KEY_INFO, PKCS8_PRIV_KEY_INFO_free)) {
             addPkcs8Der(der, where);
         } else if (auto sig = decodeExact<X509_SIG>(der, d2i_X509_SIG, X509_SIG_free)) {
@@ -631,7 +640,7 @@ private:
             if (!c)
                 continue;
             X509_CRL_up_ref(c);
-            m_out.crls << Crl::fromX509Crl(X509CrlPtr(c), where);
+            addCrl(Crl::fromX509Crl(X509CrlPtr(c), where), where);
         }
         if (n == 0 && crlCount == 0)
             report(inputFinding(QStringLiteral("INPUT_EMPTY"), Severity::Warning, where.display(),
@@ -645,7 +654,7 @@ private:
             malformed(QStringLiteral("The CRL does not decode."), where);
             return;
         }
-        m_out.crls << Crl::fromX509Crl(X509CrlPtr(crl.release()), where);
+        addCrl(Crl::fromX509Crl(X509CrlPtr(crl.release()), where), where);
     }
 
     void addPkcs8Der(const QByteArray& der, const SourceLocation& where)

@@ -581,6 +581,11 @@ void TestLoader::absentOptionalFields_data()
     QVERIFY(!badStaple.isEmpty());
     QTest::newRow("OCSP response whose producedAt does not parse")
         << badStaple << 0 << 1 << QStringLiteral("INPUT_MALFORMED") << QStringLiteral("not a valid time");
+    const QByteArray crl = m_pki->factory().crlDer(m_pki->intermediate, daysFrom(fixedNow(), -1), daysFrom(fixedNow(), 6), {});
+    const QByteArray badCrl = withBrokenTime(crl, 0x17, "261399000000Z");
+    QVERIFY(!badCrl.isEmpty());
+    QTest::newRow("CRL whose thisUpdate does not parse")
+        << badCrl << 0 << 0 << QStringLiteral("INPUT_MALFORMED") << QStringLiteral("not a valid time");
 }
 
 void TestLoader::absentOptionalFields()
