@@ -73,12 +73,19 @@ EVP_PKEY* decodePkcs8PrivateKey(const QByteArray& der)
 
 // How sure we are that a file was meant to be a PKI file, which decides how loud "unrecognised" is:
 // a config file met while walking /etc/exim4 is not a problem, a named file or a ".pem" is.
+// Compared as plain suffixes, not with a regular expression: a name holding a byte that is not
+// UTF-8 (U+DC80..U+DCFF, see FilePath.h) is invalid UTF-16, which QRegularExpression never matches.
 bool looksLikePkiFileName(const QString& path)
 {
-    static const QRegularExpression pkiSuffix(
-        QStringLiteral("\\.(pem|crt|cer|der|key|ocsp|ocsp\\.der|resp|p7b|p7c|p12|pfx|crl|chain|csr|cert|ca-bundle)$"),
-        QRegularExpression::CaseInsensitiveOption);
-    return pkiSuffix.match(path).hasMatch();
+    static const QLatin1String suffixes[] = {
+        QLatin1String(".pem"), QLatin1String(".crt"), QLatin1String(".cer"),  QLatin1String(".der"),
+        QLatin1String(".key"), QLatin1String(".ocsp"), QLatin1String(".resp"), QLatin1String(".p7b"),
+        QLatin1String(".p7c"), QLatin1String(".p12"), QLatin1String(".pfx"),  QLatin1String(".crl"),
+        QLatin1String(".chain"), QLatin1String(".csr"), QLatin1String(".cert"), QLatin1String(".ca-bundle")};
+    for (const QLatin1String& suffix : suffixes) // ".ocsp.der" ends in ".der"
+        if (path.endsWith(suffix, Qt::CaseInsensitive))
+            return true;
+    return false;
 }
 
 // The one-line headline lists and verdicts show; the message says the specifics.

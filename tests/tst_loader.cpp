@@ -729,6 +729,15 @@ void TestLoader::nonUtf8FileNamesAreRead()
     for (const QString& code : codes)
         QVERIFY2(!code.startsWith(QLatin1String("INPUT_")), qPrintable(codes.join(QLatin1Char(' '))));
 
+    // A broken ".pem" is as loud with a non-UTF-8 name as with any other.
+    QVERIFY(writeRaw(root + "/broken-\xff.pem", "not a certificate\n"));
+    const auto cleanupBroken = qScopeGuard([&] { ::unlink((root + "/broken-\xff.pem").constData()); });
+    const LoadedInputs withBroken = Loader().loadPaths({site});
+    QCOMPARE(withBroken.findings.size(), 1);
+    QCOMPARE(withBroken.findings.first().code, QStringLiteral("INPUT_UNRECOGNIZED"));
+    QCOMPARE(withBroken.findings.first().severity, Severity::Warning);
+    QCOMPARE(withBroken.findings.first().subject, site + QStringLiteral("/broken-") + QChar(0xdcff) + QStringLiteral(".pem"));
+
     // Named directly (as the window's file list hands them back), the escaped names open too.
     const LoadedInputs again = Loader().loadPaths(in.files);
     QVERIFY2(again.findings.isEmpty(), qPrintable(describe(again)));
