@@ -31,7 +31,12 @@ const SourceLocation& Crl::source() const { return m_source; }
 QString Crl::issuer() const { return d ? d->issuer : QString(); }
 QDateTime Crl::thisUpdate() const { return d ? d->thisUpdate : QDateTime(); }
 QDateTime Crl::nextUpdate() const { return d ? d->nextUpdate : QDateTime(); }
-int Crl::revokedCount() const { return d ? sk_X509_REVOKED_num(X509_CRL_get_REVOKED(d->crl.get())) : 0; }
+int Crl::revokedCount() const
+{
+    // A CRL that revokes nothing has no revokedCertificates field: the stack is NULL, and
+    // sk_X509_REVOKED_num(NULL) is -1, not 0.
+    return d ? qMax(0, sk_X509_REVOKED_num(X509_CRL_get_REVOKED(d->crl.get()))) : 0;
+}
 
 std::optional<QDateTime> Crl::revocationTimeOf(const Certificate& cert) const
 {

@@ -42,12 +42,21 @@ void sortFindings(QList<Finding>& findings)
     });
 }
 
+QString findingKind(const Finding& finding)
+{
+    return finding.code + QChar(0) + severityName(finding.severity) + QChar(0) + finding.title;
+}
+
 QList<Finding> collapseRepeatedFindings(const QList<Finding>& findings, const QString& place)
 {
-    auto kindOf = [](const Finding& f) {
-        return f.code + QChar(0) + severityName(f.severity) + QChar(0) + f.title;
-    };
-    QHash<QString, qsizetype> counts;
+    return collapseRepeatedFindings(findings, place, {});
+}
+
+QList<Finding> collapseRepeatedFindings(const QList<Finding>& findings, const QString& place,
+                                        const QHash<QString, qsizetype>& notKept)
+{
+    const auto kindOf = findingKind;
+    QHash<QString, qsizetype> counts = notKept;
     for (const Finding& f : findings)
         ++counts[kindOf(f)];
     bool anyCollapsed = false;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <QHash>
 #include <QList>
 #include <QString>
 #include <QStringList>
@@ -42,5 +43,14 @@ inline constexpr int kLocationsShownWhenCollapsed = 3;
 // one `place`: a file, a bundle). The summary stands where the kind first appeared; the order of
 // everything else is kept. Linear in the number of findings.
 QList<Finding> collapseRepeatedFindings(const QList<Finding>& findings, const QString& place);
+
+// What collapseRepeatedFindings groups by: code, severity and title.
+QString findingKind(const Finding& finding);
+
+// The same, for a producer that stores only the first few findings of a kind (so that hostile input
+// cannot make it hold millions): `notKept` counts, by findingKind(), those it saw but did not store,
+// and the summary gives the true total.
+QList<Finding> collapseRepeatedFindings(const QList<Finding>& findings, const QString& place,
+                                        const QHash<QString, qsizetype>& notKept);
 
 } // namespace staplescope

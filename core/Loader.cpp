@@ -1,5 +1,7 @@
 #include "Loader.h"
 
+#include "FilePath.h"
+
 #include <QHash>
 #include <QMutex>
 
@@ -16,7 +18,14 @@
 #include <openssl/pem.h>
 #include <openssl/provider.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <mutex>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace staplescope {
 
@@ -64,12 +73,19 @@ EVP_PKEY* decodePkcs8PrivateKey(const QByteArray& der)
 
 // How sure we are that a file was meant to be a PKI file, which decides how loud "unrecognised" is:
 // a config file met while walking /etc/exim4 is not a problem, a named file or a ".pem" is.
+// Compared as plain suffixes, not with a regular expression: a name holding a byte that is not
+// UTF-8 (U+DC80..U+DCFF, see FilePath.h) is invalid UTF-16, which QRegularExpression never matches.
 bool looksLikePkiFileName(const QString& path)
 {
-    static const QRegularExpression pkiSuffix(
-        QStringLiteral("\\.(pem|crt|cer|der|key|ocsp|ocsp\\.der|resp|p7b|p7c|p12|pfx|crl|chain|csr|cert|ca-bundle)$"),
-        QRegularExpression::CaseInsensitiveOption);
-    return pkiSuffix.match(path).hasMatch();
+    static const QLatin1String suffixes[] = {
+        QLatin1String(".pem"), QLatin1String(".crt"), QLatin1String(".cer"),  QLatin1String(".der"),
+        QLatin1String(".key"), QLatin1String(".ocsp"), QLatin1String(".resp"), QLatin1String(".p7b"),
+        QLatin1String(".p7c"), QLatin1String(".p12"), QLatin1String(".pfx"),  QLatin1String(".crl"),
+        QLatin1String(".chain"), QLatin1String(".csr"), QLatin1String(".cert"), QLatin1String(".ca-bundle")};
+    for (const QLatin1String& suffix : suffixes) // ".ocsp.der" ends in ".der"
+        if (path.endsWith(suffix, Qt::CaseInsensitive))
+            return true;
+    return false;
 }
 
 // The one-line headline lists and verdicts show; the message says the specifics.
@@ -180,6 +196,24 @@ QString describeText(const QByteArray& data)
         .arg(QString::fromLatin1(data.left(8).toHex(' ')));
 }
 
+// OpenSSL's sk_*_num returns -1 for a NULL stack, which is how it represents an absent optional
+// SET OF: read that as empty, never as a count.
+int stackSize(int num)
+{
+    return num < 0 ? 0 : num;
+}
+
+// At most this many PEM blocks are read from one file. A file at the size limit (16 MiB) holds
+// about 13,000 real certificates and bundles of 10,000 must load; a tenfold margin still stops a
+// file of half a million empty blocks from becoming half a million objects.
+constexpr qsizetype kMaxPemBlocksPerFile = 100'000;
+
+// Findings of one kind (code, severity, title) stored per file; the rest are only counted, and
+// collapseRepeatedFindings turns the kind into one summary with the total. Enough to fill that
+// summary's details, and to collapse at all.
+constexpr qsizetype kFindingsKeptPerKind = kRepeatsBeforeCollapse;
+static_assert(kFindingsKeptPerKind >= kLocationsShownWhenCollapsed);
+
 bool isBase64Text(const QByteArray& data)
 {
     static const QRegularExpression base64(QStringLiteral("^[A-Za-z0-9+/=\\s]+$"));
@@ -226,12 +260,12 @@ public:
     {
         m_out.files << m_origin;
         if (data.trimmed().isEmpty()) {
-            m_out.findings << inputFinding(
+            report(inputFinding(
                 QStringLiteral("INPUT_EMPTY"), m_loud ? Severity::Warning : Severity::Info, m_origin,
                 data.isEmpty() ? QStringLiteral("The file is empty (0 bytes).")
                                : QStringLiteral("The file holds only whitespace (%1 bytes).").arg(data.size()),
-                QStringLiteral("If a renewal or fetch job writes this file, it failed or was interrupted; run it again and check its log."));
-            return m_out;
+                QStringLiteral("If a renewal or fetch job writes this file, it failed or was interrupted; run it again and check its log.")));
+            return finish();
         }
         if (data.contains("-----BEGIN ")) {
             parsePem(data);
@@ -247,24 +281,77 @@ public:
         } else {
             unrecognized(describeText(data));
         }
-        return m_out;
+        return finish();
     }
 
 private:
     struct PemBlock {
         QByteArray label;
         QByteArray body;      // base64 lines, headers removed
-        QByteArray original;  // the whole block, for OpenSSL's own PEM readers
+        qsizetype begin = 0;  // where the block starts in the file (its BEGIN line)...
+        qsizetype end = 0;    // ...and ends (after its END line): OpenSSL's own PEM readers get that text
         bool legacyEncrypted = false;
     };
+
+    // Every finding of this file goes through here. Only the first kFindingsKeptPerKind of a kind
+    // are stored, the rest only counted: a file of a million broken blocks must not hold a million
+    // findings before finish() collapses them into one.
+    void report(Finding finding)
+    {
+        const QString kind = findingKind(finding);
+        qsizetype& seen = m_kindCounts[kind];
+        if (++seen > kFindingsKeptPerKind) {
+            ++m_notKept[kind];
+            return;
+        }
+        m_out.findings << std::move(finding);
+    }
+
+    LoadedInputs finish()
+    {
+        m_out.findings = collapseRepeatedFindings(m_out.findings, m_origin, m_notKept);
+        return m_out;
+    }
+
+    // A certificate whose validity times do not parse gets invalid dates, which every later stage
+    // would read as "expired" or "not yet valid" without saying why: name the real problem here.
+    void checkCertificateTimes(const Certificate& cert, const SourceLocation& where)
+    {
+        if (cert.notBefore().isValid() && cert.notAfter().isValid())
+            return;
+        malformed(QStringLiteral("The certificate's validity period (notBefore %1, notAfter %2) is not a valid time; "
+                                 "its dates are unknown and every check that depends on them is unreliable.")
+                      .arg(cert.notBefore().isValid() ? formatTime(cert.notBefore()) : QStringLiteral("unreadable"),
+                           cert.notAfter().isValid() ? formatTime(cert.notAfter()) : QStringLiteral("unreadable")),
+                  where, QStringLiteral("Replace the certificate with one from its CA; a valid certificate never has this."));
+    }
+
+    // thisUpdate is required; nextUpdate is optional, so only thisUpdate can be told unreadable.
+    void addCrl(const Crl& crl, const SourceLocation& where)
+    {
+        if (!crl.thisUpdate().isValid())
+            malformed(QStringLiteral("The CRL's thisUpdate is not a valid time; its age is unknown."), where,
+                      QStringLiteral("Fetch the CRL again from its distribution point; a valid one never has this."));
+        m_out.crls << crl;
+    }
+
+    void addCertificate(const Certificate& cert, const SourceLocation& where)
+    {
+        if (cert.isNull()) { // decoded, but OpenSSL cannot encode it again
+            malformed(QStringLiteral("The certificate decodes but cannot be read back."), where);
+            return;
+        }
+        checkCertificateTimes(cert, where);
+        m_out.certificates << cert;
+    }
 
     void unrecognized(const QString& looksLike, const SourceLocation* where = nullptr)
     {
         const QString subject = where ? where->display() : m_origin;
-        m_out.findings << inputFinding(
+        report(inputFinding(
             QStringLiteral("INPUT_UNRECOGNIZED"), m_loud ? Severity::Warning : Severity::Info, subject,
             QStringLiteral("Not a certificate, key, OCSP response or CRL: this looks like %1.").arg(looksLike),
-            QStringLiteral("Point the tool at the PEM or DER file the server is configured with."));
+            QStringLiteral("Point the tool at the PEM or DER file the server is configured with.")));
     }
 
     // A file that is not a certificate but is at home beside one (certbot 1.x's csr/ folder, the CSR
@@ -275,44 +362,65 @@ private:
             unrecognized(looksLike, &where);
             return;
         }
-        m_out.findings << inputFinding(QStringLiteral("INPUT_UNRECOGNIZED"), Severity::Info, where.display(),
-                                       QStringLiteral("Skipped: this is %1. Kept beside certificates it is harmless.").arg(looksLike));
+        report(inputFinding(QStringLiteral("INPUT_UNRECOGNIZED"), Severity::Info, where.display(),
+                                       QStringLiteral("Skipped: this is %1. Kept beside certificates it is harmless.").arg(looksLike)));
     }
 
     void malformed(const QString& what, const SourceLocation& where, const QString& fix = {})
     {
-        m_out.findings << inputFinding(QStringLiteral("INPUT_MALFORMED"), Severity::Error, where.display(), what,
+        report(inputFinding(QStringLiteral("INPUT_MALFORMED"), Severity::Error, where.display(), what,
                                        fix.isEmpty() ? QStringLiteral("Replace the file with an intact copy (re-download or re-fetch it).")
-                                                     : fix);
+                                                     : fix));
     }
 
+    // One pass over the lines, by position: the file is never copied into a list of lines, and a
+    // block keeps only its base64 body and where it lies. Time and memory are linear in the size.
     void parsePem(const QByteArray& data)
     {
         QList<PemBlock> blocks;
-        QList<QString> problems;
-        const QList<QByteArray> lines = data.split('\n');
         PemBlock current;
         bool inBlock = false;
         bool inHeaders = false;
-        for (QByteArray line : lines) {
-            line = line.trimmed(); // also removes CR of CRLF files
+        bool broken = false;
+        qsizetype stoppedAt = -1; // where reading stopped at kMaxPemBlocksPerFile, or -1
+        const QByteArrayView text(data);
+        // Each step consumes one line, so the loop is bounded by the file size (LoadOptions::maxFileSize).
+        for (qsizetype pos = 0; pos < text.size();) {
+            qsizetype newline = text.indexOf('\n', pos);
+            if (newline < 0)
+                newline = text.size();
+            const qsizetype lineStart = pos;
+            const QByteArrayView line = text.sliced(pos, newline - pos).trimmed(); // also removes CR of CRLF files
+            pos = newline + 1;
             if (!inBlock) {
                 if (line.startsWith("-----BEGIN ") && line.endsWith("-----")) {
+                    if (blocks.size() >= kMaxPemBlocksPerFile) {
+                        stoppedAt = lineStart;
+                        break;
+                    }
                     current = PemBlock();
-                    current.label = line.mid(11, line.size() - 16);
-                    current.original = line + '\n';
+                    current.label = line.sliced(11, line.size() - 16).toByteArray();
+                    current.begin = lineStart;
                     inBlock = true;
                     inHeaders = true;
                 }
                 continue;
             }
-            current.original += line + '\n';
             if (line.startsWith("-----END ")) {
-                const QByteArray endLabel = line.mid(9, line.size() - 14);
-                if (endLabel != current.label)
-                    problems << QStringLiteral("block \"%1\" ends with \"-----END %2-----\"")
-                                    .arg(QString::fromLatin1(current.label), QString::fromLatin1(endLabel));
-                blocks << current;
+                // As QByteArray::mid(9, size - 14) read it: a line too short for "-----" gives the rest.
+                const qsizetype endLength = line.size() - 14;
+                const QByteArrayView endLabel = endLength >= 0 ? line.sliced(9, endLength) : line.sliced(9);
+                if (endLabel != current.label) {
+                    broken = true;
+                    // Concatenated, not arg()'d twice: labels are the file's text.
+                    malformed(QStringLiteral("Broken PEM: block \"") + QString::fromLatin1(current.label) +
+                                  QStringLiteral("\" ends with \"-----END ") + QString::fromLatin1(endLabel) +
+                                  QStringLiteral("-----\"."),
+                              SourceLocation{m_origin, 0, 1});
+                }
+                current.end = qMin(pos, text.size());
+                blocks << std::move(current);
+                current = PemBlock();
                 inBlock = false;
                 continue;
             }
@@ -326,24 +434,51 @@ private:
             inHeaders = false;
             current.body += line;
         }
-        if (inBlock)
-            problems << QStringLiteral("the last block \"%1\" has no END line: the file is truncated")
-                            .arg(QString::fromLatin1(current.label));
-        if (blocks.isEmpty() && problems.isEmpty()) {
-            const qsizetype begin = data.indexOf("-----BEGIN ");
-            problems << QStringLiteral("the line \"%1\" starts a PEM block but is cut off or damaged")
-                            .arg(QString::fromLatin1(data.mid(begin, 40).split('\n').first().trimmed()));
+        if (inBlock) {
+            broken = true;
+            malformed(QStringLiteral("Broken PEM: the last block \"") + QString::fromLatin1(current.label) +
+                          QStringLiteral("\" has no END line: the file is truncated."),
+                      SourceLocation{m_origin, 0, 1});
         }
-
-        for (const QString& problem : problems)
-            malformed(QStringLiteral("Broken PEM: %1.").arg(problem), SourceLocation{m_origin, 0, 1});
+        if (blocks.isEmpty() && !broken) {
+            const qsizetype begin = data.indexOf("-----BEGIN ");
+            malformed(QStringLiteral("Broken PEM: the line \"") +
+                          QString::fromLatin1(data.mid(begin, 40).split('\n').first().trimmed()) +
+                          QStringLiteral("\" starts a PEM block but is cut off or damaged."),
+                      SourceLocation{m_origin, 0, 1});
+        }
+        if (stoppedAt >= 0)
+            report(inputFinding(QStringLiteral("INPUT_UNREADABLE"), Severity::Warning, m_origin,
+                                QStringLiteral("The file holds more than %1 PEM blocks, far more than any real bundle; only the "
+                                               "first %1 were read (reading stopped at byte %2).")
+                                    .arg(kMaxPemBlocksPerFile)
+                                    .arg(stoppedAt),
+                                QStringLiteral("Split the file, or check what wrote it.")));
 
         const int count = int(blocks.size());
-        for (int i = 0; i < count; ++i)
-            parsePemBlock(blocks.at(i), SourceLocation{m_origin, i, count});
+        for (int i = 0; i < count; ++i) {
+            parsePemBlock(data, blocks.at(i), SourceLocation{m_origin, i, count});
+            blocks[i].body.clear(); // done with it: the next block's objects need the memory more
+        }
     }
 
-    void parsePemBlock(const PemBlock& block, const SourceLocation& where)
+    // The block's own text, one trimmed line after another, for OpenSSL's PEM readers.
+    static QByteArray pemText(const QByteArray& data, const PemBlock& block)
+    {
+        QByteArray out;
+        const QByteArrayView text = QByteArrayView(data).sliced(block.begin, block.end - block.begin);
+        for (qsizetype pos = 0; pos < text.size();) { // one line per step, bounded by the block's size
+            qsizetype newline = text.indexOf('\n', pos);
+            if (newline < 0)
+                newline = text.size();
+            out += text.sliced(pos, newline - pos).trimmed();
+            out += '\n';
+            pos = newline + 1;
+        }
+        return out;
+    }
+
+    void parsePemBlock(const QByteArray& data, const PemBlock& block, const SourceLocation& where)
     {
         const QByteArray& label = block.label;
         if (label.startsWith("PGP ")) {
@@ -368,7 +503,7 @@ private:
                 clearOpenSslErrors();
                 malformed(QStringLiteral("The TRUSTED CERTIFICATE block does not decode."), where);
             } else {
-                m_out.certificates << Certificate::fromX509(std::move(x), where);
+                addCertificate(Certificate::fromX509(std::move(x), where), where);
             }
         } else if (label == "OCSP RESPONSE") {
             addStapleDer(der, where, OcspStaple::Encoding::Pem);
@@ -384,7 +519,7 @@ private:
             const bool rsa = label.startsWith("RSA");
             const QString format = rsa ? QStringLiteral("PKCS#1 RSA") : QStringLiteral("SEC1 EC");
             if (block.legacyEncrypted)
-                addLegacyEncryptedKey(block.original, format, where);
+                addLegacyEncryptedKey(pemText(data, block), format, where);
             else
                 addTypedKeyDer(der, rsa ? EVP_PKEY_RSA : EVP_PKEY_EC, format, where);
         } else if (label == "CERTIFICATE REQUEST" || label == "NEW CERTIFICATE REQUEST") {
@@ -422,7 +557,7 @@ private:
             der = data.left(int(total));
         }
         if (auto x = decodeExact<X509>(der, d2i_X509, X509_free)) {
-            m_out.certificates << Certificate::fromX509(X509Ptr(x.release()), where);
+            addCertificate(Certificate::fromX509(X509Ptr(x.release()), where), where);
         } else if (auto resp = decodeExact<OCSP_RESPONSE>(der, d2i_OCSP_RESPONSE, OCSP_RESPONSE_free)) {
             addStapleDer(der, where, encoding);
         } else if (auto p7 = decodeExact<PKCS7>(der, d2i_PKCS7, PKCS7_free)) {
@@ -430,7 +565,7 @@ private:
         } else if (auto p12 = decodeExact<PKCS12>(der, d2i_PKCS12, PKCS12_free)) {
             addPkcs12(Pkcs12Ptr(p12.release()), where);
         } else if (auto crl = decodeExact<X509_CRL>(der, d2i_X509_CRL, X509_CRL_free)) {
-            m_out.crls << Crl::fromX509Crl(X509CrlPtr(crl.release()), where);
+            addCrl(Crl::fromX509Crl(X509CrlPtr(crl.release()), where), where);
         } else if (auto p8 = decodeExact<PKCS8_PRIV_KEY_INFO>(der, d2i_PKCS8_PRIV_KEY_INFO, PKCS8_PRIV_KEY_INFO_free)) {
             addPkcs8Der(der, where);
         } else if (auto sig = decodeExact<X509_SIG>(der, d2i_X509_SIG, X509_SIG_free)) {
@@ -459,7 +594,7 @@ private:
                 malformed(QStringLiteral("The %1 does not decode as X.509.").arg(what), where);
             return;
         }
-        m_out.certificates << cert;
+        addCertificate(cert, where);
     }
 
     void addStapleDer(const QByteArray& der, const SourceLocation& where, OcspStaple::Encoding encoding)
@@ -469,6 +604,14 @@ private:
             malformed(QStringLiteral("The OCSP response is damaged: %1.").arg(parsed.error), where);
             return;
         }
+        // producedAt and thisUpdate are required; when they do not parse, the staple's age and
+        // freshness are unknown, which later stages would otherwise call "expired" without saying why.
+        bool timesReadable = !parsed.staple.isSuccessful() || parsed.staple.producedAt().isValid();
+        for (const OcspSingleResponse& single : parsed.staple.responses())
+            timesReadable = timesReadable && single.thisUpdate.isValid();
+        if (!timesReadable)
+            malformed(QStringLiteral("The OCSP response's producedAt or thisUpdate is not a valid time; its freshness is unknown."),
+                      where, QStringLiteral("Fetch a fresh response from the responder; a valid one never has this."));
         m_out.staples << parsed.staple;
     }
 
@@ -481,22 +624,34 @@ private:
             malformed(QStringLiteral("The PKCS#7 structure is damaged or is not a certificate bundle (signedData)."), where);
             return;
         }
-        const STACK_OF(X509)* certs = p7->d.sign->cert;
-        const int n = sk_X509_num(certs);
+        // ContentInfo's content is OPTIONAL: "signedData" with nothing after the type (13 bytes)
+        // decodes, and then d.sign is NULL. Its certificates and crls fields are optional too.
+        const PKCS7_SIGNED* signedData = p7->d.sign;
+        if (!signedData) {
+            report(inputFinding(QStringLiteral("INPUT_EMPTY"), Severity::Warning, where.display(),
+                                QStringLiteral("The PKCS#7 bundle is an empty signedData shell: it holds no content at all, "
+                                               "so no certificates.")));
+            return;
+        }
+        const int n = stackSize(sk_X509_num(signedData->cert));
         for (int i = 0; i < n; ++i) {
-            X509* x = sk_X509_value(certs, i);
+            X509* x = sk_X509_value(signedData->cert, i);
+            if (!x)
+                continue;
             X509_up_ref(x);
-            m_out.certificates << Certificate::fromX509(X509Ptr(x), SourceLocation{where.path, i, n});
+            addCertificate(Certificate::fromX509(X509Ptr(x), SourceLocation{where.path, i, n}), SourceLocation{where.path, i, n});
         }
-        const STACK_OF(X509_CRL)* crls = p7->d.sign->crl;
-        for (int i = 0; i < sk_X509_CRL_num(crls); ++i) {
-            X509_CRL* c = sk_X509_CRL_value(crls, i);
+        const int crlCount = stackSize(sk_X509_CRL_num(signedData->crl));
+        for (int i = 0; i < crlCount; ++i) {
+            X509_CRL* c = sk_X509_CRL_value(signedData->crl, i);
+            if (!c)
+                continue;
             X509_CRL_up_ref(c);
-            m_out.crls << Crl::fromX509Crl(X509CrlPtr(c), where);
+            addCrl(Crl::fromX509Crl(X509CrlPtr(c), where), where);
         }
-        if (n == 0 && sk_X509_CRL_num(crls) == 0)
-            m_out.findings << inputFinding(QStringLiteral("INPUT_EMPTY"), Severity::Warning, where.display(),
-                                           QStringLiteral("The PKCS#7 bundle holds no certificates."));
+        if (n == 0 && crlCount == 0)
+            report(inputFinding(QStringLiteral("INPUT_EMPTY"), Severity::Warning, where.display(),
+                                           QStringLiteral("The PKCS#7 bundle holds no certificates.")));
     }
 
     void addCrlDer(const QByteArray& der, const SourceLocation& where)
@@ -506,7 +661,7 @@ private:
             malformed(QStringLiteral("The CRL does not decode."), where);
             return;
         }
-        m_out.crls << Crl::fromX509Crl(X509CrlPtr(crl.release()), where);
+        addCrl(Crl::fromX509Crl(X509CrlPtr(crl.release()), where), where);
     }
 
     void addPkcs8Der(const QByteArray& der, const SourceLocation& where)
@@ -597,9 +752,9 @@ private:
 
     void passwordFailed(const QString& what, const SourceLocation& where)
     {
-        m_out.findings << inputFinding(QStringLiteral("INPUT_PASSWORD_REQUIRED"), Severity::Error, where.display(),
+        report(inputFinding(QStringLiteral("INPUT_PASSWORD_REQUIRED"), Severity::Error, where.display(),
                                        QStringLiteral("The password given does not open this %1.").arg(what),
-                                       QStringLiteral("Check the password (--password, or the prompt) and try again."));
+                                       QStringLiteral("Check the password (--password, or the prompt) and try again.")));
     }
 
     void addPkcs12(Pkcs12Ptr p12, const SourceLocation& where)
@@ -630,11 +785,11 @@ private:
             return;
         }
         const bool hadPassword = attempts.size() > 2;
-        m_out.findings << inputFinding(
+        report(inputFinding(
             QStringLiteral("INPUT_PASSWORD_REQUIRED"), Severity::Error, where.display(),
             hadPassword ? QStringLiteral("The password given does not open this PKCS#12 file.")
                         : QStringLiteral("This PKCS#12 file is password-protected and no password was given."),
-            QStringLiteral("Give the password with --password (or in the dialog); it is used only to read the file."));
+            QStringLiteral("Give the password with --password (or in the dialog); it is used only to read the file.")));
     }
 
     bool unpackPkcs12(PKCS12* p12, const char* pass, const SourceLocation& where)
@@ -647,12 +802,20 @@ private:
         EvpPkeyPtr key(rawKey);
         X509Ptr cert(rawCert);
         X509StackPtr ca(rawCa);
-        const int count = (cert ? 1 : 0) + sk_X509_num(ca.get());
+        // PKCS12_parse leaves `ca` NULL when the file has no extra certificates.
+        const int count = (cert ? 1 : 0) + stackSize(sk_X509_num(ca.get()));
         int index = 0;
-        if (cert)
-            m_out.certificates << Certificate::fromX509(std::move(cert), SourceLocation{where.path, index++, count});
-        while (sk_X509_num(ca.get()) > 0)
-            m_out.certificates << Certificate::fromX509(X509Ptr(sk_X509_shift(ca.get())), SourceLocation{where.path, index++, count});
+        if (cert) {
+            const SourceLocation at{where.path, index++, count};
+            addCertificate(Certificate::fromX509(std::move(cert), at), at);
+        }
+        while (stackSize(sk_X509_num(ca.get())) > 0) {
+            X509Ptr extra(sk_X509_shift(ca.get()));
+            if (!extra)
+                continue;
+            const SourceLocation at{where.path, index++, count};
+            addCertificate(Certificate::fromX509(std::move(extra), at), at);
+        }
         if (key)
             m_out.keys << PrivateKey::fromKey(std::move(key), QStringLiteral("PKCS#12"), where);
         return true;
@@ -666,6 +829,8 @@ private:
     bool m_passwordAsked = false;
     std::optional<QString> m_password;
     LoadedInputs m_out;
+    QHash<QString, qsizetype> m_kindCounts; // findings seen, by findingKind()
+    QHash<QString, qsizetype> m_notKept;    // of those, not stored (beyond kFindingsKeptPerKind)
 };
 
 } // namespace
@@ -680,79 +845,284 @@ LoadedInputs Loader::loadData(const QByteArray& data, const QString& origin) con
     return Parser(m_options, origin, true, m_certificates.get()).parse(data);
 }
 
-QStringList Loader::expandPaths(const QStringList& paths, QList<Finding>* findings)
+namespace {
+
+// Bounds of one walk (one expandPaths call), so that naming "/" or a hostile tree costs a known,
+// linear amount and the loss is reported rather than silent.
+// Folder depth below a named folder: real layouts are shallow (certbot's archive/NAME/ is 2 below
+// /etc/letsencrypt, a Kubernetes secret mount's ..data/ link 1), so 32 is generous.
+constexpr int kMaxFolderDepth = 32;
+// Regular files listed per walk (each is then opened and sniffed). /etc/ssl/certs with its hash
+// links has well under a thousand; a hundred thousand is only met walking a whole system.
+constexpr qsizetype kMaxFilesPerWalk = 100'000;
+// Directory entries examined per walk (files, folders, links, anything; one lstat each): bounds
+// the walk's own cost in a tree of many folders that hold few files.
+constexpr qsizetype kMaxEntriesPerWalk = 1'000'000;
+
+Finding unreadable(Severity severity, const QString& subject, const QString& message, const QString& fix = {})
 {
-    QStringList files;
-    // Canonical path → index in `files`: a symlinked file or folder is read once, loops end here.
-    QHash<QString, qsizetype> seen;
+    return inputFinding(QStringLiteral("INPUT_UNREADABLE"), severity, subject, message, fix);
+}
+
+// Where a symbolic link points, as an absolute path when it is relative (as `ls -l` users think of it).
+QString linkTarget(int dirFd, const QByteArray& name, const QByteArray& linkPath)
+{
+    QByteArray target(4096, Qt::Uninitialized); // PATH_MAX: readlink never returns more
+    const ssize_t length = ::readlinkat(dirFd, name.constData(), target.data(), size_t(target.size()));
+    if (length < 0)
+        return QStringLiteral("an unreadable target");
+    target.truncate(qsizetype(length));
+    if (!target.startsWith('/')) {
+        const qsizetype slash = linkPath.lastIndexOf('/');
+        if (slash >= 0)
+            target.prepend(linkPath.left(slash + 1));
+    }
+    return decodeFileName(target);
+}
+
+// A symbolic link that cannot be followed: stat(2)'s errno tells a missing target (ENOENT,
+// ENOTDIR) from a loop of links (ELOOP) from a target that exists but cannot be reached (EACCES…).
+Finding brokenLink(Severity severity, const QString& subject, const QString& target, int error, bool named)
+{
+    if (error == ELOOP)
+        return unreadable(severity, subject,
+                          QStringLiteral("Symbolic link loop: the link points to %1, which leads back through links to itself; "
+                                         "there is no file at the end.").arg(target),
+                          QStringLiteral("Point the link at the real file (ls -l shows where each link goes)."));
+    if (error == ENOENT || error == ENOTDIR)
+        return unreadable(severity, subject,
+                          named ? QStringLiteral("The symbolic link points to %1, which does not exist.").arg(target)
+                                : QStringLiteral("Dangling symbolic link to %1.").arg(target),
+                          named ? QStringLiteral("Check the path; the server would fail to start with it too.")
+                                : QStringLiteral("A renewal tool may have removed its target; a server reading this path fails."));
+    return unreadable(severity, subject,
+                      QStringLiteral("The symbolic link points to %1, which cannot be reached: %2.")
+                          .arg(target, qt_error_string(error)),
+                      QStringLiteral("Run as a user who can read the link's target (and every folder on the way to it)."));
+}
+
+// Lists regular files on raw byte paths (POSIX), so that a name that is not UTF-8 is read too and
+// nothing is skipped without a finding. Files and folders are identified by device and inode: a
+// folder reached twice (a symlink to it, a loop) is walked once, a file listed once.
+class Walk {
+public:
+    explicit Walk(QList<Finding>* findings) : m_findings(findings) {}
+
+    void addNamed(const QString& path)
+    {
+        const QByteArray bytes = encodeFileName(path);
+        struct stat linkStat {};
+        if (::lstat(bytes.constData(), &linkStat) != 0) {
+            const int error = errno;
+            note(error == ENOENT || error == ENOTDIR
+                     ? unreadable(Severity::Error, path, QStringLiteral("No such file or folder."),
+                                  QStringLiteral("Check the path; the server would fail to start with it too."))
+                     : unreadable(Severity::Error, path, QStringLiteral("The path cannot be examined: %1.").arg(qt_error_string(error))));
+            return;
+        }
+        const bool isLink = S_ISLNK(linkStat.st_mode);
+        struct stat target = linkStat;
+        if (isLink && ::stat(bytes.constData(), &target) != 0) {
+            const int error = errno;
+            note(brokenLink(Severity::Error, path, linkTarget(AT_FDCWD, bytes, bytes), error, true));
+            return;
+        }
+        if (S_ISREG(target.st_mode)) {
+            addFile(path, target, isLink);
+            return;
+        }
+        if (!S_ISDIR(target.st_mode)) {
+            note(unreadable(Severity::Error, path, QStringLiteral("Neither a regular file nor a folder (a device, socket or pipe).")));
+            return;
+        }
+        // The walk's findings about one named folder are collapsed like a file's: a tree of ten
+        // thousand dangling links is one finding with a count.
+        QList<Finding> walkFindings;
+        QList<Finding>* outer = m_findings;
+        m_findings = &walkFindings;
+        walkFolder(bytes, path, target);
+        m_findings = outer;
+        if (m_findings)
+            *m_findings += collapseRepeatedFindings(walkFindings, path);
+    }
+
+    QStringList files() const { return m_files; }
+
+private:
+    struct Pending {
+        QByteArray bytes;
+        int depth = 0;
+    };
+    using FileId = QPair<quint64, quint64>; // st_dev, st_ino
+
+    static FileId idOf(const struct stat& st) { return {quint64(st.st_dev), quint64(st.st_ino)}; }
+
+    void note(const Finding& f)
+    {
+        if (m_findings)
+            *m_findings << f;
+    }
+
     // A file reached both directly and through a symlink is named by the link: that is the path
     // server configurations use (certbot's live/NAME/cert.pem, not archive/NAME/cert2.pem).
-    auto addFile = [&](const QFileInfo& file) {
-        const QString canonical = file.canonicalFilePath();
-        const auto it = seen.constFind(canonical);
-        if (it == seen.constEnd()) {
-            seen.insert(canonical, files.size());
-            files << file.filePath();
-        } else if (file.isSymLink() && !QFileInfo(files.at(*it)).isSymLink()) {
-            files[*it] = file.filePath();
+    void addFile(const QString& shown, const struct stat& st, bool viaLink)
+    {
+        const FileId id = idOf(st);
+        const auto it = m_seenFiles.constFind(id);
+        if (it != m_seenFiles.constEnd()) {
+            if (viaLink && !m_viaLink.at(*it)) {
+                m_files[*it] = shown;
+                m_viaLink[*it] = true;
+            }
+            return;
         }
-    };
-    auto note = [&](const Finding& f) {
-        if (findings)
-            *findings << f;
-    };
-    for (const QString& path : paths) {
-        const QFileInfo info(path);
-        if (!info.exists()) {
-            note(inputFinding(QStringLiteral("INPUT_UNREADABLE"), Severity::Error, path,
-                              info.isSymLink() ? QStringLiteral("The symbolic link points to %1, which does not exist.").arg(info.symLinkTarget())
-                                               : QStringLiteral("No such file or folder."),
-                              QStringLiteral("Check the path; the server would fail to start with it too.")));
-            continue;
+        if (m_files.size() >= kMaxFilesPerWalk) {
+            if (!m_filesBoundReported)
+                note(unreadable(Severity::Warning, shown,
+                                QStringLiteral("More than %1 files were found; this and the files after it were not read.")
+                                    .arg(kMaxFilesPerWalk),
+                                QStringLiteral("Name the folders that hold the certificates rather than a whole tree.")));
+            m_filesBoundReported = true;
+            return;
         }
-        if (info.isFile()) {
-            addFile(info);
-            continue;
-        }
-        if (!info.isDir()) {
-            note(inputFinding(QStringLiteral("INPUT_UNREADABLE"), Severity::Error, path,
-                              QStringLiteral("Neither a regular file nor a folder (a device, socket or pipe).")));
-            continue;
-        }
-        if (!info.isReadable() || !info.isExecutable()) {
-            note(inputFinding(QStringLiteral("INPUT_UNREADABLE"), Severity::Error, path,
-                              QStringLiteral("The folder cannot be listed: permission denied."),
-                              QStringLiteral("Run as a user who can read it (certificates under /etc are often root-only).")));
-            continue;
-        }
-        // Walk folders ourselves so that a symlinked folder is entered once and a loop ends.
-        QSet<QString> seenDirs;
-        QStringList pending{path};
-        while (!pending.isEmpty()) {
-            const QString dir = pending.takeFirst();
-            const QString canonicalDir = QFileInfo(dir).canonicalFilePath();
-            if (seenDirs.contains(canonicalDir))
+        m_seenFiles.insert(id, m_files.size());
+        m_files << shown;
+        m_viaLink << viaLink;
+    }
+
+    static QByteArray join(const QByteArray& folder, const QByteArray& name)
+    {
+        return folder.endsWith('/') ? folder + name : folder + '/' + name;
+    }
+
+    void walkFolder(QByteArray root, const QString& rootShown, const struct stat& rootStat)
+    {
+        // "dir/" and "dir" list as "dir/file", as QDir did.
+        while (root.size() > 1 && root.endsWith('/'))
+            root.chop(1);
+        if (m_seenDirs.contains(idOf(rootStat)))
+            return; // named twice, or through a link to a folder already walked
+        m_seenDirs.insert(idOf(rootStat));
+        QList<Pending> pending{{root, 0}};
+        // Breadth first. Bounded: a folder is queued once (m_seenDirs), at most kMaxFolderDepth deep,
+        // and every name read counts against kMaxEntriesPerWalk.
+        for (qsizetype next = 0; next < pending.size(); ++next) {
+            const Pending dir = pending.at(next);
+            const QString dirShown = next == 0 ? rootShown : decodeFileName(dir.bytes);
+            const QList<QByteArray> names = list(dir.bytes, dirShown);
+            if (names.isEmpty())
                 continue;
-            seenDirs.insert(canonicalDir);
-            const QDir d(dir);
-            const QFileInfoList entries =
-                d.entryInfoList(QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden | QDir::System, QDir::Name);
-            for (const QFileInfo& entry : entries) {
-                if (entry.fileName() == QLatin1String(".git"))
+            const int dirFd = ::open(dir.bytes.constData(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (dirFd < 0)
+                continue; // vanished since list() read it: reported there if it could not be opened
+            for (const QByteArray& name : names) {
+                if (name == ".git")
                     continue;
-                if (entry.isDir()) {
-                    pending << entry.filePath();
-                } else if (entry.isFile()) {
-                    addFile(entry);
-                } else if (entry.isSymLink() && !entry.exists()) {
-                    note(inputFinding(QStringLiteral("INPUT_UNREADABLE"), Severity::Warning, entry.filePath(),
-                                      QStringLiteral("Dangling symbolic link to %1.").arg(entry.symLinkTarget()),
-                                      QStringLiteral("A renewal tool may have removed its target; a server reading this path fails.")));
+                const QByteArray childBytes = join(dir.bytes, name);
+                const QString child = decodeFileName(childBytes);
+                struct stat linkStat {};
+                if (::fstatat(dirFd, name.constData(), &linkStat, AT_SYMLINK_NOFOLLOW) != 0) {
+                    note(unreadable(Severity::Error, child, QStringLiteral("Cannot be examined: %1.").arg(qt_error_string(errno))));
+                    continue;
+                }
+                const bool isLink = S_ISLNK(linkStat.st_mode);
+                struct stat st = linkStat;
+                if (isLink && ::fstatat(dirFd, name.constData(), &st, 0) != 0) {
+                    const int error = errno;
+                    note(brokenLink(Severity::Warning, child, linkTarget(dirFd, name, childBytes), error, false));
+                    continue;
+                }
+                if (S_ISDIR(st.st_mode)) {
+                    if (m_seenDirs.contains(idOf(st)))
+                        continue; // a link back up (a loop) or to a folder already walked: read once
+                    if (dir.depth + 1 > kMaxFolderDepth) {
+                        note(unreadable(Severity::Warning, child,
+                                        QStringLiteral("Not read: this folder is more than %1 levels deep.").arg(kMaxFolderDepth),
+                                        QStringLiteral("Name it directly if it holds certificates.")));
+                        continue;
+                    }
+                    m_seenDirs.insert(idOf(st));
+                    pending << Pending{childBytes, dir.depth + 1};
+                } else if (S_ISREG(st.st_mode)) {
+                    addFile(child, st, isLink);
+                } else {
+                    note(unreadable(Severity::Info, child,
+                                    QStringLiteral("Skipped: neither a regular file nor a folder (a device, socket or pipe).")));
                 }
             }
+            ::close(dirFd);
         }
     }
-    return files;
+
+    // The names in one folder, sorted bytewise (the order files are read and shown in).
+    QList<QByteArray> list(const QByteArray& folder, const QString& shown)
+    {
+        QList<QByteArray> names;
+        if (::access(folder.constData(), R_OK | X_OK) != 0) {
+            const int error = errno;
+            note(unreadable(Severity::Error, shown,
+                            error == EACCES ? QStringLiteral("The folder cannot be listed: permission denied.")
+                                            : QStringLiteral("The folder cannot be listed: %1.").arg(qt_error_string(error)),
+                            QStringLiteral("Run as a user who can read it (certificates under /etc are often root-only).")));
+            return names;
+        }
+        DIR* dir = ::opendir(folder.constData());
+        if (!dir) {
+            const int error = errno;
+            note(unreadable(Severity::Error, shown,
+                            error == EACCES ? QStringLiteral("The folder cannot be listed: permission denied.")
+                                            : QStringLiteral("The folder cannot be listed: %1.").arg(qt_error_string(error)),
+                            QStringLiteral("Run as a user who can read it (certificates under /etc are often root-only).")));
+            return names;
+        }
+        // One name per step; the whole walk stops at kMaxEntriesPerWalk names.
+        for (;;) {
+            errno = 0;
+            const dirent* entry = ::readdir(dir);
+            if (!entry) {
+                if (errno != 0)
+                    note(unreadable(Severity::Error, shown,
+                                    QStringLiteral("Listing the folder failed part way: %1; some files were not read.")
+                                        .arg(qt_error_string(errno))));
+                break;
+            }
+            const QByteArray name(entry->d_name);
+            if (name == "." || name == "..")
+                continue;
+            if (++m_entries > kMaxEntriesPerWalk) {
+                if (!m_entriesBoundReported)
+                    note(unreadable(Severity::Warning, shown,
+                                    QStringLiteral("More than %1 folder entries were examined; the walk stopped here and the "
+                                                   "rest was not read.").arg(kMaxEntriesPerWalk),
+                                    QStringLiteral("Name the folders that hold the certificates rather than a whole tree.")));
+                m_entriesBoundReported = true;
+                break;
+            }
+            names << name;
+        }
+        ::closedir(dir);
+        std::sort(names.begin(), names.end());
+        return names;
+    }
+
+    QList<Finding>* m_findings;
+    QStringList m_files;
+    QList<bool> m_viaLink; // per m_files entry: reached through a symbolic link
+    QHash<FileId, qsizetype> m_seenFiles;
+    QSet<FileId> m_seenDirs;
+    qsizetype m_entries = 0;
+    bool m_filesBoundReported = false;
+    bool m_entriesBoundReported = false;
+};
+
+} // namespace
+
+QStringList Loader::expandPaths(const QStringList& paths, QList<Finding>* findings)
+{
+    Walk walk(findings);
+    for (const QString& path : paths)
+        walk.addNamed(path);
+    return walk.files();
 }
 
 namespace {
@@ -761,13 +1131,14 @@ LoadedInputs readAndParse(const LoadOptions& options, Loader::CertificateCache* 
                           bool foundInFolder)
 {
     LoadedInputs out;
-    QFile file(path);
-    if (!file.open(QIODevice::ReadOnly)) {
+    QFile file;
+    int error = 0;
+    if (!openForReading(file, path, &error)) {
         out.files << path;
-        const bool denied = file.error() == QFileDevice::OpenError && QFileInfo(path).exists() && !QFileInfo(path).isReadable();
+        const bool denied = error == EACCES || error == EPERM;
         out.findings << inputFinding(QStringLiteral("INPUT_UNREADABLE"), Severity::Error, path,
                                      denied ? QStringLiteral("Permission denied: the file cannot be read by this user.")
-                                            : QStringLiteral("The file cannot be read: %1.").arg(file.errorString()),
+                                            : QStringLiteral("The file cannot be read: %1.").arg(qt_error_string(error)),
                                      denied ? QStringLiteral("Run as a user who can read it (for example with sudo).")
                                             : QString());
         return out;
@@ -812,8 +1183,8 @@ LoadedInputs Loader::loadPaths(const QStringList& paths) const
             continue;
         }
         // Found while walking a folder: an unrecognised file there is normal (configs, READMEs).
-        QFile f(file);
-        if (f.open(QIODevice::ReadOnly) && f.size() > m_options.maxFileSize) {
+        QFile f;
+        if (openForReading(f, file) && f.size() > m_options.maxFileSize) {
             out.files << file;
             out.findings << inputFinding(QStringLiteral("INPUT_UNREADABLE"), Severity::Info, file,
                                          QStringLiteral("Skipped: %1 MiB is far larger than any certificate, key or staple.")

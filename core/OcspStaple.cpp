@@ -238,6 +238,10 @@ bool OcspStaple::isResponder(const Certificate& signer) const
         return false;
     if (!d->responderKeyHash.isEmpty()) // RFC 6960: SHA-1 of the key's BIT STRING contents
         return QCryptographicHash::hash(signer.publicKeyBitString(), QCryptographicHash::Sha1) == d->responderKeyHash;
+    // Only a successful response has a responder ID: tryLater and the other errors carry no basic
+    // response at all, and OCSP_resp_get0_id dereferences what it is given.
+    if (!d->basic)
+        return false;
     const X509_NAME* name = nullptr;
     const ASN1_OCTET_STRING* keyHash = nullptr;
     if (OCSP_resp_get0_id(d->basic.get(), &keyHash, &name) != 1 || !name)

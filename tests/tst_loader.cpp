@@ -12,6 +12,13 @@
 
 #include <openssl/core_names.h>
 
+#include <QRegularExpression>
+#include <QScopeGuard>
+
+#include <openssl/pkcs7.h>
+
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,6 +50,47 @@ const Finding* findCode(const LoadedInputs& in, const QString& code)
 
 QByteArray crlf(QByteArray text) { return text.replace("\n", "\r\n"); }
 
+// Replaces the content of the first ASN.1 time of `tag` (0x17 UTCTime, 0x18 GeneralizedTime) in
+// `der` with `value` of the same length: the structure still decodes, the time does not parse.
+QByteArray withBrokenTime(QByteArray der, char tag, const QByteArray& value)
+{
+    const QByteArray header = QByteArray(1, tag) + char(value.size());
+    const qsizetype at = der.indexOf(header);
+    if (at < 0)
+        return {};
+    der.replace(at + 2, value.size(), value);
+    return der;
+}
+
+// Writes `data` to a file whose name is raw bytes (which may not be UTF-8): QFile cannot.
+bool writeRaw(const QByteArray& path, const QByteArray& data)
+{
+    const int fd = ::open(path.constData(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return false;
+    const bool ok = ::write(fd, data.constData(), size_t(data.size())) == data.size();
+    return ::close(fd) == 0 && ok;
+}
+
+// Whether this process can list a folder whatever its mode (root, CAP_DAC_READ_SEARCH).
+bool permissionsAreBypassed(const QByteArray& lockedFolder)
+{
+    DIR* dir = ::opendir(lockedFolder.constData());
+    if (!dir)
+        return false;
+    ::closedir(dir);
+    return true;
+}
+
+QString findingsWith(const LoadedInputs& in, const QString& code, const QString& fragment)
+{
+    QStringList subjects;
+    for (const Finding& f : in.findings)
+        if (f.code == code && f.message.contains(fragment))
+            subjects << f.subject;
+    return subjects.join(QLatin1Char('|'));
+}
+
 } // namespace
 
 class TestLoader : public QObject {
@@ -66,6 +114,18 @@ private slots:
     void unrecognisedFilesInAFolderAreQuiet();
     void danglingSymlinkAndFifo();
     void unreadableFile();
+
+    void absentOptionalFields_data();
+    void absentOptionalFields();
+    void stapleWithoutBasicResponseHasNoResponder();
+    void crlWithoutEntriesRevokesNothing();
+    void pkcs12WithoutChainCountsItsCertificate();
+    void manyBrokenPemBlocksMakeOneFinding();
+    void tenThousandCertificatesInOneFile();
+    void unreadableSubfolderIsReported();
+    void nonUtf8FileNamesAreRead();
+    void symlinkLoopDanglingAndUnreachable();
+    void walkDepthIsBounded();
 
 private:
     std::unique_ptr<TestPki> m_pki;
@@ -482,6 +542,274 @@ void TestLoader::unreadableFile()
     QCOMPARE(in.findings.size(), 1);
     QCOMPARE(in.findings.first().code, QStringLiteral("INPUT_UNREADABLE"));
     QVERIFY(in.findings.first().message.contains(QStringLiteral("Permission denied")));
+}
+
+void TestLoader::absentOptionalFields_data()
+{
+    QTest::addColumn<QByteArray>("data");
+    QTest::addColumn<int>("certificates");
+    QTest::addColumn<int>("staples");
+    QTest::addColumn<QString>("code");
+    QTest::addColumn<QString>("fragment");
+
+    // ContentInfo { contentType signedData } and nothing else: content is OPTIONAL, d.sign is NULL.
+    const QByteArray emptySignedData = QByteArray::fromHex("300b06092a864886f70d010702");
+    QTest::newRow("PKCS#7 signedData without content, DER")
+        << emptySignedData << 0 << 0 << QStringLiteral("INPUT_EMPTY") << QStringLiteral("empty signedData");
+    QTest::newRow("PKCS#7 signedData without content, PEM")
+        << PkiFactory::toPem(emptySignedData, "PKCS7") << 0 << 0 << QStringLiteral("INPUT_EMPTY") << QStringLiteral("empty signedData");
+
+    // signedData with content but no certificates field (and no crls): the stacks are NULL.
+    OpenSslPtr<PKCS7, PKCS7_free> p7(PKCS7_new());
+    QVERIFY(PKCS7_set_type(p7.get(), NID_pkcs7_signed) == 1);
+    QVERIFY(PKCS7_content_new(p7.get(), NID_pkcs7_data) == 1);
+    QVERIFY(p7->d.sign->cert == nullptr && p7->d.sign->crl == nullptr);
+    unsigned char* out = nullptr;
+    const int length = i2d_PKCS7(p7.get(), &out);
+    QVERIFY(length > 0);
+    const QByteArray noCerts(reinterpret_cast<const char*>(out), length);
+    OPENSSL_free(out);
+    QTest::newRow("PKCS#7 signedData without certificates")
+        << noCerts << 0 << 0 << QStringLiteral("INPUT_EMPTY") << QStringLiteral("holds no certificates");
+
+    // Times that decode as ASN.1 but are not times (month 13): the object is kept, the problem named.
+    const QByteArray badCert = withBrokenTime(m_pki->leaf.certDer(), 0x17, "261399000000Z");
+    QVERIFY(!badCert.isEmpty());
+    QTest::newRow("certificate whose notBefore does not parse")
+        << badCert << 1 << 0 << QStringLiteral("INPUT_MALFORMED") << QStringLiteral("not a valid time");
+    const QByteArray badStaple = withBrokenTime(m_pki->goodStaple(), 0x18, "20261399000000Z");
+    QVERIFY(!badStaple.isEmpty());
+    QTest::newRow("OCSP response whose producedAt does not parse")
+        << badStaple << 0 << 1 << QStringLiteral("INPUT_MALFORMED") << QStringLiteral("not a valid time");
+    const QByteArray crl = m_pki->factory().crlDer(m_pki->intermediate, daysFrom(fixedNow(), -1), daysFrom(fixedNow(), 6), {});
+    const QByteArray badCrl = withBrokenTime(crl, 0x17, "261399000000Z");
+    QVERIFY(!badCrl.isEmpty());
+    QTest::newRow("CRL whose thisUpdate does not parse")
+        << badCrl << 0 << 0 << QStringLiteral("INPUT_MALFORMED") << QStringLiteral("not a valid time");
+}
+
+void TestLoader::absentOptionalFields()
+{
+    QFETCH(QByteArray, data);
+    QFETCH(int, certificates);
+    QFETCH(int, staples);
+    QFETCH(QString, code);
+    QFETCH(QString, fragment);
+    const LoadedInputs in = Loader().loadData(data, QStringLiteral("crafted"));
+    const QString what = describe(in);
+    QVERIFY2(in.certificates.size() == certificates, qPrintable(what));
+    QVERIFY2(in.staples.size() == staples, qPrintable(what));
+    QVERIFY2(in.findings.size() == 1, qPrintable(what));
+    QCOMPARE(in.findings.first().code, code);
+    QVERIFY2(in.findings.first().message.contains(fragment), qPrintable(what));
+}
+
+void TestLoader::stapleWithoutBasicResponseHasNoResponder()
+{
+    OcspSpec spec;
+    spec.responseStatus = OCSP_RESPONSE_STATUS_TRYLATER;
+    const LoadedInputs in = Loader().loadData(m_pki->staple(spec), QStringLiteral("trylater.der"));
+    QCOMPARE(in.staples.size(), 1);
+    const Certificate issuer = Certificate::fromDer(m_pki->intermediate.certDer(), {});
+    // No basic response, so no responder ID: nobody is its responder (this used to dereference NULL).
+    QVERIFY(!in.staples.first().isResponder(issuer));
+    QVERIFY(!in.staples.first().verifySignature(issuer));
+}
+
+void TestLoader::crlWithoutEntriesRevokesNothing()
+{
+    const QByteArray der = m_pki->factory().crlDer(m_pki->intermediate, daysFrom(fixedNow(), -1), daysFrom(fixedNow(), 6), {});
+    const LoadedInputs in = Loader().loadData(der, QStringLiteral("empty.crl"));
+    QCOMPARE(in.crls.size(), 1);
+    QVERIFY(X509_CRL_get_REVOKED(in.crls.first().get0()) == nullptr); // the case: the field is absent
+    QCOMPARE(in.crls.first().revokedCount(), 0);
+}
+
+void TestLoader::pkcs12WithoutChainCountsItsCertificate()
+{
+    // PKCS12_parse leaves the CA stack NULL when there is nothing but the certificate.
+    const LoadedInputs in = Loader().loadData(PkiFactory::pkcs12(m_pki->leaf, {}, QByteArray()), QStringLiteral("alone.p12"));
+    QVERIFY2(in.findings.isEmpty(), qPrintable(describe(in)));
+    QCOMPARE(in.certificates.size(), 1);
+    QCOMPARE(in.certificates.first().source().count, 1);
+    QCOMPARE(in.keys.size(), 1);
+}
+
+void TestLoader::manyBrokenPemBlocksMakeOneFinding()
+{
+    // 16 MiB of tiny blocks whose END does not match their BEGIN: half a million of them.
+    const QByteArray block("-----BEGIN A-----\n-----END B-----\n");
+    const qsizetype blocks = (16 * 1024 * 1024) / block.size();
+    const QByteArray data = block.repeated(blocks);
+    QElapsedTimer timer;
+    timer.start();
+    const LoadedInputs in = Loader().loadData(data, QStringLiteral("hostile.pem"));
+    qInfo("%lld tiny broken PEM blocks (%lld bytes) loaded in %lld ms, %lld findings", qint64(blocks),
+          qint64(data.size()), qint64(timer.elapsed()), qint64(in.findings.size()));
+    const QString what = describe(in);
+    QVERIFY2(in.findings.size() <= 3, qPrintable(what.left(2000)));
+    QVERIFY(in.certificates.isEmpty());
+    qsizetype totalSize = 0;
+    for (const Finding& f : in.findings)
+        totalSize += f.message.size() + f.subject.size() + f.fix.size();
+    QVERIFY2(totalSize < 4000, qPrintable(what.left(2000)));
+    const Finding* damaged = findCode(in, QStringLiteral("INPUT_MALFORMED"));
+    QVERIFY2(damaged, qPrintable(what));
+    const auto count = QRegularExpression(QStringLiteral("^(\\d+) times in hostile\\.pem")).match(damaged->message);
+    QVERIFY2(count.hasMatch(), qPrintable(damaged->message));
+    QVERIFY2(count.captured(1).toLongLong() >= 100000, qPrintable(damaged->message));
+    QVERIFY(damaged->message.contains(QStringLiteral("ends with \"-----END B-----\"")));
+}
+
+void TestLoader::tenThousandCertificatesInOneFile()
+{
+    // A big CA bundle is not hostile: whatever bounds the PEM scan must leave it alone.
+    const QByteArray data = m_pki->intermediate.certPem().repeated(10000);
+    QElapsedTimer timer;
+    timer.start();
+    const LoadedInputs in = Loader().loadData(data, QStringLiteral("bundle.pem"));
+    qInfo("10000 certificates (%lld bytes) loaded in %lld ms", qint64(data.size()), qint64(timer.elapsed()));
+    QVERIFY2(in.findings.isEmpty(), qPrintable(describe(in).left(2000)));
+    QCOMPARE(in.certificates.size(), 10000);
+    QCOMPARE(in.certificates.last().source().display(), QStringLiteral("bundle.pem (#10000 of 10000)"));
+}
+
+void TestLoader::unreadableSubfolderIsReported()
+{
+    TestFolder dir;
+    const TestPki& p = *m_pki;
+    dir.write(QStringLiteral("site/cert.pem"), p.leaf.certPem());
+    dir.write(QStringLiteral("site/ca/chain.pem"), TestPki::pem({&p.intermediate, &p.root}));
+    const QString locked = dir.path(QStringLiteral("site/ca"));
+    QVERIFY(::chmod(QFile::encodeName(locked).constData(), 0) == 0);
+    const auto restore = qScopeGuard([&] { ::chmod(QFile::encodeName(locked).constData(), 0755); });
+    if (permissionsAreBypassed(QFile::encodeName(locked)))
+        QSKIP("this process reads folders whatever their mode (root): an unreadable folder cannot be made");
+
+    const LoadedInputs in = Loader().loadPaths({dir.path(QStringLiteral("site"))});
+    QCOMPARE(in.certificates.size(), 1);
+    QCOMPARE(findingsWith(in, QStringLiteral("INPUT_UNREADABLE"), QStringLiteral("cannot be listed: permission denied")), locked);
+}
+
+void TestLoader::nonUtf8FileNamesAreRead()
+{
+    TestFolder dir;
+    const TestPki& p = *m_pki;
+    const QByteArray root = QFile::encodeName(dir.path(QStringLiteral("site")));
+    QVERIFY(::mkdir(root.constData(), 0755) == 0);
+    // Latin-1 names as old tools write them, a stray byte, and an overlong "/" that is not UTF-8 either.
+    QVERIFY(writeRaw(root + "/cert-caf\xe9.pem", p.leaf.certPem()));
+    QVERIFY(::mkdir((root + "/ca-\xff\xfe").constData(), 0755) == 0);
+    QVERIFY(writeRaw(root + "/ca-\xff\xfe/chain\xc0\xaf.pem", TestPki::pem({&p.intermediate, &p.root})));
+    QVERIFY(writeRaw(root + "/ok-\xc3\xa9.pem", p.goodStaple())); // valid UTF-8 "é": stays as it is
+    // QTemporaryDir removes through QString names and cannot remove these: do it by their bytes.
+    const auto cleanup = qScopeGuard([&] {
+        ::unlink((root + "/ca-\xff\xfe/chain\xc0\xaf.pem").constData());
+        ::rmdir((root + "/ca-\xff\xfe").constData());
+        ::unlink((root + "/cert-caf\xe9.pem").constData());
+    });
+
+    const QString site = dir.path(QStringLiteral("site"));
+    const LoadedInputs in = Loader().loadPaths({site});
+    QVERIFY2(in.findings.isEmpty(), qPrintable(describe(in)));
+    QCOMPARE(in.certificates.size(), 3);
+    QCOMPARE(in.staples.size(), 1);
+    // Each byte that is not UTF-8 is kept as U+DC80 + byte, so the name is shown and reopened exactly.
+    const QString esc = QString(QChar(0xdc00 + 0xff)) + QChar(0xdc00 + 0xfe);
+    QCOMPARE(in.files,
+             (QStringList{site + QStringLiteral("/cert-caf") + QChar(0xdce9) + QStringLiteral(".pem"),
+                          site + QStringLiteral("/ok-\u00e9.pem"),
+                          site + QStringLiteral("/ca-") + esc + QStringLiteral("/chain") + QChar(0xdcc0) + QChar(0xdcaf) +
+                              QStringLiteral(".pem")}));
+
+    // The chain is complete: the CA in the oddly named folder was read.
+    const InspectionReport report = inspectPaths({site}, {});
+    const QStringList codes = codesOf(report);
+    QVERIFY2(!codes.contains(QStringLiteral("CHAIN_INCOMPLETE")), qPrintable(codes.join(QLatin1Char(' '))));
+    for (const QString& code : codes)
+        QVERIFY2(!code.startsWith(QLatin1String("INPUT_")), qPrintable(codes.join(QLatin1Char(' '))));
+
+    // A broken ".pem" is as loud with a non-UTF-8 name as with any other.
+    QVERIFY(writeRaw(root + "/broken-\xff.pem", "not a certificate\n"));
+    const auto cleanupBroken = qScopeGuard([&] { ::unlink((root + "/broken-\xff.pem").constData()); });
+    const LoadedInputs withBroken = Loader().loadPaths({site});
+    QCOMPARE(withBroken.findings.size(), 1);
+    QCOMPARE(withBroken.findings.first().code, QStringLiteral("INPUT_UNRECOGNIZED"));
+    QCOMPARE(withBroken.findings.first().severity, Severity::Warning);
+    QCOMPARE(withBroken.findings.first().subject, site + QStringLiteral("/broken-") + QChar(0xdcff) + QStringLiteral(".pem"));
+
+    // Named directly (as the window's file list hands them back), the escaped names open too.
+    const LoadedInputs again = Loader().loadPaths(in.files);
+    QVERIFY2(again.findings.isEmpty(), qPrintable(describe(again)));
+    QCOMPARE(again.certificates.size(), 3);
+}
+
+void TestLoader::symlinkLoopDanglingAndUnreachable()
+{
+    TestFolder dir;
+    dir.mkdir(QStringLiteral("live"));
+    const QString a = dir.path(QStringLiteral("live/a.pem")), b = dir.path(QStringLiteral("live/b.pem"));
+    QVERIFY(QFile::link(b, a) && QFile::link(a, b)); // a -> b -> a
+    QVERIFY(QFile::link(dir.path(QStringLiteral("archive/gone.pem")), dir.path(QStringLiteral("live/dangling.pem"))));
+    // A target that exists in no form stat can reach: a name longer than any file system allows.
+    const QString tooLong = dir.path(QString(300, QLatin1Char('x')) + QStringLiteral("/cert.pem"));
+    QVERIFY(QFile::link(tooLong, dir.path(QStringLiteral("live/unreachable.pem"))));
+
+    QList<Finding> findings;
+    QVERIFY(Loader::expandPaths({dir.path(QStringLiteral("live"))}, &findings).isEmpty());
+    QStringList seen;
+    for (const Finding& f : findings) {
+        QCOMPARE(f.code, QStringLiteral("INPUT_UNREADABLE"));
+        const QString name = QFileInfo(f.subject).fileName();
+        if (name == QLatin1String("a.pem") || name == QLatin1String("b.pem"))
+            QVERIFY2(f.message.startsWith(QStringLiteral("Symbolic link loop")) && !f.message.contains(QStringLiteral("Dangling")),
+                     qPrintable(f.message));
+        else if (name == QLatin1String("dangling.pem"))
+            QVERIFY2(f.message.contains(QStringLiteral("Dangling symbolic link")) && f.message.contains(QStringLiteral("archive/gone.pem")),
+                     qPrintable(f.message));
+        else if (name == QLatin1String("unreachable.pem"))
+            QVERIFY2(f.message.contains(QStringLiteral("cannot be reached: File name too long")), qPrintable(f.message));
+        else
+            QFAIL(qPrintable(f.subject));
+        seen << name;
+    }
+    seen.sort();
+    QCOMPARE(seen, (QStringList{"a.pem", "b.pem", "dangling.pem", "unreachable.pem"}));
+
+    // Named directly: the loop is called a loop, an error.
+    const LoadedInputs named = Loader().loadPaths({a});
+    QCOMPARE(named.findings.size(), 1);
+    QCOMPARE(named.findings.first().severity, Severity::Error);
+    QVERIFY2(named.findings.first().message.startsWith(QStringLiteral("Symbolic link loop")), qPrintable(named.findings.first().message));
+
+    // A target behind a folder this user may not enter (not testable where permissions are bypassed).
+    dir.write(QStringLiteral("private/cert.pem"), m_pki->leaf.certPem());
+    QVERIFY(QFile::link(dir.path(QStringLiteral("private/cert.pem")), dir.path(QStringLiteral("denied.pem"))));
+    const QByteArray privateDir = QFile::encodeName(dir.path(QStringLiteral("private")));
+    QVERIFY(::chmod(privateDir.constData(), 0) == 0);
+    const auto restore = qScopeGuard([&] { ::chmod(privateDir.constData(), 0755); });
+    if (permissionsAreBypassed(privateDir))
+        QSKIP("this process reads folders whatever their mode (root): the permission case cannot be made");
+    const LoadedInputs denied = Loader().loadPaths({dir.path(QStringLiteral("denied.pem"))});
+    QCOMPARE(denied.findings.size(), 1);
+    QVERIFY2(denied.findings.first().message.contains(QStringLiteral("cannot be reached: Permission denied")),
+             qPrintable(denied.findings.first().message));
+}
+
+void TestLoader::walkDepthIsBounded()
+{
+    TestFolder dir;
+    QString deep = QStringLiteral("top");
+    for (int i = 0; i < 40; ++i)
+        deep += QStringLiteral("/d");
+    dir.write(QStringLiteral("top/shallow.pem"), m_pki->leaf.certPem());
+    dir.write(deep + QStringLiteral("/deep.pem"), m_pki->intermediate.certPem());
+    QList<Finding> findings;
+    const QStringList files = Loader::expandPaths({dir.path(QStringLiteral("top"))}, &findings);
+    QCOMPARE(files, QStringList{dir.path(QStringLiteral("top/shallow.pem"))});
+    QCOMPARE(findings.size(), 1);
+    QCOMPARE(findings.first().code, QStringLiteral("INPUT_UNREADABLE"));
+    QVERIFY2(findings.first().message.contains(QStringLiteral("levels deep")), qPrintable(findings.first().message));
 }
 
 QTEST_GUILESS_MAIN(TestLoader)

@@ -22,6 +22,8 @@ private slots:
     void initTestCase();
     void damagedInputIsExplained_data();
     void damagedInputIsExplained();
+    void absentOptionalFieldsDoNotCrash_data();
+    void absentOptionalFieldsDoNotCrash();
 
 private:
     QList<QPair<QString, QByteArray>> m_samples;
@@ -111,6 +113,47 @@ void TestRobustness::damagedInputIsExplained()
         for (const Certificate& cert : inputs.certificates)
             (void)cert.textDump();
     }
+}
+
+void TestRobustness::absentOptionalFieldsDoNotCrash_data()
+{
+    QTest::addColumn<QByteArray>("data");
+    // Well-formed DER in which an OPTIONAL part OpenSSL represents as NULL is absent.
+    const QByteArray emptySignedData = QByteArray::fromHex("300b06092a864886f70d010702");
+    QTest::newRow("PKCS#7 signedData with no content") << emptySignedData;
+    QTest::newRow("PKCS#7 signedData with no content, PEM") << PkiFactory::toPem(emptySignedData, "PKCS7");
+    // The same inside a PEM bundle next to a real certificate, as `--ca-file` reads it.
+    QTest::newRow("empty PKCS#7 after a certificate")
+        << m_samples.at(1).second + PkiFactory::toPem(emptySignedData, "PKCS7");
+    QTest::newRow("tryLater staple (no basic response)") << QByteArray::fromHex("30030a0103");
+    QTest::newRow("unauthorized staple, PEM") << PkiFactory::toPem(QByteArray::fromHex("30030a0106"), "OCSP RESPONSE");
+}
+
+void TestRobustness::absentOptionalFieldsDoNotCrash()
+{
+    QFETCH(QByteArray, data);
+    const Loader loader;
+    const LoadedInputs inputs = loader.loadData(data, QStringLiteral("crafted"));
+    QVERIFY(!inputs.findings.isEmpty() || !inputs.staples.isEmpty());
+    // Everything a window or report does with what was loaded, against every certificate we have.
+    const LoadedInputs certs = loader.loadData(m_samples.at(1).second, QStringLiteral("certs.pem"));
+    QVERIFY(!certs.certificates.isEmpty());
+    for (const OcspStaple& staple : inputs.staples) {
+        (void)staple.textDump();
+        (void)staple.responderId();
+        for (const Certificate& cert : certs.certificates) {
+            QVERIFY(!staple.isResponder(cert));
+            QVERIFY(!staple.verifySignature(cert));
+        }
+    }
+    LoadedInputs all = certs;
+    all.append(inputs);
+    const Bundler bundler(nullptr);
+    const Analyzer analyzer;
+    AnalysisOptions analysis;
+    analysis.at = fixedNow();
+    for (const Bundle& bundle : bundler.bundle(all))
+        analyzer.analyze(bundle, analysis);
 }
 
 QTEST_GUILESS_MAIN(TestRobustness)
