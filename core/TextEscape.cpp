@@ -117,4 +117,30 @@ QString escapeJsonString(const QString& text)
     return out;
 }
 
+QByteArray escapeJsonDocumentControls(const QByteArray& json)
+{
+    QByteArray out;
+    out.reserve(json.size());
+    const auto escape = [&out](unsigned codePoint) { out += "\\u" + QByteArray::number(codePoint, 16).rightJustified(4, '0'); };
+    for (qsizetype i = 0; i < json.size(); ++i) {
+        const auto b = static_cast<unsigned char>(json[i]);
+        const auto next = [&](qsizetype k) { return i + k < json.size() ? static_cast<unsigned char>(json[i + k]) : 0u; };
+        if (b == 0x7F) {
+            escape(0x7F);
+        } else if (b == 0xC2 && next(1) >= 0x80 && next(1) <= 0x9F) { // U+0080–U+009F
+            escape(next(1));
+            i += 1;
+        } else if (b == 0xE2 && next(1) == 0x80 && next(2) >= 0xA8 && next(2) <= 0xAE) { // U+2028–U+202E
+            escape(0x2000 + (next(2) - 0x80));
+            i += 2;
+        } else if (b == 0xE2 && next(1) == 0x81 && next(2) >= 0xA6 && next(2) <= 0xA9) { // U+2066–U+2069
+            escape(0x2040 + (next(2) - 0x80));
+            i += 2;
+        } else {
+            out += char(b);
+        }
+    }
+    return out;
+}
+
 } // namespace staplescope

@@ -3,6 +3,7 @@
 // it goes to. The report formatters and the CLI call these once, where text leaves the program;
 // findings and models keep the raw text.
 
+#include <QByteArray>
 #include <QString>
 
 namespace staplescope {
@@ -34,5 +35,10 @@ QString escapeHtml(const QString& text);
 // encoding, so it cannot be written faithfully. U+DC80–U+DCFF become the text \xNN as in
 // escapeText, other lone surrogates \udXXX; everything else is unchanged.
 QString escapeJsonString(const QString& text);
+// For a JSON document as QJsonDocument wrote it (UTF-8): DEL, C1 controls, line separators and
+// bidi controls become JSON's own \u escapes (\u009b, \u202e). QJsonDocument escapes only what
+// JSON requires (C0, quote, backslash); this keeps a report printed to a terminal from driving it.
+// The parsed value is unchanged, and these bytes can only occur inside strings.
+QByteArray escapeJsonDocumentControls(const QByteArray& json);
 
 } // namespace staplescope

@@ -31,6 +31,7 @@ private slots:
     void escapeJsonString_data();
     void escapeJsonString();
     void escapedJsonIsValidUtf8();
+    void jsonDocumentControlsUseJsonEscapes();
 };
 
 void TestTextEscape::escapeText_data()
@@ -157,6 +158,21 @@ void TestTextEscape::escapedJsonIsValidUtf8()
     const QJsonDocument parsed = QJsonDocument::fromJson(bytes, &error);
     QCOMPARE(error.error, QJsonParseError::NoError);
     QCOMPARE(parsed.object().value(QLatin1String("path")).toString(), QStringLiteral("n\\xff.pem"));
+}
+
+void TestTextEscape::jsonDocumentControlsUseJsonEscapes()
+{
+    const QString value = u({u'a', 0x7f, 0x80, 0x9b, 0x9f, 0xa0, 0x2028, 0x2029, 0x202a, 0x202e, 0x2066, 0x2069, 0x2027, 0x202f, 0x2065,
+                             0x206a, u'é', u'z'});
+    const QByteArray written = QJsonDocument(QJsonObject{{QStringLiteral("v"), value}}).toJson(QJsonDocument::Compact);
+    const QByteArray escaped = staplescope::escapeJsonDocumentControls(written);
+    QCOMPARE(escaped, QByteArray("{\"v\":\"a\\u007f\\u0080\\u009b\\u009f") + QString(QChar(0xa0)).toUtf8() +
+                          QByteArray("\\u2028\\u2029\\u202a\\u202e\\u2066\\u2069") +
+                          QString(u({0x2027, 0x202f, 0x2065, 0x206a, u'é', u'z'})).toUtf8() + QByteArray("\"}"));
+    QJsonParseError error;
+    const QJsonDocument parsed = QJsonDocument::fromJson(escaped, &error);
+    QCOMPARE(error.error, QJsonParseError::NoError);
+    QCOMPARE(parsed.object().value(QLatin1String("v")).toString(), value); // the same value
 }
 
 QTEST_GUILESS_MAIN(TestTextEscape)
