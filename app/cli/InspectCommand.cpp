@@ -1,6 +1,7 @@
 #include "InspectCommand.h"
 
 #include "Inspection.h"
+#include "TextEscape.h"
 
 #include <QFile>
 #include <QRegularExpression>
@@ -43,7 +44,7 @@ namespace {
 // Reads a PKCS#12 password from the terminal without echo.
 std::optional<QString> promptPassword(const QString& path, QTextStream& err)
 {
-    err << QStringLiteral("Password for %1: ").arg(path);
+    err << QStringLiteral("Password for %1: ").arg(escapeText(path));
     err.flush();
     termios saved = {};
     const bool haveTerminal = ::tcgetattr(STDIN_FILENO, &saved) == 0;
