@@ -31,9 +31,10 @@ QString markdownCode(const QString& text);
 // entities (what QString::toHtmlEscaped does).
 QString escapeHtml(const QString& text);
 
-// For JSON strings: QJsonDocument escapes controls itself, but a lone surrogate has no UTF-8
-// encoding, so it cannot be written faithfully. U+DC80–U+DCFF become the text \xNN as in
-// escapeText, other lone surrogates \udXXX; everything else is unchanged.
+// For JSON strings: QJsonDocument escapes controls itself, but writes a lone surrogate as a lone
+// \udcff escape, which RFC 8259 leaves undefined (some parsers reject it, others make it U+FFFD).
+// U+DC80–U+DCFF become the text \xNN as in escapeText, other lone surrogates \udXXX; everything
+// else is unchanged.
 QString escapeJsonString(const QString& text);
 // For a JSON document as QJsonDocument wrote it (UTF-8): DEL, C1 controls, line separators and
 // bidi controls become JSON's own \u escapes (\u009b, \u202e). QJsonDocument escapes only what
