@@ -181,6 +181,10 @@ void TestCli::badUsageExitsThreeWithOneLine_data()
     QTest::newRow("bad-at") << QStringList{QStringLiteral("inspect"), QStringLiteral("--at"), QStringLiteral("tomorrowish"), QStringLiteral("x")};
     QTest::newRow("staple-without-cert") << QStringList{QStringLiteral("inspect"), QStringLiteral("--staple"), QStringLiteral("x")};
     QTest::newRow("bad-format") << QStringList{QStringLiteral("inspect"), QStringLiteral("--format"), QStringLiteral("xml"), QStringLiteral("x")};
+    // What was typed is quoted escaped: still one line, and nothing for the terminal to act on.
+    QTest::newRow("format-with-newline-and-escape")
+        << QStringList{QStringLiteral("inspect"), QStringLiteral("--format"), QStringLiteral("x\n\x1b[2Jy"), QStringLiteral("x")};
+    QTest::newRow("unknown-command-with-escape") << QStringList{QStringLiteral("\x1b]0;pwned\x07")};
 }
 
 void TestCli::badUsageExitsThreeWithOneLine()
@@ -191,6 +195,7 @@ void TestCli::badUsageExitsThreeWithOneLine()
     QVERIFY(run.out.isEmpty());
     QCOMPARE(run.err.count(QLatin1Char('\n')), 1);
     QVERIFY(run.err.startsWith(QLatin1String("staplescope-cli")));
+    QVERIFY2(!run.err.contains(QChar(0x1b)), qPrintable(run.err));
 }
 
 void TestCli::parseEvaluationTime_data()
