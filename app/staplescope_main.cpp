@@ -3,6 +3,7 @@
 #include "InspectCommand.h" // parseEvaluationTime, shared with staplescope-cli --at
 #include "DetailsPane.h"
 #include "MainWindow.h"
+#include "TextEscape.h"
 #include "TimelineWidget.h"
 
 #include <QApplication>
@@ -96,7 +97,8 @@ int main(int argc, char* argv[])
     parser.process(app);
 
     auto fail = [](const QString& message) {
-        std::fprintf(stderr, "staplescope: %s\n", qPrintable(message));
+        // The messages quote arguments (a path, a host): escaped for the terminal.
+        std::fprintf(stderr, "staplescope: %s\n", qPrintable(staplescope::escapeText(message)));
         return 3;
     };
     if (parser.isSet(dark)) {
@@ -193,6 +195,6 @@ int main(int argc, char* argv[])
     const QImage image = window.grab().toImage();
     if (!image.save(parser.value(screenshot)))
         return fail(QStringLiteral("cannot write %1").arg(parser.value(screenshot)));
-    std::printf("%s\n", qPrintable(QDir::toNativeSeparators(parser.value(screenshot))));
+    std::printf("%s\n", qPrintable(staplescope::escapeText(QDir::toNativeSeparators(parser.value(screenshot)))));
     return 0;
 }

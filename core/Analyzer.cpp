@@ -210,7 +210,7 @@ private:
             add(QStringLiteral("CHAIN_ORDER"), Severity::Error, QStringLiteral("Leaf is not first"), certSubject(b.leaf),
                 QStringLiteral("In %1 the server certificate is #%2, but it must come first; servers send the file in order and pair "
                                "the key with the first certificate.")
-                    .arg(b.chainAsGivenSource).arg(b.leaf.source().index + 1),
+                    .arg(b.chainAsGivenSource, QString::number(b.leaf.source().index + 1)),
                 QStringLiteral("Rewrite the file as: certificate, then its issuer, then that one's issuer."), {b.leaf.id()});
         }
         QList<Certificate> givenOnPath;
@@ -591,7 +591,7 @@ private:
                 files << s.staple.source().display();
             add(QStringLiteral("STAPLE_MULTIPLE_RESPONSES"), Severity::Warning, QStringLiteral("Several staples for one certificate"), leafSubject,
                 QStringLiteral("%1 staples belong to this certificate (%2); a server sends only one, so make sure it is the right one.")
-                    .arg(b.staples.size()).arg(files.join(QStringLiteral(", "))),
+                    .arg(QString::number(b.staples.size()), files.join(QStringLiteral(", "))),
                 QStringLiteral("Remove the stale copies."), {leaf.id()});
         }
         if (!hasOcspUrl)

@@ -78,7 +78,7 @@ QString describeKey(const EVP_PKEY* key)
     default: break;
     }
     const char* name = EVP_PKEY_get0_type_name(key);
-    return QStringLiteral("%1 %2").arg(QString::fromLatin1(name ? name : "key")).arg(bits);
+    return QStringLiteral("%1 %2").arg(QString::fromLatin1(name ? name : "key"), QString::number(bits));
 }
 
 } // namespace

@@ -1,5 +1,7 @@
 #include "DemoData.h"
 
+#include "FilePath.h"
+
 #include "PkiFactory.h"
 
 #include <QDir>
@@ -33,17 +35,13 @@ QDateTime roundedNow(const QDateTime& now)
 
 QString systemError(int error) { return QString::fromLocal8Bit(std::strerror(error)); }
 
-// Names found in a folder are data: control characters would drive a terminal, so they are shown
-// as \xNN, and a name is cut short.
+// Names found in a folder are data: kept raw and lossless (FilePath.h) for the message, which its
+// printer escapes (TextEscape.h), and cut short so a hostile name cannot fill the terminal.
 QString printableName(const char* name)
 {
     constexpr qsizetype kMaxNameChars = 80;
-    const QString text = QFile::decodeName(name);
-    QString out;
-    for (const QChar c : text.left(kMaxNameChars))
-        out += (c.unicode() < 0x20 || c.unicode() == 0x7f) ? QStringLiteral("\\x%1").arg(c.unicode(), 2, 16, QLatin1Char('0'))
-                                                           : QString(c);
-    return text.size() > kMaxNameChars ? out + QStringLiteral("…") : out;
+    const QString text = decodeFileName(QByteArray(name));
+    return text.size() > kMaxNameChars ? text.left(kMaxNameChars) + QStringLiteral("…") : text;
 }
 
 // An owned file descriptor; the demo works on descriptors so no path is looked up twice.

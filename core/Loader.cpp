@@ -589,7 +589,8 @@ private:
         if (cert.isNull()) {
             const qint64 total = derTotalLength(der);
             if (total > der.size())
-                malformed(QStringLiteral("The %1 is truncated: %2 of %3 bytes.").arg(what).arg(der.size()).arg(total), where);
+                malformed(QStringLiteral("The %1 is truncated: %2 of %3 bytes.").arg(what, QString::number(der.size()), QString::number(total)),
+                          where);
             else
                 malformed(QStringLiteral("The %1 does not decode as X.509.").arg(what), where);
             return;

@@ -128,7 +128,7 @@ PrivateKey PrivateKey::fromKey(EvpPkeyPtr key, const QString& format, const Sour
         break;
     }
     case EVP_PKEY_ED25519: data->description = QStringLiteral("Ed25519"); break;
-    default: data->description = QStringLiteral("%1 %2").arg(QString::fromLatin1(EVP_PKEY_get0_type_name(key.get()))).arg(bits);
+    default: data->description = QStringLiteral("%1 %2").arg(QString::fromLatin1(EVP_PKEY_get0_type_name(key.get())), QString::number(bits));
     }
     data->id = QStringLiteral("key:") +
                QString::fromLatin1(QCryptographicHash::hash(data->publicBits, QCryptographicHash::Sha256).toHex().left(16));

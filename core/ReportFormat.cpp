@@ -1,5 +1,7 @@
 #include "ReportFormat.h"
 
+#include "TextEscape.h"
+
 #include <QJsonArray>
 #include <QJsonDocument>
 
@@ -163,7 +165,32 @@ const char* ansiFor(Severity s)
     return "";
 }
 
-QString htmlEscape(const QString& s) { return s.toHtmlEscaped(); }
+// Every string of the document through escapeJsonString, in one place rather than at each of the
+// fields that may hold outside text. Linear in the size of the document.
+QJsonValue jsonSafe(const QJsonValue& v);
+
+QJsonObject jsonSafe(const QJsonObject& o)
+{
+    QJsonObject out;
+    for (auto it = o.begin(); it != o.end(); ++it)
+        out.insert(it.key(), jsonSafe(QJsonValue(it.value())));
+    return out;
+}
+
+QJsonValue jsonSafe(const QJsonValue& v)
+{
+    if (v.isString())
+        return escapeJsonString(v.toString());
+    if (v.isObject())
+        return jsonSafe(v.toObject());
+    if (v.isArray()) {
+        QJsonArray out;
+        for (const QJsonValue& item : v.toArray())
+            out << jsonSafe(item);
+        return out;
+    }
+    return v;
+}
 
 } // namespace
 
@@ -223,19 +250,22 @@ QJsonObject reportToJson(const InspectionReport& report)
         input << findingJson(f);
     root[QStringLiteral("inputFindings")] = input;
     root[QStringLiteral("files")] = QJsonArray::fromStringList(report.files);
-    return root;
+    return jsonSafe(root);
 }
 
 QByteArray reportToJsonBytes(const InspectionReport& report)
 {
-    return QJsonDocument(reportToJson(report)).toJson(QJsonDocument::Indented);
+    return escapeJsonDocumentControls(QJsonDocument(reportToJson(report)).toJson(QJsonDocument::Indented));
 }
 
 QString findingToText(const Finding& f)
 {
-    QString text = QStringLiteral("[%1] %2 — %3\n  %4\n  %5").arg(severityName(f.severity).toUpper(), f.code, f.title, f.subject, f.message);
+    // Pasted into a terminal or a chat, so escaped like the text report.
+    QString text = QStringLiteral("[%1] %2 — %3\n  %4\n  %5")
+                       .arg(severityName(f.severity).toUpper(), escapeText(f.code), escapeText(f.title), escapeText(f.subject),
+                            escapeText(f.message));
     if (!f.fix.isEmpty())
-        text += QStringLiteral("\n  Fix: %1").arg(f.fix);
+        text += QStringLiteral("\n  Fix: ") + escapeText(f.fix);
     return text;
 }
 
@@ -248,34 +278,35 @@ QString reportToText(const InspectionReport& report, bool colour)
         return colour ? QString::fromLatin1(ansiFor(s)) + name + reset : name;
     };
     auto writeFinding = [&](QString& out, const Finding& f) {
-        out += QStringLiteral("  %1 %2%3%4: %5\n").arg(badge(f.severity), bold, f.code, reset, f.title);
-        out += QStringLiteral("      %1\n").arg(f.subject);
-        out += QStringLiteral("      %1\n").arg(f.message);
+        out += QStringLiteral("  %1 %2%3%4: %5\n").arg(badge(f.severity), bold, escapeText(f.code), reset, escapeText(f.title));
+        out += QStringLiteral("      %1\n").arg(escapeText(f.subject));
+        out += QStringLiteral("      %1\n").arg(escapeText(f.message));
         if (!f.fix.isEmpty())
-            out += QStringLiteral("      Fix: %1\n").arg(f.fix);
+            out += QStringLiteral("      Fix: %1\n").arg(escapeText(f.fix));
     };
     QString out;
     out += QStringLiteral("Staplescope report, evaluated at %1\n").arg(formatTime(report.at));
     for (const BundleReport& r : report.bundles) {
         const Bundle& b = r.bundle;
-        out += QStringLiteral("\n%1%2%3  [%4] %5\n").arg(bold, b.leaf.displayName(), reset, badge(r.worst), r.verdict);
+        out += QStringLiteral("\n%1%2%3  [%4] %5\n").arg(bold, escapeText(b.leaf.displayName()), reset, badge(r.worst), escapeText(r.verdict));
         out += QStringLiteral("  certificate  %1 (%2 → %3)\n")
-                   .arg(b.leaf.source().display(), formatTime(b.leaf.notBefore()), formatTime(b.leaf.notAfter()));
+                   .arg(escapeText(b.leaf.source().display()), formatTime(b.leaf.notBefore()), formatTime(b.leaf.notAfter()));
         for (const Certificate& c : b.chain)
-            out += QStringLiteral("  issuer       %1 (%2, until %3)\n").arg(c.commonName(), c.source().display(), formatTime(c.notAfter()));
+            out += QStringLiteral("  issuer       %1 (%2, until %3)\n")
+                       .arg(escapeText(c.commonName()), escapeText(c.source().display()), formatTime(c.notAfter()));
         if (!b.anchor.isNull())
-            out += QStringLiteral("  trust anchor %1 (trust store)\n").arg(b.anchor.commonName());
+            out += QStringLiteral("  trust anchor %1 (trust store)\n").arg(escapeText(b.anchor.commonName()));
         for (const AttachedStaple& s : b.staples) {
             const auto responses = s.staple.responses();
             if (responses.isEmpty())
-                out += QStringLiteral("  staple       %1 (%2)\n").arg(s.staple.source().display(), s.staple.responseStatusName());
+                out += QStringLiteral("  staple       %1 (%2)\n").arg(escapeText(s.staple.source().display()), escapeText(s.staple.responseStatusName()));
             else
                 out += QStringLiteral("  staple       %1 (serial %2, %3, %4 → %5)\n")
-                           .arg(s.staple.source().display(), responses.first().certId.serialHex(), ocspStatusName(responses.first().status),
+                           .arg(escapeText(s.staple.source().display()), responses.first().certId.serialHex(), ocspStatusName(responses.first().status),
                                 formatTime(responses.first().thisUpdate), formatTime(responses.first().nextUpdate));
         }
         if (!b.key.isNull())
-            out += QStringLiteral("  key          %1 (%2)\n").arg(b.key.source().display(), keyStatusName(b.keyStatus));
+            out += QStringLiteral("  key          %1 (%2)\n").arg(escapeText(b.key.source().display()), keyStatusName(b.keyStatus));
         for (const Finding& f : r.findings)
             writeFinding(out, f);
     }
@@ -310,7 +341,8 @@ QString reportToText(const InspectionReport& report, bool colour)
     for (const Finding& f : all)
         ++counts[int(f.severity)];
     out += QStringLiteral("\n%1 bundle(s): %2 critical, %3 error, %4 warning, %5 info\n")
-               .arg(report.bundles.size()).arg(counts[3]).arg(counts[2]).arg(counts[1]).arg(counts[0]);
+               .arg(QString::number(report.bundles.size()), QString::number(counts[3]), QString::number(counts[2]),
+                    QString::number(counts[1]), QString::number(counts[0]));
     return out;
 }
 
@@ -321,21 +353,21 @@ QString reportToMarkdown(const InspectionReport& report)
               .arg(formatTime(report.at), severityName(report.worst()));
     for (const BundleReport& r : report.bundles) {
         const Bundle& b = r.bundle;
-        md += QStringLiteral("\n## %1 — %2 (%3)\n\n").arg(b.leaf.displayName(), r.verdict, severityName(r.worst));
-        md += QStringLiteral("- Certificate: `%1`, %2 → %3\n")
-                  .arg(b.leaf.source().display(), formatTime(b.leaf.notBefore()), formatTime(b.leaf.notAfter()));
+        md += QStringLiteral("\n## %1 — %2 (%3)\n\n").arg(escapeMarkdown(b.leaf.displayName()), escapeMarkdown(r.verdict), severityName(r.worst));
+        md += QStringLiteral("- Certificate: %1, %2 → %3\n")
+                  .arg(markdownCode(b.leaf.source().display()), formatTime(b.leaf.notBefore()), formatTime(b.leaf.notAfter()));
         for (const Certificate& c : b.chain)
-            md += QStringLiteral("- Issuer: %1 (`%2`)\n").arg(c.commonName(), c.source().display());
+            md += QStringLiteral("- Issuer: %1 (%2)\n").arg(escapeMarkdown(c.commonName()), markdownCode(c.source().display()));
         for (const AttachedStaple& s : b.staples)
-            md += QStringLiteral("- Staple: `%1`\n").arg(s.staple.source().display());
+            md += QStringLiteral("- Staple: %1\n").arg(markdownCode(s.staple.source().display()));
         if (!b.key.isNull())
-            md += QStringLiteral("- Key: `%1` (%2)\n").arg(b.key.source().display(), keyStatusName(b.keyStatus));
+            md += QStringLiteral("- Key: %1 (%2)\n").arg(markdownCode(b.key.source().display()), keyStatusName(b.keyStatus));
         if (!r.findings.isEmpty()) {
             md += QStringLiteral("\n| Severity | Code | Finding | Fix |\n|---|---|---|---|\n");
             for (const Finding& f : r.findings)
-                md += QStringLiteral("| %1 | `%2` | **%3** — %4 | %5 |\n")
-                          .arg(severityName(f.severity), f.code, f.title, QString(f.message).replace(QLatin1Char('|'), QStringLiteral("\\|")),
-                               QString(f.fix).replace(QLatin1Char('|'), QStringLiteral("\\|")));
+                md += QStringLiteral("| %1 | %2 | **%3** — %4 | %5 |\n")
+                          .arg(severityName(f.severity), markdownCode(f.code), escapeMarkdown(f.title), escapeMarkdown(f.message),
+                               escapeMarkdown(f.fix));
         }
     }
     for (const auto& [heading, findings] : {std::pair{QStringLiteral("Connections"), connectionFindings(report)},
@@ -344,7 +376,8 @@ QString reportToMarkdown(const InspectionReport& report)
             continue;
         md += QStringLiteral("\n## %1\n\n").arg(heading);
         for (const Finding& f : findings)
-            md += QStringLiteral("- **%1** `%2` %3: %4\n").arg(severityName(f.severity), f.code, f.subject, f.message);
+            md += QStringLiteral("- **%1** %2 %3: %4\n")
+                      .arg(severityName(f.severity), markdownCode(f.code), escapeMarkdown(f.subject), escapeMarkdown(f.message));
     }
     return md;
 }
@@ -363,20 +396,20 @@ QString reportToHtml(const InspectionReport& report)
         QString t = QStringLiteral("<table><tr><th>Severity</th><th>Code</th><th>Finding</th><th>Fix</th></tr>\n");
         for (const Finding& f : findings)
             t += QStringLiteral("<tr><td class=\"%1\">%1</td><td><code>%2</code></td><td><b>%3</b><br>%4<br><small>%5</small></td><td>%6</td></tr>\n")
-                     .arg(severityName(f.severity), f.code, htmlEscape(f.title), htmlEscape(f.message), htmlEscape(f.subject), htmlEscape(f.fix));
+                     .arg(severityName(f.severity), escapeHtml(f.code), escapeHtml(f.title), escapeHtml(f.message), escapeHtml(f.subject), escapeHtml(f.fix));
         return t + QStringLiteral("</table>\n");
     };
     for (const BundleReport& r : report.bundles) {
         html += QStringLiteral("<h2>%1 — %2</h2>\n<p>Certificate <code>%3</code>, %4 → %5</p>\n")
-                    .arg(htmlEscape(r.bundle.leaf.displayName()), htmlEscape(r.verdict), htmlEscape(r.bundle.leaf.source().display()),
+                    .arg(escapeHtml(r.bundle.leaf.displayName()), escapeHtml(r.verdict), escapeHtml(r.bundle.leaf.source().display()),
                          formatTime(r.bundle.leaf.notBefore()), formatTime(r.bundle.leaf.notAfter()));
         html += QStringLiteral("<ul>\n");
         for (const Certificate& c : r.bundle.chain)
-            html += QStringLiteral("<li>Issuer %1 (<code>%2</code>)</li>\n").arg(htmlEscape(c.commonName()), htmlEscape(c.source().display()));
+            html += QStringLiteral("<li>Issuer %1 (<code>%2</code>)</li>\n").arg(escapeHtml(c.commonName()), escapeHtml(c.source().display()));
         for (const AttachedStaple& s : r.bundle.staples)
-            html += QStringLiteral("<li>Staple <code>%1</code></li>\n").arg(htmlEscape(s.staple.source().display()));
+            html += QStringLiteral("<li>Staple <code>%1</code></li>\n").arg(escapeHtml(s.staple.source().display()));
         if (!r.bundle.key.isNull())
-            html += QStringLiteral("<li>Key <code>%1</code> (%2)</li>\n").arg(htmlEscape(r.bundle.key.source().display()), keyStatusName(r.bundle.keyStatus));
+            html += QStringLiteral("<li>Key <code>%1</code> (%2)</li>\n").arg(escapeHtml(r.bundle.key.source().display()), keyStatusName(r.bundle.keyStatus));
         html += QStringLiteral("</ul>\n");
         if (!r.findings.isEmpty())
             html += table(r.findings);

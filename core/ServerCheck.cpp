@@ -55,8 +55,9 @@ QString endpointSubject(const ProbeOptions& o)
     QString host = o.host;
     if (host.startsWith(QLatin1Char('[')))
         host = host.mid(1, host.size() - 2);
-    return host.contains(QLatin1Char(':')) ? QStringLiteral("[%1]:%2").arg(host).arg(o.port)
-                                           : QStringLiteral("%1:%2").arg(host).arg(o.port);
+    // Concatenation: a host as typed may hold "%1".
+    const QString port = QLatin1Char(':') + QString::number(o.port);
+    return host.contains(QLatin1Char(':')) ? QLatin1Char('[') + host + QLatin1Char(']') + port : host + port;
 }
 
 // The files a request compares against, loaded and bundled as `inspect` would.

@@ -16,7 +16,8 @@ struct SourceLocation {
     {
         if (count <= 1)
             return path;
-        return QStringLiteral("%1 (#%2 of %3)").arg(path).arg(index + 1).arg(count);
+        // One multi-argument arg(): a path holding "%1" must not be scanned again.
+        return QStringLiteral("%1 (#%2 of %3)").arg(path, QString::number(index + 1), QString::number(count));
     }
 };
 

@@ -46,23 +46,24 @@ QString formatSeconds(int ms)
 }
 
 // What a server sent, quoted in a finding's message: each line and the whole quote are cut short
-// (a hostile server must not fill a report), and control bytes are shown as \xNN.
+// (a hostile server must not fill a report); it is escaped where it is printed.
 constexpr qsizetype kMaxQuotedLineBytes = 120;
 constexpr qsizetype kMaxQuotedReplyChars = 300;
 // The start of an over-long line or a half-sent reply, quoted to show what the server sends.
 constexpr qsizetype kMaxQuotedStartBytes = 40;
 
-// Server text goes into messages and a view: make control bytes visible and keep it short.
+// Server text goes into messages and the transcript: kept short, and kept raw, because the
+// report and the CLI escape it where it is printed (TextEscape.h); escaping here as well would
+// show a server's own backslash doubled. ASCII stays as it is; every other byte becomes the lone
+// surrogate U+DC80–U+DCFF ("surrogateescape"), which escapeText shows as \xNN, as before.
 QString printable(const QByteArray& bytes, qsizetype max = 200)
 {
     QString out;
     const qsizetype n = std::min(bytes.size(), max);
+    out.reserve(n);
     for (qsizetype i = 0; i < n; ++i) {
         const auto c = static_cast<unsigned char>(bytes[i]);
-        if (c >= 0x20 && c < 0x7f)
-            out += QLatin1Char(char(c));
-        else
-            out += QStringLiteral("\\x%1").arg(c, 2, 16, QLatin1Char('0'));
+        out += QChar(char16_t(c < 0x80 ? c : 0xDC00 + c));
     }
     if (bytes.size() > max)
         out += QStringLiteral("… (%1 bytes)").arg(bytes.size());

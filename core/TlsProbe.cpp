@@ -29,8 +29,9 @@ namespace staplescope {
 
 QString ProbeResult::subject() const
 {
-    const QString hostPort = host.contains(QLatin1Char(':')) ? QStringLiteral("[%1]:%2").arg(host).arg(port)
-                                                             : QStringLiteral("%1:%2").arg(host).arg(port);
+    // Concatenation: a host as typed (or a scoped IPv6 address, "fe80::1%2") may hold "%N".
+    const QString portText = QLatin1Char(':') + QString::number(port);
+    const QString hostPort = host.contains(QLatin1Char(':')) ? QLatin1Char('[') + host + QLatin1Char(']') + portText : host + portText;
     if (address.isEmpty() || address == host)
         return hostPort;
     return QStringLiteral("%1 [%2]").arg(hostPort, address);
@@ -95,13 +96,16 @@ QString sizeText(qsizetype bytes)
     return QStringLiteral("%1 bytes").arg(bytes);
 }
 
+// Server bytes for a message, kept raw: the report and the CLI escape them where they are printed
+// (TextEscape.h). ASCII stays; any other byte becomes the lone surrogate U+DC80–U+DCFF, which
+// escapeText shows as \xNN.
 QString printableBytes(const QByteArray& bytes)
 {
     QString out;
+    out.reserve(bytes.size());
     for (char ch : bytes) {
         const auto c = static_cast<unsigned char>(ch);
-        out += (c >= 0x20 && c < 0x7f) ? QString(QLatin1Char(char(c)))
-                                        : QStringLiteral("\\x%1").arg(c, 2, 16, QLatin1Char('0'));
+        out += QChar(char16_t(c < 0x80 ? c : 0xDC00 + c));
     }
     return out;
 }
@@ -364,9 +368,8 @@ private:
                                 QStringLiteral("Connection timed out"),
                                 QStringLiteral("Connecting to %1 port %2 timed out after %3: nothing answered (a firewall "
                                                "dropping packets, or the host is down).")
-                                    .arg(address.text)
-                                    .arg(o.port)
-                                    .arg(secondsText(overallIsTighter(deadline) ? o.totalTimeoutMs : o.connectTimeoutMs)),
+                                    .arg(address.text, QString::number(o.port),
+                                         secondsText(overallIsTighter(deadline) ? o.totalTimeoutMs : o.connectTimeoutMs)),
                                 QStringLiteral("Check that the server runs and that the firewall lets port %1 through "
                                                "from here; raise --connect-timeout for a slow network.")
                                     .arg(o.port));
@@ -389,14 +392,14 @@ private:
             }
             return fail(AttemptOutcome::ConnectFailed, ProbeCode::ConnectFailed, r,
                         err == ECONNREFUSED ? QStringLiteral("Connection refused") : QStringLiteral("Cannot connect"),
-                        QStringLiteral("Connecting to %1 port %2 failed: %3.").arg(address.text).arg(o.port).arg(what),
+                        QStringLiteral("Connecting to %1 port %2 failed: %3.").arg(address.text, QString::number(o.port), what),
                         err == ECONNREFUSED
                             ? QStringLiteral("Start the server, or check the port and that it listens on this address "
                                              "(IPv4 and IPv6 are configured separately).")
                             : QStringLiteral("Check the address, routing and firewall."));
         }
         r.connected = true;
-        r.transcript << QStringLiteral("-- connected to %1 port %2").arg(address.text).arg(o.port);
+        r.transcript << QStringLiteral("-- connected to %1 port %2").arg(address.text, QString::number(o.port));
         return {};
     }
 
@@ -639,9 +642,8 @@ private:
         r.stapleDer = (stapleLength > 0 && staple) ? QByteArray(reinterpret_cast<const char*>(staple), int(stapleLength))
                                                    : QByteArray();
         r.transcript << QStringLiteral("S: TLS established: %1, %2, %3 certificate(s), %4")
-                            .arg(r.tlsVersion, r.cipher)
-                            .arg(r.chainDer.size())
-                            .arg(r.stapleDer.isEmpty() ? QStringLiteral("no staple")
+                            .arg(r.tlsVersion, r.cipher, QString::number(r.chainDer.size()),
+                                 r.stapleDer.isEmpty() ? QStringLiteral("no staple")
                                                        : QStringLiteral("staple of %1 bytes").arg(r.stapleDer.size()));
         // A polite close_notify, without waiting for the server's.
         SSL_set_quiet_shutdown(ssl.get(), 0);

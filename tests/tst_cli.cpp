@@ -16,6 +16,7 @@
 
 #include <sys/stat.h>
 #include <unistd.h>
+#include <algorithm>
 
 using namespace staplescope;
 using namespace staplescope::cli;
@@ -149,6 +150,8 @@ private slots:
     void demoRefusesAFolderInTheWay_data();
     void demoRefusesAFolderInTheWay();
     void demoKeysAreOwnerOnlyWhateverTheUmask();
+    void hostileNamesAreEscapedInEveryFormat_data();
+    void hostileNamesAreEscapedInEveryFormat();
 
 private:
     QTemporaryDir m_dir;
@@ -258,6 +261,10 @@ void TestCli::badUsageExitsThreeWithOneLine_data()
     QTest::newRow("bad-at") << QStringList{QStringLiteral("inspect"), QStringLiteral("--at"), QStringLiteral("tomorrowish"), QStringLiteral("x")};
     QTest::newRow("staple-without-cert") << QStringList{QStringLiteral("inspect"), QStringLiteral("--staple"), QStringLiteral("x")};
     QTest::newRow("bad-format") << QStringList{QStringLiteral("inspect"), QStringLiteral("--format"), QStringLiteral("xml"), QStringLiteral("x")};
+    // What was typed is quoted escaped: still one line, and nothing for the terminal to act on.
+    QTest::newRow("format-with-newline-and-escape")
+        << QStringList{QStringLiteral("inspect"), QStringLiteral("--format"), QStringLiteral("x\n\x1b[2Jy"), QStringLiteral("x")};
+    QTest::newRow("unknown-command-with-escape") << QStringList{QStringLiteral("\x1b]0;pwned\x07")};
 }
 
 void TestCli::badUsageExitsThreeWithOneLine()
@@ -268,6 +275,7 @@ void TestCli::badUsageExitsThreeWithOneLine()
     QVERIFY(run.out.isEmpty());
     QCOMPARE(run.err.count(QLatin1Char('\n')), 1);
     QVERIFY(run.err.startsWith(QLatin1String("staplescope-cli")));
+    QVERIFY2(!run.err.contains(QChar(0x1b)), qPrintable(run.err));
 }
 
 void TestCli::parseEvaluationTime_data()
@@ -519,6 +527,112 @@ void TestCli::demoKeysAreOwnerOnlyWhateverTheUmask()
         // A second run into the same, now full, folder is refused.
         const CliRun again = runInProcess({QStringLiteral("demo"), folder});
         QCOMPARE(again.exitCode, 3);
+void TestCli::hostileNamesAreEscapedInEveryFormat_data()
+{
+    QTest::addColumn<QString>("format");
+    for (const char* format : {"text", "markdown", "html", "json"})
+        QTest::newRow(format) << QString::fromLatin1(format);
+}
+
+// A certificate whose CN retitles and clears the terminal, forges a report line, reverses the
+// text, carries markup and "%1 %2"; in a file whose name holds "%1" and a newline, with the leaf
+// second so that the CHAIN_ORDER message quotes the name. Through the real binary, as a terminal
+// or a browser gets it.
+void TestCli::hostileNamesAreEscapedInEveryFormat()
+{
+    QFETCH(QString, format);
+    const QString binary = qEnvironmentVariable("STAPLESCOPE_CLI");
+    if (binary.isEmpty() || !QFileInfo::exists(binary))
+        QSKIP("STAPLESCOPE_CLI does not name the built staplescope-cli (run through ctest)");
+
+    const QChar rlo(0x202E), csi(0x9B);
+    const QString cn = QStringLiteral("\x1b]0;pwned\x07\x1b[2J\r\nFAKE <b>b</b> *x* |y| [l](u) ") + rlo + csi +
+                       QStringLiteral("\\ %1 %2");
+    QVERIFY(cn.size() <= 64); // ub-common-name
+    test::TestPki pki;
+    const IssuedCert leaf = pki.issueLeaf([&](CertSpec& s) { s.commonName = cn; });
+    test::TestFolder dir;
+    const QString root = dir.write(QStringLiteral("root.pem"), pki.root.certPem());
+    const QString path = dir.write(QStringLiteral("evil %1\nname.pem"), test::TestPki::pem({&pki.intermediate, &leaf}));
+    QVERIFY(!root.isEmpty() && !path.isEmpty());
+
+    QProcess process;
+    process.start(binary, {QStringLiteral("inspect"), QStringLiteral("--format"), format, QStringLiteral("--no-system-trust"),
+                           QStringLiteral("--ca-file"), root, QStringLiteral("--at"), test::fixedNow().toString(Qt::ISODate), path});
+    QVERIFY(process.waitForFinished(60000));
+    const QString out = QString::fromUtf8(process.readAllStandardOutput());
+    QVERIFY2(process.readAllStandardError().isEmpty(), qPrintable(format));
+    QVERIFY2(out.contains(QLatin1String("CHAIN_ORDER")), qPrintable(out));
+
+    // No control character but our own line ends, nothing that reorders or breaks lines (JSON
+    // writes them as its own escapes, "\u001b", "\u202e").
+    const bool json = format == QLatin1String("json");
+    for (const QChar c : out) {
+        const char16_t v = c.unicode();
+        const bool control = (v < 0x20 && v != u'\n') || (v >= 0x7F && v <= 0x9F);
+        const bool bidiOrSeparator = v == 0x2028 || v == 0x2029 || (v >= 0x202A && v <= 0x202E) || (v >= 0x2066 && v <= 0x2069);
+        QVERIFY2(!control && !bidiOrSeparator && !c.isSurrogate() && c != QChar::ReplacementCharacter,
+                 qPrintable(QStringLiteral("%1: U+%2").arg(format, QString::number(v, 16))));
+    }
+
+    const QString dirPath = dir.path();
+    if (json) {
+        QVERIFY2(out.contains(QLatin1String("\\u001b]0;pwned\\u0007\\u001b[2J\\r\\nFAKE <b>b</b>")), qPrintable(out));
+        QVERIFY2(out.contains(QLatin1String("\\u202e\\u009b\\\\ %1 %2")), qPrintable(out));
+        QJsonParseError error;
+        const QJsonObject report = QJsonDocument::fromJson(out.toUtf8(), &error).object();
+        QCOMPARE(error.error, QJsonParseError::NoError);
+        const QJsonObject bundle = report.value(QLatin1String("bundles")).toArray().first().toObject();
+        const QJsonObject source = bundle.value(QLatin1String("leaf")).toObject().value(QLatin1String("source")).toObject();
+        QCOMPARE(source.value(QLatin1String("path")).toString(), path); // JSON keeps the name exactly
+        bool quoted = false;
+        for (const QJsonValue& f : report.value(QLatin1String("findings")).toArray())
+            if (f.toObject().value(QLatin1String("code")).toString() == QLatin1String("CHAIN_ORDER"))
+                quoted = f.toObject().value(QLatin1String("message")).toString().contains(
+                    QStringLiteral("In ") + path + QStringLiteral(" the server certificate is #2,"));
+        QVERIFY2(quoted, qPrintable(out));
+        return;
+    }
+
+    // Every line is one of ours: the forged "FAKE" line never starts one.
+    QStringList ourStarts;
+    if (format == QLatin1String("text"))
+        ourStarts = {QStringLiteral("Staplescope report"), QStringLiteral("  "), QStringLiteral("\\x1b]0;pwned"),
+                     QStringLiteral("Inputs"), QStringLiteral("Connections")};
+    else if (format == QLatin1String("markdown"))
+        ourStarts = {QStringLiteral("# "), QStringLiteral("## "), QStringLiteral("- "), QStringLiteral("| "),
+                     QStringLiteral("|---"), QStringLiteral("Evaluated at")};
+    else
+        ourStarts = {QStringLiteral("<")};
+    for (const QString& line : out.split(QLatin1Char('\n'))) {
+        if (line.isEmpty())
+            continue;
+        const bool ours = std::any_of(ourStarts.begin(), ourStarts.end(), [&](const QString& s) { return line.startsWith(s); }) ||
+                          (format == QLatin1String("text") && line.at(0).isDigit()); // "1 bundle(s): …"
+        QVERIFY2(ours, qPrintable(format + QStringLiteral(": ") + line));
+    }
+
+    // The escaped forms, and the file name with its "%1" and its position.
+    const QString shownName = dirPath + QStringLiteral("/evil %1\\x0aname.pem");
+    QVERIFY2(out.contains(shownName + QStringLiteral(" (#2 of 2)")), qPrintable(out));
+    if (format == QLatin1String("text")) {
+        QVERIFY2(out.contains(QStringLiteral("\\x1b]0;pwned\\x07\\x1b[2J\\x0d\\x0aFAKE <b>b</b> *x* |y| [l](u) "
+                                             "\\u202e\\x9b\\\\ %1 %2 (serial")),
+                 qPrintable(out));
+        QVERIFY2(out.contains(QStringLiteral("In ") + shownName + QStringLiteral(" the server certificate is #2,")), qPrintable(out));
+    } else if (format == QLatin1String("markdown")) {
+        QVERIFY2(out.contains(QStringLiteral("\\\\x1b\\]0;pwned\\\\x07\\\\x1b\\[2J\\\\x0d\\\\x0aFAKE \\<b\\>b\\</b\\> "
+                                             "\\*x\\* \\|y\\| \\[l\\](u) \\\\u202e\\\\x9b\\\\\\\\ %1 %2 (serial")),
+                 qPrintable(out));
+        // In the findings table the name is inline text: its backslash escaped for Markdown.
+        QVERIFY2(out.contains(QStringLiteral("/evil %1\\\\x0aname.pem the server certificate is #2,")),
+                 qPrintable(out));
+    } else {
+        QVERIFY2(out.contains(QStringLiteral("\\x1b]0;pwned\\x07\\x1b[2J\\x0d\\x0aFAKE &lt;b&gt;b&lt;/b&gt; *x* |y| [l](u) "
+                                             "\\u202e\\x9b\\\\ %1 %2 (serial")),
+                 qPrintable(out));
+        QVERIFY(!out.contains(QLatin1String("<b>b</b>")));
+        QVERIFY2(out.contains(QStringLiteral("In ") + shownName + QStringLiteral(" the server certificate is #2,")), qPrintable(out));
     }
 }
 

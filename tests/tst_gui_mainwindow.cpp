@@ -8,6 +8,7 @@
 #include "FindingListModel.h"
 #include "MainWindow.h"
 #include "TestClock.h"
+#include "TestPki.h"
 #include "TimelineWidget.h"
 
 #include <QAbstractItemModelTester>
@@ -16,11 +17,14 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QLabel>
 #include <QMimeData>
 #include <QSignalSpy>
 #include <QSlider>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTextDocument>
+#include <QTreeWidget>
 #include <QTreeView>
 #include <QUrl>
 
@@ -55,6 +59,17 @@ void dropPaths(QWidget* target, const QStringList& paths)
     QApplication::sendEvent(target, &drop);
     QVERIFY(drop.isAccepted());
     delete mime;
+}
+
+// What a widget shows for `text`: Qt::AutoText (labels, tooltips) renders text that looks like
+// HTML as rich text.
+QString shownText(const QString& text, Qt::TextFormat format = Qt::AutoText)
+{
+    if (format == Qt::PlainText || (format == Qt::AutoText && !Qt::mightBeRichText(text)))
+        return text;
+    QTextDocument document;
+    document.setHtml(text);
+    return document.toPlainText();
 }
 
 } // namespace
@@ -232,9 +247,10 @@ private slots:
         const QString text = QString::fromUtf8(content);
         for (const Finding& f : all) {
             QVERIFY2(text.contains(f.code), qPrintable(f.code));
-            // Messages go in whole (HTML escapes them).
+            // Messages go in whole (HTML escapes them; Markdown puts a backslash before markup characters).
             const QString message = format == ExportFormat::Html ? f.message.toHtmlEscaped() : f.message;
-            QVERIFY2(text.contains(message.left(60)), qPrintable(f.code));
+            const QString shown = format == ExportFormat::Markdown ? QString(text).remove(QLatin1Char('\\')) : text;
+            QVERIFY2(shown.contains(message.left(60)), qPrintable(f.code));
         }
     }
 
@@ -323,6 +339,79 @@ private slots:
         QCOMPARE(m_window->currentBundleRow(), 1);
         QTest::keyClick(m_window->bundleView(), Qt::Key_Up);
         QCOMPARE(m_window->currentBundleRow(), 0);
+    }
+
+    // A certificate named "<b>bold</b>", in a file named "<i>x.pem": every label and tooltip that
+    // shows them shows the markup as text.
+    void outsideTextIsShownLiterally()
+    {
+        test::TestPki pki;
+        const IssuedCert leaf = pki.issueLeaf([](CertSpec& s) { s.commonName = QStringLiteral("<b>bold</b> cn"); });
+        test::TestFolder dir;
+        const QString path = dir.write(QStringLiteral("<i>x.pem"), test::TestPki::pem({&leaf, &pki.intermediate}));
+        QVERIFY(!path.isEmpty());
+
+        QSignalSpy loaded(m_window.get(), &MainWindow::loadFinished);
+        m_window->openPaths({path});
+        // While reading, the status bar names the file.
+        int namingLabels = 0;
+        for (const QLabel* label : m_window->findChildren<QLabel*>()) {
+            if (!label->text().contains(QLatin1String("x.pem")))
+                continue;
+            ++namingLabels;
+            QVERIFY2(shownText(label->text(), label->textFormat()).contains(QLatin1String("<i>x.pem")), qPrintable(label->text()));
+        }
+        QVERIFY(namingLabels > 0);
+        QVERIFY(loaded.wait(20000));
+
+        const BundleListModel* bundles = m_window->bundleModel();
+        int row = -1;
+        for (int r = 0; r < bundles->rowCount(); ++r)
+            if (bundles->index(r, BundleListModel::NameColumn).data().toString().contains(QLatin1String("bold")))
+                row = r;
+        QVERIFY(row >= 0);
+        QCOMPARE(bundles->index(row, BundleListModel::NameColumn).data().toString(), QStringLiteral("<b>bold</b> cn"));
+        const QString nameTip = bundles->index(row, BundleListModel::NameColumn).data(Qt::ToolTipRole).toString();
+        QVERIFY2(shownText(nameTip).contains(QLatin1String("<b>bold</b> cn (serial")), qPrintable(nameTip));
+        const QString originTip = bundles->index(row, BundleListModel::OriginColumn).data(Qt::ToolTipRole).toString();
+        QVERIFY2(shownText(originTip).contains(QLatin1String("<i>x.pem")), qPrintable(originTip));
+
+        m_window->bundleView()->setCurrentIndex(bundles->index(row, 0));
+        const FindingListModel* findings = m_window->findingModel();
+        QVERIFY(findings->rowCount() > 0);
+        for (int r = 0; r < findings->rowCount(); ++r) {
+            const QString tip = findings->index(r, 0).data(Qt::ToolTipRole).toString();
+            if (tip.contains(QLatin1String("bold")))
+                QVERIFY2(shownText(tip).contains(QLatin1String("<b>bold</b>")), qPrintable(tip));
+        }
+
+        auto* tree = m_window->details()->findChild<QTreeWidget*>();
+        QVERIFY(tree);
+        QTreeWidgetItem* certificate = nullptr;
+        int fieldTips = 0;
+        for (int i = 0; i < tree->topLevelItemCount(); ++i) {
+            QTreeWidgetItem* object = tree->topLevelItem(i);
+            if (object->text(0).contains(QLatin1String("<b>bold</b>")))
+                certificate = object;
+            for (int j = 0; j < object->childCount(); ++j) {
+                const QString tip = object->child(j)->toolTip(1);
+                if (!tip.contains(QLatin1String("bold")))
+                    continue;
+                ++fieldTips; // the subject (OpenSSL writes it RFC 2253-escaped: "CN=\<b\>bold…")
+                QCOMPARE(shownText(tip), object->child(j)->text(1));
+            }
+        }
+        QVERIFY(certificate);
+        QVERIFY(fieldTips > 0);
+        tree->setCurrentItem(certificate);
+        int dumpTitles = 0;
+        for (const QLabel* label : m_window->details()->findChildren<QLabel*>()) {
+            if (!label->text().contains(QLatin1String("bold")))
+                continue;
+            ++dumpTitles;
+            QVERIFY2(shownText(label->text(), label->textFormat()).contains(QLatin1String("<b>bold</b> cn")), qPrintable(label->text()));
+        }
+        QVERIFY(dumpTitles > 0);
     }
 
 private:

@@ -101,8 +101,8 @@ QVariant BundleListModel::data(const QModelIndex& index, int role) const
             return b ? (b->bundle.served && !b->bundle.origin.isEmpty() ? b->bundle.origin : b->bundle.leaf.commonName())
                      : m_inputsRowLabel;
         if (role == Qt::ToolTipRole)
-            return b ? (b->bundle.served ? tr("%1, served by %2").arg(b->bundle.leaf.displayName(), b->bundle.origin)
-                                         : b->bundle.leaf.displayName())
+            return b ? plainToolTip(b->bundle.served ? tr("%1, served by %2").arg(b->bundle.leaf.displayName(), b->bundle.origin)
+                                                     : b->bundle.leaf.displayName())
                      : tr("Findings about the files read and the servers connected to");
         break;
     case VerdictColumn:
@@ -115,7 +115,7 @@ QVariant BundleListModel::data(const QModelIndex& index, int role) const
             return tr("All files read");
         }
         if (role == Qt::ToolTipRole && b)
-            return b->verdict;
+            return plainToolTip(b->verdict);
         break;
     case FindingsColumn:
         if (role == Qt::DisplayRole)
@@ -124,8 +124,10 @@ QVariant BundleListModel::data(const QModelIndex& index, int role) const
             return int(Qt::AlignRight | Qt::AlignVCenter);
         break;
     case OriginColumn:
-        if (role == Qt::DisplayRole || role == Qt::ToolTipRole)
-            return b ? (b->bundle.origin.isEmpty() ? b->bundle.leaf.source().path : b->bundle.origin) : QString();
+        if (role == Qt::DisplayRole || role == Qt::ToolTipRole) {
+            const QString origin = b ? (b->bundle.origin.isEmpty() ? b->bundle.leaf.source().path : b->bundle.origin) : QString();
+            return role == Qt::ToolTipRole ? plainToolTip(origin) : origin;
+        }
         break;
     default: break;
     }

@@ -40,6 +40,7 @@ ConnectDialog::ConnectDialog(QWidget* parent) : QDialog(parent)
             m_protocol->addItem(tr("STARTTLS: %1").arg(name), int(*protocol));
     }
     m_protocolHint = new QLabel;
+    m_protocolHint->setTextFormat(Qt::PlainText); // may repeat what was typed
     m_protocolHint->setEnabled(false);
     auto* protocolRow = new QHBoxLayout;
     protocolRow->addWidget(m_protocol);
@@ -79,6 +80,7 @@ ConnectDialog::ConnectDialog(QWidget* parent) : QDialog(parent)
     layout->addLayout(form);
 
     m_error = new QLabel;
+    m_error->setTextFormat(Qt::PlainText); // quotes what was typed
     m_error->setWordWrap(true);
     layout->addWidget(m_error);
 
@@ -99,7 +101,7 @@ void ConnectDialog::setRequest(const ServerCheckRequest& request)
 {
     const ProbeOptions& probe = request.probe;
     const QString host = probe.host.contains(QLatin1Char(':')) ? QStringLiteral("[%1]").arg(probe.host) : probe.host;
-    m_server->setText(QStringLiteral("%1:%2").arg(host).arg(probe.port));
+    m_server->setText(host + QLatin1Char(':') + QString::number(probe.port)); // a host may hold "%1": no arg()
     m_protocol->setCurrentIndex(probe.startTls ? qMax(0, m_protocol->findData(int(*probe.startTls))) : 0);
     m_serverName->setText(probe.serverName);
     m_addresses->setText(probe.pinnedAddresses.join(QLatin1Char(' ')));

@@ -1,5 +1,7 @@
 #include "DetailsPane.h"
 
+#include "UiStyle.h"
+
 #include <QApplication>
 #include <QClipboard>
 #include <QFontDatabase>
@@ -82,6 +84,7 @@ DetailsPane::DetailsPane(QWidget* parent) : QWidget(parent)
     dumpLayout->setContentsMargins(0, 4, 0, 0);
     auto* dumpHeader = new QHBoxLayout;
     m_dumpTitle = new QLabel(tr("Text dump"), dumpBox);
+    m_dumpTitle->setTextFormat(Qt::PlainText); // shows a certificate's name
     m_copyDump = new QPushButton(tr("Copy &text dump"), dumpBox);
     m_copyDump->setEnabled(false);
     dumpHeader->addWidget(m_dumpTitle, 1);
@@ -121,13 +124,13 @@ void DetailsPane::addField(QTreeWidgetItem* parent, const QString& label, const 
     auto* item = new QTreeWidgetItem(parent, {label, value});
     item->setData(0, ObjectIdRole, parent->data(0, ObjectIdRole));
     item->setData(1, ValueRole, value);
-    item->setToolTip(1, value);
+    item->setToolTip(1, plainToolTip(value));
     auto* copy = new QToolButton(m_tree);
     copy->setText(tr("Copy"));
     copy->setIcon(QIcon::fromTheme(QStringLiteral("edit-copy")));
     copy->setToolButtonStyle(QIcon::hasThemeIcon(QStringLiteral("edit-copy")) ? Qt::ToolButtonIconOnly : Qt::ToolButtonTextOnly);
     copy->setAutoRaise(true);
-    copy->setToolTip(tr("Copy %1").arg(label));
+    copy->setToolTip(plainToolTip(tr("Copy %1").arg(label)));
     copy->setAccessibleName(tr("Copy %1").arg(label));
     copy->setFocusPolicy(Qt::NoFocus); // the tree's Ctrl+C is the keyboard path
     connect(copy, &QToolButton::clicked, this, [this, value] { copyText(value); });

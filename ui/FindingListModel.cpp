@@ -1,5 +1,6 @@
 #include "FindingListModel.h"
 
+#include "TextEscape.h"
 #include "UiStyle.h"
 
 namespace staplescope::ui {
@@ -31,7 +32,7 @@ QVariant FindingListModel::data(const QModelIndex& index, int role) const
     case CodeRole: return f.code;
     case SeverityRole: return int(f.severity);
     case ObjectIdsRole: return f.objectIds;
-    case Qt::ToolTipRole: return QStringLiteral("%1\n\n%2").arg(f.subject, f.message);
+    case Qt::ToolTipRole: return plainToolTip(escapeText(f.subject) + QStringLiteral("\n\n") + escapeText(f.message));
     default: break;
     }
     switch (index.column()) {

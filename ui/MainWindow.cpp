@@ -9,6 +9,7 @@
 #include "ReportFormat.h"
 #include "SettingsDialog.h"
 #include "SeverityBadgeDelegate.h"
+#include "TextEscape.h"
 #include "TimelineWidget.h"
 #include "UiStyle.h"
 
@@ -84,6 +85,7 @@ MainWindow::MainWindow(std::unique_ptr<AppSettings> settings, QWidget* parent)
     buildActions();
 
     m_statusLabel = new QLabel(tr("Drop certificates, chains, keys and OCSP staples, or a whole folder."), this);
+    m_statusLabel->setTextFormat(Qt::PlainText); // shows file names and hosts
     statusBar()->addWidget(m_statusLabel, 1);
     m_progress = new QProgressBar(this);
     m_progress->setRange(0, 0); // busy until the loader reports how many files there are
@@ -500,7 +502,8 @@ void MainWindow::startLoad(const QStringList& paths, const QStringList& caFiles)
                     return;
                 bool ok = false;
                 const QString password = QInputDialog::getText(
-                    self, tr("Password"), tr("Password for %1:").arg(QDir::toNativeSeparators(path)), QLineEdit::Password,
+                    // The dialog's label takes rich text: the file name goes in escaped.
+                    self, tr("Password"), plainToolTip(tr("Password for %1:").arg(QDir::toNativeSeparators(path))), QLineEdit::Password,
                     QString(), &ok);
                 if (ok)
                     answer = password;
@@ -700,14 +703,15 @@ void MainWindow::showFinding(int row)
     }
     m_timeline->setHighlightedObjects(f->objectIds);
     const QColor c = severityColor(f->severity, palette());
-    QString html = QStringLiteral("<h3 style='margin-bottom:2px'>%1</h3>").arg(f->title.toHtmlEscaped());
+    // escapeHtml, not only toHtmlEscaped: a server's control bytes show as \x1b here as in the reports.
+    QString html = QStringLiteral("<h3 style='margin-bottom:2px'>%1</h3>").arg(escapeHtml(f->title));
     html += QStringLiteral("<p style='margin-top:0'><b style='color:%1'>%2</b> · <tt>%3</tt></p>")
-                .arg(c.name(), severityLabel(f->severity), f->code.toHtmlEscaped());
+                .arg(c.name(), severityLabel(f->severity), escapeHtml(f->code));
     if (!f->subject.isEmpty())
-        html += QStringLiteral("<p><i>%1</i></p>").arg(f->subject.toHtmlEscaped());
-    html += QStringLiteral("<p>%1</p>").arg(f->message.toHtmlEscaped());
+        html += QStringLiteral("<p><i>%1</i></p>").arg(escapeHtml(f->subject));
+    html += QStringLiteral("<p>%1</p>").arg(escapeHtml(f->message));
     if (!f->fix.isEmpty())
-        html += QStringLiteral("<p><b>%1</b> %2</p>").arg(tr("Fix:"), f->fix.toHtmlEscaped());
+        html += QStringLiteral("<p><b>%1</b> %2</p>").arg(tr("Fix:"), escapeHtml(f->fix));
     m_findingText->setHtml(html);
 }
 
@@ -782,7 +786,10 @@ void MainWindow::updateRecentMenu()
     for (int i = 0; i < recent.size(); ++i) {
         const QString& path = recent[i];
         const QString shown = QDir::toNativeSeparators(path);
-        QAction* a = m_recentMenu->addAction(i < 9 ? QStringLiteral("&%1 %2").arg(i + 1).arg(shown) : shown);
+        // A menu makes "&x" a shortcut: a file name's own ampersands are doubled.
+        QString inMenu = shown;
+        inMenu.replace(QLatin1Char('&'), QLatin1String("&&"));
+        QAction* a = m_recentMenu->addAction(i < 9 ? QStringLiteral("&%1 %2").arg(QString::number(i + 1), inMenu) : inMenu);
         connect(a, &QAction::triggered, this, [this, path] { openPaths({path}); });
         auto* item = new QListWidgetItem(shown, m_welcomeRecent);
         item->setData(Qt::UserRole, path);
@@ -871,10 +878,13 @@ void MainWindow::copyCurrentFinding()
 void MainWindow::showError(const QString& title, const QString& text)
 {
     if (m_nonInteractive) {
-        qWarning("%s: %s", qPrintable(title), qPrintable(text));
+        qWarning("%s: %s", qPrintable(title), qPrintable(escapeText(text))); // to a terminal
         return;
     }
-    QMessageBox::warning(this, title, text);
+    // The text quotes file names and server replies: plain, never rich text.
+    QMessageBox box(QMessageBox::Warning, title, text, QMessageBox::Ok, this);
+    box.setTextFormat(Qt::PlainText);
+    box.exec();
 }
 
 // ---- drag and drop, close ---------------------------------------------------------------------
@@ -928,7 +938,8 @@ void MainWindow::connectToServer(const ServerCheckRequest& request)
     ServerCheckOptions options;
     options.caFiles = m_loadedCaFiles + m_settings->extraTrustAnchors();
     options.useSystemTrust = m_settings->useSystemTrust();
-    const QString endpoint = QStringLiteral("%1:%2").arg(request.probe.host).arg(request.probe.port);
+    // Concatenation: a host as typed may hold "%1".
+    const QString endpoint = request.probe.host + QLatin1Char(':') + QString::number(request.probe.port);
 
     ++m_connecting;
     const auto cancel = std::make_shared<std::atomic<bool>>(false);

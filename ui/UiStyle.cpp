@@ -4,10 +4,18 @@
 #include <QIconEngine>
 #include <QPainter>
 #include <QPainterPath>
+#include <QTextDocument>
 
 namespace staplescope::ui {
 
 bool isDarkPalette(const QPalette& palette) { return palette.color(QPalette::Window).lightness() < 128; }
+
+QString plainToolTip(const QString& text)
+{
+    // convertFromPlainText escapes <, > and & and returns a <p>, so Qt::mightBeRichText is always
+    // true and the escaped text is what shows.
+    return text.isEmpty() ? QString() : Qt::convertFromPlainText(text, Qt::WhiteSpaceNormal);
+}
 
 QColor severityColor(Severity severity, const QPalette& palette)
 {

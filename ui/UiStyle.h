@@ -31,6 +31,11 @@ Qt::BrushStyle laneStatePattern(LaneState state);
 QString laneStateLabel(LaneState state);
 QString laneKindLabel(LaneKind kind);
 
+// Outside text (a certificate's name, a file name, a server's reply) as a tooltip. Tooltips
+// render anything that looks like HTML as rich text, so the text is HTML-escaped and wrapped to
+// be rich text that shows it literally, line breaks kept. Empty stays empty (no tooltip).
+QString plainToolTip(const QString& text);
+
 // Contrasting text colour (black or white) for text drawn on `background`.
 QColor textOn(const QColor& background);
 

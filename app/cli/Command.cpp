@@ -4,6 +4,7 @@
 #include "DemoCommand.h"
 #include "InspectCommand.h"
 #include "ReportFormat.h"
+#include "TextEscape.h"
 
 #include <QCoreApplication>
 
@@ -34,7 +35,9 @@ bool Command::parse(QCommandLineParser& parser, const QStringList& arguments, Co
 
 int Command::usageError(CommandStreams& streams, const QString& message) const
 {
-    streams.err << QStringLiteral("staplescope-cli %1: %2 (see staplescope-cli %1 --help)\n").arg(name(), message);
+    // Messages quote what was typed (an option, a file name, a host): escaped, so it stays one line
+    // and cannot drive the terminal.
+    streams.err << QStringLiteral("staplescope-cli %1: %2 (see staplescope-cli %1 --help)\n").arg(name(), escapeText(message));
     streams.err.flush();
     return ExitUsage;
 }
@@ -107,7 +110,7 @@ void printUsage(QTextStream& stream, const QList<std::shared_ptr<Command>>& comm
     stream << "Usage: staplescope-cli COMMAND [OPTIONS] ARGUMENTS\n\n"
               "Inspect TLS certificates, chains and OCSP staples.\n\nCommands:\n";
     for (const auto& command : commands)
-        stream << QStringLiteral("  %1  %2\n").arg(command->name(), -9).arg(command->summary());
+        stream << QStringLiteral("  %1  %2\n").arg(command->name().leftJustified(9), command->summary());
     stream << "\nRun 'staplescope-cli COMMAND --help' for a command's options.\n"
               "Exit status: 0 healthy or info only, 1 warning, 2 error or critical, 3 bad usage.\n";
     stream.flush();
@@ -138,7 +141,7 @@ int runCli(const QStringList& arguments, CommandStreams& streams)
             return command->run(arguments.mid(1), streams);
     }
     streams.err << QStringLiteral("staplescope-cli: unknown command '%1' (commands: %2)\n")
-                       .arg(first, [&] {
+                       .arg(escapeText(first), [&] {
                            QStringList names;
                            for (const auto& command : commands)
                                names << command->name();

@@ -2,6 +2,7 @@
 
 #include "InspectCommand.h"
 #include "ServerCheck.h"
+#include "TextEscape.h"
 
 #include <cmath>
 
@@ -161,9 +162,10 @@ int ConnectCommand::run(const QStringList& arguments, CommandStreams& streams)
     if (parser.isSet(transcript)) {
         for (const ServerCheckEndpoint& endpoint : result.endpoints)
             for (const ProbeResult& r : endpoint.addresses) {
-                streams.err << QStringLiteral("== %1\n").arg(r.subject());
+                // The transcript quotes the server: escaped, one line per entry.
+                streams.err << QStringLiteral("== %1\n").arg(escapeText(r.subject()));
                 for (const QString& line : r.transcript)
-                    streams.err << "   " << line << '\n';
+                    streams.err << "   " << escapeText(line) << '\n';
             }
         streams.err.flush();
     }

@@ -1,6 +1,7 @@
 #include "DemoCommand.h"
 
 #include "DemoData.h"
+#include "TextEscape.h"
 
 #include <QDir>
 
@@ -25,13 +26,13 @@ int DemoCommand::run(const QStringList& arguments, CommandStreams& streams)
     // writeDemo creates the folder, or refuses one that is not empty without changing anything.
     const DemoResult demo = writeDemo(folder, QDateTime::currentDateTimeUtc());
     if (!demo.ok) {
-        streams.err << QStringLiteral("staplescope-cli demo: %1\n").arg(demo.error);
+        streams.err << QStringLiteral("staplescope-cli demo: %1\n").arg(escapeText(demo.error));
         streams.err.flush();
         return ExitUsage;
     }
-    streams.out << QStringLiteral("Demo written to %1\n  trust anchor: %2\n").arg(QDir(folder).absolutePath(), demo.trustAnchorFile);
+    streams.out << QStringLiteral("Demo written to %1\n  trust anchor: %2\n").arg(escapeText(QDir(folder).absolutePath()), escapeText(demo.trustAnchorFile));
     for (const QString& path : demo.paths)
-        streams.out << QStringLiteral("  bundle folder: %1\n").arg(path);
+        streams.out << QStringLiteral("  bundle folder: %1\n").arg(escapeText(path));
     streams.out.flush();
     return ExitOk;
 }

@@ -1,6 +1,7 @@
 #include "InspectCommand.h"
 
 #include "Inspection.h"
+#include "TextEscape.h"
 
 #include <QFile>
 #include <QRegularExpression>
@@ -75,7 +76,7 @@ QByteArray firstLine(const QByteArray& bytes)
 // Reads a PKCS#12 password from the terminal without echo: one line of at most kMaxPasswordBytes.
 std::optional<QString> promptPassword(const QString& path, QTextStream& err)
 {
-    err << QStringLiteral("Password for %1: ").arg(path);
+    err << QStringLiteral("Password for %1: ").arg(escapeText(path));
     err.flush();
     termios saved = {};
     const bool haveTerminal = ::tcgetattr(STDIN_FILENO, &saved) == 0;
