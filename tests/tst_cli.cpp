@@ -14,9 +14,10 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <algorithm>
+
 #include <sys/stat.h>
 #include <unistd.h>
-#include <algorithm>
 
 using namespace staplescope;
 using namespace staplescope::cli;
@@ -527,6 +528,9 @@ void TestCli::demoKeysAreOwnerOnlyWhateverTheUmask()
         // A second run into the same, now full, folder is refused.
         const CliRun again = runInProcess({QStringLiteral("demo"), folder});
         QCOMPARE(again.exitCode, 3);
+    }
+}
+
 void TestCli::hostileNamesAreEscapedInEveryFormat_data()
 {
     QTest::addColumn<QString>("format");
