@@ -1128,6 +1128,18 @@ QStringList Loader::expandPaths(const QStringList& paths, QList<Finding>* findin
 
 namespace {
 
+// The whole file, or nothing when it holds more than `bound` bytes. The size from stat is not
+// trusted alone: a file can grow between the stat and the read (a log, a file being written).
+std::optional<QByteArray> readAtMost(QFile& file, qint64 bound)
+{
+    if (file.size() > bound)
+        return std::nullopt;
+    QByteArray data = file.read(bound + 1);
+    if (data.size() > bound)
+        return std::nullopt;
+    return data;
+}
+
 LoadedInputs readAndParse(const LoadOptions& options, Loader::CertificateCache* certificates, const QString& path,
                           bool foundInFolder)
 {
@@ -1144,17 +1156,17 @@ LoadedInputs readAndParse(const LoadOptions& options, Loader::CertificateCache* 
                                             : QString());
         return out;
     }
-    if (file.size() > options.maxFileSize) {
+    const std::optional<QByteArray> data = readAtMost(file, options.maxFileSize);
+    if (!data) {
         out.files << path;
         out.findings << inputFinding(QStringLiteral("INPUT_UNREADABLE"), Severity::Error, path,
                                      QStringLiteral("The file is %1 MiB, far larger than any certificate, key or staple; it was not read.")
                                          .arg(file.size() / (1024 * 1024)));
         return out;
     }
-    const QByteArray data = file.readAll();
     Parser parser(options, path, true, certificates);
     parser.setFoundInFolder(foundInFolder);
-    return parser.parse(data);
+    return parser.parse(*data);
 }
 
 } // namespace
@@ -1185,18 +1197,19 @@ LoadedInputs Loader::loadPaths(const QStringList& paths) const
         }
         // Found while walking a folder: an unrecognised file there is normal (configs, READMEs).
         QFile f;
-        if (openForReading(f, file) && f.size() > m_options.maxFileSize) {
+        if (!openForReading(f, file)) {
+            out.append(loadFile(file));
+            continue;
+        }
+        const std::optional<QByteArray> data = readAtMost(f, m_options.maxFileSize);
+        if (!data) {
             out.files << file;
             out.findings << inputFinding(QStringLiteral("INPUT_UNREADABLE"), Severity::Info, file,
                                          QStringLiteral("Skipped: %1 MiB is far larger than any certificate, key or staple.")
                                              .arg(f.size() / (1024 * 1024)));
             continue;
         }
-        if (!f.isOpen()) {
-            out.append(loadFile(file));
-            continue;
-        }
-        out.append(Parser(m_options, file, false, m_certificates.get()).parse(f.readAll()));
+        out.append(Parser(m_options, file, false, m_certificates.get()).parse(*data));
     }
     if (m_options.progress && !out.cancelled)
         m_options.progress(files.size(), files.size());
