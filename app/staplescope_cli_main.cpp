@@ -1,5 +1,6 @@
 // staplescope-cli: the headless twin of the window, for cron jobs and monitoring. No widgets.
 #include "Command.h"
+#include "FilePath.h"
 
 #include <QCoreApplication>
 
@@ -16,5 +17,10 @@ int main(int argc, char* argv[])
     QTextStream out(stdout);
     QTextStream err(stderr);
     staplescope::cli::CommandStreams streams{out, err, ::isatty(STDOUT_FILENO) == 1, ::isatty(STDIN_FILENO) == 1};
-    return staplescope::cli::runCli(QCoreApplication::arguments(), streams);
+    // Arguments are decoded losslessly: a path whose name is not valid UTF-8 must still open
+    // (QCoreApplication::arguments() would turn its bytes into U+FFFD).
+    QStringList arguments;
+    for (int i = 0; i < argc; ++i)
+        arguments << staplescope::decodeFileName(QByteArrayView(argv[i]));
+    return staplescope::cli::runCli(arguments, streams);
 }

@@ -16,6 +16,7 @@
 
 #include <algorithm>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -151,6 +152,7 @@ private slots:
     void demoRefusesAFolderInTheWay_data();
     void demoRefusesAFolderInTheWay();
     void demoKeysAreOwnerOnlyWhateverTheUmask();
+    void nonUtf8PathArgumentOpens();
     void hostileNamesAreEscapedInEveryFormat_data();
     void hostileNamesAreEscapedInEveryFormat();
 
@@ -529,6 +531,38 @@ void TestCli::demoKeysAreOwnerOnlyWhateverTheUmask()
         const CliRun again = runInProcess({QStringLiteral("demo"), folder});
         QCOMPARE(again.exitCode, 3);
     }
+}
+
+// A path typed on the command line whose name is not valid UTF-8 (an ISO-8859-1 "café.pem") still
+// opens, and is shown with the byte escaped. QProcess cannot pass raw bytes, so the shell builds it.
+void TestCli::nonUtf8PathArgumentOpens()
+{
+    if (cliBinary().isEmpty() || !QFileInfo::exists(cliBinary()))
+        QSKIP("STAPLESCOPE_CLI does not name the built staplescope-cli (run through ctest)");
+    const test::TestPki pki;
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QByteArray name = QFile::encodeName(dir.path()) + "/caf\xe9.pem";
+    QFile file;
+    const int fd = ::open(name.constData(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+    QVERIFY(fd >= 0);
+    QVERIFY(file.open(fd, QIODevice::WriteOnly, QFileDevice::AutoCloseHandle));
+    QVERIFY(file.write(test::TestPki::pem({&pki.leaf, &pki.intermediate})) > 0);
+    file.close();
+
+    QProcess process;
+    process.setProcessEnvironment(QProcessEnvironment::systemEnvironment());
+    process.start(QStringLiteral("/bin/sh"),
+                  {QStringLiteral("-c"), QStringLiteral("exec \"$0\" inspect --json \"$1/$(printf 'caf\\351.pem')\""), cliBinary(),
+                   dir.path()});
+    QVERIFY(process.waitForFinished(10000));
+    const QJsonObject report = QJsonDocument::fromJson(process.readAllStandardOutput()).object();
+    const QJsonArray bundles = report.value(QLatin1String("bundles")).toArray();
+    QVERIFY2(bundles.size() == 1, qPrintable(QString::fromUtf8(QJsonDocument(report).toJson())));
+    QVERIFY(!codesOf(report).contains(QStringLiteral("INPUT_UNREADABLE")));
+    const QString shown = report.value(QLatin1String("files")).toArray().first().toString();
+    QVERIFY2(shown.endsWith(QStringLiteral("caf\\xe9.pem")), qPrintable(shown));
+    ::unlink(name.constData());
 }
 
 void TestCli::hostileNamesAreEscapedInEveryFormat_data()
