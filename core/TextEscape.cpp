@@ -119,6 +119,13 @@ QString escapeJsonString(const QString& text)
 
 QByteArray escapeJsonDocumentControls(const QByteArray& json)
 {
+    // Every byte rewritten below starts with 0x7F, 0xC2 or 0xE2; without them there is nothing to
+    // do, and the document (tens of MiB for a big report) is returned without a copy.
+    if (std::none_of(json.cbegin(), json.cend(), [](char c) {
+            const auto b = static_cast<unsigned char>(c);
+            return b == 0x7F || b == 0xC2 || b == 0xE2;
+        }))
+        return json;
     QByteArray out;
     out.reserve(json.size());
     const auto escape = [&out](unsigned codePoint) { out += "\\u" + QByteArray::number(codePoint, 16).rightJustified(4, '0'); };

@@ -7,6 +7,7 @@
 #include "TextEscape.h"
 
 #include <QCoreApplication>
+#include <QIODevice>
 
 namespace staplescope::cli {
 
@@ -63,8 +64,17 @@ QString ReportOutput::read(const QCommandLineParser& parser)
 
 int ReportOutput::write(const InspectionReport& report, CommandStreams& streams) const
 {
-    if (m_formatName == QLatin1String("json"))
-        streams.out << QString::fromUtf8(reportToJsonBytes(report));
+    if (m_formatName == QLatin1String("json")) {
+        // Already UTF-8: written as bytes where the stream has a device (stdout), which spares a
+        // UTF-16 copy of a document that can be tens of MiB.
+        const QByteArray json = reportToJsonBytes(report);
+        if (QIODevice* device = streams.out.device()) {
+            streams.out.flush();
+            device->write(json);
+        } else {
+            streams.out << QString::fromUtf8(json);
+        }
+    }
     else if (m_formatName == QLatin1String("markdown"))
         streams.out << reportToMarkdown(report);
     else if (m_formatName == QLatin1String("html"))
