@@ -60,6 +60,8 @@ void TestFuzzRegressions::regressions()
     QVERIFY2(entry, qPrintable(QStringLiteral("fuzz/regressions/%1 names no fuzz target").arg(target)));
     QFile f(path);
     QVERIFY2(f.open(QIODevice::ReadOnly), qPrintable(path));
+    // Named before it runs: a crash ends the process before QTest could name the row.
+    qInfo("replaying fuzz/regressions/%s/%s", qPrintable(target), qPrintable(QFileInfo(path).fileName()));
     entry(f.readAll()); // passes when it returns: a crash or a sanitizer report ends the test
 }
 
