@@ -89,7 +89,7 @@ private slots:
         clock.start();
         ticker.start();
         window.openPaths({m_dir.path()});
-        QVERIFY(loaded.wait(30000));
+        QVERIFY(loaded.wait(30000 * timeFactor()));
         const qint64 elapsed = clock.elapsed();
         ticker.stop();
 

@@ -311,15 +311,17 @@ void TestLoader::stapleEncodings()
     const OcspStaple& s = in.staples.first();
     QCOMPARE(int(s.encoding()), encoding);
     QVERIFY(s.isSuccessful());
-    QCOMPARE(s.responses().size(), 1);
-    const OcspCertId& id = s.responses().first().certId;
+    // responses() returns a new list each call: keep it, a reference into a temporary dangles.
+    const QList<OcspSingleResponse> responses = s.responses();
+    QCOMPARE(responses.size(), 1);
+    const OcspCertId& id = responses.first().certId;
     QCOMPARE(id.hashAlgorithm, hash);
     const Certificate leaf = Certificate::fromDer(m_pki->leaf.certDer(), {});
     const Certificate issuer = Certificate::fromDer(m_pki->intermediate.certDer(), {});
     QVERIFY(id.matches(leaf, issuer));
     QVERIFY(!id.matches(issuer, leaf));
-    QCOMPARE(s.responses().first().thisUpdate, daysFrom(fixedNow(), -1));
-    QCOMPARE(s.responses().first().nextUpdate, daysFrom(fixedNow(), 6));
+    QCOMPARE(responses.first().thisUpdate, daysFrom(fixedNow(), -1));
+    QCOMPARE(responses.first().nextUpdate, daysFrom(fixedNow(), 6));
 }
 
 void TestLoader::pkcs12Passwords_data()

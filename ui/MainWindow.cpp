@@ -565,7 +565,9 @@ void MainWindow::startLoad(const QStringList& paths, const QStringList& caFiles)
         updateWindowTitle();
         emit loadFinished();
     });
-    watcher->setFuture(QtConcurrent::run([request, options] {
+    // The worker holds `cancel` too: request.load.cancel points into it, and a window closed
+    // mid-load would otherwise free the flag while the worker still polls it.
+    watcher->setFuture(QtConcurrent::run([request, options, cancel] {
         Loaded loaded;
         loaded.session = InspectionSession::load(request);
         loaded.report = loaded.session->evaluate(options);

@@ -1,0 +1,20 @@
+# cmake -DMODE=reset|check -DDIR=<folder> -P SanitizerReports.cmake
+# reset: an empty report folder before the sanitizer test run. check: fail, printing every report,
+# when any process of the run (a test or a program it started) wrote one.
+if(MODE STREQUAL "reset")
+    file(REMOVE_RECURSE "${DIR}")
+    file(MAKE_DIRECTORY "${DIR}")
+elseif(MODE STREQUAL "check")
+    file(GLOB reports "${DIR}/*")
+    if(reports)
+        foreach(report IN LISTS reports)
+            file(READ "${report}" text)
+            message("==== ${report}\n${text}")
+        endforeach()
+        list(LENGTH reports count)
+        message(FATAL_ERROR "${count} sanitizer report(s) in ${DIR}")
+    endif()
+    message("no sanitizer reports")
+else()
+    message(FATAL_ERROR "MODE must be reset or check")
+endif()
