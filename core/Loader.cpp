@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <limits>
 #include <mutex>
 
 #include <dirent.h>
@@ -148,6 +149,84 @@ std::unique_ptr<T, void (*)(T*)> decodeExact(const QByteArray& der, D2i d2i, voi
         return {nullptr, freeFn};
     }
     return {obj, freeFn};
+}
+
+// Password-protected files name their own key-derivation cost. A hostile one asks for billions of
+// iterations and would hold the loading thread for hours; tools write a few thousand (OpenSSL's
+// pkcs12 -export: 2,048) and the strictest current advice is 1,300,000 (PBKDF2-HMAC-SHA1).
+constexpr qint64 kMaxKeyDerivationIterations = 2'000'000;
+
+qint64 iterationCount(const ASN1_INTEGER* value)
+{
+    int64_t count = 0;
+    if (!value || ASN1_INTEGER_get_int64(&count, value) != 1 || count < 0) {
+        clearOpenSslErrors();
+        return std::numeric_limits<qint64>::max(); // unreadable or absurd: as costly as it gets
+    }
+    return count;
+}
+
+// The iterations a password-based algorithm asks for: PBES2 with PBKDF2, or PBES1 and the PKCS#12
+// PBE schemes. 0 for anything else (scrypt runs under OpenSSL's own memory bound).
+qint64 iterationsOf(const X509_ALGOR* algorithm)
+{
+    const ASN1_OBJECT* oid = nullptr;
+    int type = 0;
+    const void* value = nullptr;
+    X509_ALGOR_get0(&oid, &type, &value, algorithm);
+    if (type != V_ASN1_SEQUENCE || !value)
+        return 0;
+    const auto* parameters = static_cast<const ASN1_STRING*>(value);
+    const unsigned char* p = ASN1_STRING_get0_data(parameters);
+    qint64 iterations = 0;
+    if (OBJ_obj2nid(oid) == NID_pbes2) {
+        const Pbe2ParamPtr pbes2(d2i_PBE2PARAM(nullptr, &p, ASN1_STRING_length(parameters)));
+        const X509_ALGOR* kdf = pbes2 ? pbes2->keyfunc : nullptr;
+        if (kdf && OBJ_obj2nid(kdf->algorithm) == NID_id_pbkdf2 && kdf->parameter && kdf->parameter->type == V_ASN1_SEQUENCE) {
+            const ASN1_STRING* kdfParameters = kdf->parameter->value.sequence;
+            const unsigned char* q = ASN1_STRING_get0_data(kdfParameters);
+            const Pbkdf2ParamPtr pbkdf2(d2i_PBKDF2PARAM(nullptr, &q, ASN1_STRING_length(kdfParameters)));
+            if (pbkdf2)
+                iterations = iterationCount(pbkdf2->iter);
+        }
+    } else if (const PbeParamPtr pbes1(d2i_PBEPARAM(nullptr, &p, ASN1_STRING_length(parameters))); pbes1) {
+        iterations = iterationCount(pbes1->iter);
+    }
+    clearOpenSslErrors();
+    return iterations;
+}
+
+// The largest iteration count a PKCS#12 file asks for among what can be read before decrypting:
+// its MAC, each encrypted safe, each shrouded key in a plain safe (where OpenSSL puts keys).
+qint64 pkcs12Iterations(const PKCS12* p12)
+{
+    qint64 most = 0;
+    const ASN1_INTEGER* macIterations = nullptr;
+    PKCS12_get0_mac(nullptr, nullptr, nullptr, &macIterations, p12);
+    if (macIterations) // absent means 1
+        most = iterationCount(macIterations);
+    const Pkcs7StackPtr safes(PKCS12_unpack_authsafes(p12));
+    for (int i = 0; i < sk_PKCS7_num(safes.get()); ++i) {
+        PKCS7* safe = sk_PKCS7_value(safes.get(), i);
+        const int kind = OBJ_obj2nid(safe->type);
+        if (kind == NID_pkcs7_encrypted && safe->d.encrypted && safe->d.encrypted->enc_data &&
+            safe->d.encrypted->enc_data->algorithm) {
+            most = std::max(most, iterationsOf(safe->d.encrypted->enc_data->algorithm));
+        } else if (kind == NID_pkcs7_data) {
+            const SafeBagStackPtr bags(PKCS12_unpack_p7data(safe));
+            for (int j = 0; j < sk_PKCS12_SAFEBAG_num(bags.get()); ++j) {
+                const PKCS12_SAFEBAG* bag = sk_PKCS12_SAFEBAG_value(bags.get(), j);
+                if (PKCS12_SAFEBAG_get_nid(bag) != NID_pkcs8ShroudedKeyBag)
+                    continue;
+                const X509_ALGOR* algorithm = nullptr;
+                X509_SIG_get0(PKCS12_SAFEBAG_get0_pkcs8(bag), &algorithm, nullptr);
+                if (algorithm)
+                    most = std::max(most, iterationsOf(algorithm));
+            }
+        }
+    }
+    clearOpenSslErrors();
+    return most;
 }
 
 void ensureLegacyProvider()
@@ -690,9 +769,17 @@ private:
     void addEncryptedPkcs8Der(const QByteArray& der, const SourceLocation& where)
     {
         const QString format = QStringLiteral("encrypted PKCS#8");
+        auto sig = decodeExact<X509_SIG>(der, d2i_X509_SIG, X509_SIG_free);
+        if (sig) {
+            const X509_ALGOR* algorithm = nullptr;
+            X509_SIG_get0(sig.get(), &algorithm, nullptr);
+            if (const qint64 iterations = algorithm ? iterationsOf(algorithm) : 0; iterations > kMaxKeyDerivationIterations) {
+                tooCostlyToOpen(QStringLiteral("encrypted private key"), iterations, where);
+                return;
+            }
+        }
         const auto password = askPassword();
         if (password) {
-            auto sig = decodeExact<X509_SIG>(der, d2i_X509_SIG, X509_SIG_free);
             const QByteArray pass = password->toUtf8();
             OpenSslPtr<PKCS8_PRIV_KEY_INFO, PKCS8_PRIV_KEY_INFO_free> p8(
                 sig ? PKCS8_decrypt(sig.get(), pass.constData(), int(pass.size())) : nullptr);
@@ -758,8 +845,22 @@ private:
                                        QStringLiteral("Check the password (--password, or the prompt) and try again.")));
     }
 
+    void tooCostlyToOpen(const QString& what, qint64 iterations, const SourceLocation& where)
+    {
+        m_out.findings << inputFinding(
+            QStringLiteral("INPUT_UNREADABLE"), Severity::Error, where.display(),
+            QStringLiteral("This %1 asks for %2 key-derivation iterations to check a password, more than the %3 any tool "
+                           "writes; it was not opened, so that a hostile file cannot hold the program for hours.")
+                .arg(what, QString::number(iterations), QString::number(kMaxKeyDerivationIterations)),
+            QStringLiteral("Export it again with the usual settings (openssl pkcs12 -export uses 2,048 iterations)."));
+    }
+
     void addPkcs12(Pkcs12Ptr p12, const SourceLocation& where)
     {
+        if (const qint64 iterations = pkcs12Iterations(p12.get()); iterations > kMaxKeyDerivationIterations) {
+            tooCostlyToOpen(QStringLiteral("PKCS#12 file"), iterations, where);
+            return;
+        }
         // Try no password and the empty password first: many exported bundles use one of them.
         QList<std::optional<QByteArray>> attempts{std::nullopt, QByteArray("")};
         bool asked = false;

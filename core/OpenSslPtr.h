@@ -77,6 +77,13 @@ using OsslDecoderCtxPtr = OpenSslPtr<OSSL_DECODER_CTX, OSSL_DECODER_CTX_free>;
 
 inline void freeX509Stack(STACK_OF(X509) * s) { sk_X509_pop_free(s, X509_free); }
 using X509StackPtr = OpenSslPtr<STACK_OF(X509), freeX509Stack>;
+inline void freePkcs7Stack(STACK_OF(PKCS7) * s) { sk_PKCS7_pop_free(s, PKCS7_free); }
+using Pkcs7StackPtr = OpenSslPtr<STACK_OF(PKCS7), freePkcs7Stack>;
+inline void freeSafeBagStack(STACK_OF(PKCS12_SAFEBAG) * s) { sk_PKCS12_SAFEBAG_pop_free(s, PKCS12_SAFEBAG_free); }
+using SafeBagStackPtr = OpenSslPtr<STACK_OF(PKCS12_SAFEBAG), freeSafeBagStack>;
+using Pbe2ParamPtr = OpenSslPtr<PBE2PARAM, PBE2PARAM_free>;
+using Pbkdf2ParamPtr = OpenSslPtr<PBKDF2PARAM, PBKDF2PARAM_free>;
+using PbeParamPtr = OpenSslPtr<PBEPARAM, PBEPARAM_free>;
 
 // Drains OpenSSL's thread-local error queue into one readable line and leaves it empty.
 // Call it right where an OpenSSL call failed, so the message belongs to that failure.

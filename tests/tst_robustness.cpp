@@ -7,6 +7,9 @@
 #include "PkiFactory.h"
 #include "TestClock.h"
 
+#include <openssl/pkcs12.h>
+
+#include <QElapsedTimer>
 #include <QRandomGenerator>
 #include <QTest>
 
@@ -24,6 +27,8 @@ private slots:
     void damagedInputIsExplained();
     void absentOptionalFieldsDoNotCrash_data();
     void absentOptionalFieldsDoNotCrash();
+    void costlyKeyDerivationIsRefused_data();
+    void costlyKeyDerivationIsRefused();
 
 private:
     QList<QPair<QString, QByteArray>> m_samples;
@@ -154,6 +159,76 @@ void TestRobustness::absentOptionalFieldsDoNotCrash()
     analysis.at = fixedNow();
     for (const Bundle& bundle : bundler.bundle(all))
         analyzer.analyze(bundle, analysis);
+}
+
+// A password-protected file names its own key-derivation cost. Files made with a distinctive
+// iteration count (66,051, three bytes) are patched to ask for 8,388,607: the loader refuses them at
+// once instead of deriving keys for minutes, and says why. (Making such a file honestly would take
+// as long as opening it.)
+void TestRobustness::costlyKeyDerivationIsRefused_data()
+{
+    QTest::addColumn<QByteArray>("bytes");
+    QTest::addColumn<QString>("what");
+    const PkiFactory factory;
+    CertSpec spec;
+    spec.notBefore = daysFrom(fixedNow(), -1);
+    spec.notAfter = daysFrom(fixedNow(), 30);
+    const IssuedCert self = factory.issue(spec);
+    constexpr int kMarkedIterations = 0x010203;
+    const QByteArray marked("\x02\x03\x01\x02\x03", 5);
+    const QByteArray costly("\x02\x03\x7f\xff\xff", 5);
+    const auto patched = [&](QByteArray der) {
+        const qsizetype occurrences = der.count(marked);
+        der.replace(marked, costly);
+        return occurrences > 0 ? der : QByteArray();
+    };
+    const auto pkcs12 = [&](int iterations, int macIterations) {
+        OpenSslPtr<PKCS12, PKCS12_free> p12(PKCS12_create("pw", "site", self.key.get(), self.cert.get(), nullptr, 0, 0,
+                                                          iterations, macIterations, 0));
+        unsigned char* der = nullptr;
+        const int length = p12 ? i2d_PKCS12(p12.get(), &der) : 0;
+        QByteArray out(reinterpret_cast<const char*>(der), qMax(length, 0));
+        OPENSSL_free(der);
+        return out;
+    };
+    QTest::newRow("PKCS#12 MAC") << patched(pkcs12(2048, kMarkedIterations)) << QStringLiteral("PKCS#12 file");
+    QTest::newRow("PKCS#12 encrypted safe and shrouded key") << patched(pkcs12(kMarkedIterations, 2048))
+                                                            << QStringLiteral("PKCS#12 file");
+
+    OpenSslPtr<PKCS8_PRIV_KEY_INFO, PKCS8_PRIV_KEY_INFO_free> p8(EVP_PKEY2PKCS8(self.key.get()));
+    OpenSslPtr<X509_SIG, X509_SIG_free> encrypted(
+        PKCS8_encrypt(-1, EVP_aes_256_cbc(), "pw", 2, nullptr, 0, kMarkedIterations, p8.get()));
+    unsigned char* der = nullptr;
+    const int length = encrypted ? i2d_X509_SIG(encrypted.get(), &der) : 0;
+    const QByteArray pkcs8(reinterpret_cast<const char*>(der), qMax(length, 0));
+    OPENSSL_free(der);
+    QTest::newRow("encrypted PKCS#8, DER") << patched(pkcs8) << QStringLiteral("encrypted private key");
+    QTest::newRow("encrypted PKCS#8, PEM") << PkiFactory::toPem(patched(pkcs8), "ENCRYPTED PRIVATE KEY")
+                                          << QStringLiteral("encrypted private key");
+}
+
+void TestRobustness::costlyKeyDerivationIsRefused()
+{
+    QFETCH(QByteArray, bytes);
+    QFETCH(QString, what);
+    QVERIFY2(!bytes.isEmpty(), "the marked iteration count was not found to patch");
+    bool asked = false;
+    LoadOptions options;
+    options.passwordProvider = [&](const QString&) {
+        asked = true;
+        return std::optional<QString>(QStringLiteral("pw"));
+    };
+    QElapsedTimer timer;
+    timer.start();
+    const LoadedInputs loaded = Loader(options).loadData(bytes, QStringLiteral("costly"));
+    qInfo("refused in %lld ms", timer.elapsed());
+    QVERIFY(loaded.keys.isEmpty());
+    QVERIFY(loaded.certificates.isEmpty());
+    QVERIFY2(!asked, "a password was asked for a file that is not going to be opened");
+    QCOMPARE(loaded.findings.size(), 1);
+    const Finding& f = loaded.findings.first();
+    QCOMPARE(f.code, QStringLiteral("INPUT_UNREADABLE"));
+    QVERIFY2(f.message.contains(what) && f.message.contains(QStringLiteral("8388607")), qPrintable(f.message));
 }
 
 QTEST_GUILESS_MAIN(TestRobustness)
