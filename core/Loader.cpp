@@ -1160,21 +1160,19 @@ private:
     QList<QByteArray> list(const QByteArray& folder, const QString& shown)
     {
         QList<QByteArray> names;
-        if (::access(folder.constData(), R_OK | X_OK) != 0) {
-            const int error = errno;
+        const auto cannotList = [&](int error) {
             note(unreadable(Severity::Error, shown,
                             error == EACCES ? QStringLiteral("The folder cannot be listed: permission denied.")
                                             : QStringLiteral("The folder cannot be listed: %1.").arg(qt_error_string(error)),
                             QStringLiteral("Run as a user who can read it (certificates under /etc are often root-only).")));
+        };
+        if (::access(folder.constData(), R_OK | X_OK) != 0) {
+            cannotList(errno);
             return names;
         }
         DIR* dir = ::opendir(folder.constData());
         if (!dir) {
-            const int error = errno;
-            note(unreadable(Severity::Error, shown,
-                            error == EACCES ? QStringLiteral("The folder cannot be listed: permission denied.")
-                                            : QStringLiteral("The folder cannot be listed: %1.").arg(qt_error_string(error)),
-                            QStringLiteral("Run as a user who can read it (certificates under /etc are often root-only).")));
+            cannotList(errno);
             return names;
         }
         // One name per step; the whole walk stops at kMaxEntriesPerWalk names.

@@ -61,6 +61,17 @@ private:
     {
         return Bundler(m_trust.get()).bundle(Loader().loadPaths({path}));
     }
+    // The codes the analyzer gives `bundle` at the fixed time, trusting the test root.
+    QStringList analyzedCodes(const Bundle& bundle) const
+    {
+        AnalysisOptions options;
+        options.at = fixedNow();
+        options.trust = m_trust.get();
+        QStringList codes;
+        for (const Finding& f : Analyzer().analyze(bundle, options))
+            codes << f.code;
+        return codes;
+    }
     static const Bundle* bundleFor(const QList<Bundle>& bundles, const IssuedCert& leaf)
     {
         for (const Bundle& b : bundles)
@@ -377,12 +388,7 @@ void TestBundler::explicitRolesKeepTheGivenOrder()
     QCOMPARE(b.chainAsGivenSource, QStringLiteral("chain.pem"));
     QCOMPARE(b.keyStatus, KeyStatus::NotProvided);
 
-    AnalysisOptions options;
-    options.at = fixedNow();
-    options.trust = m_trust.get();
-    QStringList codes;
-    for (const Finding& f : Analyzer().analyze(b, options))
-        codes << f.code;
+    const QStringList codes = analyzedCodes(b);
     QVERIFY2(codes.contains(QStringLiteral("CHAIN_ORDER")), qPrintable(codes.join(' ')));
 }
 
@@ -425,12 +431,7 @@ void TestBundler::oneServersFileKeepsItsWholeOrder()
     QCOMPARE(bundles.size(), 1);
     QVERIFY(!bundles.first().leafFirstAsGiven);
     QCOMPARE(bundles.first().chainAsGiven.size(), 1);
-    AnalysisOptions options;
-    options.at = fixedNow();
-    options.trust = m_trust.get();
-    QStringList codes;
-    for (const Finding& f : Analyzer().analyze(bundles.first(), options))
-        codes << f.code;
+    const QStringList codes = analyzedCodes(bundles.first());
     QVERIFY2(codes.contains(QStringLiteral("CHAIN_ORDER")), qPrintable(codes.join(' ')));
 }
 
@@ -451,12 +452,7 @@ void TestBundler::chainLongerThanTheBoundIsSaidSo()
     QVERIFY(bundles.first().chainTooLong);
     QCOMPARE(bundles.first().chain.size(), kMaxChainLength);
 
-    AnalysisOptions options;
-    options.at = fixedNow();
-    options.trust = m_trust.get();
-    QStringList codes;
-    for (const Finding& f : Analyzer().analyze(bundles.first(), options))
-        codes << f.code;
+    const QStringList codes = analyzedCodes(bundles.first());
     QVERIFY2(codes.contains(QStringLiteral("CHAIN_TOO_LONG")), qPrintable(codes.join(' ')));
     QVERIFY2(!codes.contains(QStringLiteral("CHAIN_INCOMPLETE")), qPrintable(codes.join(' ')));
 }

@@ -37,16 +37,22 @@ struct ManyLeaves {
 
 enum class Layout { CaFirst, CaAfterEachLeaf };
 
+// A root CA valid from `daysBack` days before the fixed time until 1,000 days after it.
+IssuedCert makeCa(const PkiFactory& factory, const QString& name, int daysBack)
+{
+    CertSpec spec;
+    spec.commonName = name;
+    spec.isCa = true;
+    spec.notBefore = daysFrom(fixedNow(), -daysBack);
+    spec.notAfter = daysFrom(fixedNow(), 1000);
+    return factory.issue(spec);
+}
+
 ManyLeaves makeManyLeaves(int count, Layout layout)
 {
     const PkiFactory factory;
     const QDateTime now = fixedNow();
-    CertSpec caSpec;
-    caSpec.commonName = QStringLiteral("Scale CA");
-    caSpec.isCa = true;
-    caSpec.notBefore = daysFrom(now, -100);
-    caSpec.notAfter = daysFrom(now, 1000);
-    const IssuedCert ca = factory.issue(caSpec);
+    const IssuedCert ca = makeCa(factory, QStringLiteral("Scale CA"), 100);
     CertSpec leafSpec;
     leafSpec.notBefore = daysFrom(now, -10);
     leafSpec.notAfter = daysFrom(now, 80);
@@ -140,12 +146,7 @@ void TestScale::sameNamesManyTimes()
     // superseded; the current one's timeline shows a bounded number of previous certificates.
     const PkiFactory factory;
     const QDateTime now = fixedNow();
-    CertSpec caSpec;
-    caSpec.commonName = QStringLiteral("Renewal CA");
-    caSpec.isCa = true;
-    caSpec.notBefore = daysFrom(now, -3000);
-    caSpec.notAfter = daysFrom(now, 1000);
-    const IssuedCert ca = factory.issue(caSpec);
+    const IssuedCert ca = makeCa(factory, QStringLiteral("Renewal CA"), 3000);
     CertSpec leafSpec;
     leafSpec.commonName = QStringLiteral("www.example.test");
     leafSpec.dnsNames = {leafSpec.commonName};
