@@ -291,10 +291,10 @@ private:
         return {};
     }
 
-    Certificate knownCertificateWithSerial(const QByteArray& serial) const
+    Certificate knownCertificateWithSerial(const OcspCertId& id) const
     {
         for (const Certificate& c : b.previousCertificates + b.knownCertificates)
-            if (c.serial() == serial && c != b.leaf)
+            if (id.serialMatches(c) && c != b.leaf)
                 return c;
         return {};
     }
@@ -332,7 +332,7 @@ private:
 
         const bool sameIssuerName = id.issuerNameMatches(b.leaf);
         const bool sameIssuerKey = issuer.isNull() || id.issuerKeyMatches(issuer);
-        const Certificate owner = knownCertificateWithSerial(id.serial);
+        const Certificate owner = knownCertificateWithSerial(id);
         QString ownerText;
         if (!owner.isNull()) {
             const bool previous = b.previousCertificates.contains(owner) || attached.attachment == StapleAttachment::PreviousCertificate;

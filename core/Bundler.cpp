@@ -313,7 +313,7 @@ QList<Bundle> Bundler::bundle(const LoadedInputs& inputs) const
     // Staples: by CertID first (serial, then both issuer hashes with the staple's own algorithm).
     QHash<QByteArray, QList<int>> bundlesBySerial;
     for (int i = 0; i < bundles.size(); ++i)
-        bundlesBySerial[bundles[i].leaf.serial()] << i;
+        bundlesBySerial[signedSerialKey(bundles[i].leaf.serial(), bundles[i].leaf.serialNegative())] << i;
     // Every file that holds a leaf, for HAProxy's "site.pem.ocsp belongs to site.pem".
     QHash<QString, int> bundleByLeafFile;
     for (const Certificate& cert : inputs.certificates) {
@@ -325,7 +325,7 @@ QList<Bundle> Bundler::bundle(const LoadedInputs& inputs) const
         int owner = -1;
         StapleAttachment how = StapleAttachment::CertIdMatch;
         for (const OcspSingleResponse& single : staple.responses()) {
-            for (int i : bundlesBySerial.value(single.certId.serial)) {
+            for (int i : bundlesBySerial.value(signedSerialKey(single.certId.serial, single.certId.serialNegative))) {
                 const Bundle& b = bundles[i];
                 if (!single.certId.issuerNameMatches(b.leaf))
                     continue;

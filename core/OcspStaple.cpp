@@ -74,9 +74,12 @@ QString ocspStatusName(OcspCertStatus status)
     return QStringLiteral("unknown");
 }
 
-QString OcspCertId::serialHex() const { return hexColon(serial); }
+QString OcspCertId::serialHex() const { return signedSerialHex(serial, serialNegative); }
 
-bool OcspCertId::serialMatches(const Certificate& cert) const { return !cert.isNull() && cert.serial() == serial; }
+bool OcspCertId::serialMatches(const Certificate& cert) const
+{
+    return !cert.isNull() && cert.serial() == serial && cert.serialNegative() == serialNegative;
+}
 
 bool OcspCertId::issuerNameMatches(const Certificate& cert) const
 {
@@ -169,6 +172,7 @@ OcspStaple::ParseResult OcspStaple::fromDer(const QByteArray& der, const SourceL
             entry.certId.issuerNameHash = asn1Bytes(nameHash);
             entry.certId.issuerKeyHash = asn1Bytes(issuerKeyHash);
             entry.certId.serial = integerBytes(serial);
+            entry.certId.serialNegative = serial && ASN1_STRING_type(serial) == V_ASN1_NEG_INTEGER;
 
             int reason = -1;
             ASN1_GENERALIZEDTIME *revoked = nullptr, *thisUpdate = nullptr, *nextUpdate = nullptr;

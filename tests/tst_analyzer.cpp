@@ -369,6 +369,30 @@ void TestAnalyzer::findings_data()
         writeSite(c, s);
         c.expect << serialOf(other) << serialOf(c.pki.leaf);
     }, "STAPLE_FOR_OTHER_CERT", critical, {"same CA"});
+    row("negative serial, staple for the positive one", [](Case& c) {
+        // Serials are signed INTEGERs: the same magnitude bytes with another sign are another certificate.
+        const IssuedCert positive = c.pki.issueLeaf([](CertSpec& s) {
+            s.commonName = "other.example.test";
+            s.dnsNames = {"other.example.test"};
+            s.serial = QByteArray::fromHex("1111");
+        });
+        const IssuedCert negative = c.pki.issueLeaf([](CertSpec& s) {
+            s.serial = QByteArray::fromHex("1111");
+            s.negativeSerial = true;
+        });
+        Site s = standardSite(c.pki);
+        s.cert = negative.certPem();
+        s.key = c.pki.keyPem(negative);
+        s.staple = c.pki.staple(c.pki.goodStapleSpec(), &positive);
+        writeSite(c, s);
+    }, "STAPLE_FOR_OTHER_CERT", critical, {"staple is for serial 11:11", "certificate is serial -11:11"});
+    row("negative serial with its own staple", [](Case& c) {
+        const IssuedCert negative = c.pki.issueLeaf([](CertSpec& s) {
+            s.serial = QByteArray::fromHex("1111");
+            s.negativeSerial = true;
+        });
+        writeLeafSite(c, negative);
+    }, "STAPLE_FOR_OTHER_CERT", kAbsent);
     row("SHA-256 staple of the previous certificate", [](Case& c) {
         const IssuedCert previous = c.pki.issueLeaf([](CertSpec& s) {
             s.notBefore = daysFrom(fixedNow(), -60);

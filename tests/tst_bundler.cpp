@@ -42,6 +42,7 @@ private slots:
     void sameCertificateInTwoFilesIsOneBundle();
     void responderCertificateHeadsNoBundle();
     void staplesAttachByCertId();
+    void signedSerialsAreDifferentCertificates();
     void haproxyOcspBesideItsPem();
     void stapleBesideFiles();
     void stapleToTheOnlyBundle();
@@ -178,6 +179,39 @@ void TestBundler::staplesAttachByCertId()
     QCOMPARE(ba->staples.first().attachment, StapleAttachment::CertIdMatch);
     QCOMPARE(bb->staples.first().attachment, StapleAttachment::CertIdMatch);
     QCOMPARE(bb->staples.first().staple.responses().first().certId.hashAlgorithm, QStringLiteral("SHA-256"));
+}
+
+void TestBundler::signedSerialsAreDifferentCertificates()
+{
+    // Serial −0x1111 and +0x1111 have the same magnitude bytes; OCSP_id_cmp tells them apart.
+    const IssuedCert positive = m_pki->issueLeaf([](CertSpec& s) {
+        named(s, QStringLiteral("a.example.test"));
+        s.serial = QByteArray::fromHex("1111");
+    });
+    const IssuedCert negative = m_pki->issueLeaf([](CertSpec& s) {
+        named(s, QStringLiteral("b.example.test"));
+        s.serial = QByteArray::fromHex("1111");
+        s.negativeSerial = true;
+    });
+    m_dir->write(QStringLiteral("a.pem"), positive.certPem());
+    m_dir->write(QStringLiteral("b.pem"), negative.certPem());
+    m_dir->write(QStringLiteral("chain.pem"), m_pki->intermediate.certPem());
+    m_dir->write(QStringLiteral("1.der"), m_pki->staple(m_pki->goodStapleSpec(), &negative));
+    m_dir->write(QStringLiteral("2.der"), m_pki->staple(m_pki->goodStapleSpec(), &positive));
+
+    const QList<Bundle> bundles = bundleFolder(m_dir->path());
+    QCOMPARE(bundles.size(), 2);
+    const Bundle* bp = bundleFor(bundles, positive);
+    const Bundle* bn = bundleFor(bundles, negative);
+    QVERIFY(bp && bn);
+    QCOMPARE(bp->leaf.serialHex(), QStringLiteral("11:11"));
+    QCOMPARE(bn->leaf.serialHex(), QStringLiteral("-11:11"));
+    QCOMPARE(bp->staples.size(), 1);
+    QCOMPARE(bn->staples.size(), 1);
+    QVERIFY(bp->staples.first().staple.source().path.endsWith(QLatin1String("2.der")));
+    QVERIFY(bn->staples.first().staple.source().path.endsWith(QLatin1String("1.der")));
+    QCOMPARE(bn->staples.first().staple.responses().first().certId.serialHex(), QStringLiteral("-11:11"));
+    QCOMPARE(bn->staples.first().attachment, StapleAttachment::CertIdMatch);
 }
 
 void TestBundler::haproxyOcspBesideItsPem()
