@@ -9,6 +9,11 @@ namespace staplescope {
 namespace {
 
 constexpr qint64 kDay = 86400;
+// How far a staple's thisUpdate may lie ahead of the evaluation time: OpenSSL's default leeway
+// (OCSP_check_validity with nsec = 300, as `openssl ocsp` uses). Only the not-yet-valid side:
+// OpenSSL lets nextUpdate pass by the same 5 minutes, but a staple past nextUpdate means its
+// refresh job has stopped, and that is worth saying at once rather than 5 minutes later.
+constexpr qint64 kStapleClockLeeway = 300;
 
 QString certSubject(const Certificate& cert)
 {
@@ -445,7 +450,15 @@ private:
 
         const QDateTime thisUpdate = single.thisUpdate;
         const QDateTime nextUpdate = single.nextUpdate;
-        if (thisUpdate.isValid() && thisUpdate > at) {
+        if (thisUpdate.isValid() && thisUpdate > at && thisUpdate <= at.addSecs(kStapleClockLeeway)) {
+            // Responders stamp thisUpdate with their own clock; a few minutes ahead is ordinary skew,
+            // which OpenSSL (OCSP_check_validity, nsec = 300) and browsers tolerate.
+            add(QStringLiteral("STAPLE_CLOCK_SKEW"), Severity::Info, QStringLiteral("Staple is slightly from the future"), subject,
+                QStringLiteral("The staple's thisUpdate is %1 (%2), within the %3 of clock skew that clients tolerate; a clock "
+                               "is a little off (this machine's, the server's, or the responder's).")
+                    .arg(formatTime(thisUpdate), relative(at, thisUpdate), formatDuration(kStapleClockLeeway)),
+                QStringLiteral("Nothing to do now; if it recurs, check NTP on the server and this machine."), ids);
+        } else if (thisUpdate.isValid() && thisUpdate > at) {
             acceptable = false;
             add(QStringLiteral("STAPLE_NOT_YET_VALID"), Severity::Error, QStringLiteral("Staple is from the future"), subject,
                 QStringLiteral("The staple's thisUpdate is %1 (%2); clients reject a response from the future. A clock is wrong "

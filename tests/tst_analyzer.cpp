@@ -537,6 +537,21 @@ void TestAnalyzer::findings_data()
         s.staple = c.pki.staple(spec);
         writeSite(c, s);
     }, "STAPLE_NOT_YET_VALID", error, {"in 2 hours"});
+    // OpenSSL's OCSP_check_validity tolerates a thisUpdate up to 5 minutes ahead (clock skew).
+    const auto skewed = [](qint64 aheadSecs) {
+        return [aheadSecs](Case& c) {
+            OcspSpec spec = c.pki.goodStapleSpec();
+            spec.thisUpdate = fixedNow().addSecs(aheadSecs);
+            Site s = standardSite(c.pki);
+            s.staple = c.pki.staple(spec);
+            writeSite(c, s);
+        };
+    };
+    row("staple 4:59 ahead is clock skew, not an error", skewed(299), "STAPLE_NOT_YET_VALID", kAbsent);
+    row("staple 4:59 ahead is noted", skewed(299), "STAPLE_CLOCK_SKEW", info, {"in 4 minutes 59 seconds", "5 minutes"});
+    row("staple 5:00 ahead is still clock skew", skewed(300), "STAPLE_NOT_YET_VALID", kAbsent);
+    row("staple 5:01 ahead is from the future", skewed(301), "STAPLE_NOT_YET_VALID", error, {"in 5 minutes 1 second"});
+    row("staple 5:01 ahead is not mere skew", skewed(301), "STAPLE_CLOCK_SKEW", kAbsent);
     row("staple with thisUpdate exactly now", [](Case& c) {
         OcspSpec spec = c.pki.goodStapleSpec();
         spec.thisUpdate = fixedNow();
