@@ -405,6 +405,17 @@ void TestAnalyzer::findings_data()
         writeSite(c, s);
         c.expect << serialOf(previous) << serialOf(c.pki.leaf) << c.dir.write(QStringLiteral("site/cert-previous.pem"), previous.certPem());
     }, "STAPLE_FOR_OTHER_CERT", critical, {"the previous certificate", "before the renewal"});
+    row("CertID hash algorithm OpenSSL does not know is named by OID", [](Case& c) {
+        // No API makes a CertID with an unknown algorithm, so swap the SHA-1 OID (1.3.14.3.2.26)
+        // for 1.2.3.4.5.6, which has the same DER length. The signature no longer verifies, which
+        // does not matter here: the CertID cannot be matched, and must say with what.
+        Site s = standardSite(c.pki);
+        const QByteArray sha1Oid = QByteArray::fromHex("06052b0e03021a");
+        s.staple = c.pki.goodStaple();
+        QCOMPARE(s.staple.count(sha1Oid), 1);
+        s.staple.replace(sha1Oid, QByteArray::fromHex("06052a03040506"));
+        writeSite(c, s);
+    }, "STAPLE_ISSUER_MISMATCH", critical, {"with 1.2.3.4.5.6"});
     row("staple from another CA", [](Case& c) {
         const IssuedCert other = c.pki.otherCa();
         const IssuedCert foreign = c.pki.issueLeaf({}, &other);
@@ -459,6 +470,23 @@ void TestAnalyzer::findings_data()
         s.staple = c.pki.staple(spec);
         writeSite(c, s);
     }, "STAPLE_RESPONSE_UNSUCCESSFUL", error, {"\"unauthorized\""});
+    // RFC 6960 defines statuses 0–3, 5 and 6: 4 (unused) and 7 are not an OCSP answer at all.
+    for (const int status : {4, 7}) {
+        row(status == 4 ? "response status 4 (unused) is malformed" : "response status 7 is malformed", [status](Case& c) {
+            OcspSpec spec;
+            spec.responseStatus = status;
+            Site s = standardSite(c.pki);
+            s.staple = c.pki.staple(spec);
+            writeSite(c, s);
+        }, "INPUT_MALFORMED", error, {QStringLiteral("response status is %1").arg(status), "RFC 6960"});
+        row(status == 4 ? "response status 4 is no error response" : "response status 7 is no error response", [status](Case& c) {
+            OcspSpec spec;
+            spec.responseStatus = status;
+            Site s = standardSite(c.pki);
+            s.staple = c.pki.staple(spec);
+            writeSite(c, s);
+        }, "STAPLE_RESPONSE_UNSUCCESSFUL", kAbsent);
+    }
     row("staple with a corrupted signature", [](Case& c) {
         OcspSpec spec = c.pki.goodStapleSpec();
         spec.corruptSignature = true;
