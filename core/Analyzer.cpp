@@ -430,10 +430,20 @@ private:
         } else {
             const Certificate signer = findSigner(staple, issuer);
             if (signer.isNull()) {
-                add(QStringLiteral("STAPLE_UNVERIFIABLE"), Severity::Warning, QStringLiteral("Staple signer not found"), subject,
-                    QStringLiteral("The response is signed by %1, which is neither the issuer nor a certificate included in the "
-                                   "response or the inputs.").arg(staple.responderId()),
-                    QStringLiteral("Re-fetch the staple; responders normally include their delegated signing certificate."), ids);
+                // With the issuer at hand, the signer can only be the issuer or a certificate the
+                // response carries: a client has nothing more than we do, and OpenSSL fails
+                // OCSP_basic_verify with "signer certificate not found". So the staple is unusable,
+                // not merely unchecked.
+                acceptable = false;
+                add(QStringLiteral("STAPLE_SIGNER_NOT_FOUND"), Severity::Error, QStringLiteral("Staple signer not found"), subject,
+                    QStringLiteral("The response names its signer as %1, but neither the issuer %2 nor any certificate in the "
+                                   "response or the inputs has that %3, so clients cannot verify it (OpenSSL: \"signer "
+                                   "certificate not found\").")
+                        .arg(staple.responderId(), issuer.displayName(),
+                             staple.responderKeyHash().isEmpty() ? QStringLiteral("name") : QStringLiteral("key")),
+                    QStringLiteral("Fetch a fresh staple from %1; a delegated responder must include its signing certificate.")
+                        .arg(b.leaf.ocspUrls().value(0, QStringLiteral("the CA's OCSP responder"))),
+                    ids);
             } else {
                 if (!staple.verifySignature(signer)) {
                     acceptable = false;
@@ -518,7 +528,19 @@ private:
     {
         const QStringList ids{staple.id(), signer.id()};
         bool ok = true;
-        if (!signer.isIssuedBy(issuer)) {
+        if (signer.issuerNameDer() == issuer.subjectNameDer() && !signer.verifySignatureWith(issuer)) {
+            // The name is the CA's, the signature is not: a twin CA of the same name (re-keyed, or
+            // a test CA), or a forgery. "Not issued by the CA" would send the reader looking for
+            // another CA name.
+            ok = false;
+            add(QStringLiteral("STAPLE_RESPONDER_UNAUTHORIZED"), Severity::Critical, QStringLiteral("Responder certificate not validly signed by the CA"), subject,
+                QStringLiteral("The response is signed by %1, whose certificate names the certificate's CA \"%2\" as its issuer "
+                               "but is not validly signed by that CA: its signature does not verify with the CA's key (%3). "
+                               "Another CA of the same name, or a forged responder certificate.")
+                    .arg(signer.displayName(), issuer.subject(), issuer.source().display()),
+                QStringLiteral("Fetch the staple from the CA's own responder (%1).").arg(b.leaf.ocspUrls().value(0, QStringLiteral("see the certificate's AIA"))),
+                ids);
+        } else if (!signer.isIssuedBy(issuer)) {
             ok = false;
             add(QStringLiteral("STAPLE_RESPONDER_UNAUTHORIZED"), Severity::Critical, QStringLiteral("Staple signed by an unauthorised responder"), subject,
                 QStringLiteral("The response is signed by %1, which was not issued by the certificate's CA \"%2\"; only the CA or a "

@@ -541,7 +541,42 @@ void TestAnalyzer::findings_data()
         Site s = standardSite(c.pki);
         s.staple = c.pki.staple(spec, nullptr, nullptr, &c.pki.responder);
         writeSite(c, s);
-    }, "STAPLE_UNVERIFIABLE", warning, {"neither the issuer nor a certificate"});
+    }, "STAPLE_SIGNER_NOT_FOUND", error, {"byKey:", "signer certificate not found"});
+    row("delegated staple without its signer certificate is not merely unverifiable", [](Case& c) {
+        OcspSpec spec = c.pki.goodStapleSpec();
+        spec.includeSignerCert = false;
+        Site s = standardSite(c.pki);
+        s.staple = c.pki.staple(spec, nullptr, nullptr, &c.pki.responder);
+        writeSite(c, s);
+    }, "STAPLE_UNVERIFIABLE", kAbsent);
+    row("responder by name that nobody has", [](Case& c) {
+        OcspSpec spec = c.pki.goodStapleSpec();
+        spec.includeSignerCert = false;
+        spec.responderId = OcspResponderIdKind::ByName;
+        Site s = standardSite(c.pki);
+        s.staple = c.pki.staple(spec, nullptr, nullptr, &c.pki.responder);
+        writeSite(c, s);
+    }, "STAPLE_SIGNER_NOT_FOUND", error, {"byName: CN=Staplescope Test OCSP Responder", "has that name"});
+    row("responder with the CA's name as issuer but another CA's signature", [](Case& c) {
+        // A twin of the intermediate: the same subject name, another key.
+        CertSpec twinSpec;
+        twinSpec.commonName = QStringLiteral("Staplescope Test Intermediate");
+        twinSpec.isCa = true;
+        twinSpec.notBefore = daysFrom(fixedNow(), -100);
+        twinSpec.notAfter = daysFrom(fixedNow(), 1000);
+        const IssuedCert twin = c.pki.issue(twinSpec, &c.pki.root);
+        CertSpec spec;
+        spec.commonName = "Twin Responder";
+        spec.serverAuth = false;
+        spec.ocspSigning = true;
+        spec.authorityKeyId = false; // only the name and the signature can tell
+        spec.notBefore = daysFrom(fixedNow(), -30);
+        spec.notAfter = daysFrom(fixedNow(), 60);
+        const IssuedCert signer = c.pki.issue(spec, &twin);
+        Site s = standardSite(c.pki);
+        s.staple = c.pki.staple(c.pki.goodStapleSpec(), nullptr, nullptr, &signer);
+        writeSite(c, s);
+    }, "STAPLE_RESPONDER_UNAUTHORIZED", critical, {"not validly signed by that CA", "does not verify with the CA's key"});
     row("staple expired an hour ago", [](Case& c) {
         OcspSpec spec = c.pki.goodStapleSpec();
         spec.thisUpdate = daysFrom(fixedNow(), -7);
