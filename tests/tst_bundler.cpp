@@ -51,6 +51,7 @@ private slots:
     void loneKeyBesideOneCertificateIsAMismatch();
     void newestNotBeforeSupersedes();
     void stapleOfSupersededCertificateGoesToTheCurrentOne();
+    void stapleBesideItsSupersededCertificateIsHistory();
     void explicitRoles();
     void explicitRolesKeepTheGivenOrder();
     void concatenatedFullchainsAreSeparateBundles();
@@ -346,15 +347,49 @@ void TestBundler::stapleOfSupersededCertificateGoesToTheCurrentOne()
         s.notBefore = daysFrom(fixedNow(), -60);
         s.notAfter = daysFrom(fixedNow(), 30);
     });
+    // The staple lies where the current certificate's staple belongs: the renewal incident.
     m_dir->write(QStringLiteral("old/cert.pem"), previous.certPem());
     m_dir->write(QStringLiteral("live/cert.pem"), m_pki->leaf.certPem());
-    m_dir->write(QStringLiteral("old/ocsp.der"), m_pki->staple(m_pki->goodStapleSpec(), &previous));
+    m_dir->write(QStringLiteral("live/ocsp.der"), m_pki->staple(m_pki->goodStapleSpec(), &previous));
     m_dir->write(QStringLiteral("chain.pem"), m_pki->intermediate.certPem());
     const QList<Bundle> bundles = bundleFolder(m_dir->path());
     QCOMPARE(bundleFor(bundles, previous)->staples.size(), 0);
     const Bundle* current = bundleFor(bundles, m_pki->leaf);
     QCOMPARE(current->staples.size(), 1);
     QCOMPARE(current->staples.first().attachment, StapleAttachment::PreviousCertificate);
+}
+
+void TestBundler::stapleBesideItsSupersededCertificateIsHistory()
+{
+    // archive/ keeps the previous certificate with the staple it had: history, not a stale staple
+    // of the current certificate (which has its own staple in live/).
+    const IssuedCert previous = m_pki->issueLeaf([](CertSpec& s) {
+        s.notBefore = daysFrom(fixedNow(), -60);
+        s.notAfter = daysFrom(fixedNow(), 30);
+    });
+    m_dir->write(QStringLiteral("archive/cert.pem"), previous.certPem());
+    m_dir->write(QStringLiteral("archive/ocsp.der"), m_pki->staple(m_pki->goodStapleSpec(), &previous));
+    m_dir->write(QStringLiteral("live/cert.pem"), m_pki->leaf.certPem());
+    m_dir->write(QStringLiteral("live/ocsp.der"), m_pki->goodStaple());
+    m_dir->write(QStringLiteral("chain.pem"), m_pki->intermediate.certPem());
+    const QList<Bundle> bundles = bundleFolder(m_dir->path());
+    const Bundle* old = bundleFor(bundles, previous);
+    QVERIFY(old->isSuperseded());
+    QCOMPARE(old->staples.size(), 1);
+    QCOMPARE(old->staples.first().attachment, StapleAttachment::CertIdMatch);
+    const Bundle* current = bundleFor(bundles, m_pki->leaf);
+    QCOMPARE(current->staples.size(), 1);
+    QCOMPARE(current->staples.first().attachment, StapleAttachment::CertIdMatch);
+
+    // The analysis agrees: the current certificate is healthy, the history only noted.
+    Analyzer analyzer;
+    AnalysisOptions options;
+    options.at = fixedNow();
+    for (const Finding& f : analyzer.analyze(*current, options))
+        QVERIFY2(f.code != QLatin1String("STAPLE_FOR_OTHER_CERT") && f.code != QLatin1String("STAPLE_MULTIPLE_RESPONSES"),
+                 qPrintable(f.message));
+    for (const Finding& f : analyzer.analyze(*old, options))
+        QVERIFY2(f.severity == Severity::Info, qPrintable(f.message));
 }
 
 void TestBundler::explicitRoles()
