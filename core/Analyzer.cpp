@@ -9,6 +9,11 @@ namespace staplescope {
 namespace {
 
 constexpr qint64 kDay = 86400;
+// How far a staple's thisUpdate may lie ahead of the evaluation time: OpenSSL's default leeway
+// (OCSP_check_validity with nsec = 300, as `openssl ocsp` uses). Only the not-yet-valid side:
+// OpenSSL lets nextUpdate pass by the same 5 minutes, but a staple past nextUpdate means its
+// refresh job has stopped, and that is worth saying at once rather than 5 minutes later.
+constexpr qint64 kStapleClockLeeway = 300;
 
 QString certSubject(const Certificate& cert)
 {
@@ -291,10 +296,10 @@ private:
         return {};
     }
 
-    Certificate knownCertificateWithSerial(const QByteArray& serial) const
+    Certificate knownCertificateWithSerial(const OcspCertId& id) const
     {
         for (const Certificate& c : b.previousCertificates + b.knownCertificates)
-            if (c.serial() == serial && c != b.leaf)
+            if (id.serialMatches(c) && c != b.leaf)
                 return c;
         return {};
     }
@@ -332,7 +337,7 @@ private:
 
         const bool sameIssuerName = id.issuerNameMatches(b.leaf);
         const bool sameIssuerKey = issuer.isNull() || id.issuerKeyMatches(issuer);
-        const Certificate owner = knownCertificateWithSerial(id.serial);
+        const Certificate owner = knownCertificateWithSerial(id);
         QString ownerText;
         if (!owner.isNull()) {
             const bool previous = b.previousCertificates.contains(owner) || attached.attachment == StapleAttachment::PreviousCertificate;
@@ -425,10 +430,20 @@ private:
         } else {
             const Certificate signer = findSigner(staple, issuer);
             if (signer.isNull()) {
-                add(QStringLiteral("STAPLE_UNVERIFIABLE"), Severity::Warning, QStringLiteral("Staple signer not found"), subject,
-                    QStringLiteral("The response is signed by %1, which is neither the issuer nor a certificate included in the "
-                                   "response or the inputs.").arg(staple.responderId()),
-                    QStringLiteral("Re-fetch the staple; responders normally include their delegated signing certificate."), ids);
+                // With the issuer at hand, the signer can only be the issuer or a certificate the
+                // response carries: a client has nothing more than we do, and OpenSSL fails
+                // OCSP_basic_verify with "signer certificate not found". So the staple is unusable,
+                // not merely unchecked.
+                acceptable = false;
+                add(QStringLiteral("STAPLE_SIGNER_NOT_FOUND"), Severity::Error, QStringLiteral("Staple signer not found"), subject,
+                    QStringLiteral("The response names its signer as %1, but neither the issuer %2 nor any certificate in the "
+                                   "response or the inputs has that %3, so clients cannot verify it (OpenSSL: \"signer "
+                                   "certificate not found\").")
+                        .arg(staple.responderId(), issuer.displayName(),
+                             staple.responderKeyHash().isEmpty() ? QStringLiteral("name") : QStringLiteral("key")),
+                    QStringLiteral("Fetch a fresh staple from %1; a delegated responder must include its signing certificate.")
+                        .arg(b.leaf.ocspUrls().value(0, QStringLiteral("the CA's OCSP responder"))),
+                    ids);
             } else {
                 if (!staple.verifySignature(signer)) {
                     acceptable = false;
@@ -445,7 +460,15 @@ private:
 
         const QDateTime thisUpdate = single.thisUpdate;
         const QDateTime nextUpdate = single.nextUpdate;
-        if (thisUpdate.isValid() && thisUpdate > at) {
+        if (thisUpdate.isValid() && thisUpdate > at && thisUpdate <= at.addSecs(kStapleClockLeeway)) {
+            // Responders stamp thisUpdate with their own clock; a few minutes ahead is ordinary skew,
+            // which OpenSSL (OCSP_check_validity, nsec = 300) and browsers tolerate.
+            add(QStringLiteral("STAPLE_CLOCK_SKEW"), Severity::Info, QStringLiteral("Staple is slightly from the future"), subject,
+                QStringLiteral("The staple's thisUpdate is %1 (%2), within the %3 of clock skew that clients tolerate; a clock "
+                               "is a little off (this machine's, the server's, or the responder's).")
+                    .arg(formatTime(thisUpdate), relative(at, thisUpdate), formatDuration(kStapleClockLeeway)),
+                QStringLiteral("Nothing to do now; if it recurs, check NTP on the server and this machine."), ids);
+        } else if (thisUpdate.isValid() && thisUpdate > at) {
             acceptable = false;
             add(QStringLiteral("STAPLE_NOT_YET_VALID"), Severity::Error, QStringLiteral("Staple is from the future"), subject,
                 QStringLiteral("The staple's thisUpdate is %1 (%2); clients reject a response from the future. A clock is wrong "
@@ -505,7 +528,19 @@ private:
     {
         const QStringList ids{staple.id(), signer.id()};
         bool ok = true;
-        if (!signer.isIssuedBy(issuer)) {
+        if (signer.issuerNameDer() == issuer.subjectNameDer() && !signer.verifySignatureWith(issuer)) {
+            // The name is the CA's, the signature is not: a twin CA of the same name (re-keyed, or
+            // a test CA), or a forgery. "Not issued by the CA" would send the reader looking for
+            // another CA name.
+            ok = false;
+            add(QStringLiteral("STAPLE_RESPONDER_UNAUTHORIZED"), Severity::Critical, QStringLiteral("Responder certificate not validly signed by the CA"), subject,
+                QStringLiteral("The response is signed by %1, whose certificate names the certificate's CA \"%2\" as its issuer "
+                               "but is not validly signed by that CA: its signature does not verify with the CA's key (%3). "
+                               "Another CA of the same name, or a forged responder certificate.")
+                    .arg(signer.displayName(), issuer.subject(), issuer.source().display()),
+                QStringLiteral("Fetch the staple from the CA's own responder (%1).").arg(b.leaf.ocspUrls().value(0, QStringLiteral("see the certificate's AIA"))),
+                ids);
+        } else if (!signer.isIssuedBy(issuer)) {
             ok = false;
             add(QStringLiteral("STAPLE_RESPONDER_UNAUTHORIZED"), Severity::Critical, QStringLiteral("Staple signed by an unauthorised responder"), subject,
                 QStringLiteral("The response is signed by %1, which was not issued by the certificate's CA \"%2\"; only the CA or a "

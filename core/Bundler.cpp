@@ -313,7 +313,12 @@ QList<Bundle> Bundler::bundle(const LoadedInputs& inputs) const
     // Staples: by CertID first (serial, then both issuer hashes with the staple's own algorithm).
     QHash<QByteArray, QList<int>> bundlesBySerial;
     for (int i = 0; i < bundles.size(); ++i)
-        bundlesBySerial[bundles[i].leaf.serial()] << i;
+        bundlesBySerial[signedSerialKey(bundles[i].leaf.serial(), bundles[i].leaf.serialNegative())] << i;
+    // The folders each certificate lies in (every copy): a staple beside its own superseded
+    // certificate and away from the current one is that certificate's history.
+    QHash<QByteArray, QSet<QString>> foldersOfCert;
+    for (const Certificate& cert : inputs.certificates)
+        foldersOfCert[cert.sha256()].insert(folderOf(cert.source().path));
     // Every file that holds a leaf, for HAProxy's "site.pem.ocsp belongs to site.pem".
     QHash<QString, int> bundleByLeafFile;
     for (const Certificate& cert : inputs.certificates) {
@@ -325,7 +330,7 @@ QList<Bundle> Bundler::bundle(const LoadedInputs& inputs) const
         int owner = -1;
         StapleAttachment how = StapleAttachment::CertIdMatch;
         for (const OcspSingleResponse& single : staple.responses()) {
-            for (int i : bundlesBySerial.value(single.certId.serial)) {
+            for (int i : bundlesBySerial.value(signedSerialKey(single.certId.serial, single.certId.serialNegative))) {
                 const Bundle& b = bundles[i];
                 if (!single.certId.issuerNameMatches(b.leaf))
                     continue;
@@ -339,9 +344,17 @@ QList<Bundle> Bundler::bundle(const LoadedInputs& inputs) const
                 break;
         }
         if (owner >= 0 && bundles[owner].isSuperseded()) {
-            // A staple that fits a previous certificate is, for the current one, a wrong staple.
-            owner = int(bundleBySha.value(bundles[owner].supersededBy.sha256(), owner));
-            how = StapleAttachment::PreviousCertificate;
+            // A staple that fits a previous certificate is, where the current one's staple belongs,
+            // a wrong staple: the renewal incident. But one that lies beside the previous
+            // certificate, in a folder without the current one (an archive/ or previous/ folder
+            // kept by the renewal), is that certificate's history, and stays with it.
+            const QString stapleFolder = folderOf(staple.source().path);
+            const bool besideOwner = foldersOfCert.value(bundles[owner].leaf.sha256()).contains(stapleFolder);
+            const bool besideCurrent = foldersOfCert.value(bundles[owner].supersededBy.sha256()).contains(stapleFolder);
+            if (!besideOwner || besideCurrent) {
+                owner = int(bundleBySha.value(bundles[owner].supersededBy.sha256(), owner));
+                how = StapleAttachment::PreviousCertificate;
+            }
         }
         // HAProxy's convention: "site.pem.ocsp" is what HAProxy staples for "site.pem", whatever it
         // holds, so the name wins over the CertID (a staple copied from another site is wrong for

@@ -88,6 +88,16 @@ QString hexColon(const QByteArray& bytes)
     return QString::fromLatin1(bytes.toHex(':').toUpper());
 }
 
+QByteArray signedSerialKey(const QByteArray& magnitude, bool negative)
+{
+    return (negative ? QByteArrayLiteral("-") : QByteArrayLiteral("+")) + magnitude;
+}
+
+QString signedSerialHex(const QByteArray& magnitude, bool negative)
+{
+    return (negative ? QStringLiteral("-") : QString()) + hexColon(magnitude);
+}
+
 QString formatTime(const QDateTime& time)
 {
     if (!time.isValid())
@@ -124,6 +134,7 @@ struct Certificate::Data {
     X509Ptr x509;
     QByteArray der, sha256, sha1;
     QString id, subject, issuer, commonName, serialHex, keyDescription, signatureAlgorithm;
+    bool serialNegative = false;
     QByteArray serial, ski, aki, subjectDer, issuerDer, publicKeyBits, publicKeyDer;
     QDateTime notBefore, notAfter;
     QStringList dnsNames, ipAddresses, ocspUrls, caIssuerUrls, crlUrls;
@@ -180,8 +191,9 @@ Certificate Certificate::fromX509(X509Ptr x509, const SourceLocation& source)
         if (bytes.isEmpty())
             bytes = QByteArray(1, '\0');
         data->serial = bytes;
+        data->serialNegative = BN_is_negative(bn.get()) != 0; // BN_bn2bin wrote only the magnitude
     }
-    data->serialHex = hexColon(data->serial);
+    data->serialHex = signedSerialHex(data->serial, data->serialNegative);
 
     data->notBefore = asn1TimeToUtc(X509_get0_notBefore(x));
     data->notAfter = asn1TimeToUtc(X509_get0_notAfter(x));
@@ -314,6 +326,7 @@ QString Certificate::displayName() const
     return d ? QStringLiteral("%1 (serial %2)").arg(d->commonName, d->serialHex) : QString();
 }
 QByteArray Certificate::serial() const { return d ? d->serial : QByteArray(); }
+bool Certificate::serialNegative() const { return d && d->serialNegative; }
 QString Certificate::serialHex() const { return d ? d->serialHex : QString(); }
 QDateTime Certificate::notBefore() const { return d ? d->notBefore : QDateTime(); }
 QDateTime Certificate::notAfter() const { return d ? d->notAfter : QDateTime(); }

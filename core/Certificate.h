@@ -37,8 +37,11 @@ public:
     QString issuer() const;
     QString commonName() const;      // CN, or first SAN, or subject
     QString displayName() const;     // "mail.example.org (serial 0A:1B…)"
+    // A serial is a signed ASN.1 INTEGER: RFC 5280 forbids negative ones, but CAs have issued
+    // them, and −0x1111 is another certificate than +0x1111. Compare magnitude and sign together.
     QByteArray serial() const;       // big-endian magnitude bytes
-    QString serialHex() const;       // "0A:1B:…" uppercase, colon separated
+    bool serialNegative() const;
+    QString serialHex() const;       // "0A:1B:…" uppercase, colon separated; "-0A:1B:…" when negative
 
     QDateTime notBefore() const;     // UTC
     QDateTime notAfter() const;      // UTC
@@ -88,5 +91,8 @@ QString formatDuration(qint64 seconds);
 // "2026-11-24 08:00:00 UTC"
 QString formatTime(const QDateTime& time);
 QString hexColon(const QByteArray& bytes);
+// A serial (magnitude bytes and sign) as one key for hashing and equality: "-" or "+" then the bytes.
+QByteArray signedSerialKey(const QByteArray& magnitude, bool negative);
+QString signedSerialHex(const QByteArray& magnitude, bool negative); // "-11:11" / "11:11"
 
 } // namespace staplescope

@@ -35,8 +35,9 @@ QByteArray digest(int nid, const QByteArray& data)
     return QByteArray(reinterpret_cast<const char*>(out), int(len));
 }
 
-QString hashName(int nid)
+QString hashName(const ASN1_OBJECT* algorithm)
 {
+    const int nid = OBJ_obj2nid(algorithm);
     switch (nid) {
     case NID_sha1: return QStringLiteral("SHA-1");
     case NID_sha224: return QStringLiteral("SHA-224");
@@ -45,8 +46,33 @@ QString hashName(int nid)
     case NID_sha512: return QStringLiteral("SHA-512");
     default: break;
     }
-    const char* name = OBJ_nid2sn(nid);
-    return QString::fromLatin1(name ? name : "unknown hash");
+    if (nid != NID_undef) {
+        if (const char* name = OBJ_nid2sn(nid))
+            return QString::fromLatin1(name);
+    }
+    // An OID OpenSSL has no name for: OBJ_nid2sn(NID_undef) would say "UNDEF", which names
+    // nothing; the dotted OID (no_name = 1) is what a reader can look up.
+    char oid[128];
+    const int len = algorithm ? OBJ_obj2txt(oid, int(sizeof oid), algorithm, 1) : -1;
+    if (len <= 0 || len >= int(sizeof oid))
+        return QStringLiteral("unknown hash");
+    return QString::fromLatin1(oid, len);
+}
+
+// RFC 6960 4.2.1: 0–3, 5 and 6; 4 is not used. Anything else is not an OCSP answer at all.
+bool isDefinedResponseStatus(int status)
+{
+    switch (status) {
+    case OCSP_RESPONSE_STATUS_SUCCESSFUL:
+    case OCSP_RESPONSE_STATUS_MALFORMEDREQUEST:
+    case OCSP_RESPONSE_STATUS_INTERNALERROR:
+    case OCSP_RESPONSE_STATUS_TRYLATER:
+    case OCSP_RESPONSE_STATUS_SIGREQUIRED:
+    case OCSP_RESPONSE_STATUS_UNAUTHORIZED:
+        return true;
+    default:
+        return false;
+    }
 }
 
 QString responseStatusText(int status)
@@ -74,9 +100,12 @@ QString ocspStatusName(OcspCertStatus status)
     return QStringLiteral("unknown");
 }
 
-QString OcspCertId::serialHex() const { return hexColon(serial); }
+QString OcspCertId::serialHex() const { return signedSerialHex(serial, serialNegative); }
 
-bool OcspCertId::serialMatches(const Certificate& cert) const { return !cert.isNull() && cert.serial() == serial; }
+bool OcspCertId::serialMatches(const Certificate& cert) const
+{
+    return !cert.isNull() && cert.serial() == serial && cert.serialNegative() == serialNegative;
+}
 
 bool OcspCertId::issuerNameMatches(const Certificate& cert) const
 {
@@ -133,6 +162,13 @@ OcspStaple::ParseResult OcspStaple::fromDer(const QByteArray& der, const SourceL
                QString::fromLatin1(QCryptographicHash::hash(der, QCryptographicHash::Sha256).toHex().left(16));
     data->encoding = encoding;
     data->status = OCSP_response_status(response.get());
+    if (!isDefinedResponseStatus(data->status)) {
+        result.error = QStringLiteral("its response status is %1, which RFC 6960 does not define (only 0, 1, 2, 3, 5 and 6 "
+                                      "are); it is not an answer from an OCSP responder")
+                           .arg(data->status);
+        clearOpenSslErrors();
+        return result;
+    }
 
     if (data->status == OCSP_RESPONSE_STATUS_SUCCESSFUL) {
         data->basic.reset(OCSP_response_get1_basic(response.get()));
@@ -165,10 +201,11 @@ OcspStaple::ParseResult OcspStaple::fromDer(const QByteArray& der, const SourceL
             ASN1_INTEGER* serial = nullptr;
             OCSP_id_get0_info(&nameHash, &md, &issuerKeyHash, &serial, const_cast<OCSP_CERTID*>(OCSP_SINGLERESP_get0_id(single)));
             entry.certId.hashNid = OBJ_obj2nid(md);
-            entry.certId.hashAlgorithm = hashName(entry.certId.hashNid);
+            entry.certId.hashAlgorithm = hashName(md);
             entry.certId.issuerNameHash = asn1Bytes(nameHash);
             entry.certId.issuerKeyHash = asn1Bytes(issuerKeyHash);
             entry.certId.serial = integerBytes(serial);
+            entry.certId.serialNegative = serial && ASN1_STRING_type(serial) == V_ASN1_NEG_INTEGER;
 
             int reason = -1;
             ASN1_GENERALIZEDTIME *revoked = nullptr, *thisUpdate = nullptr, *nextUpdate = nullptr;

@@ -20,8 +20,10 @@ struct OcspCertId {
     QByteArray issuerNameHash;
     QByteArray issuerKeyHash;
     QByteArray serial;       // big-endian magnitude bytes
+    bool serialNegative = false; // the INTEGER's sign: −0x1111 names another certificate than 0x1111
 
     QString serialHex() const;
+    // Like OCSP_id_cmp: the serial with its sign, the hashes with the CertID's own algorithm.
     // Hash `cert`'s issuer name (and `issuer`'s key, when given) with our algorithm and compare.
     bool serialMatches(const Certificate& cert) const;
     bool issuerNameMatches(const Certificate& cert) const;            // hash of cert's issuer DN

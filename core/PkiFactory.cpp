@@ -65,7 +65,7 @@ EvpPkeyPtr generateKey(KeyType type)
     return {};
 }
 
-Asn1IntegerPtr makeSerial(const std::optional<QByteArray>& wanted)
+Asn1IntegerPtr makeSerial(const std::optional<QByteArray>& wanted, bool negative)
 {
     QByteArray bytes;
     if (wanted) {
@@ -82,6 +82,7 @@ Asn1IntegerPtr makeSerial(const std::optional<QByteArray>& wanted)
                            nullptr));
     if (!check(bn != nullptr, "BN_bin2bn"))
         return {};
+    BN_set_negative(bn.get(), negative ? 1 : 0);
     Asn1IntegerPtr serial(BN_to_ASN1_INTEGER(bn.get(), nullptr));
     check(serial != nullptr, "BN_to_ASN1_INTEGER");
     return serial;
@@ -396,7 +397,7 @@ IssuedCert PkiFactory::issue(const CertSpec& spec, const IssuedCert* issuer) con
 
     X509Ptr cert(X509_new());
     X509NamePtr subject = makeName(spec);
-    Asn1IntegerPtr serial = makeSerial(spec.serial);
+    Asn1IntegerPtr serial = makeSerial(spec.serial, spec.negativeSerial);
     if (!cert || !subject || !serial)
         return {};
     const X509_NAME* issuerName = issuer ? X509_get_subject_name(issuer->cert.get()) : subject.get();

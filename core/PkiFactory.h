@@ -34,6 +34,7 @@ struct CertSpec {
     QDateTime notBefore;             // required
     QDateTime notAfter;              // required
     std::optional<QByteArray> serial; // big-endian bytes; random 16 bytes when absent
+    bool negativeSerial = false;     // make the serial INTEGER negative (RFC 5280 forbids it; CAs did it)
     bool isCa = false;
     int pathLength = -1;             // -1: no pathLenConstraint
     bool mustStaple = false;         // TLS Feature: status_request

@@ -54,7 +54,8 @@ LaneState stateFromFindings(const QString& objectId, const QList<Finding>& findi
             raise(LaneState::Revoked);
         else if (c == QLatin1String("STAPLE_SIGNATURE_INVALID") || c == QLatin1String("STAPLE_RESPONSE_UNSUCCESSFUL") ||
                  c == QLatin1String("STAPLE_RESPONDER_UNAUTHORIZED") || c == QLatin1String("CHAIN_BAD_SIGNATURE") ||
-                 c == QLatin1String("STAPLE_STATUS_UNKNOWN") || c == QLatin1String("STAPLE_RESPONDER_EXPIRED"))
+                 c == QLatin1String("STAPLE_STATUS_UNKNOWN") || c == QLatin1String("STAPLE_RESPONDER_EXPIRED") ||
+                 c == QLatin1String("STAPLE_SIGNER_NOT_FOUND"))
             raise(LaneState::Invalid);
     }
     return state;

@@ -369,6 +369,30 @@ void TestAnalyzer::findings_data()
         writeSite(c, s);
         c.expect << serialOf(other) << serialOf(c.pki.leaf);
     }, "STAPLE_FOR_OTHER_CERT", critical, {"same CA"});
+    row("negative serial, staple for the positive one", [](Case& c) {
+        // Serials are signed INTEGERs: the same magnitude bytes with another sign are another certificate.
+        const IssuedCert positive = c.pki.issueLeaf([](CertSpec& s) {
+            s.commonName = "other.example.test";
+            s.dnsNames = {"other.example.test"};
+            s.serial = QByteArray::fromHex("1111");
+        });
+        const IssuedCert negative = c.pki.issueLeaf([](CertSpec& s) {
+            s.serial = QByteArray::fromHex("1111");
+            s.negativeSerial = true;
+        });
+        Site s = standardSite(c.pki);
+        s.cert = negative.certPem();
+        s.key = c.pki.keyPem(negative);
+        s.staple = c.pki.staple(c.pki.goodStapleSpec(), &positive);
+        writeSite(c, s);
+    }, "STAPLE_FOR_OTHER_CERT", critical, {"staple is for serial 11:11", "certificate is serial -11:11"});
+    row("negative serial with its own staple", [](Case& c) {
+        const IssuedCert negative = c.pki.issueLeaf([](CertSpec& s) {
+            s.serial = QByteArray::fromHex("1111");
+            s.negativeSerial = true;
+        });
+        writeLeafSite(c, negative);
+    }, "STAPLE_FOR_OTHER_CERT", kAbsent);
     row("SHA-256 staple of the previous certificate", [](Case& c) {
         const IssuedCert previous = c.pki.issueLeaf([](CertSpec& s) {
             s.notBefore = daysFrom(fixedNow(), -60);
@@ -381,6 +405,17 @@ void TestAnalyzer::findings_data()
         writeSite(c, s);
         c.expect << serialOf(previous) << serialOf(c.pki.leaf) << c.dir.write(QStringLiteral("site/cert-previous.pem"), previous.certPem());
     }, "STAPLE_FOR_OTHER_CERT", critical, {"the previous certificate", "before the renewal"});
+    row("CertID hash algorithm OpenSSL does not know is named by OID", [](Case& c) {
+        // No API makes a CertID with an unknown algorithm, so swap the SHA-1 OID (1.3.14.3.2.26)
+        // for 1.2.3.4.5.6, which has the same DER length. The signature no longer verifies, which
+        // does not matter here: the CertID cannot be matched, and must say with what.
+        Site s = standardSite(c.pki);
+        const QByteArray sha1Oid = QByteArray::fromHex("06052b0e03021a");
+        s.staple = c.pki.goodStaple();
+        QCOMPARE(s.staple.count(sha1Oid), 1);
+        s.staple.replace(sha1Oid, QByteArray::fromHex("06052a03040506"));
+        writeSite(c, s);
+    }, "STAPLE_ISSUER_MISMATCH", critical, {"with 1.2.3.4.5.6"});
     row("staple from another CA", [](Case& c) {
         const IssuedCert other = c.pki.otherCa();
         const IssuedCert foreign = c.pki.issueLeaf({}, &other);
@@ -435,6 +470,23 @@ void TestAnalyzer::findings_data()
         s.staple = c.pki.staple(spec);
         writeSite(c, s);
     }, "STAPLE_RESPONSE_UNSUCCESSFUL", error, {"\"unauthorized\""});
+    // RFC 6960 defines statuses 0–3, 5 and 6: 4 (unused) and 7 are not an OCSP answer at all.
+    for (const int status : {4, 7}) {
+        row(status == 4 ? "response status 4 (unused) is malformed" : "response status 7 is malformed", [status](Case& c) {
+            OcspSpec spec;
+            spec.responseStatus = status;
+            Site s = standardSite(c.pki);
+            s.staple = c.pki.staple(spec);
+            writeSite(c, s);
+        }, "INPUT_MALFORMED", error, {QStringLiteral("response status is %1").arg(status), "RFC 6960"});
+        row(status == 4 ? "response status 4 is no error response" : "response status 7 is no error response", [status](Case& c) {
+            OcspSpec spec;
+            spec.responseStatus = status;
+            Site s = standardSite(c.pki);
+            s.staple = c.pki.staple(spec);
+            writeSite(c, s);
+        }, "STAPLE_RESPONSE_UNSUCCESSFUL", kAbsent);
+    }
     row("staple with a corrupted signature", [](Case& c) {
         OcspSpec spec = c.pki.goodStapleSpec();
         spec.corruptSignature = true;
@@ -489,7 +541,42 @@ void TestAnalyzer::findings_data()
         Site s = standardSite(c.pki);
         s.staple = c.pki.staple(spec, nullptr, nullptr, &c.pki.responder);
         writeSite(c, s);
-    }, "STAPLE_UNVERIFIABLE", warning, {"neither the issuer nor a certificate"});
+    }, "STAPLE_SIGNER_NOT_FOUND", error, {"byKey:", "signer certificate not found"});
+    row("delegated staple without its signer certificate is not merely unverifiable", [](Case& c) {
+        OcspSpec spec = c.pki.goodStapleSpec();
+        spec.includeSignerCert = false;
+        Site s = standardSite(c.pki);
+        s.staple = c.pki.staple(spec, nullptr, nullptr, &c.pki.responder);
+        writeSite(c, s);
+    }, "STAPLE_UNVERIFIABLE", kAbsent);
+    row("responder by name that nobody has", [](Case& c) {
+        OcspSpec spec = c.pki.goodStapleSpec();
+        spec.includeSignerCert = false;
+        spec.responderId = OcspResponderIdKind::ByName;
+        Site s = standardSite(c.pki);
+        s.staple = c.pki.staple(spec, nullptr, nullptr, &c.pki.responder);
+        writeSite(c, s);
+    }, "STAPLE_SIGNER_NOT_FOUND", error, {"byName: CN=Staplescope Test OCSP Responder", "has that name"});
+    row("responder with the CA's name as issuer but another CA's signature", [](Case& c) {
+        // A twin of the intermediate: the same subject name, another key.
+        CertSpec twinSpec;
+        twinSpec.commonName = QStringLiteral("Staplescope Test Intermediate");
+        twinSpec.isCa = true;
+        twinSpec.notBefore = daysFrom(fixedNow(), -100);
+        twinSpec.notAfter = daysFrom(fixedNow(), 1000);
+        const IssuedCert twin = c.pki.issue(twinSpec, &c.pki.root);
+        CertSpec spec;
+        spec.commonName = "Twin Responder";
+        spec.serverAuth = false;
+        spec.ocspSigning = true;
+        spec.authorityKeyId = false; // only the name and the signature can tell
+        spec.notBefore = daysFrom(fixedNow(), -30);
+        spec.notAfter = daysFrom(fixedNow(), 60);
+        const IssuedCert signer = c.pki.issue(spec, &twin);
+        Site s = standardSite(c.pki);
+        s.staple = c.pki.staple(c.pki.goodStapleSpec(), nullptr, nullptr, &signer);
+        writeSite(c, s);
+    }, "STAPLE_RESPONDER_UNAUTHORIZED", critical, {"not validly signed by that CA", "does not verify with the CA's key"});
     row("staple expired an hour ago", [](Case& c) {
         OcspSpec spec = c.pki.goodStapleSpec();
         spec.thisUpdate = daysFrom(fixedNow(), -7);
@@ -513,6 +600,21 @@ void TestAnalyzer::findings_data()
         s.staple = c.pki.staple(spec);
         writeSite(c, s);
     }, "STAPLE_NOT_YET_VALID", error, {"in 2 hours"});
+    // OpenSSL's OCSP_check_validity tolerates a thisUpdate up to 5 minutes ahead (clock skew).
+    const auto skewed = [](qint64 aheadSecs) {
+        return [aheadSecs](Case& c) {
+            OcspSpec spec = c.pki.goodStapleSpec();
+            spec.thisUpdate = fixedNow().addSecs(aheadSecs);
+            Site s = standardSite(c.pki);
+            s.staple = c.pki.staple(spec);
+            writeSite(c, s);
+        };
+    };
+    row("staple 4:59 ahead is clock skew, not an error", skewed(299), "STAPLE_NOT_YET_VALID", kAbsent);
+    row("staple 4:59 ahead is noted", skewed(299), "STAPLE_CLOCK_SKEW", info, {"in 4 minutes 59 seconds", "5 minutes"});
+    row("staple 5:00 ahead is still clock skew", skewed(300), "STAPLE_NOT_YET_VALID", kAbsent);
+    row("staple 5:01 ahead is from the future", skewed(301), "STAPLE_NOT_YET_VALID", error, {"in 5 minutes 1 second"});
+    row("staple 5:01 ahead is not mere skew", skewed(301), "STAPLE_CLOCK_SKEW", kAbsent);
     row("staple with thisUpdate exactly now", [](Case& c) {
         OcspSpec spec = c.pki.goodStapleSpec();
         spec.thisUpdate = fixedNow();

@@ -42,6 +42,7 @@ private slots:
     void sameCertificateInTwoFilesIsOneBundle();
     void responderCertificateHeadsNoBundle();
     void staplesAttachByCertId();
+    void signedSerialsAreDifferentCertificates();
     void haproxyOcspBesideItsPem();
     void stapleBesideFiles();
     void stapleToTheOnlyBundle();
@@ -50,6 +51,7 @@ private slots:
     void loneKeyBesideOneCertificateIsAMismatch();
     void newestNotBeforeSupersedes();
     void stapleOfSupersededCertificateGoesToTheCurrentOne();
+    void stapleBesideItsSupersededCertificateIsHistory();
     void explicitRoles();
     void explicitRolesKeepTheGivenOrder();
     void concatenatedFullchainsAreSeparateBundles();
@@ -191,6 +193,39 @@ void TestBundler::staplesAttachByCertId()
     QCOMPARE(bb->staples.first().staple.responses().first().certId.hashAlgorithm, QStringLiteral("SHA-256"));
 }
 
+void TestBundler::signedSerialsAreDifferentCertificates()
+{
+    // Serial −0x1111 and +0x1111 have the same magnitude bytes; OCSP_id_cmp tells them apart.
+    const IssuedCert positive = m_pki->issueLeaf([](CertSpec& s) {
+        named(s, QStringLiteral("a.example.test"));
+        s.serial = QByteArray::fromHex("1111");
+    });
+    const IssuedCert negative = m_pki->issueLeaf([](CertSpec& s) {
+        named(s, QStringLiteral("b.example.test"));
+        s.serial = QByteArray::fromHex("1111");
+        s.negativeSerial = true;
+    });
+    m_dir->write(QStringLiteral("a.pem"), positive.certPem());
+    m_dir->write(QStringLiteral("b.pem"), negative.certPem());
+    m_dir->write(QStringLiteral("chain.pem"), m_pki->intermediate.certPem());
+    m_dir->write(QStringLiteral("1.der"), m_pki->staple(m_pki->goodStapleSpec(), &negative));
+    m_dir->write(QStringLiteral("2.der"), m_pki->staple(m_pki->goodStapleSpec(), &positive));
+
+    const QList<Bundle> bundles = bundleFolder(m_dir->path());
+    QCOMPARE(bundles.size(), 2);
+    const Bundle* bp = bundleFor(bundles, positive);
+    const Bundle* bn = bundleFor(bundles, negative);
+    QVERIFY(bp && bn);
+    QCOMPARE(bp->leaf.serialHex(), QStringLiteral("11:11"));
+    QCOMPARE(bn->leaf.serialHex(), QStringLiteral("-11:11"));
+    QCOMPARE(bp->staples.size(), 1);
+    QCOMPARE(bn->staples.size(), 1);
+    QVERIFY(bp->staples.first().staple.source().path.endsWith(QLatin1String("2.der")));
+    QVERIFY(bn->staples.first().staple.source().path.endsWith(QLatin1String("1.der")));
+    QCOMPARE(bn->staples.first().staple.responses().first().certId.serialHex(), QStringLiteral("-11:11"));
+    QCOMPARE(bn->staples.first().attachment, StapleAttachment::CertIdMatch);
+}
+
 void TestBundler::haproxyOcspBesideItsPem()
 {
     // HAProxy: site.pem holds cert + chain + key, site.pem.ocsp the staple. A stale staple (for a
@@ -323,15 +358,49 @@ void TestBundler::stapleOfSupersededCertificateGoesToTheCurrentOne()
         s.notBefore = daysFrom(fixedNow(), -60);
         s.notAfter = daysFrom(fixedNow(), 30);
     });
+    // The staple lies where the current certificate's staple belongs: the renewal incident.
     m_dir->write(QStringLiteral("old/cert.pem"), previous.certPem());
     m_dir->write(QStringLiteral("live/cert.pem"), m_pki->leaf.certPem());
-    m_dir->write(QStringLiteral("old/ocsp.der"), m_pki->staple(m_pki->goodStapleSpec(), &previous));
+    m_dir->write(QStringLiteral("live/ocsp.der"), m_pki->staple(m_pki->goodStapleSpec(), &previous));
     m_dir->write(QStringLiteral("chain.pem"), m_pki->intermediate.certPem());
     const QList<Bundle> bundles = bundleFolder(m_dir->path());
     QCOMPARE(bundleFor(bundles, previous)->staples.size(), 0);
     const Bundle* current = bundleFor(bundles, m_pki->leaf);
     QCOMPARE(current->staples.size(), 1);
     QCOMPARE(current->staples.first().attachment, StapleAttachment::PreviousCertificate);
+}
+
+void TestBundler::stapleBesideItsSupersededCertificateIsHistory()
+{
+    // archive/ keeps the previous certificate with the staple it had: history, not a stale staple
+    // of the current certificate (which has its own staple in live/).
+    const IssuedCert previous = m_pki->issueLeaf([](CertSpec& s) {
+        s.notBefore = daysFrom(fixedNow(), -60);
+        s.notAfter = daysFrom(fixedNow(), 30);
+    });
+    m_dir->write(QStringLiteral("archive/cert.pem"), previous.certPem());
+    m_dir->write(QStringLiteral("archive/ocsp.der"), m_pki->staple(m_pki->goodStapleSpec(), &previous));
+    m_dir->write(QStringLiteral("live/cert.pem"), m_pki->leaf.certPem());
+    m_dir->write(QStringLiteral("live/ocsp.der"), m_pki->goodStaple());
+    m_dir->write(QStringLiteral("chain.pem"), m_pki->intermediate.certPem());
+    const QList<Bundle> bundles = bundleFolder(m_dir->path());
+    const Bundle* old = bundleFor(bundles, previous);
+    QVERIFY(old->isSuperseded());
+    QCOMPARE(old->staples.size(), 1);
+    QCOMPARE(old->staples.first().attachment, StapleAttachment::CertIdMatch);
+    const Bundle* current = bundleFor(bundles, m_pki->leaf);
+    QCOMPARE(current->staples.size(), 1);
+    QCOMPARE(current->staples.first().attachment, StapleAttachment::CertIdMatch);
+
+    // The analysis agrees: the current certificate is healthy, the history only noted.
+    Analyzer analyzer;
+    AnalysisOptions options;
+    options.at = fixedNow();
+    for (const Finding& f : analyzer.analyze(*current, options))
+        QVERIFY2(f.code != QLatin1String("STAPLE_FOR_OTHER_CERT") && f.code != QLatin1String("STAPLE_MULTIPLE_RESPONSES"),
+                 qPrintable(f.message));
+    for (const Finding& f : analyzer.analyze(*old, options))
+        QVERIFY2(f.severity == Severity::Info, qPrintable(f.message));
 }
 
 void TestBundler::explicitRoles()

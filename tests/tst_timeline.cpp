@@ -222,7 +222,9 @@ void TestTimeline::stapleState_data()
     // The good staple: now − 1 day … now + 6 days, refresh point now + 2.5 days.
     QTest::addColumn<QDateTime>("at");
     QTest::addColumn<LaneState>("state");
-    QTest::newRow("before thisUpdate") << daysFrom(fixedNow(), -1).addSecs(-1) << LaneState::NotYetValid;
+    // A thisUpdate up to 5 minutes ahead is clock skew clients accept (OCSP_check_validity's leeway).
+    QTest::newRow("more than 5 minutes before thisUpdate") << daysFrom(fixedNow(), -1).addSecs(-301) << LaneState::NotYetValid;
+    QTest::newRow("5 minutes before thisUpdate is clock skew") << daysFrom(fixedNow(), -1).addSecs(-300) << LaneState::Ok;
     QTest::newRow("fresh") << fixedNow() << LaneState::Ok;
     QTest::newRow("last second before the refresh point")
         << daysFrom(fixedNow(), 2.5).addSecs(-1) << LaneState::Ok;
