@@ -88,6 +88,22 @@ QString hexColon(const QByteArray& bytes)
     return QString::fromLatin1(bytes.toHex(':').toUpper());
 }
 
+QString unreadableValidityText(const Certificate& cert)
+{
+    const bool beforeOk = cert.notBefore().isValid(), afterOk = cert.notAfter().isValid();
+    if (cert.isNull() || (beforeOk && afterOk))
+        return {};
+    const QString fields = !beforeOk && !afterOk ? QStringLiteral("notBefore and notAfter are")
+                           : !beforeOk           ? QStringLiteral("notBefore is")
+                                                 : QStringLiteral("notAfter is");
+    // OpenSSL's verifier fails it with X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD (or NOT_AFTER):
+    // clients reject it whatever the date.
+    return QStringLiteral("The certificate's %1 not a valid time (it decodes, but names no real moment); its validity "
+                          "period is unknown, so its expiry is not checked. Clients reject it (OpenSSL: \"format error in "
+                          "certificate's %2 field\").")
+        .arg(fields, !beforeOk ? QStringLiteral("notBefore") : QStringLiteral("notAfter"));
+}
+
 QString formatTime(const QDateTime& time)
 {
     if (!time.isValid())

@@ -88,5 +88,8 @@ QString formatDuration(qint64 seconds);
 // "2026-11-24 08:00:00 UTC"
 QString formatTime(const QDateTime& time);
 QString hexColon(const QByteArray& bytes);
+// Why `cert`'s validity times cannot be used (a notBefore or notAfter that decodes but is not a
+// time, such as month 13), naming the field and what clients do; empty when both are valid.
+QString unreadableValidityText(const Certificate& cert);
 
 } // namespace staplescope

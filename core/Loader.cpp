@@ -396,13 +396,8 @@ private:
     // would read as "expired" or "not yet valid" without saying why: name the real problem here.
     void checkCertificateTimes(const Certificate& cert, const SourceLocation& where)
     {
-        if (cert.notBefore().isValid() && cert.notAfter().isValid())
-            return;
-        malformed(QStringLiteral("The certificate's validity period (notBefore %1, notAfter %2) is not a valid time; "
-                                 "its dates are unknown and every check that depends on them is unreliable.")
-                      .arg(cert.notBefore().isValid() ? formatTime(cert.notBefore()) : QStringLiteral("unreadable"),
-                           cert.notAfter().isValid() ? formatTime(cert.notAfter()) : QStringLiteral("unreadable")),
-                  where, QStringLiteral("Replace the certificate with one from its CA; a valid certificate never has this."));
+        if (const QString problem = unreadableValidityText(cert); !problem.isEmpty())
+            malformed(problem, where, QStringLiteral("Replace the certificate with one from its CA; a valid certificate never has this."));
     }
 
     // thisUpdate is required; nextUpdate is optional, so only thisUpdate can be told unreadable.
