@@ -113,6 +113,17 @@ QByteArray leafWithUnreadableTime(const TestPki& p, bool notAfter)
     return PkiFactory::toPem(der, "CERTIFICATE");
 }
 
+// The standard leaf with its version field ([0] EXPLICIT INTEGER 2, "v3") set to `version`.
+QByteArray leafWithVersion(const TestPki& p, char version)
+{
+    QByteArray der = p.leaf.certDer();
+    const qsizetype at = der.indexOf(QByteArray::fromHex("a003020102"));
+    if (at < 0)
+        return {};
+    der[at + 4] = version;
+    return PkiFactory::toPem(der, "CERTIFICATE");
+}
+
 // Codes seen by the rows so far; the coverage test checks it against the sources.
 QSet<QString>& producedCodes()
 {
@@ -181,6 +192,11 @@ void TestAnalyzer::findings_data()
     row("truncated DER certificate", [](Case& c) {
         c.req.paths = {c.dir.write(QStringLiteral("cert.der"), c.pki.leaf.certDer().chopped(40))};
     }, "INPUT_MALFORMED", error, {"Truncated DER"});
+    row("certificate version v6", [](Case& c) {
+        Site s = standardSite(c.pki);
+        s.cert = leafWithVersion(c.pki, 5);
+        writeSite(c, s);
+    }, "INPUT_MALFORMED", error, {"version field is 5 (\"v6\")", "only v1, v2 and v3"});
     row("PKCS#12 without a password", [](Case& c) {
         c.req.paths = {c.dir.write(QStringLiteral("site.p12"),
                                    PkiFactory::pkcs12(c.pki.leaf, {&c.pki.intermediate}, "s3cret"))};
