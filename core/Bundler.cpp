@@ -535,10 +535,19 @@ QList<Bundle> Bundler::bundleInputSet(const RoleInputs& roles, const LoadedInput
 
     // Positional leaves make their own bundles, with the roles' CA certificates and CRLs available
     // too; staples and keys already given to the role bundle are not offered again.
-    LoadedInputs forPositional;
-    forPositional.certificates = rest.certificates;
+    // bundle() counts each CA once by itself and wants every copy, to name the one nearest to a
+    // leaf (previous/fullchain.pem's own intermediate); only the roles' end-entity certificates
+    // are withheld, so the --cert leaf heads no second bundle.
+    QSet<QByteArray> roleEndEntityShas;
     for (const Certificate& c : roleCertificates)
-        if (c.isCa() && (explicitBundles.isEmpty() || c != explicitBundles.first().leaf))
+        if (!c.isCa() || (!explicitBundles.isEmpty() && c == explicitBundles.first().leaf))
+            roleEndEntityShas.insert(c.sha256());
+    LoadedInputs forPositional;
+    for (const Certificate& c : positional.certificates)
+        if (!roleEndEntityShas.contains(c.sha256()))
+            forPositional.certificates << c;
+    for (const Certificate& c : roleCertificates)
+        if (!roleEndEntityShas.contains(c.sha256()))
             forPositional.certificates << c;
     for (const OcspStaple& s : std::as_const(rest.staples))
         if (!routedStapleIds.contains(s.id()))
@@ -547,7 +556,42 @@ QList<Bundle> Bundler::bundleInputSet(const RoleInputs& roles, const LoadedInput
         if (!routedKeyIds.contains(k.id()))
             forPositional.keys << k;
     forPositional.crls = rest.crls + roleCrls;
-    const QList<Bundle> positionalBundles = rest.certificates.isEmpty() ? QList<Bundle>() : bundle(forPositional);
+    QList<Bundle> positionalBundles = rest.certificates.isEmpty() ? QList<Bundle>() : bundle(forPositional);
+
+    // Renewals across the two: `--cert exim.crt previous/` must still see that previous/exim.crt
+    // is the certificate it replaced, as bundle() does among PATHs, or a staple for the previous
+    // certificate would sit in that bundle, healthy, instead of being reported as stale.
+    if (!explicitBundles.isEmpty()) {
+        Bundle& b = explicitBundles.first();
+        const QString key = namesKey(b.leaf, b.issuer());
+        QList<Bundle*> group{&b};
+        for (Bundle& pb : positionalBundles)
+            if (namesKey(pb.leaf, pb.issuer()) == key)
+                group << &pb;
+        if (group.size() > 1) {
+            Bundle* newest = group.first();
+            for (Bundle* g : std::as_const(group))
+                if (g->leaf.notBefore() > newest->leaf.notBefore())
+                    newest = g;
+            for (Bundle* g : std::as_const(group)) {
+                if (g == newest)
+                    continue;
+                g->supersededBy = newest->leaf;
+                g->previousCertificates.clear(); // they are all listed with the newest
+                if (!newest->previousCertificates.contains(g->leaf))
+                    newest->previousCertificates << g->leaf;
+                // As in bundle(): a staple that names a previous certificate is, for the current
+                // one, a wrong staple. Staples placed by the user or by file name stay where they are.
+                for (qsizetype i = g->staples.size() - 1; i >= 0; --i) {
+                    const StapleAttachment how = g->staples[i].attachment;
+                    if (how != StapleAttachment::CertIdMatch && how != StapleAttachment::PreviousCertificate)
+                        continue;
+                    newest->staples << AttachedStaple{g->staples[i].staple, StapleAttachment::PreviousCertificate};
+                    g->staples.removeAt(i);
+                }
+            }
+        }
+    }
 
     // The only staple given at all, claimed by no positional leaf, is the role bundle's (the user
     // put the certificate and its staple on one command line); the analysis judges whether it fits.

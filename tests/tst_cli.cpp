@@ -139,6 +139,7 @@ private slots:
     void positionalStapleBelongsToTheCertBundle_data();
     void positionalStapleBelongsToTheCertBundle();
     void sameFileGivenBothWaysCountsOnce();
+    void certWithItsFolderStillSeesTheRenewal();
     void atMovesTheEvaluationTime();
     void brokenInputsGiveInputFindings_data();
     void brokenInputsGiveInputFindings();
@@ -298,6 +299,24 @@ void TestCli::sameFileGivenBothWaysCountsOnce()
     QCOMPARE(bundles.size(), 1);
     QCOMPARE(bundles.first().toObject().value(QLatin1String("staples")).toArray().size(), 1);
     QVERIFY2(!codesOf(run.json()).contains(QStringLiteral("STAPLE_UNMATCHED")), qPrintable(run.out));
+}
+
+// `--cert exim.crt incident/`: the folder holds previous/exim.crt and the staple for it. The
+// --cert certificate supersedes it, so the staple is the stale one, as when the folder alone is given.
+void TestCli::certWithItsFolderStillSeesTheRenewal()
+{
+    const QString incident = m_dir.filePath(QStringLiteral("demo/incident/"));
+    const CliRun run = runInProcess({QStringLiteral("inspect"), QStringLiteral("--json"), QStringLiteral("--no-system-trust"),
+                                     QStringLiteral("--ca-file"), m_demo.trustAnchorFile, QStringLiteral("--cert"),
+                                     incident + QStringLiteral("exim.crt"), incident});
+    QCOMPARE(run.exitCode, 2);
+    const QStringList codes = codesOf(run.json());
+    QVERIFY2(codes.value(0) == QStringLiteral("STAPLE_FOR_OTHER_CERT"), qPrintable(run.out));
+    QCOMPARE(run.json().value(QLatin1String("bundles")).toArray().size(), 2); // current and previous, each once
+    // The same findings as for the folder alone.
+    const CliRun folder = runInProcess({QStringLiteral("inspect"), QStringLiteral("--json"), QStringLiteral("--no-system-trust"),
+                                        QStringLiteral("--ca-file"), m_demo.trustAnchorFile, incident});
+    QCOMPARE(codes, codesOf(folder.json()));
 }
 
 void TestCli::atMovesTheEvaluationTime()
