@@ -140,6 +140,7 @@ private slots:
     void positionalStapleBelongsToTheCertBundle();
     void sameFileGivenBothWaysCountsOnce();
     void certWithItsFolderStillSeesTheRenewal();
+    void onlyStapleGivenIsJudgedForTheCert();
     void atMovesTheEvaluationTime();
     void brokenInputsGiveInputFindings_data();
     void brokenInputsGiveInputFindings();
@@ -317,6 +318,24 @@ void TestCli::certWithItsFolderStillSeesTheRenewal()
     const CliRun folder = runInProcess({QStringLiteral("inspect"), QStringLiteral("--json"), QStringLiteral("--no-system-trust"),
                                         QStringLiteral("--ca-file"), m_demo.trustAnchorFile, incident});
     QCOMPARE(codes, codesOf(folder.json()));
+}
+
+// `--cert exim.crt exim.ocsp.der` where the staple names the previous certificate (not given):
+// the only staple given is the --cert certificate's, judged wrong for it, as with --staple.
+void TestCli::onlyStapleGivenIsJudgedForTheCert()
+{
+    const QString incident = m_dir.filePath(QStringLiteral("demo/incident/"));
+    const CliRun run = runInProcess({QStringLiteral("inspect"), QStringLiteral("--json"), QStringLiteral("--no-system-trust"),
+                                     QStringLiteral("--ca-file"), m_demo.trustAnchorFile, QStringLiteral("--cert"),
+                                     incident + QStringLiteral("exim.crt"), incident + QStringLiteral("exim.ocsp.der")});
+    QCOMPARE(run.exitCode, 2);
+    const QStringList codes = codesOf(run.json());
+    QVERIFY2(codes.contains(QStringLiteral("STAPLE_FOR_OTHER_CERT")), qPrintable(run.out));
+    QVERIFY2(!codes.contains(QStringLiteral("STAPLE_UNMATCHED")), qPrintable(run.out));
+    const QJsonArray staples =
+        run.json().value(QLatin1String("bundles")).toArray().first().toObject().value(QLatin1String("staples")).toArray();
+    QCOMPARE(staples.size(), 1);
+    QCOMPARE(staples.first().toObject().value(QLatin1String("attachedBy")).toString(), QStringLiteral("only-bundle"));
 }
 
 void TestCli::atMovesTheEvaluationTime()
