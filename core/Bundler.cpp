@@ -467,11 +467,14 @@ QList<Bundle> Bundler::bundleInputSet(const RoleInputs& roles, const LoadedInput
     for (const Crl& crl : roleCrls)
         roleCrlDers.insert(crlDer(crl));
 
+    // Distinct, too: a chain file repeated in many site folders is one CA for the role bundle.
     LoadedInputs rest;
     QList<Certificate> positionalCas;
+    QSet<QByteArray> seen = roleCertShas;
     for (const Certificate& c : positional.certificates) {
-        if (roleCertShas.contains(c.sha256()))
+        if (seen.contains(c.sha256()))
             continue;
+        seen.insert(c.sha256());
         rest.certificates << c;
         if (c.isCa())
             positionalCas << c;
