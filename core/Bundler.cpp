@@ -579,13 +579,16 @@ QList<Bundle> Bundler::bundleInputSet(const RoleInputs& roles, const LoadedInput
             for (Bundle* g : std::as_const(group)) {
                 if (g == newest)
                     continue;
+                // bundle() has placed the staples of the bundles it superseded itself; only a
+                // bundle that was current until now has staples to hand on.
+                const bool wasCurrent = !g->isSuperseded();
                 g->supersededBy = newest->leaf;
                 g->previousCertificates.clear(); // they are all listed with the newest
                 if (!newest->previousCertificates.contains(g->leaf))
                     newest->previousCertificates << g->leaf;
                 // As in bundle(): a staple that names a previous certificate is, for the current
                 // one, a wrong staple. Staples placed by the user or by file name stay where they are.
-                for (qsizetype i = g->staples.size() - 1; i >= 0; --i) {
+                for (qsizetype i = g->staples.size() - 1; wasCurrent && i >= 0; --i) {
                     const StapleAttachment how = g->staples[i].attachment;
                     if (how != StapleAttachment::CertIdMatch && how != StapleAttachment::PreviousCertificate)
                         continue;
