@@ -82,7 +82,10 @@ private:
         const QString fixRenew = isLeaf
             ? QStringLiteral("Renew the certificate, install it, and fetch a new staple for it at the same time; then reload the server.")
             : QStringLiteral("Replace the %1 in the chain file with the CA's current one (see the CA's repository or the leaf's CA Issuers URL).").arg(what);
-        if (at > cert.notAfter()) {
+        // A time that does not parse is an invalid QDateTime, which compares before every valid
+        // one: unchecked, it reads as "expired" or "not yet valid". The loader reports it as
+        // INPUT_MALFORMED naming the field; here nothing is claimed from a date nobody can read.
+        if (cert.notAfter().isValid() && at > cert.notAfter()) {
             add(QStringLiteral("CERT_EXPIRED"), isLeaf ? Severity::Critical : Severity::Error,
                 isLeaf ? QStringLiteral("Certificate expired") : QStringLiteral("Chain certificate expired"), certSubject(cert),
                 QStringLiteral("The %1 expired %2 (notAfter %3); clients reject it.")
@@ -90,7 +93,7 @@ private:
                 fixRenew, {cert.id()});
             return;
         }
-        if (at < cert.notBefore()) {
+        if (cert.notBefore().isValid() && at < cert.notBefore()) {
             add(QStringLiteral("CERT_NOT_YET_VALID"), Severity::Error, QStringLiteral("Certificate not yet valid"), certSubject(cert),
                 QStringLiteral("The %1 becomes valid only %2 (notBefore %3); clients reject it until then. "
                                "Either it was installed before its start time or a clock is wrong.")
@@ -99,6 +102,9 @@ private:
                 {cert.id()});
             return;
         }
+        // The warning window is a share of the lifetime, unknown without both dates.
+        if (!cert.notBefore().isValid() || !cert.notAfter().isValid())
+            return;
         const QDateTime warnFrom = o.expiryWarningStart(cert);
         if (at >= warnFrom) {
             add(QStringLiteral("CERT_EXPIRING_SOON"), Severity::Warning,
@@ -497,7 +503,7 @@ private:
                         .arg(relative(at, refresh), QStringLiteral("%1%").arg(qRound(o.stapleRefreshFraction * 100)),
                              relative(at, nextUpdate), formatTime(nextUpdate)),
                     QStringLiteral("Fetch a fresh staple; refresh jobs should renew at the halfway point, as DHCP renews leases."), ids);
-            if (nextUpdate > b.leaf.notAfter())
+            if (b.leaf.notAfter().isValid() && nextUpdate > b.leaf.notAfter())
                 add(QStringLiteral("STAPLE_OUTLIVES_CERT"), Severity::Info, QStringLiteral("Staple outlives the certificate"), subject,
                     QStringLiteral("The staple is valid until %1, after the certificate itself expires (%2).")
                         .arg(formatTime(nextUpdate), formatTime(b.leaf.notAfter())),

@@ -159,6 +159,30 @@ void buildPath(Bundle& bundle, const IssuerIndex& index, const TrustStore* trust
     }
 }
 
+// Whether one of `staple`'s responses names `b`'s leaf by CertID: serial, issuer name hash, and
+// issuer key hash when the leaf's issuer is known (the test bundle() applies to positional staples).
+bool certIdNames(const OcspStaple& staple, const Bundle& b)
+{
+    const Certificate issuer = b.issuer();
+    for (const OcspSingleResponse& single : staple.responses())
+        if (single.certId.serialMatches(b.leaf) && single.certId.issuerNameMatches(b.leaf) &&
+            (issuer.isNull() || single.certId.issuerKeyMatches(issuer)))
+            return true;
+    return false;
+}
+
+// A CRL's DER, to recognise the same CRL read from two files.
+QByteArray crlDer(const Crl& crl)
+{
+    unsigned char* der = nullptr;
+    const int length = i2d_X509_CRL(crl.get0(), &der);
+    QByteArray out;
+    if (length > 0)
+        out = QByteArray(reinterpret_cast<const char*>(der), length);
+    OPENSSL_free(der);
+    return out;
+}
+
 } // namespace
 
 RoleInputs RoleInputs::load(const Loader& loader, const QStringList& certFiles, const QStringList& chainFiles,
@@ -433,6 +457,172 @@ QList<Bundle> Bundler::bundleExplicit(const RoleInputs& roles) const
     }
     b.crls = roles.cert.crls + roles.chain.crls;
     return {b};
+}
+
+QList<Bundle> Bundler::bundleInputSet(const RoleInputs& roles, const LoadedInputs& positional) const
+{
+    QList<Bundle> explicitBundles = bundleExplicit(roles);
+
+    // What the roles hold counts there; a positional copy (the same file given both ways, or the
+    // certificate again in fullchain.pem) is dropped so nothing is counted twice.
+    const QList<Certificate> roleCertificates = roles.cert.certificates + roles.chain.certificates;
+    QSet<QByteArray> roleCertShas;
+    for (const Certificate& c : roleCertificates)
+        roleCertShas.insert(c.sha256());
+    QSet<QString> roleStapleIds;
+    for (const OcspStaple& s : roles.staple.staples + roles.cert.staples)
+        roleStapleIds.insert(s.id());
+    QSet<QString> roleKeyIds;
+    for (const PrivateKey& k : roles.key.keys + roles.cert.keys)
+        roleKeyIds.insert(k.id());
+    const QList<Crl> roleCrls = roles.cert.crls + roles.chain.crls;
+    QSet<QByteArray> roleCrlDers;
+    for (const Crl& crl : roleCrls)
+        roleCrlDers.insert(crlDer(crl));
+
+    // Distinct, too: a chain file repeated in many site folders is one CA for the role bundle.
+    LoadedInputs rest;
+    QList<Certificate> positionalCas;
+    QSet<QByteArray> seen = roleCertShas;
+    for (const Certificate& c : positional.certificates) {
+        if (seen.contains(c.sha256()))
+            continue;
+        seen.insert(c.sha256());
+        rest.certificates << c;
+        if (c.isCa())
+            positionalCas << c;
+    }
+    for (const OcspStaple& s : positional.staples)
+        if (!roleStapleIds.contains(s.id()))
+            rest.staples << s;
+    for (const PrivateKey& k : positional.keys)
+        if (!roleKeyIds.contains(k.id()))
+            rest.keys << k;
+    for (const Crl& crl : positional.crls)
+        if (!roleCrlDers.contains(crlDer(crl)))
+            rest.crls << crl;
+
+    QSet<QString> routedStapleIds, routedKeyIds;
+    if (!explicitBundles.isEmpty()) {
+        Bundle& b = explicitBundles.first();
+        if (!positionalCas.isEmpty()) {
+            // The path is rebuilt with the positional CA certificates as further candidates, after
+            // the role's own (IssuerIndex prefers the first verified candidate).
+            QList<Certificate> cas;
+            for (const Certificate& c : roleCertificates)
+                if (c != b.leaf)
+                    cas << c;
+            cas += positionalCas;
+            b.chain.clear();
+            b.anchor = Certificate();
+            b.chainTooLong = false;
+            buildPath(b, IssuerIndex(cas), m_trust);
+        }
+        b.knownCertificates += rest.certificates;
+        for (const Certificate& c : std::as_const(rest.certificates))
+            if (isResponderOnly(c))
+                b.responderCertificates << c;
+        const QByteArray issuerName = b.leaf.issuerNameDer();
+        for (const Crl& crl : std::as_const(rest.crls))
+            if (nameDer(X509_CRL_get_issuer(crl.get0())) == issuerName)
+                b.crls << crl;
+        for (const OcspStaple& s : std::as_const(rest.staples))
+            if (certIdNames(s, b)) {
+                b.staples << AttachedStaple{s, StapleAttachment::CertIdMatch};
+                routedStapleIds.insert(s.id());
+            }
+        // A positional key for this leaf is its key when --key gave none; it stays available to
+        // positional leaves with the same public key (a renewal that kept the key).
+        QSet<QByteArray> positionalLeafKeys;
+        for (const Certificate& c : std::as_const(rest.certificates))
+            if (!c.isCa())
+                positionalLeafKeys.insert(c.publicKeyBitString());
+        for (const PrivateKey& k : std::as_const(rest.keys)) {
+            if (!k.matches(b.leaf))
+                continue;
+            if (b.keyStatus == KeyStatus::NotProvided) {
+                b.key = k;
+                b.keyStatus = KeyStatus::Matches;
+            }
+            if (!positionalLeafKeys.contains(k.publicKeyBitString()))
+                routedKeyIds.insert(k.id());
+        }
+    }
+
+    // Positional leaves make their own bundles, with the roles' CA certificates and CRLs available
+    // too; staples and keys already given to the role bundle are not offered again.
+    // bundle() counts each CA once by itself and wants every copy, to name the one nearest to a
+    // leaf (previous/fullchain.pem's own intermediate); only the roles' end-entity certificates
+    // are withheld, so the --cert leaf heads no second bundle.
+    QSet<QByteArray> roleEndEntityShas;
+    for (const Certificate& c : roleCertificates)
+        if (!c.isCa() || (!explicitBundles.isEmpty() && c == explicitBundles.first().leaf))
+            roleEndEntityShas.insert(c.sha256());
+    LoadedInputs forPositional;
+    for (const Certificate& c : positional.certificates)
+        if (!roleEndEntityShas.contains(c.sha256()))
+            forPositional.certificates << c;
+    for (const Certificate& c : roleCertificates)
+        if (!roleEndEntityShas.contains(c.sha256()))
+            forPositional.certificates << c;
+    for (const OcspStaple& s : std::as_const(rest.staples))
+        if (!routedStapleIds.contains(s.id()))
+            forPositional.staples << s;
+    for (const PrivateKey& k : std::as_const(rest.keys))
+        if (!routedKeyIds.contains(k.id()))
+            forPositional.keys << k;
+    forPositional.crls = rest.crls + roleCrls;
+    QList<Bundle> positionalBundles = rest.certificates.isEmpty() ? QList<Bundle>() : bundle(forPositional);
+
+    // Renewals across the two: `--cert exim.crt previous/` must still see that previous/exim.crt
+    // is the certificate it replaced, as bundle() does among PATHs, or a staple for the previous
+    // certificate would sit in that bundle, healthy, instead of being reported as stale.
+    if (!explicitBundles.isEmpty()) {
+        Bundle& b = explicitBundles.first();
+        const QString key = namesKey(b.leaf, b.issuer());
+        QList<Bundle*> group{&b};
+        for (Bundle& pb : positionalBundles)
+            if (namesKey(pb.leaf, pb.issuer()) == key)
+                group << &pb;
+        if (group.size() > 1) {
+            Bundle* newest = group.first();
+            for (Bundle* g : std::as_const(group))
+                if (g->leaf.notBefore() > newest->leaf.notBefore())
+                    newest = g;
+            for (Bundle* g : std::as_const(group)) {
+                if (g == newest)
+                    continue;
+                // bundle() has placed the staples of the bundles it superseded itself; only a
+                // bundle that was current until now has staples to hand on.
+                const bool wasCurrent = !g->isSuperseded();
+                g->supersededBy = newest->leaf;
+                g->previousCertificates.clear(); // they are all listed with the newest
+                if (!newest->previousCertificates.contains(g->leaf))
+                    newest->previousCertificates << g->leaf;
+                // As in bundle(): a staple that names a previous certificate is, for the current
+                // one, a wrong staple. Staples placed by the user or by file name stay where they are.
+                for (qsizetype i = g->staples.size() - 1; wasCurrent && i >= 0; --i) {
+                    const StapleAttachment how = g->staples[i].attachment;
+                    if (how != StapleAttachment::CertIdMatch && how != StapleAttachment::PreviousCertificate)
+                        continue;
+                    newest->staples << AttachedStaple{g->staples[i].staple, StapleAttachment::PreviousCertificate};
+                    g->staples.removeAt(i);
+                }
+            }
+        }
+    }
+
+    // The only staple given at all, claimed by no positional leaf, is the role bundle's (the user
+    // put the certificate and its staple on one command line); the analysis judges whether it fits.
+    if (!explicitBundles.isEmpty() && explicitBundles.first().staples.isEmpty() && rest.staples.size() == 1) {
+        bool claimed = false;
+        for (const Bundle& pb : positionalBundles)
+            for (const AttachedStaple& a : pb.staples)
+                claimed = claimed || a.staple.id() == rest.staples.first().id();
+        if (!claimed)
+            explicitBundles.first().staples << AttachedStaple{rest.staples.first(), StapleAttachment::OnlyBundle};
+    }
+    return explicitBundles + positionalBundles;
 }
 
 } // namespace staplescope

@@ -98,6 +98,72 @@ QString signedSerialHex(const QByteArray& magnitude, bool negative)
     return (negative ? QStringLiteral("-") : QString()) + hexColon(magnitude);
 }
 
+QString unreadableValidityText(const Certificate& cert)
+{
+    const bool beforeOk = cert.notBefore().isValid(), afterOk = cert.notAfter().isValid();
+    if (cert.isNull() || (beforeOk && afterOk))
+        return {};
+    const QString fields = !beforeOk && !afterOk ? QStringLiteral("notBefore and notAfter are")
+                           : !beforeOk           ? QStringLiteral("notBefore is")
+                                                 : QStringLiteral("notAfter is");
+    // OpenSSL's verifier fails it with X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD (or NOT_AFTER):
+    // clients reject it whatever the date.
+    return QStringLiteral("The certificate's %1 not a valid time (it decodes, but names no real moment); its validity "
+                          "period is unknown, so its expiry is not checked. Clients reject it (OpenSSL: \"format error in "
+                          "certificate's %2 field\").")
+        .arg(fields, !beforeOk ? QStringLiteral("notBefore") : QStringLiteral("notAfter"));
+}
+
+std::optional<long> statedCertificateVersion(const QByteArray& der)
+{
+    const auto* p = reinterpret_cast<const unsigned char*>(der.constData());
+    const unsigned char* const end = p + der.size();
+    long length = 0;
+    int tag = 0, cls = 0;
+    // One header: ASN1_get_object leaves `p` at the content and sets 0x80 on a bad header or a
+    // length running past `end`.
+    auto header = [&](int wantTag, int wantClass, bool constructed) {
+        if (end - p < 2)
+            return false;
+        const int info = ASN1_get_object(&p, &length, &tag, &cls, long(end - p));
+        return !(info & 0x80) && tag == wantTag && cls == wantClass && bool(info & V_ASN1_CONSTRUCTED) == constructed;
+    };
+    // Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { version [0] EXPLICIT INTEGER DEFAULT v1, … } … }
+    if (!header(V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, true) || !header(V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, true))
+        return std::nullopt;
+    const unsigned char* const afterTbsHeader = p;
+    if (!header(0, V_ASN1_CONTEXT_SPECIFIC, true)) {
+        p = afterTbsHeader;
+        return header(V_ASN1_INTEGER, V_ASN1_UNIVERSAL, false) ? std::optional<long>(0) : std::nullopt; // the serial: v1
+    }
+    const unsigned char* integer = p;
+    if (!header(V_ASN1_INTEGER, V_ASN1_UNIVERSAL, false))
+        return std::nullopt;
+    const OpenSslPtr<ASN1_INTEGER, ASN1_INTEGER_free> version(d2i_ASN1_INTEGER(nullptr, &integer, long(p + length - integer)));
+    ERR_clear_error();
+    if (!version)
+        return std::nullopt;
+    // ASN1_INTEGER_get answers -1 for a value too large for a long as well; either way, not 0…2.
+    return ASN1_INTEGER_get(version.get());
+}
+
+QString invalidVersionText(long version, bool parsed)
+{
+    if (version >= 0 && version <= 2)
+        return {};
+    const QString stated = version >= 0 ? QStringLiteral("%1 (\"v%2\")").arg(QString::number(version), QString::number(version + 1))
+                                        : QString::number(version);
+    // Measured with OpenSSL 3.0: d2i_X509 accepts any version and X509_verify_cert does not look
+    // at it. BoringSSL's parser (X509_R_INVALID_VERSION) and Go's crypto/x509 refuse it.
+    return parsed ? QStringLiteral("The certificate's version field is %1; only v1, v2 and v3 (0, 1, 2) exist. OpenSSL 3.0 reads and "
+                                   "verifies it anyway, but stricter clients (BoringSSL, so Chrome and Android; Go) refuse to parse it, "
+                                   "so the certificate fails there.")
+                        .arg(stated)
+                  : QStringLiteral("The certificate's version field is %1; only v1, v2 and v3 (0, 1, 2) exist, and OpenSSL refuses to "
+                                   "read it, as do BoringSSL and Go.")
+                        .arg(stated);
+}
+
 QString formatTime(const QDateTime& time)
 {
     if (!time.isValid())

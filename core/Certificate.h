@@ -10,6 +10,7 @@
 #include <QStringList>
 
 #include <memory>
+#include <optional>
 
 namespace staplescope {
 
@@ -94,5 +95,15 @@ QString hexColon(const QByteArray& bytes);
 // A serial (magnitude bytes and sign) as one key for hashing and equality: "-" or "+" then the bytes.
 QByteArray signedSerialKey(const QByteArray& magnitude, bool negative);
 QString signedSerialHex(const QByteArray& magnitude, bool negative); // "-11:11" / "11:11"
+// Why `cert`'s validity times cannot be used (a notBefore or notAfter that decodes but is not a
+// time, such as month 13), naming the field and what clients do; empty when both are valid.
+QString unreadableValidityText(const Certificate& cert);
+// The version a certificate's DER states (0 for v1 … 2 for v3; absent means v1), read from the
+// encoding without d2i_X509, so it can be named when a parser refuses the certificate for it.
+// nullopt when the bytes do not start like a certificate.
+std::optional<long> statedCertificateVersion(const QByteArray& der);
+// Why `version` (X509_get_version's value) is not a certificate version, and what clients do;
+// empty for v1, v2 and v3. `parsed`: whether this OpenSSL read the certificate anyway.
+QString invalidVersionText(long version, bool parsed);
 
 } // namespace staplescope

@@ -53,9 +53,9 @@ std::shared_ptr<InspectionSession> InspectionSession::load(const InspectRequest&
     const Bundler bundler(session->m_trust.get());
     const bool explicitRoles = !request.certFiles.isEmpty() || !request.chainFiles.isEmpty() ||
                                !request.stapleFiles.isEmpty() || !request.keyFiles.isEmpty();
+    RoleInputs roles;
     if (explicitRoles) {
-        const RoleInputs roles =
-            RoleInputs::load(loader, request.certFiles, request.chainFiles, request.stapleFiles, request.keyFiles);
+        roles = RoleInputs::load(loader, request.certFiles, request.chainFiles, request.stapleFiles, request.keyFiles);
         session->m_inputFindings += roles.findings();
         session->m_files += roles.files();
         if (!request.certFiles.isEmpty() && roles.cert.certificates.isEmpty() && roles.cert.findings.isEmpty())
@@ -64,13 +64,22 @@ std::shared_ptr<InspectionSession> InspectionSession::load(const InspectRequest&
             session->m_inputFindings << roleFinding(QStringLiteral("staple"), request.stapleFiles, QStringLiteral("OCSP response"));
         if (!request.keyFiles.isEmpty() && roles.key.keys.isEmpty() && roles.key.findings.isEmpty())
             session->m_inputFindings << roleFinding(QStringLiteral("key"), request.keyFiles, QStringLiteral("private key"));
-        session->m_bundles = bundler.bundleExplicit(roles);
     }
+    LoadedInputs inputs;
     if (!request.paths.isEmpty()) {
-        const LoadedInputs inputs = loader.loadPaths(request.paths);
-        session->m_inputFindings += inputs.findings;
+        inputs = loader.loadPaths(request.paths);
+        // A file given both with a role and positionally is read twice; its findings count once.
+        const QList<Finding> roleFindings = session->m_inputFindings;
+        for (const Finding& f : std::as_const(inputs.findings))
+            if (!explicitRoles || !roleFindings.contains(f))
+                session->m_inputFindings << f;
         session->m_files += inputs.files;
-        session->m_bundles += bundler.bundle(inputs);
+        session->m_files.removeDuplicates();
+    }
+    // Roles and positional paths are one input set: a CRL or staple given positionally serves the
+    // --cert bundle too (Bundler::bundleInputSet).
+    session->m_bundles = explicitRoles ? bundler.bundleInputSet(roles, inputs) : bundler.bundle(inputs);
+    if (!request.paths.isEmpty()) {
         // Staples and keys that found no certificate are worth a word: they are probably stale.
         QSet<QString> attached;
         for (const Bundle& b : std::as_const(session->m_bundles))

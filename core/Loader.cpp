@@ -396,13 +396,8 @@ private:
     // would read as "expired" or "not yet valid" without saying why: name the real problem here.
     void checkCertificateTimes(const Certificate& cert, const SourceLocation& where)
     {
-        if (cert.notBefore().isValid() && cert.notAfter().isValid())
-            return;
-        malformed(QStringLiteral("The certificate's validity period (notBefore %1, notAfter %2) is not a valid time; "
-                                 "its dates are unknown and every check that depends on them is unreliable.")
-                      .arg(cert.notBefore().isValid() ? formatTime(cert.notBefore()) : QStringLiteral("unreadable"),
-                           cert.notAfter().isValid() ? formatTime(cert.notAfter()) : QStringLiteral("unreadable")),
-                  where, QStringLiteral("Replace the certificate with one from its CA; a valid certificate never has this."));
+        if (const QString problem = unreadableValidityText(cert); !problem.isEmpty())
+            malformed(problem, where, QStringLiteral("Replace the certificate with one from its CA; a valid certificate never has this."));
     }
 
     // thisUpdate is required; nextUpdate is optional, so only thisUpdate can be told unreadable.
@@ -414,6 +409,14 @@ private:
         m_out.crls << crl;
     }
 
+    // For DER that d2i_X509 refused: the reason, when it is the version field (a parser stricter
+    // than OpenSSL 3.0's refuses versions other than v1 to v3); empty otherwise.
+    static QString refusedVersionText(const QByteArray& der)
+    {
+        const std::optional<long> version = statedCertificateVersion(der);
+        return version ? invalidVersionText(*version, false) : QString();
+    }
+
     void addCertificate(const Certificate& cert, const SourceLocation& where)
     {
         if (cert.isNull()) { // decoded, but OpenSSL cannot encode it again
@@ -421,6 +424,9 @@ private:
             return;
         }
         checkCertificateTimes(cert, where);
+        // Kept (this OpenSSL uses it), but named: other clients refuse it.
+        if (const QString problem = invalidVersionText(X509_get_version(cert.get0()), true); !problem.isEmpty())
+            malformed(problem, where, QStringLiteral("Replace the certificate with one from its CA; a valid certificate never has this."));
         m_out.certificates << cert;
     }
 
@@ -655,6 +661,8 @@ private:
             companion(QStringLiteral("a certificate signing request (CSR), not a certificate"), where);
         } else if (tryTypedKeyDer(der, where)) {
             // PKCS#1 or SEC1 key in DER
+        } else if (const QString refused = refusedVersionText(der); !refused.isEmpty()) {
+            malformed(refused, where);
         } else {
             malformed(QStringLiteral("DER-encoded ASN.1 (%1 bytes) that is not a certificate, OCSP response, PKCS#7, "
                                      "PKCS#12, CRL or private key; it may be damaged.").arg(der.size()),
@@ -670,6 +678,8 @@ private:
             if (total > der.size())
                 malformed(QStringLiteral("The %1 is truncated: %2 of %3 bytes.").arg(what, QString::number(der.size()), QString::number(total)),
                           where);
+            else if (const QString refused = refusedVersionText(der); !refused.isEmpty())
+                malformed(refused, where);
             else
                 malformed(QStringLiteral("The %1 does not decode as X.509.").arg(what), where);
             return;

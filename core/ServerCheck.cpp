@@ -426,6 +426,15 @@ std::optional<Bundle> bundleFromProbe(const ProbeResult& result, const TrustStor
                                          QStringLiteral("Check the certificate files the server is configured with.")));
             continue;
         }
+        // Served certificates never pass the Loader, which names these for files.
+        if (const QString problem = unreadableValidityText(cert); !problem.isEmpty())
+            findings->append(makeFinding(QStringLiteral("INPUT_MALFORMED"), Severity::Error,
+                                         QStringLiteral("Server sent a certificate with unreadable dates"), where.display(), problem,
+                                         QStringLiteral("Check the certificate files the server is configured with.")));
+        if (const QString problem = invalidVersionText(X509_get_version(cert.get0()), true); !problem.isEmpty())
+            findings->append(makeFinding(QStringLiteral("INPUT_MALFORMED"), Severity::Error,
+                                         QStringLiteral("Server sent a certificate with an invalid version"), where.display(), problem,
+                                         QStringLiteral("Check the certificate files the server is configured with.")));
         (i == 0 ? roles.cert : roles.chain).certificates << cert;
     }
     if (roles.cert.certificates.isEmpty())

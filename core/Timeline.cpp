@@ -71,6 +71,17 @@ TimelineLane certificateLane(const Certificate& cert, LaneKind kind, const QStri
     lane.detail = QStringLiteral("%1\nserial %2\n%3 → %4 (%5)")
                       .arg(cert.subject(), cert.serialHex(), formatTime(cert.notBefore()), formatTime(cert.notAfter()),
                            formatDuration(cert.lifetimeSeconds()));
+    if (!cert.notBefore().isValid() || !cert.notAfter().isValid()) {
+        // A validity time that does not parse (INPUT_MALFORMED): no window is drawn. A lane with
+        // only a start would read as open-ended, one with only an end as valid since forever.
+        lane.detail = QStringLiteral("%1\nserial %2\nnotBefore %3, notAfter %4: not a valid time")
+                          .arg(cert.subject(), cert.serialHex(),
+                               cert.notBefore().isValid() ? formatTime(cert.notBefore()) : QStringLiteral("unreadable"),
+                               cert.notAfter().isValid() ? formatTime(cert.notAfter()) : QStringLiteral("unreadable"));
+        lane.state = LaneState::Invalid;
+        lane.stateText = QStringLiteral("validity unreadable");
+        return lane;
+    }
     lane.start = cert.notBefore();
     lane.end = cert.notAfter();
     lane.marker = options.expiryWarningStart(cert);

@@ -99,6 +99,31 @@ void writeDeepHierarchySite(Case& c)
     writeSite(c, Site{leaf.certPem() + chain, {}, c.pki.keyPem(leaf), {}});
 }
 
+// The standard leaf with its notBefore or notAfter made month 13: still decodable ASN.1, not a
+// time. Same length, so the DER stays well formed; its signature breaks, which these rows ignore.
+QByteArray leafWithUnreadableTime(const TestPki& p, bool notAfter)
+{
+    const QDateTime field = notAfter ? p.leafSpec().notAfter : p.leafSpec().notBefore;
+    const QByteArray time = field.toUTC().toString(QStringLiteral("yyMMddHHmmss")).toLatin1() + 'Z';
+    QByteArray der = p.leaf.certDer();
+    const qsizetype at = der.indexOf(QByteArray("\x17\x0d", 2) + time);
+    if (at < 0)
+        return {};
+    der.replace(at + 4, 2, "13");
+    return PkiFactory::toPem(der, "CERTIFICATE");
+}
+
+// The standard leaf with its version field ([0] EXPLICIT INTEGER 2, "v3") set to `version`.
+QByteArray leafWithVersion(const TestPki& p, char version)
+{
+    QByteArray der = p.leaf.certDer();
+    const qsizetype at = der.indexOf(QByteArray::fromHex("a003020102"));
+    if (at < 0)
+        return {};
+    der[at + 4] = version;
+    return PkiFactory::toPem(der, "CERTIFICATE");
+}
+
 // Codes seen by the rows so far; the coverage test checks it against the sources.
 QSet<QString>& producedCodes()
 {
@@ -167,6 +192,11 @@ void TestAnalyzer::findings_data()
     row("truncated DER certificate", [](Case& c) {
         c.req.paths = {c.dir.write(QStringLiteral("cert.der"), c.pki.leaf.certDer().chopped(40))};
     }, "INPUT_MALFORMED", error, {"Truncated DER"});
+    row("certificate version v6", [](Case& c) {
+        Site s = standardSite(c.pki);
+        s.cert = leafWithVersion(c.pki, 5);
+        writeSite(c, s);
+    }, "INPUT_MALFORMED", error, {"version field is 5 (\"v6\")", "only v1, v2 and v3"});
     row("PKCS#12 without a password", [](Case& c) {
         c.req.paths = {c.dir.write(QStringLiteral("site.p12"),
                                    PkiFactory::pkcs12(c.pki.leaf, {&c.pki.intermediate}, "s3cret"))};
@@ -210,6 +240,20 @@ void TestAnalyzer::findings_data()
         const IssuedCert leaf = c.pki.issueLeaf({}, &inter);
         writeSite(c, Site{leaf.certPem(), inter.certPem(), {}, {}});
     }, "CERT_EXPIRED", error, {"intermediate certificate expired 3 days ago"});
+    // A notBefore/notAfter that is not a time: INPUT_MALFORMED names the field; no date is claimed.
+    for (const bool notAfter : {false, true}) {
+        const auto site = [notAfter](Case& c) {
+            Site s = standardSite(c.pki);
+            s.cert = leafWithUnreadableTime(c.pki, notAfter);
+            writeSite(c, s);
+        };
+        const char* const name = notAfter ? "leaf notAfter month 13" : "leaf notBefore month 13";
+        QTest::newRow(name) << Setup(site) << QStringLiteral("INPUT_MALFORMED") << error
+                            << QStringList{notAfter ? QStringLiteral("notAfter is not a valid time") : QStringLiteral("notBefore is not a valid time")};
+        for (const char* code : {"CERT_EXPIRED", "CERT_NOT_YET_VALID", "CERT_EXPIRING_SOON"})
+            QTest::newRow(qPrintable(QStringLiteral("%1: no %2").arg(QLatin1String(name), QLatin1String(code))))
+                << Setup(site) << QString::fromLatin1(code) << kAbsent << QStringList{};
+    }
     row("leaf not yet valid", [](Case& c) {
         writeLeafSite(c, c.pki.issueLeaf([](CertSpec& s) { s.notBefore = hoursFrom(fixedNow(), 5); }), false);
     }, "CERT_NOT_YET_VALID", error, {"becomes valid only in 5 hours"});

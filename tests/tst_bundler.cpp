@@ -54,6 +54,7 @@ private slots:
     void stapleBesideItsSupersededCertificateIsHistory();
     void explicitRoles();
     void explicitRolesKeepTheGivenOrder();
+    void rolesAndPathsAreOneInputSet();
     void concatenatedFullchainsAreSeparateBundles();
     void oneServersFileKeepsItsWholeOrder();
     void chainLongerThanTheBoundIsSaidSo();
@@ -432,6 +433,51 @@ void TestBundler::explicitRoles()
     const InspectionReport report = session->evaluate(options);
     QStringList codes = codesOf(report);
     QVERIFY2(codes.contains(QStringLiteral("STAPLE_FOR_OTHER_CERT")), qPrintable(codes.join(' ')));
+}
+
+// --cert leaf.pem plus PATHs holding the intermediate, the leaf's key, its staple, a CRL, another
+// server's certificate with its own staple, and leaf.pem again: each object counts once, the
+// positional ones serve the role bundle, the other server gets its own bundle.
+void TestBundler::rolesAndPathsAreOneInputSet()
+{
+    const IssuedCert other = m_pki->issueLeaf([](CertSpec& s) {
+        s.commonName = QStringLiteral("other.example.test");
+        s.dnsNames = {QStringLiteral("other.example.test")};
+    });
+    const Loader loader;
+    RoleInputs roles;
+    roles.cert = loader.loadData(m_pki->leaf.certPem(), QStringLiteral("/etc/exim/cert.pem"));
+    roles.origin = QStringLiteral("--cert /etc/exim/cert.pem");
+    LoadedInputs paths = loader.loadData(m_pki->leaf.certPem(), QStringLiteral("/etc/exim/cert.pem"));
+    paths.append(loader.loadData(m_pki->intermediate.certPem(), QStringLiteral("/srv/ca/chain.pem")));
+    paths.append(loader.loadData(m_pki->keyPem(m_pki->leaf), QStringLiteral("/srv/keys/exim.key")));
+    paths.append(loader.loadData(m_pki->goodStaple(), QStringLiteral("/srv/ocsp/exim.der")));
+    paths.append(loader.loadData(m_pki->factory().crlDer(m_pki->intermediate, fixedNow().addDays(-1), fixedNow().addDays(6), {}),
+                                 QStringLiteral("/srv/crl/int.crl")));
+    paths.append(loader.loadData(other.certPem(), QStringLiteral("/srv/other/cert.pem")));
+    paths.append(loader.loadData(m_pki->staple(m_pki->goodStapleSpec(), &other), QStringLiteral("/srv/other/ocsp.der")));
+    QVERIFY2(paths.findings.isEmpty(), qPrintable(paths.findings.value(0).message));
+
+    const QList<Bundle> bundles = Bundler(m_trust.get()).bundleInputSet(roles, paths);
+    QCOMPARE(bundles.size(), 2); // the role's leaf given positionally too is no second bundle
+    const Bundle& b = bundles.first();
+    QCOMPARE(b.leaf.der(), m_pki->leaf.certDer());
+    QCOMPARE(b.origin, roles.origin);
+    QCOMPARE(b.chain.size(), 1); // the positional intermediate, as a path candidate
+    QVERIFY(b.chainAsGiven.isEmpty()); // ...but not as sent: the roles give that order
+    QCOMPARE(b.keyStatus, KeyStatus::Matches);
+    QCOMPARE(b.crls.size(), 1);
+    QCOMPARE(b.staples.size(), 1);
+    QCOMPARE(b.staples.first().attachment, StapleAttachment::CertIdMatch);
+    QCOMPARE(b.staples.first().staple.source().path, QStringLiteral("/srv/ocsp/exim.der"));
+
+    const Bundle* o = bundleFor(bundles, other);
+    QVERIFY(o);
+    QCOMPARE(o->chain.size(), 1);
+    QCOMPARE(o->staples.size(), 1);
+    QCOMPARE(o->staples.first().staple.source().path, QStringLiteral("/srv/other/ocsp.der"));
+    QCOMPARE(o->keyStatus, KeyStatus::NotProvided); // the role leaf's key is not offered to it
+    QCOMPARE(o->crls.size(), 1);
 }
 
 void TestBundler::explicitRolesKeepTheGivenOrder()

@@ -135,6 +135,12 @@ private slots:
     void incidentExitsCriticalNamingBothSerials();
     void healthyBundleExitsZero();
     void explicitRolesReproduceTheIncident();
+    void positionalCrlRevokesTheCertBundle();
+    void positionalStapleBelongsToTheCertBundle_data();
+    void positionalStapleBelongsToTheCertBundle();
+    void sameFileGivenBothWaysCountsOnce();
+    void certWithItsFolderStillSeesTheRenewal();
+    void onlyStapleGivenIsJudgedForTheCert();
     void atMovesTheEvaluationTime();
     void brokenInputsGiveInputFindings_data();
     void brokenInputsGiveInputFindings();
@@ -215,6 +221,121 @@ void TestCli::explicitRolesReproduceTheIncident()
                                      incident + QStringLiteral("exim.ocsp.der")});
     QCOMPARE(run.exitCode, 2);
     QVERIFY2(codesOf(run.json()).contains(QStringLiteral("STAPLE_FOR_OTHER_CERT")), qPrintable(run.out));
+}
+
+// One input set: a CRL given positionally is matched with the --cert bundle (it used to be read
+// and never looked at, so a revoked certificate was reported healthy).
+void TestCli::positionalCrlRevokesTheCertBundle()
+{
+    const test::TestPki pki;
+    const test::TestFolder dir;
+    const QString root = dir.write(QStringLiteral("root.pem"), pki.root.certPem());
+    const QString cert = dir.write(QStringLiteral("site/fullchain.pem"), test::TestPki::pem({&pki.leaf, &pki.intermediate}));
+    const QString crl = dir.write(QStringLiteral("crl/int.crl"),
+                                  pki.factory().crlDer(pki.intermediate, pki.now().addDays(-1), pki.now().addDays(6), {&pki.leaf}));
+    QVERIFY(!root.isEmpty() && !cert.isEmpty() && !crl.isEmpty());
+    const CliRun run = runInProcess({QStringLiteral("inspect"), QStringLiteral("--json"), QStringLiteral("--no-system-trust"),
+                                     QStringLiteral("--ca-file"), root, QStringLiteral("--at"), pki.now().toString(Qt::ISODate),
+                                     QStringLiteral("--cert"), cert, crl});
+    QCOMPARE(run.exitCode, 2);
+    QVERIFY2(codesOf(run.json()).contains(QStringLiteral("CERT_REVOKED")), qPrintable(run.out));
+    QCOMPARE(run.json().value(QLatin1String("bundles")).toArray().size(), 1);
+}
+
+void TestCli::positionalStapleBelongsToTheCertBundle_data()
+{
+    // Matched by CertID, with the chain given by role or positionally (a path candidate);
+    // "leaf-too": the staple's own folder also holds the --cert file, which must not make a second bundle.
+    QTest::addColumn<QString>("layout");
+    QTest::newRow("certid") << QStringLiteral("certid");
+    QTest::newRow("chain-given-positionally") << QStringLiteral("beside-chain");
+    QTest::newRow("folder-with-the-cert-too") << QStringLiteral("leaf-too");
+}
+
+void TestCli::positionalStapleBelongsToTheCertBundle()
+{
+    QFETCH(QString, layout);
+    const test::TestPki pki;
+    const test::TestFolder dir;
+    const QString root = dir.write(QStringLiteral("root.pem"), pki.root.certPem());
+    const QString cert = dir.write(QStringLiteral("site/cert.pem"), pki.leaf.certPem());
+    const QString chain = dir.write(QStringLiteral("site/chain.pem"), pki.intermediate.certPem());
+    const QString staple = dir.write(QStringLiteral("ocsp/site.der"), pki.goodStaple());
+    QVERIFY(!root.isEmpty() && !cert.isEmpty() && !chain.isEmpty() && !staple.isEmpty());
+    QStringList arguments{QStringLiteral("inspect"), QStringLiteral("--json"), QStringLiteral("--no-system-trust"),
+                          QStringLiteral("--ca-file"), root, QStringLiteral("--at"), pki.now().toString(Qt::ISODate),
+                          QStringLiteral("--cert"), cert};
+    if (layout == QLatin1String("certid"))
+        arguments << QStringLiteral("--chain") << chain << staple;
+    else if (layout == QLatin1String("beside-chain"))
+        arguments << staple << chain; // the intermediate comes positionally, as a path candidate
+    else
+        arguments << QStringLiteral("--chain") << chain << staple << dir.path(QStringLiteral("site"));
+    const CliRun run = runInProcess(arguments);
+    const QStringList codes = codesOf(run.json());
+    QVERIFY2(!codes.contains(QStringLiteral("STAPLE_UNMATCHED")), qPrintable(run.out));
+    QVERIFY2(!codes.contains(QStringLiteral("STAPLE_MISSING")), qPrintable(run.out));
+    QVERIFY2(run.exitCode == 0, qPrintable(run.out));
+    const QJsonArray bundles = run.json().value(QLatin1String("bundles")).toArray();
+    QCOMPARE(bundles.size(), 1);
+    QCOMPARE(bundles.first().toObject().value(QLatin1String("staples")).toArray().size(), 1);
+}
+
+// `--cert a.pem --staple s.der a.pem s.der`: one bundle, one staple, each finding once.
+void TestCli::sameFileGivenBothWaysCountsOnce()
+{
+    const test::TestPki pki;
+    const test::TestFolder dir;
+    const QString root = dir.write(QStringLiteral("root.pem"), pki.root.certPem());
+    const QString cert = dir.write(QStringLiteral("fullchain.pem"), test::TestPki::pem({&pki.leaf, &pki.intermediate}));
+    const QString staple = dir.write(QStringLiteral("site.ocsp"), pki.goodStaple());
+    const QString key = dir.write(QStringLiteral("site.key"), pki.keyPem(pki.leaf));
+    QVERIFY(!root.isEmpty() && !cert.isEmpty() && !staple.isEmpty() && !key.isEmpty());
+    const CliRun run = runInProcess({QStringLiteral("inspect"), QStringLiteral("--json"), QStringLiteral("--no-system-trust"),
+                                     QStringLiteral("--ca-file"), root, QStringLiteral("--at"), pki.now().toString(Qt::ISODate),
+                                     QStringLiteral("--cert"), cert, QStringLiteral("--staple"), staple, QStringLiteral("--key"), key,
+                                     cert, staple, key});
+    QVERIFY2(run.exitCode == 0, qPrintable(run.out));
+    const QJsonArray bundles = run.json().value(QLatin1String("bundles")).toArray();
+    QCOMPARE(bundles.size(), 1);
+    QCOMPARE(bundles.first().toObject().value(QLatin1String("staples")).toArray().size(), 1);
+    QVERIFY2(!codesOf(run.json()).contains(QStringLiteral("STAPLE_UNMATCHED")), qPrintable(run.out));
+}
+
+// `--cert exim.crt incident/`: the folder holds previous/exim.crt and the staple for it. The
+// --cert certificate supersedes it, so the staple is the stale one, as when the folder alone is given.
+void TestCli::certWithItsFolderStillSeesTheRenewal()
+{
+    const QString incident = m_dir.filePath(QStringLiteral("demo/incident/"));
+    const CliRun run = runInProcess({QStringLiteral("inspect"), QStringLiteral("--json"), QStringLiteral("--no-system-trust"),
+                                     QStringLiteral("--ca-file"), m_demo.trustAnchorFile, QStringLiteral("--cert"),
+                                     incident + QStringLiteral("exim.crt"), incident});
+    QCOMPARE(run.exitCode, 2);
+    const QStringList codes = codesOf(run.json());
+    QVERIFY2(codes.value(0) == QStringLiteral("STAPLE_FOR_OTHER_CERT"), qPrintable(run.out));
+    QCOMPARE(run.json().value(QLatin1String("bundles")).toArray().size(), 2); // current and previous, each once
+    // The same findings as for the folder alone.
+    const CliRun folder = runInProcess({QStringLiteral("inspect"), QStringLiteral("--json"), QStringLiteral("--no-system-trust"),
+                                        QStringLiteral("--ca-file"), m_demo.trustAnchorFile, incident});
+    QCOMPARE(codes, codesOf(folder.json()));
+}
+
+// `--cert exim.crt exim.ocsp.der` where the staple names the previous certificate (not given):
+// the only staple given is the --cert certificate's, judged wrong for it, as with --staple.
+void TestCli::onlyStapleGivenIsJudgedForTheCert()
+{
+    const QString incident = m_dir.filePath(QStringLiteral("demo/incident/"));
+    const CliRun run = runInProcess({QStringLiteral("inspect"), QStringLiteral("--json"), QStringLiteral("--no-system-trust"),
+                                     QStringLiteral("--ca-file"), m_demo.trustAnchorFile, QStringLiteral("--cert"),
+                                     incident + QStringLiteral("exim.crt"), incident + QStringLiteral("exim.ocsp.der")});
+    QCOMPARE(run.exitCode, 2);
+    const QStringList codes = codesOf(run.json());
+    QVERIFY2(codes.contains(QStringLiteral("STAPLE_FOR_OTHER_CERT")), qPrintable(run.out));
+    QVERIFY2(!codes.contains(QStringLiteral("STAPLE_UNMATCHED")), qPrintable(run.out));
+    const QJsonArray staples =
+        run.json().value(QLatin1String("bundles")).toArray().first().toObject().value(QLatin1String("staples")).toArray();
+    QCOMPARE(staples.size(), 1);
+    QCOMPARE(staples.first().toObject().value(QLatin1String("attachedBy")).toString(), QStringLiteral("only-bundle"));
 }
 
 void TestCli::atMovesTheEvaluationTime()

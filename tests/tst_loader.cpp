@@ -117,6 +117,7 @@ private slots:
 
     void absentOptionalFields_data();
     void absentOptionalFields();
+    void invalidVersionIsNamed();
     void stapleWithoutBasicResponseHasNoResponder();
     void crlWithoutEntriesRevokesNothing();
     void pkcs12WithoutChainCountsItsCertificate();
@@ -604,6 +605,32 @@ void TestLoader::absentOptionalFields()
     QVERIFY2(in.findings.size() == 1, qPrintable(what));
     QCOMPARE(in.findings.first().code, code);
     QVERIFY2(in.findings.first().message.contains(fragment), qPrintable(what));
+}
+
+// A version other than v1..v3: OpenSSL 3.0 reads it (kept, and named); a parser that refuses it
+// gets the same words from the encoding (statedCertificateVersion), not "does not decode".
+void TestLoader::invalidVersionIsNamed()
+{
+    QByteArray der = m_pki->leaf.certDer();
+    QCOMPARE(statedCertificateVersion(der), std::optional<long>(2));
+    const qsizetype at = der.indexOf(QByteArray::fromHex("a003020102"));
+    QVERIFY(at > 0);
+    der[at + 4] = 5;
+    QCOMPARE(statedCertificateVersion(der), std::optional<long>(5));
+    QCOMPARE(statedCertificateVersion(der.left(at + 3)), std::nullopt);
+    QCOMPARE(statedCertificateVersion(QByteArray("\x30\x03\x02\x01\x05", 5)), std::nullopt);
+    QCOMPARE(statedCertificateVersion(QByteArray()), std::nullopt);
+    QVERIFY(invalidVersionText(2, true).isEmpty());
+    QVERIFY(invalidVersionText(0, false).isEmpty());
+    QVERIFY(invalidVersionText(5, false).contains(QLatin1String("OpenSSL refuses to read it")));
+
+    const LoadedInputs in = Loader().loadData(der, QStringLiteral("v6.der"));
+    const QString what = describe(in);
+    // Whichever way this OpenSSL goes, the finding names the version.
+    QVERIFY2(in.certificates.size() <= 1, qPrintable(what));
+    QVERIFY2(in.findings.size() == 1, qPrintable(what));
+    QCOMPARE(in.findings.first().code, QStringLiteral("INPUT_MALFORMED"));
+    QVERIFY2(in.findings.first().message.contains(QLatin1String("version field is 5 (\"v6\")")), qPrintable(what));
 }
 
 void TestLoader::stapleWithoutBasicResponseHasNoResponder()

@@ -59,6 +59,8 @@ private slots:
     void revokedStaple();
     void unsuccessfulStaple();
     void emptyBundleHasNoLanes();
+    void unreadableValidityDrawsNoWindow_data();
+    void unreadableValidityDrawsNoWindow();
 
 private:
     // The standard site (leaf, chain, key, `staple`) in one folder, loaded once.
@@ -334,6 +336,38 @@ void TestTimeline::emptyBundleHasNoLanes()
     const Timeline t = buildTimeline(Bundle{}, {}, options);
     QCOMPARE(t.at, fixedNow());
     QVERIFY(t.lanes.isEmpty());
+}
+
+void TestTimeline::unreadableValidityDrawsNoWindow_data()
+{
+    QTest::addColumn<bool>("notAfter");
+    QTest::newRow("notBefore month 13") << false;
+    QTest::newRow("notAfter month 13") << true;
+}
+
+// A validity time that decodes but is not a time (INPUT_MALFORMED): the leaf lane has no window
+// and no marker (an end alone would be drawn as "valid since forever", a start alone as open-ended).
+void TestTimeline::unreadableValidityDrawsNoWindow()
+{
+    QFETCH(bool, notAfter);
+    const CertSpec spec = m_pki->leafSpec();
+    const QDateTime field = notAfter ? spec.notAfter : spec.notBefore;
+    const QByteArray time = field.toUTC().toString(QStringLiteral("yyMMddHHmmss")).toLatin1() + 'Z';
+    QByteArray der = m_pki->leaf.certDer();
+    const qsizetype at = der.indexOf(QByteArray("\x17\x0d", 2) + time);
+    QVERIFY(at > 0);
+    der.replace(at + 4, 2, "13"); // month 13; the signature no longer verifies, which is beside the point here
+    m_dir->write(QStringLiteral("site/cert.pem"), PkiFactory::toPem(der, "CERTIFICATE"));
+    m_dir->write(QStringLiteral("site/chain.pem"), m_pki->intermediate.certPem());
+    const Timeline t = timelineAt(*load({m_dir->path(QStringLiteral("site"))}), fixedNow());
+    const TimelineLane* leaf = laneOf(t, LaneKind::Leaf);
+    QVERIFY2(leaf, qPrintable(describe(t)));
+    QVERIFY2(leaf->start.isNull() && leaf->end.isNull() && leaf->marker.isNull(), qPrintable(describe(t)));
+    QCOMPARE(leaf->state, LaneState::Invalid);
+    QVERIFY2(leaf->detail.contains(QLatin1String("not a valid time")), qPrintable(leaf->detail));
+    // The chain's lanes are untouched.
+    const TimelineLane* intermediate = laneOf(t, LaneKind::Intermediate);
+    QVERIFY2(intermediate && intermediate->start.isValid() && intermediate->end.isValid(), qPrintable(describe(t)));
 }
 
 QTEST_GUILESS_MAIN(TestTimeline)

@@ -187,7 +187,9 @@ int InspectCommand::run(const QStringList& arguments, CommandStreams& streams)
         "and reports everything that is wrong with the cause and the fix.\n\n"
         "Roles as a server configuration names them (Exim tls_certificate/tls_ocsp_file/tls_privatekey, "
         "nginx ssl_certificate/ssl_stapling_file/ssl_certificate_key) can be given with --cert, --chain, "
-        "--staple and --key.\n\n"
+        "--staple and --key. PATHs given with them are one input set: their CRLs, staples (matched by CertID), keys "
+        "and CA certificates serve the --cert certificate too, and other server certificates among them get bundles "
+        "of their own.\n\n"
         "Exit status: 0 healthy or info only, 1 warning, 2 error or critical, 3 bad usage."));
     parser.addPositionalArgument(QStringLiteral("PATH"), QStringLiteral("Files or folders (read recursively)."),
                                  QStringLiteral("[PATH…]"));
