@@ -62,6 +62,30 @@ QString namesKey(const Certificate& cert, const Certificate& issuer)
            QLatin1Char('|') + names.join(QLatin1Char(','));
 }
 
+// Same names, same CA: the latest notBefore is current and every other member is superseded by
+// it and listed (once) among its previous certificates. Returns the current one. Linear.
+Bundle* supersedeAllButNewest(const QList<Bundle*>& group)
+{
+    Bundle* newest = group.first();
+    for (Bundle* member : group)
+        if (member->leaf.notBefore() > newest->leaf.notBefore())
+            newest = member;
+    QSet<QByteArray> listed;
+    for (const Certificate& previous : std::as_const(newest->previousCertificates))
+        listed.insert(previous.sha256());
+    for (Bundle* member : group) {
+        if (member == newest)
+            continue;
+        member->supersededBy = newest->leaf;
+        member->previousCertificates.clear(); // they are all listed with the newest
+        if (!listed.contains(member->leaf.sha256())) {
+            listed.insert(member->leaf.sha256());
+            newest->previousCertificates << member->leaf;
+        }
+    }
+    return newest;
+}
+
 // Issuer lookup over the provided CA certificates, indexed by subject name.
 class IssuerIndex {
 public:
@@ -289,16 +313,10 @@ QList<Bundle> Bundler::bundle(const LoadedInputs& inputs) const
     for (const QList<int>& group : std::as_const(groups)) {
         if (group.size() < 2)
             continue;
-        int newest = group.first();
+        QList<Bundle*> members;
         for (int i : group)
-            if (bundles[i].leaf.notBefore() > bundles[newest].leaf.notBefore())
-                newest = i;
-        for (int i : group) {
-            if (i == newest)
-                continue;
-            bundles[i].supersededBy = bundles[newest].leaf;
-            bundles[newest].previousCertificates << bundles[i].leaf;
-        }
+            members << &bundles[i];
+        supersedeAllButNewest(members);
     }
 
     // Keys: by public key; an unmatched key next to a single certificate is that certificate's.
@@ -585,23 +603,19 @@ QList<Bundle> Bundler::bundleInputSet(const RoleInputs& roles, const LoadedInput
             if (namesKey(pb.leaf, pb.issuer()) == key)
                 group << &pb;
         if (group.size() > 1) {
-            Bundle* newest = group.first();
-            for (Bundle* g : std::as_const(group))
-                if (g->leaf.notBefore() > newest->leaf.notBefore())
-                    newest = g;
+            // bundle() has placed the staples of the bundles it superseded itself; only a bundle
+            // that was current until now has staples to hand on.
+            QSet<const Bundle*> wereCurrent;
+            for (const Bundle* g : std::as_const(group))
+                if (!g->isSuperseded())
+                    wereCurrent.insert(g);
+            Bundle* newest = supersedeAllButNewest(group);
             for (Bundle* g : std::as_const(group)) {
-                if (g == newest)
+                if (g == newest || !wereCurrent.contains(g))
                     continue;
-                // bundle() has placed the staples of the bundles it superseded itself; only a
-                // bundle that was current until now has staples to hand on.
-                const bool wasCurrent = !g->isSuperseded();
-                g->supersededBy = newest->leaf;
-                g->previousCertificates.clear(); // they are all listed with the newest
-                if (!newest->previousCertificates.contains(g->leaf))
-                    newest->previousCertificates << g->leaf;
                 // As in bundle(): a staple that names a previous certificate is, for the current
                 // one, a wrong staple. Staples placed by the user or by file name stay where they are.
-                for (qsizetype i = g->staples.size() - 1; wasCurrent && i >= 0; --i) {
+                for (qsizetype i = g->staples.size() - 1; i >= 0; --i) {
                     const StapleAttachment how = g->staples[i].attachment;
                     if (how != StapleAttachment::CertIdMatch && how != StapleAttachment::PreviousCertificate)
                         continue;
