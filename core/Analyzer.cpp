@@ -1,5 +1,7 @@
 #include "Analyzer.h"
 
+#include "ChainVerifier.h"
+
 #include <QSet>
 
 #include <algorithm>
@@ -43,8 +45,10 @@ public:
 
     QList<Finding> run()
     {
+        // The chain verdict is OpenSSL's: its path, at the evaluation time, with its errors.
+        m_verified = verifyChain(b, o.trust, at);
         checkCertificateTimes(b.leaf, true);
-        for (const Certificate& c : b.chain)
+        for (const Certificate& c : m_verified.aboveLeaf())
             checkCertificateTimes(c, false);
         checkKey();
         checkHostName();
@@ -67,10 +71,17 @@ private:
         return m_findings.last();
     }
 
+    bool isPathAnchor(const Certificate& cert) const
+    {
+        return m_verified.endsAtAnchor && !m_verified.path.isEmpty() && cert == m_verified.path.last() && cert != b.leaf;
+    }
+
     QString role(const Certificate& cert) const
     {
         if (cert == b.leaf)
             return QStringLiteral("certificate");
+        if (isPathAnchor(cert))
+            return cert.isSelfSigned() ? QStringLiteral("trusted root certificate") : QStringLiteral("trust anchor");
         if (cert.isSelfSigned())
             return QStringLiteral("root certificate");
         return QStringLiteral("intermediate certificate");
@@ -81,6 +92,9 @@ private:
         const QString what = role(cert);
         const QString fixRenew = isLeaf
             ? QStringLiteral("Renew the certificate, install it, and fetch a new staple for it at the same time; then reload the server.")
+            : isPathAnchor(cert)
+            ? QStringLiteral("Clients that trust only this anchor reject every chain ending at it. Serve the chain to the CA's current "
+                             "root (see the CA's repository) and replace the expired anchor in the clients' and this tool's trust store.")
             : QStringLiteral("Replace the %1 in the chain file with the CA's current one (see the CA's repository or the leaf's CA Issuers URL).").arg(what);
         // A time that does not parse is an invalid QDateTime, which compares before every valid
         // one: unchecked, it reads as "expired" or "not yet valid". The loader reports it as
@@ -158,65 +172,338 @@ private:
             {b.leaf.id()});
     }
 
+    // The certificate the verified path has at `depth`, and the one it issued (depth − 1).
+    Certificate pathAt(int depth) const
+    {
+        return depth >= 0 && depth < m_verified.path.size() ? m_verified.path[depth] : Certificate();
+    }
+
+    // Every input certificate, for explaining why one was not used.
+    QList<Certificate> inputCertificates() const
+    {
+        QList<Certificate> all = b.chain + b.chainAsGiven;
+        for (const Certificate& c : b.knownCertificates)
+            if (!all.contains(c))
+                all << c;
+        return all;
+    }
+
     void checkChain()
     {
-        // Signatures along the path.
-        Certificate child = b.leaf;
-        for (const Certificate& issuer : b.chain) {
-            if (!child.verifySignatureWith(issuer))
-                add(QStringLiteral("CHAIN_BAD_SIGNATURE"), Severity::Error, QStringLiteral("Chain signature does not verify"), certSubject(child),
-                    QStringLiteral("%1 names \"%2\" as its issuer, but the key of the certificate with that name (%3) does not verify its "
-                                   "signature. The chain holds a different certificate with the same name (a re-keyed or cross-signed CA).")
-                        .arg(child.displayName(), child.issuer(), issuer.source().display()),
-                    QStringLiteral("Replace the chain with the intermediate that actually issued this certificate (its CA Issuers URL: %1).")
-                        .arg(child.caIssuerUrls().isEmpty() ? QStringLiteral("none given") : child.caIssuerUrls().join(QStringLiteral(", "))),
-                    {child.id(), issuer.id()});
-            child = issuer;
-        }
-        const Certificate top = b.chain.isEmpty() ? b.leaf : b.chain.last();
-        if (b.chainTooLong) {
+        const ChainVerification& v = m_verified;
+        const Certificate top = v.path.last();
+        const bool tooLong = b.chainTooLong || v.hasError(X509_V_ERR_CERT_CHAIN_TOO_LONG);
+        if (tooLong) {
+            const Certificate deepest = b.chain.isEmpty() ? top : b.chain.last();
             add(QStringLiteral("CHAIN_TOO_LONG"), Severity::Error, QStringLiteral("Chain is too long"), certSubject(b.leaf),
                 QStringLiteral("Following issuers from %1 up through the inputs gives a path of more than %2 certificates without "
                                "reaching a root; the last one reached is %3. Real chains have one to three certificates above the "
                                "server certificate; a deeper path is not checked further here, and many clients refuse it.")
-                    .arg(b.leaf.displayName(), QString::number(kMaxChainLength), top.displayName()),
+                    .arg(b.leaf.displayName(), QString::number(kMaxChainLength), deepest.displayName()),
                 QStringLiteral("Serve only the certificate and the intermediates on its path to a root; the inputs hold a "
                                "generated hierarchy of CAs."),
-                {b.leaf.id(), top.id()});
-        } else if (b.anchor.isNull() && !top.isSelfSigned()) {
-            add(QStringLiteral("CHAIN_INCOMPLETE"), Severity::Error, QStringLiteral("Chain is incomplete"), certSubject(top),
-                QStringLiteral("The issuer of %1, \"%2\", is neither among the %3 nor a trusted root. Clients that do not fetch missing "
-                               "intermediates themselves (most mail clients, Java, OpenSSL-based tools) cannot build a path.")
-                    .arg(top.displayName(), top.issuer(), b.served ? QStringLiteral("certificates the server sent") : QStringLiteral("inputs")),
-                QStringLiteral("Add the certificate of \"%1\"%2 to the chain the server sends%3; if it is a private root, "
-                               "give it to clients (and to this tool with --ca-file) as a trust anchor instead.")
-                    .arg(top.issuer(),
-                         top.caIssuerUrls().isEmpty() ? QString() : QStringLiteral(" (from %1)").arg(top.caIssuerUrls().first()),
-                         b.served ? QString() : QStringLiteral(" (fullchain.pem rather than cert.pem)")),
-                {top.id()});
-        } else if (b.anchor.isNull()) {
-            // The path ends at a self-signed certificate: trusted only if it is an anchor.
-            const bool trusted = o.trust && o.trust->isAnchor(top);
-            if (!trusted) {
-                const bool selfSignedLeaf = top == b.leaf;
-                add(QStringLiteral("CHAIN_UNTRUSTED"), Severity::Error,
-                    selfSignedLeaf ? QStringLiteral("Self-signed certificate") : QStringLiteral("Chain ends at an untrusted root"),
-                    certSubject(top),
-                    selfSignedLeaf
-                        ? QStringLiteral("The certificate is self-signed; clients trust it only if it is installed on them.")
-                        : QStringLiteral("The chain ends at the root \"%1\", which is not among the trust anchors (%2).")
-                              .arg(top.subject(), trustDescription()),
-                    QStringLiteral("Use a certificate from a CA your clients trust, or give the private CA's root with --ca-file."),
-                    {top.id()});
+                {b.leaf.id(), deepest.id()});
+        }
+        for (const VerifyProblem& problem : v.problems)
+            reportVerifierProblem(problem, tooLong);
+        checkChainAsSent();
+    }
+
+    void reportVerifierProblem(const VerifyProblem& problem, bool tooLong)
+    {
+        const Certificate cert = problem.cert.isNull() ? pathAt(problem.depth) : problem.cert;
+        if (cert.isNull())
+            return;
+        switch (problem.error) {
+        // Said by checkCertificateTimes for every certificate on the path (and by the loader for
+        // times that cannot be read), with how long ago and what to do.
+        case X509_V_ERR_CERT_HAS_EXPIRED:
+        case X509_V_ERR_CERT_NOT_YET_VALID:
+        case X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD:
+        case X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD:
+        case X509_V_ERR_CERT_CHAIN_TOO_LONG:
+        // A CRL is a help, not a requirement: clients rarely demand one for every level.
+        case X509_V_ERR_UNABLE_TO_GET_CRL:
+            return;
+        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+        case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+            if (!tooLong)
+                reportMissingIssuer(cert);
+            return;
+        case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+        case X509_V_ERR_UNABLE_TO_DECRYPT_CERT_SIGNATURE:
+            reportBadSignature(cert, pathAt(problem.depth + 1));
+            return;
+        case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+        case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+        case X509_V_ERR_CERT_UNTRUSTED:
+        case X509_V_ERR_CERT_REJECTED:
+            reportUntrusted(cert);
+            return;
+        case X509_V_ERR_INVALID_CA:
+            reportIssuerNotCa(cert, pathAt(problem.depth - 1), false);
+            return;
+        case X509_V_ERR_KEYUSAGE_NO_CERTSIGN:
+            reportIssuerNotCa(cert, pathAt(problem.depth - 1), true);
+            return;
+        case X509_V_ERR_PATH_LENGTH_EXCEEDED:
+            reportPathLength(cert, problem.depth);
+            return;
+        case X509_V_ERR_PERMITTED_VIOLATION:
+        case X509_V_ERR_EXCLUDED_VIOLATION:
+        case X509_V_ERR_SUBTREE_MINMAX:
+        case X509_V_ERR_UNSUPPORTED_CONSTRAINT_TYPE:
+        case X509_V_ERR_UNSUPPORTED_CONSTRAINT_SYNTAX:
+        case X509_V_ERR_UNSUPPORTED_NAME_SYNTAX:
+            reportNameConstraints(cert, problem);
+            return;
+        case X509_V_ERR_INVALID_PURPOSE:
+            reportWrongPurpose(cert);
+            return;
+        case X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION:
+            reportUnknownCriticalExtension(cert);
+            return;
+        case X509_V_ERR_CERT_REVOKED:
+            if (cert != b.leaf) // the leaf's revocation is checkCrls', with the revocation time
+                reportRevokedChainCertificate(cert);
+            return;
+        case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
+        case X509_V_ERR_CRL_SIGNATURE_FAILURE:
+        case X509_V_ERR_CRL_NOT_YET_VALID:
+        case X509_V_ERR_CRL_HAS_EXPIRED:
+        case X509_V_ERR_ERROR_IN_CRL_LAST_UPDATE_FIELD:
+        case X509_V_ERR_ERROR_IN_CRL_NEXT_UPDATE_FIELD:
+        case X509_V_ERR_KEYUSAGE_NO_CRL_SIGN:
+        case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
+        case X509_V_ERR_DIFFERENT_CRL_SCOPE:
+        case X509_V_ERR_UNHANDLED_CRITICAL_CRL_EXTENSION:
+            reportUnusableCrl(cert, problem.error);
+            return;
+        default:
+            reportRejected(cert, problem);
+            return;
+        }
+    }
+
+    // Names the CRL files that speak about `cert` (published by its issuer).
+    QString crlFilesFor(const Certificate& cert) const
+    {
+        QStringList files;
+        for (const Crl& crl : b.crls)
+            if (X509_NAME_cmp(X509_CRL_get_issuer(crl.get0()), X509_get_issuer_name(cert.get0())) == 0)
+                files << crl.source().display();
+        files.removeDuplicates();
+        return files.isEmpty() ? QStringLiteral("the CRL") : files.join(QStringLiteral(", "));
+    }
+
+    void reportMissingIssuer(const Certificate& cert)
+    {
+        // The verifier found no usable issuer. Among the inputs there may be one with the right
+        // name that it refused: say why, instead of "add the issuer" when it is already there.
+        Certificate sameName;
+        for (const Certificate& candidate : inputCertificates()) {
+            if (candidate == cert || candidate.subjectNameDer() != cert.issuerNameDer())
+                continue;
+            if (cert.verifySignatureWith(candidate)) {
+                const int refusal = X509_check_issued(candidate.get0(), cert.get0());
+                clearOpenSslErrors();
+                if (refusal == X509_V_ERR_KEYUSAGE_NO_CERTSIGN) {
+                    reportIssuerNotCa(candidate, cert, true);
+                    return;
+                }
+            } else if (cert.namesIssuer(candidate) && sameName.isNull()) {
+                sameName = candidate;
             }
         }
+        if (!sameName.isNull()) {
+            reportBadSignature(cert, sameName);
+            return;
+        }
+        add(QStringLiteral("CHAIN_INCOMPLETE"), Severity::Error, QStringLiteral("Chain is incomplete"), certSubject(cert),
+            QStringLiteral("The issuer of %1, \"%2\", is neither among the %3 nor a trusted root. Clients that do not fetch missing "
+                           "intermediates themselves (most mail clients, Java, OpenSSL-based tools) cannot build a path.")
+                .arg(cert.displayName(), cert.issuer(), b.served ? QStringLiteral("certificates the server sent") : QStringLiteral("inputs")),
+            QStringLiteral("Add the certificate of \"%1\"%2 to the chain the server sends%3; if it is a private root, "
+                           "give it to clients (and to this tool with --ca-file) as a trust anchor instead.")
+                .arg(cert.issuer(),
+                     cert.caIssuerUrls().isEmpty() ? QString() : QStringLiteral(" (from %1)").arg(cert.caIssuerUrls().first()),
+                     b.served ? QString() : QStringLiteral(" (fullchain.pem rather than cert.pem)")),
+            {cert.id()});
+    }
 
-        // Order and extras, where the inputs give an order (fullchain.pem, --chain, a handshake).
+    void reportBadSignature(const Certificate& child, const Certificate& issuer)
+    {
+        add(QStringLiteral("CHAIN_BAD_SIGNATURE"), Severity::Error, QStringLiteral("Chain signature does not verify"), certSubject(child),
+            QStringLiteral("%1 names \"%2\" as its issuer, but the key of the certificate with that name (%3) does not verify its "
+                           "signature. The chain holds a different certificate with the same name (a re-keyed or cross-signed CA).")
+                .arg(child.displayName(), child.issuer(), issuer.isNull() ? QStringLiteral("unknown") : issuer.source().display()),
+            QStringLiteral("Replace the chain with the intermediate that actually issued this certificate (its CA Issuers URL: %1).")
+                .arg(child.caIssuerUrls().isEmpty() ? QStringLiteral("none given") : child.caIssuerUrls().join(QStringLiteral(", "))),
+            issuer.isNull() ? QStringList{child.id()} : QStringList{child.id(), issuer.id()});
+    }
+
+    void reportUntrusted(const Certificate& top)
+    {
+        const bool selfSignedLeaf = top == b.leaf;
+        add(QStringLiteral("CHAIN_UNTRUSTED"), Severity::Error,
+            selfSignedLeaf ? QStringLiteral("Self-signed certificate") : QStringLiteral("Chain ends at an untrusted root"),
+            certSubject(top),
+            selfSignedLeaf
+                ? QStringLiteral("The certificate is self-signed; clients trust it only if it is installed on them.")
+                : QStringLiteral("The chain ends at the root \"%1\", which is not among the trust anchors (%2).")
+                      .arg(top.subject(), trustDescription()),
+            QStringLiteral("Use a certificate from a CA your clients trust, or give the private CA's root with --ca-file."),
+            {top.id()});
+    }
+
+    // `issuer` signed `issued` but may not sign certificates at all.
+    void reportIssuerNotCa(const Certificate& issuer, const Certificate& issued, bool keyUsage)
+    {
+        const QString what = issued.isNull() ? QStringLiteral("a certificate") : issued.displayName();
+        add(QStringLiteral("CHAIN_ISSUER_NOT_CA"), Severity::Error,
+            keyUsage ? QStringLiteral("Issuer may not sign certificates") : QStringLiteral("Issuer is not a CA"),
+            certSubject(issuer),
+            keyUsage
+                ? QStringLiteral("%1 signed %2, but its key usage does not include keyCertSign, so it may not sign certificates. "
+                                 "Clients do not accept it as an issuer and find no other: the chain fails.")
+                      .arg(issuer.displayName(), what)
+                : X509_get_extension_flags(issuer.get0()) & EXFLAG_BCONS
+                ? QStringLiteral("%1 signed %2, but it is not a CA certificate (basicConstraints CA:FALSE). Clients reject a "
+                                 "chain through it.").arg(issuer.displayName(), what)
+                : QStringLiteral("%1 signed %2, but it has no basicConstraints extension, so it is not a CA certificate. "
+                                 "Clients reject a chain through it (OpenSSL before 3.0 accepted one with keyCertSign).").arg(issuer.displayName(), what),
+            QStringLiteral("This is the CA's mistake, or the chain holds a certificate that is not the intermediate: get the "
+                           "real intermediate from the CA (the certificate's CA Issuers URL: %1), or have the certificate re-issued.")
+                .arg(issued.isNull() || issued.caIssuerUrls().isEmpty() ? QStringLiteral("none given") : issued.caIssuerUrls().first()),
+            issued.isNull() ? QStringList{issuer.id()} : QStringList{issuer.id(), issued.id()});
+    }
+
+    void reportPathLength(const Certificate& cert, int depth)
+    {
+        // OpenSSL reports the CA whose pathLenConstraint the path below it exceeds.
+        const long limit = X509_get_pathlen(cert.get0());
+        add(QStringLiteral("CHAIN_PATH_LENGTH"), Severity::Error, QStringLiteral("Path length constraint exceeded"), certSubject(cert),
+            QStringLiteral("%1 allows at most %2 intermediate CA certificate%3 below it (pathLenConstraint), but the path has %4. "
+                           "Clients reject the chain.")
+                .arg(cert.displayName(), QString::number(limit), limit == 1 ? QString() : QStringLiteral("s"),
+                     QString::number(std::max(0, depth - 1))),
+            QStringLiteral("Issue from a CA the constraint allows to (for a private PKI: re-issue the intermediate under the "
+                           "root directly, or the root's CA certificate without the constraint)."),
+            {cert.id(), b.leaf.id()});
+    }
+
+    void reportNameConstraints(const Certificate& cert, const VerifyProblem& problem)
+    {
+        // The violation is in `cert` (or one of its names); the constraint lives in a CA above it.
+        QString constrainer;
+        for (int depth = problem.depth + 1; depth < m_verified.path.size(); ++depth)
+            if (X509_get_ext_by_NID(m_verified.path[depth].get0(), NID_name_constraints, -1) >= 0) {
+                constrainer = m_verified.path[depth].displayName();
+                break;
+            }
+        QStringList names = cert.dnsNames() + cert.ipAddresses();
+        add(QStringLiteral("CHAIN_NAME_CONSTRAINTS"), Severity::Error, QStringLiteral("Name outside the CA's permitted names"),
+            certSubject(cert),
+            QStringLiteral("%1 (names: %2) violates the name constraints of %3: %4. Clients reject the chain.")
+                .arg(cert.displayName(), names.isEmpty() ? cert.subject() : names.join(QStringLiteral(", ")),
+                     constrainer.isEmpty() ? QStringLiteral("a CA above it") : constrainer,
+                     QString::fromUtf8(X509_verify_cert_error_string(problem.error))),
+            QStringLiteral("Request the certificate only for names the CA may certify, or ask the CA to widen its constraints."),
+            {cert.id()});
+    }
+
+    void reportWrongPurpose(const Certificate& cert)
+    {
+        const uint32_t xku = X509_get_extended_key_usage(cert.get0());
+        QStringList usages;
+        if (xku & XKU_SSL_CLIENT) usages << QStringLiteral("clientAuth");
+        if (xku & XKU_SMIME) usages << QStringLiteral("emailProtection");
+        if (xku & XKU_CODE_SIGN) usages << QStringLiteral("codeSigning");
+        if (xku & XKU_OCSP_SIGN) usages << QStringLiteral("OCSPSigning");
+        if (xku & XKU_TIMESTAMP) usages << QStringLiteral("timeStamping");
+        const QString listed = usages.isEmpty() ? QStringLiteral("other purposes") : usages.join(QStringLiteral(", "));
+        const bool leaf = cert == b.leaf;
+        add(QStringLiteral("CERT_WRONG_PURPOSE"), Severity::Error,
+            leaf ? QStringLiteral("Certificate is not for TLS servers") : QStringLiteral("Chain certificate is not for TLS servers"),
+            certSubject(cert),
+            leaf ? QStringLiteral("Its extended key usage lists %1 but not serverAuth, so clients refuse it as a server certificate.").arg(listed)
+                 : QStringLiteral("The %1 %2 limits its extended key usage to %3, without serverAuth; clients refuse server "
+                                  "certificates issued under it.").arg(role(cert), cert.displayName(), listed),
+            leaf ? QStringLiteral("Request a server certificate (serverAuth; renewal tools do by default); this one was issued for another use.")
+                 : QStringLiteral("Serve a chain through an intermediate that may issue TLS server certificates."),
+            {cert.id()});
+    }
+
+    void reportUnknownCriticalExtension(const Certificate& cert)
+    {
+        QStringList oids;
+        X509* x = cert.get0();
+        for (int i = 0; i < X509_get_ext_count(x); ++i) {
+            X509_EXTENSION* ext = X509_get_ext(x, i);
+            if (!X509_EXTENSION_get_critical(ext) || X509_supported_extension(ext))
+                continue;
+            char text[128] = {};
+            OBJ_obj2txt(text, sizeof text, X509_EXTENSION_get_object(ext), 1);
+            oids << QString::fromLatin1(text);
+        }
+        add(QStringLiteral("CERT_CRITICAL_EXTENSION"), Severity::Error, QStringLiteral("Unknown critical extension"), certSubject(cert),
+            QStringLiteral("The %1 carries an extension marked critical that clients do not know (%2); RFC 5280 requires them to "
+                           "reject it.").arg(role(cert), oids.isEmpty() ? QStringLiteral("unnamed") : oids.join(QStringLiteral(", "))),
+            QStringLiteral("Have it re-issued without that extension, or with it marked non-critical."), {cert.id()});
+    }
+
+    void reportRevokedChainCertificate(const Certificate& cert)
+    {
+        add(QStringLiteral("CERT_REVOKED"), Severity::Critical, QStringLiteral("Chain certificate revoked (CRL)"), certSubject(cert),
+            QStringLiteral("%1 lists the %2 %3 as revoked; clients that check it reject every certificate issued under it.")
+                .arg(crlFilesFor(cert), role(cert), cert.displayName()),
+            QStringLiteral("Serve the CA's current intermediate and have the certificate re-issued under it if needed."), {cert.id()});
+    }
+
+    void reportUnusableCrl(const Certificate& cert, int error)
+    {
+        add(QStringLiteral("CHAIN_CRL_UNUSABLE"), Severity::Warning, QStringLiteral("CRL cannot be used"), crlFilesFor(cert),
+            QStringLiteral("%1 (about %2) cannot be used: %3. Clients that check CRLs fail or fall back, depending on their setting.")
+                .arg(crlFilesFor(cert), cert.displayName(), QString::fromUtf8(X509_verify_cert_error_string(error))),
+            QStringLiteral("Fetch the CA's current CRL (%1).")
+                .arg(cert.crlUrls().isEmpty() ? QStringLiteral("the certificate lists no CRL URL") : cert.crlUrls().first()),
+            {cert.id()});
+    }
+
+    // What the verifier rejects and no rule above words: said in OpenSSL's terms, never dropped.
+    void reportRejected(const Certificate& cert, const VerifyProblem& problem)
+    {
+        const bool weak = problem.error == X509_V_ERR_EE_KEY_TOO_SMALL || problem.error == X509_V_ERR_CA_KEY_TOO_SMALL ||
+                          problem.error == X509_V_ERR_CA_MD_TOO_WEAK;
+        add(QStringLiteral("CHAIN_REJECTED"), Severity::Error, QStringLiteral("Chain rejected by the verifier"), certSubject(cert),
+            QStringLiteral("OpenSSL's verifier, as a strict client runs it, rejects the %1 at depth %2 of the path: %3 (error %4).%5")
+                .arg(role(cert), QString::number(problem.depth), QString::fromUtf8(X509_verify_cert_error_string(problem.error)),
+                     QString::number(problem.error),
+                     weak ? QStringLiteral(" Clients on Debian 12 and most current systems run at OpenSSL security level %1: "
+                                           "RSA keys of at least 2048 bits, EC keys of at least 224 bits, no SHA-1 signatures (%2).")
+                                .arg(QString::number(kClientSecurityLevel), cert.keyDescription())
+                          : QString()),
+            weak ? QStringLiteral("Renew with a stronger key (RSA 2048+ or EC P-256) and a SHA-256 signature.")
+                 : QStringLiteral("Check the certificate with the CA; `openssl verify -purpose sslserver` gives the same error."),
+            {cert.id()});
+    }
+
+    // Order and extras, where the inputs give an order (fullchain.pem, --chain, a handshake).
+    void checkChainAsSent()
+    {
         if (b.chainAsGiven.isEmpty())
             return;
+        const QList<Certificate> verifiedAbove = m_verified.aboveLeaf();
         QSet<QByteArray> onPath;
-        for (const Certificate& c : b.chain)
+        for (const Certificate& c : verifiedAbove)
             onPath.insert(c.sha256());
+        // The path our own walk took beyond where the verifier stopped (above an anchor that is
+        // not a root): not unrelated, only not needed.
+        QSet<QByteArray> beyondAnchor;
+        for (const Certificate& c : b.chain)
+            if (!onPath.contains(c.sha256()))
+                beyondAnchor.insert(c.sha256());
         if (!b.served && !b.leafFirstAsGiven) {
             add(QStringLiteral("CHAIN_ORDER"), Severity::Error, QStringLiteral("Leaf is not first"), certSubject(b.leaf),
                 QStringLiteral("In %1 the server certificate is #%2, but it must come first; servers send the file in order and pair "
@@ -234,14 +521,19 @@ private:
                 continue;
             }
             seenGiven.insert(c.sha256());
+            if (c == b.leaf)
+                continue;
             if (onPath.contains(c.sha256())) {
                 givenOnPath << c;
                 if (c.isSelfSigned())
-                    add(QStringLiteral("CHAIN_EXTRA_CERT"), Severity::Info, QStringLiteral("Root certificate is sent"), certSubject(c),
-                        QStringLiteral("%1 sends the root \"%2\"; clients use their own copy, so it only adds bytes to every handshake.")
-                            .arg(b.chainAsGivenSource, c.subject()),
-                        QStringLiteral("Optionally drop the root from the chain."), {c.id()});
-            } else if (c != b.leaf) {
+                    reportRootSent(c);
+            } else if (c.notAfter().isValid() && at > c.notAfter()) {
+                reportExpiredAlternative(c);
+            } else if (beyondAnchor.contains(c.sha256()) || issuesPathCertificate(c)) {
+                // Above a trust anchor that is not a root: the path is complete without it.
+                if (c.isSelfSigned())
+                    reportRootSent(c);
+            } else {
                 add(QStringLiteral("CHAIN_EXTRA_CERT"), Severity::Warning, QStringLiteral("Unrelated certificate in chain"), certSubject(c),
                     QStringLiteral("%1 is sent with the chain but is not on this certificate's path (it is issued by \"%2\"); "
                                    "it wastes bytes and can mislead clients that build paths naively.")
@@ -250,10 +542,10 @@ private:
             }
         }
         for (int i = 0; i < givenOnPath.size(); ++i) {
-            if (i < b.chain.size() && givenOnPath[i] == b.chain[i])
+            if (i < verifiedAbove.size() && givenOnPath[i] == verifiedAbove[i])
                 continue;
             QStringList expected;
-            for (const Certificate& c : b.chain)
+            for (const Certificate& c : verifiedAbove)
                 expected << c.commonName();
             QStringList actual;
             for (const Certificate& c : givenOnPath)
@@ -267,6 +559,43 @@ private:
                 {givenOnPath[i].id()});
             break;
         }
+    }
+
+    bool issuesPathCertificate(const Certificate& c) const
+    {
+        for (const Certificate& p : m_verified.path)
+            if (p != c && p.issuerNameDer() == c.subjectNameDer() && p.verifySignatureWith(c))
+                return true;
+        return false;
+    }
+
+    void reportRootSent(const Certificate& c)
+    {
+        add(QStringLiteral("CHAIN_EXTRA_CERT"), Severity::Info, QStringLiteral("Root certificate is sent"), certSubject(c),
+            QStringLiteral("%1 sends the root \"%2\"; clients use their own copy, so it only adds bytes to every handshake.")
+                .arg(b.chainAsGivenSource, c.subject()),
+            QStringLiteral("Optionally drop the root from the chain."), {c.id()});
+    }
+
+    // An expired certificate sent beside a valid path: the 2021 "DST Root X3" pattern (and the
+    // 2020 AddTrust "chain of pain"), where the CA's root is also cross-signed by an older root.
+    void reportExpiredAlternative(const Certificate& c)
+    {
+        Certificate crossOf;
+        for (const Certificate& p : m_verified.path)
+            if (p.subjectNameDer() == c.subjectNameDer() && p.publicKeyBitString() == c.publicKeyBitString())
+                crossOf = p;
+        const QString expired = QStringLiteral("expired %1 (notAfter %2)").arg(relative(at, c.notAfter()), formatTime(c.notAfter()));
+        add(QStringLiteral("CHAIN_EXTRA_CERT"), Severity::Warning, QStringLiteral("Expired certificate in the chain"), certSubject(c),
+            crossOf.isNull()
+                ? QStringLiteral("%1 is sent with the chain but %2 and is not on the path clients build; it only adds bytes, and "
+                                 "clients that build paths naively may follow it and fail.").arg(c.displayName(), expired)
+                : QStringLiteral("%1 is a copy of %2 cross-signed by \"%3\"; it %4. Current clients (OpenSSL 1.1.1 and later, "
+                                 "browsers) reach the trusted %2 instead, so the chain verifies; older clients (OpenSSL 1.0.2, "
+                                 "old Android) follow the expired copy and fail. It only adds bytes.")
+                      .arg(c.displayName(), crossOf.commonName(), c.issuer(), expired),
+            QStringLiteral("Remove it from %1 (certbot: --preferred-chain with the current root's name).").arg(b.chainAsGivenSource),
+            {c.id()});
     }
 
     QString trustDescription() const
@@ -669,6 +998,7 @@ private:
 
     const Bundle& b;
     const AnalysisOptions& o;
+    ChainVerification m_verified;
     QDateTime at;
     QList<Finding> m_findings;
 };

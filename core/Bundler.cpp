@@ -113,6 +113,15 @@ public:
         return cert;
     }
 
+    // The provided copy of `cert` (same DER), else null.
+    Certificate provided(const Certificate& cert) const
+    {
+        for (const Certificate& candidate : m_bySubject.value(cert.subjectNameDer()))
+            if (candidate == cert)
+                return candidate;
+        return {};
+    }
+
     // The provided certificate that issued `cert` (names and signature), else one that only
     // claims to by name (so a bad signature can be reported), else null.
     Certificate issuerOf(const Certificate& cert, bool* signatureOk) const
@@ -154,8 +163,10 @@ private:
     mutable QHash<QByteArray, bool> m_verified;
 };
 
-// Walks from the leaf up through the provided certificates, then asks the trust store for the
-// last link. Stops at a self-signed certificate, a missing issuer, or a loop.
+// Walks from the leaf up, trusted first as OpenSSL 1.1.1+ and browsers build paths: at each step a
+// trust anchor that issued the current certificate ends the path (so an expired cross-signed copy
+// of a trusted root, sent too, is not followed); else the provided certificates are asked. Stops
+// at a self-signed certificate, a missing issuer, or a loop.
 void buildPath(Bundle& bundle, const IssuerIndex& index, const TrustStore* trust)
 {
     Certificate current = bundle.leaf;
@@ -168,18 +179,26 @@ void buildPath(Bundle& bundle, const IssuerIndex& index, const TrustStore* trust
             bundle.chainTooLong = true;
             return;
         }
+        if (trust) {
+            const Certificate anchor = trust->findIssuer(current);
+            if (!anchor.isNull() && !visited.contains(anchor.sha256())) {
+                // The anchor as the inputs hold it (a sent root) is part of the chain; otherwise
+                // it completes the path from the trust store.
+                const Certificate provided = index.provided(anchor);
+                if (provided.isNull())
+                    bundle.anchor = anchor;
+                else
+                    bundle.chain << index.nearestCopy(provided, bundle.leaf.source().path);
+                return;
+            }
+        }
         bool signatureOk = false;
         const Certificate issuer = index.issuerOf(current, &signatureOk);
         if (issuer.isNull() || visited.contains(issuer.sha256()))
-            break;
+            return;
         visited.insert(issuer.sha256());
         bundle.chain << index.nearestCopy(issuer, bundle.leaf.source().path);
         current = issuer;
-    }
-    if (trust && !current.isSelfSigned()) {
-        const Certificate anchor = trust->findIssuer(current);
-        if (!anchor.isNull() && !visited.contains(anchor.sha256()))
-            bundle.anchor = anchor;
     }
 }
 
@@ -246,6 +265,22 @@ QList<Bundle> Bundler::bundle(const LoadedInputs& inputs) const
             responders << cert;
         else
             leaves << cert;
+    }
+    // A certificate that issued another input certificate stands on that one's path as a CA,
+    // whatever its basicConstraints and keyUsage say (CA:FALSE, no keyCertSign): the chain
+    // verdict then names what is wrong with it, instead of a false "issuer missing".
+    QHash<QByteArray, QList<Certificate>> issuedByName;
+    for (const Certificate& cert : std::as_const(distinct))
+        issuedByName[cert.issuerNameDer()] << cert;
+    for (qsizetype i = leaves.size() - 1; i >= 0; --i) {
+        const Certificate& candidate = leaves[i];
+        for (const Certificate& child : issuedByName.value(candidate.subjectNameDer())) {
+            if (child != candidate && child.verifySignatureWith(candidate)) {
+                cas << candidate;
+                leaves.removeAt(i);
+                break;
+            }
+        }
     }
     const IssuerIndex index(cas, inputs.certificates);
 
@@ -423,8 +458,14 @@ QList<Bundle> Bundler::bundle(const LoadedInputs& inputs) const
     QHash<QByteArray, QList<Crl>> crlsByIssuer;
     for (const Crl& crl : inputs.crls)
         crlsByIssuer[nameDer(X509_CRL_get_issuer(crl.get0()))] << crl;
-    for (Bundle& b : bundles)
+    // Each CRL published by an issuer on the path: the leaf's for revocation, the others for the
+    // chain verdict (a revoked intermediate).
+    for (Bundle& b : bundles) {
         b.crls = crlsByIssuer.value(b.leaf.issuerNameDer());
+        for (const Certificate& c : std::as_const(b.chain))
+            if (c.issuerNameDer() != b.leaf.issuerNameDer() && !c.isSelfIssued())
+                b.crls += crlsByIssuer.value(c.issuerNameDer());
+    }
     return bundles;
 }
 
@@ -540,9 +581,13 @@ QList<Bundle> Bundler::bundleInputSet(const RoleInputs& roles, const LoadedInput
         for (const Certificate& c : std::as_const(rest.certificates))
             if (isResponderOnly(c))
                 b.responderCertificates << c;
-        const QByteArray issuerName = b.leaf.issuerNameDer();
+        // CRLs from the leaf's issuer and from each issuer above it (the chain verdict uses those).
+        QSet<QByteArray> issuerNames{b.leaf.issuerNameDer()};
+        for (const Certificate& c : std::as_const(b.chain))
+            if (!c.isSelfIssued())
+                issuerNames.insert(c.issuerNameDer());
         for (const Crl& crl : std::as_const(rest.crls))
-            if (nameDer(X509_CRL_get_issuer(crl.get0())) == issuerName)
+            if (issuerNames.contains(nameDer(X509_CRL_get_issuer(crl.get0()))))
                 b.crls << crl;
         for (const OcspStaple& s : std::as_const(rest.staples))
             if (certIdNames(s, b)) {

@@ -70,6 +70,7 @@ using GeneralNamePtr = OpenSslPtr<GENERAL_NAME, GENERAL_NAME_free>;
 using AccessDescriptionPtr = OpenSslPtr<ACCESS_DESCRIPTION, ACCESS_DESCRIPTION_free>;
 using DistPointPtr = OpenSslPtr<DIST_POINT, DIST_POINT_free>;
 using AuthorityKeyIdPtr = OpenSslPtr<AUTHORITY_KEYID, AUTHORITY_KEYID_free>;
+using NameConstraintsPtr = OpenSslPtr<NAME_CONSTRAINTS, NAME_CONSTRAINTS_free>;
 using Asn1BitStringPtr = OpenSslPtr<ASN1_BIT_STRING, ASN1_BIT_STRING_free>;
 using X509RevokedPtr = OpenSslPtr<X509_REVOKED, X509_REVOKED_free>;
 using OsslEncoderCtxPtr = OpenSslPtr<OSSL_ENCODER_CTX, OSSL_ENCODER_CTX_free>;

@@ -61,6 +61,8 @@ EvpPkeyPtr generateKey(KeyType type)
         return EvpPkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t(2048)));
     case KeyType::Ed25519:
         return EvpPkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
+    case KeyType::Rsa1024:
+        return EvpPkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t(1024)));
     }
     return {};
 }
@@ -193,8 +195,10 @@ bool addKeyUsage(X509* cert, const CertSpec& spec, const EVP_PKEY* key)
         return false;
     // Bits: 0 digitalSignature, 2 keyEncipherment, 5 keyCertSign, 6 cRLSign.
     bool ok = ASN1_BIT_STRING_set_bit(usage.get(), 0, 1);
+    if (spec.keyCertSign.value_or(spec.isCa))
+        ok = ok && ASN1_BIT_STRING_set_bit(usage.get(), 5, 1);
     if (spec.isCa)
-        ok = ok && ASN1_BIT_STRING_set_bit(usage.get(), 5, 1) && ASN1_BIT_STRING_set_bit(usage.get(), 6, 1);
+        ok = ok && ASN1_BIT_STRING_set_bit(usage.get(), 6, 1);
     else if (EVP_PKEY_is_a(key, "RSA") && spec.serverAuth)
         ok = ok && ASN1_BIT_STRING_set_bit(usage.get(), 2, 1);
     return check(ok, "ASN1_BIT_STRING_set_bit") && addExtension(cert, NID_key_usage, usage.get(), true);
@@ -205,6 +209,8 @@ bool addExtendedKeyUsage(X509* cert, const CertSpec& spec)
     QList<int> purposes;
     if (spec.serverAuth && !spec.isCa)
         purposes << NID_server_auth;
+    if (spec.clientAuth)
+        purposes << NID_client_auth;
     if (spec.ocspSigning)
         purposes << NID_OCSP_sign;
     if (purposes.isEmpty())
@@ -218,6 +224,51 @@ bool addExtendedKeyUsage(X509* cert, const CertSpec& spec)
             return false;
     }
     return addExtension(cert, NID_ext_key_usage, eku.get(), false);
+}
+
+// RFC 5280 4.2.1.10, dNSName subtrees only: what private CAs constrain in practice.
+bool addNameConstraints(X509* cert, const CertSpec& spec)
+{
+    if (spec.permittedDnsNames.isEmpty() && spec.excludedDnsNames.isEmpty())
+        return true;
+    NameConstraintsPtr constraints(NAME_CONSTRAINTS_new());
+    if (!constraints)
+        return false;
+    const auto subtrees = [](const QStringList& names) -> STACK_OF(GENERAL_SUBTREE)* {
+        if (names.isEmpty())
+            return nullptr;
+        STACK_OF(GENERAL_SUBTREE)* stack = sk_GENERAL_SUBTREE_new_null();
+        for (const QString& name : names) {
+            GENERAL_SUBTREE* subtree = GENERAL_SUBTREE_new();
+            GeneralNamePtr base = makeGeneralName(GEN_DNS, name);
+            if (!stack || !subtree || !base) {
+                GENERAL_SUBTREE_free(subtree);
+                sk_GENERAL_SUBTREE_pop_free(stack, GENERAL_SUBTREE_free);
+                return nullptr;
+            }
+            GENERAL_NAME_free(subtree->base);
+            subtree->base = base.release();
+            sk_GENERAL_SUBTREE_push(stack, subtree);
+        }
+        return stack;
+    };
+    constraints->permittedSubtrees = subtrees(spec.permittedDnsNames);
+    constraints->excludedSubtrees = subtrees(spec.excludedDnsNames);
+    return addExtension(cert, NID_name_constraints, constraints.get(), true);
+}
+
+// An extension with an OID no client implements, marked critical: RFC 5280 requires rejection.
+bool addUnknownCriticalExtension(X509* cert, const CertSpec& spec)
+{
+    if (spec.criticalExtensionOid.isEmpty())
+        return true;
+    Asn1ObjectPtr oid(OBJ_txt2obj(spec.criticalExtensionOid.toLatin1().constData(), 1));
+    static const char nullDer[] = {0x05, 0x00};
+    Asn1OctetStringPtr value = octetString(QByteArray(nullDer, sizeof nullDer));
+    if (!check(oid && value, "OBJ_txt2obj"))
+        return false;
+    X509ExtensionPtr ext(X509_EXTENSION_create_by_OBJ(nullptr, oid.get(), 1, value.get()));
+    return check(ext && X509_add_ext(cert, ext.get(), -1) == 1, "X509_add_ext"); // X509_add_ext copies
 }
 
 bool addAuthorityInfoAccess(X509* cert, const CertSpec& spec)
@@ -283,9 +334,9 @@ bool addExtensions(X509* cert, const CertSpec& spec, const EVP_PKEY* key, X509* 
         if (!constraints->pathlen || !ASN1_INTEGER_set(constraints->pathlen, spec.pathLength))
             return false;
     }
-    if (!addExtension(cert, NID_basic_constraints, constraints.get(), true))
+    if (spec.basicConstraints && !addExtension(cert, NID_basic_constraints, constraints.get(), true))
         return false;
-    if (!addKeyUsage(cert, spec, key) || !addExtendedKeyUsage(cert, spec))
+    if (!addKeyUsage(cert, spec, key) || !addExtendedKeyUsage(cert, spec) || !addNameConstraints(cert, spec))
         return false;
 
     if (!spec.dnsNames.isEmpty()) {
@@ -320,7 +371,7 @@ bool addExtensions(X509* cert, const CertSpec& spec, const EVP_PKEY* key, X509* 
     if (spec.ocspNoCheck
         && !addRawExtension(cert, NID_id_pkix_OCSP_noCheck, QByteArray(nullDer, sizeof nullDer), false))
         return false;
-    return true;
+    return addUnknownCriticalExtension(cert, spec);
 }
 
 X509StackPtr certStack(const QList<const IssuedCert*>& certs)

@@ -15,7 +15,7 @@
 
 namespace staplescope {
 
-enum class KeyType { EcP256, Rsa2048, Ed25519 };
+enum class KeyType { EcP256, Rsa2048, Ed25519, Rsa1024 /* too weak for today's clients, to test that */ };
 
 // A certificate and its private key, as generated.
 struct IssuedCert {
@@ -41,6 +41,14 @@ struct CertSpec {
     bool ocspSigning = false;        // EKU id-kp-OCSPSigning (delegated responder)
     bool ocspNoCheck = false;        // id-pkix-ocsp-nocheck
     bool serverAuth = true;          // EKU serverAuth for leaves
+    bool clientAuth = false;         // EKU clientAuth (with serverAuth = false: a client-only certificate)
+    bool basicConstraints = true;    // false: no basicConstraints extension at all
+    // keyUsage keyCertSign: nullopt gives it to CAs only; set it to make a CA that may not sign
+    // certificates, or a CA:FALSE certificate that claims to.
+    std::optional<bool> keyCertSign;
+    QStringList permittedDnsNames;   // name constraints (CAs): permitted dNSName subtrees
+    QStringList excludedDnsNames;    // name constraints (CAs): excluded dNSName subtrees
+    QString criticalExtensionOid;    // an extension no client knows, marked critical ("1.3.6.1.4.1.…")
     QStringList ocspUrls;            // AIA OCSP
     QStringList caIssuerUrls;        // AIA CA Issuers
     QStringList crlUrls;             // CRL distribution points

@@ -55,7 +55,10 @@ LaneState stateFromFindings(const QString& objectId, const QList<Finding>& findi
         else if (c == QLatin1String("STAPLE_SIGNATURE_INVALID") || c == QLatin1String("STAPLE_RESPONSE_UNSUCCESSFUL") ||
                  c == QLatin1String("STAPLE_RESPONDER_UNAUTHORIZED") || c == QLatin1String("CHAIN_BAD_SIGNATURE") ||
                  c == QLatin1String("STAPLE_STATUS_UNKNOWN") || c == QLatin1String("STAPLE_RESPONDER_EXPIRED") ||
-                 c == QLatin1String("STAPLE_SIGNER_NOT_FOUND"))
+                 c == QLatin1String("STAPLE_SIGNER_NOT_FOUND") || c == QLatin1String("CHAIN_ISSUER_NOT_CA") ||
+                 c == QLatin1String("CHAIN_PATH_LENGTH") || c == QLatin1String("CHAIN_NAME_CONSTRAINTS") ||
+                 c == QLatin1String("CERT_WRONG_PURPOSE") || c == QLatin1String("CERT_CRITICAL_EXTENSION") ||
+                 c == QLatin1String("CHAIN_REJECTED"))
             raise(LaneState::Invalid);
     }
     return state;

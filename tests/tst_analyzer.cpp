@@ -134,6 +134,73 @@ void writeStapleWithoutItsSigner(Case& c)
     writeSite(c, s);
 }
 
+// A CA certificate valid from a year ago for five years, tweaked, issued by `issuer`.
+IssuedCert issueCa(const Case& c, const QString& name, const IssuedCert* issuer, const std::function<void(CertSpec&)>& tweak = {})
+{
+    CertSpec spec;
+    spec.commonName = name;
+    spec.isCa = true;
+    spec.notBefore = daysFrom(fixedNow(), -365);
+    spec.notAfter = daysFrom(fixedNow(), 4 * 365);
+    if (tweak)
+        tweak(spec);
+    return c.pki.issue(spec, issuer);
+}
+
+// root → `intermediate` (as given) → leaf, with the leaf's fullchain.pem; only the root is trusted.
+void writeChainThrough(Case& c, const IssuedCert& intermediate, const std::function<void(CertSpec&)>& leafTweak = {})
+{
+    const IssuedCert leaf = c.pki.issueLeaf(leafTweak, &intermediate);
+    writeSite(c, Site{leaf.certPem() + intermediate.certPem(), {}, c.pki.keyPem(leaf), {}});
+}
+
+// Let's Encrypt in October 2021: the served chain is leaf → R3 → "ISRG Root X1" cross-signed by
+// "DST Root CA X3", and both the cross-sign and DST Root CA X3 have expired. Clients trusting the
+// self-signed ISRG Root X1 (OpenSSL 1.1.1+, browsers) build leaf → R3 → ISRG Root X1 and succeed.
+void writeExpiredCrossSignedChain(Case& c)
+{
+    const IssuedCert oldRoot = issueCa(c, "Old Test Root X3", nullptr, [](CertSpec& s) {
+        s.notBefore = daysFrom(fixedNow(), -20 * 365);
+        s.notAfter = daysFrom(fixedNow(), -30);
+    });
+    const IssuedCert newRoot = issueCa(c, "New Test Root X1", nullptr, [](CertSpec& s) {
+        s.notBefore = daysFrom(fixedNow(), -5 * 365);
+        s.notAfter = daysFrom(fixedNow(), 15 * 365);
+    });
+    const IssuedCert crossSigned = issueCa(c, "New Test Root X1", &oldRoot, [&](CertSpec& s) {
+        s.reuseKey = newRoot.key;
+        s.notBefore = daysFrom(fixedNow(), -4 * 365);
+        s.notAfter = daysFrom(fixedNow(), -30);
+    });
+    const IssuedCert r3 = issueCa(c, "Test R3", &newRoot);
+    const IssuedCert leaf = c.pki.issueLeaf({}, &r3);
+    writeSite(c, Site{TestPki::pem({&leaf, &r3, &crossSigned}), {}, c.pki.keyPem(leaf), {}});
+    c.req.caFiles = {c.dir.write(QStringLiteral("trust/roots.pem"), TestPki::pem({&newRoot, &oldRoot}))};
+}
+
+// The standard site, with only the intermediate trusted (a private CA's issuing CA as the anchor).
+void writeSiteTrustingTheIntermediate(Case& c)
+{
+    writeSite(c, standardSite(c.pki));
+    c.req.caFiles = {c.dir.write(QStringLiteral("trust/intermediate.pem"), c.pki.intermediate.certPem())};
+}
+
+// The standard chain plus a copy of the trusted root cross-signed by another CA (still valid).
+void writeSiteSendingACrossSignedRoot(Case& c)
+{
+    const IssuedCert other = c.pki.otherCa();
+    CertSpec cross;
+    cross.commonName = QStringLiteral("Staplescope Test Root");
+    cross.isCa = true;
+    cross.reuseKey = c.pki.root.key;
+    cross.notBefore = daysFrom(fixedNow(), -100);
+    cross.notAfter = daysFrom(fixedNow(), 1000);
+    const IssuedCert crossSigned = c.pki.issue(cross, &other);
+    Site s = standardSite(c.pki);
+    s.cert = TestPki::pem({&c.pki.leaf, &c.pki.intermediate, &crossSigned});
+    writeSite(c, s);
+}
+
 // Codes seen by the rows so far; the coverage test checks it against the sources.
 QSet<QString>& producedCodes()
 {
@@ -172,6 +239,7 @@ private slots:
     void renewalIncidentNamesBothCertificates();
     void supersededBundleIsOnlyInfo();
     void stapleSeverityFollowsMustStaple();
+    void expiredCrossSignIsNotOnTheBundlesPath();
     void everyCodeInTheSourcesIsProduced();
 };
 
@@ -414,6 +482,68 @@ void TestAnalyzer::findings_data()
         const IssuedCert self = c.pki.issue(spec, nullptr);
         writeSite(c, Site{self.certPem(), {}, c.pki.keyPem(self), {}});
     }, "CHAIN_UNTRUSTED", error, {"self-signed"});
+
+    // ---- Chain verdicts a strict client gives (OpenSSL's verifier) ---------------------------
+    row("expired cross-signed root sent beside a valid path", writeExpiredCrossSignedChain,
+        "CHAIN_EXTRA_CERT", warning, {"cross-signed by \"CN=Old Test Root X3", "OpenSSL 1.0.2", "only adds bytes"});
+    row("expired cross-signed root is not an expired chain", writeExpiredCrossSignedChain, "CERT_EXPIRED", kAbsent);
+    row("expired cross-signed root is not an incomplete chain", writeExpiredCrossSignedChain, "CHAIN_INCOMPLETE", kAbsent);
+    row("intermediate trusted as the anchor is a complete chain", writeSiteTrustingTheIntermediate, "CHAIN_INCOMPLETE", kAbsent);
+    row("intermediate trusted as the anchor is trusted", writeSiteTrustingTheIntermediate, "CHAIN_UNTRUSTED", kAbsent);
+    row("cross-signed copy of the trusted root sent", writeSiteSendingACrossSignedRoot, "CHAIN_INCOMPLETE", kAbsent);
+    row("cross-signed copy of the trusted root is not unrelated", writeSiteSendingACrossSignedRoot, "CHAIN_EXTRA_CERT", kAbsent);
+    row("intermediate with CA:FALSE", [](Case& c) {
+        writeChainThrough(c, issueCa(c, "Not A CA", &c.pki.root, [](CertSpec& s) { s.isCa = false; s.keyCertSign = true; s.serverAuth = false; }));
+    }, "CHAIN_ISSUER_NOT_CA", error, {"Not A CA", "basicConstraints CA:FALSE"});
+    row("intermediate without keyCertSign", [](Case& c) {
+        writeChainThrough(c, issueCa(c, "No CertSign CA", &c.pki.root, [](CertSpec& s) { s.keyCertSign = false; }));
+    }, "CHAIN_ISSUER_NOT_CA", error, {"No CertSign CA", "does not include keyCertSign"});
+    row("intermediate without keyCertSign is not a missing issuer", [](Case& c) {
+        writeChainThrough(c, issueCa(c, "No CertSign CA", &c.pki.root, [](CertSpec& s) { s.keyCertSign = false; }));
+    }, "CHAIN_INCOMPLETE", kAbsent);
+    row("intermediate without basicConstraints", [](Case& c) {
+        writeChainThrough(c, issueCa(c, "No Constraints CA", &c.pki.root, [](CertSpec& s) { s.basicConstraints = false; }));
+    }, "CHAIN_ISSUER_NOT_CA", error, {"No Constraints CA", "no basicConstraints", "Clients reject"});
+    row("path longer than the root's pathLenConstraint", [](Case& c) {
+        const IssuedCert upper = issueCa(c, "Upper CA", &c.pki.root, [](CertSpec& s) { s.pathLength = 0; });
+        const IssuedCert lower = issueCa(c, "Lower CA", &upper);
+        const IssuedCert leaf = c.pki.issueLeaf({}, &lower);
+        writeSite(c, Site{TestPki::pem({&leaf, &lower, &upper}), {}, c.pki.keyPem(leaf), {}});
+    }, "CHAIN_PATH_LENGTH", error, {"Upper CA", "at most 0 intermediate CA certificates", "the path has 1"});
+    row("name outside the intermediate's name constraints", [](Case& c) {
+        writeChainThrough(c, issueCa(c, "Constrained CA", &c.pki.root, [](CertSpec& s) { s.permittedDnsNames = {"internal.test"}; }));
+    }, "CHAIN_NAME_CONSTRAINTS", error, {"www.example.test", "Constrained CA", "permitted subtree violation"});
+    row("name inside the intermediate's name constraints", [](Case& c) {
+        writeChainThrough(c, issueCa(c, "Constrained CA", &c.pki.root, [](CertSpec& s) { s.permittedDnsNames = {"example.test"}; }));
+    }, "CHAIN_NAME_CONSTRAINTS", kAbsent);
+    row("client-only certificate served", [](Case& c) {
+        const IssuedCert leaf = c.pki.issueLeaf([](CertSpec& s) { s.serverAuth = false; s.clientAuth = true; });
+        writeLeafSite(c, leaf, false);
+    }, "CERT_WRONG_PURPOSE", error, {"clientAuth but not serverAuth"});
+    row("unknown critical extension", [](Case& c) {
+        writeLeafSite(c, c.pki.issueLeaf([](CertSpec& s) { s.criticalExtensionOid = "1.3.6.1.4.1.55555.7"; }), false);
+    }, "CERT_CRITICAL_EXTENSION", error, {"1.3.6.1.4.1.55555.7"});
+    row("trust anchor expired", [](Case& c) {
+        const IssuedCert oldRoot = issueCa(c, "Expired Test Root", nullptr, [](CertSpec& s) {
+            s.notBefore = daysFrom(fixedNow(), -20 * 365);
+            s.notAfter = daysFrom(fixedNow(), -2);
+        });
+        writeChainThrough(c, issueCa(c, "Test Issuing CA", &oldRoot));
+        c.req.caFiles = {c.dir.write(QStringLiteral("trust/old-root.pem"), oldRoot.certPem())};
+    }, "CERT_EXPIRED", error, {"trusted root certificate expired 2 days ago", "current root"});
+    row("CRL from the root revokes the intermediate", [](Case& c) {
+        writeSite(c, standardSite(c.pki));
+        c.dir.write(QStringLiteral("site/root.crl"),
+                    c.pki.factory().crlDer(c.pki.root, daysFrom(fixedNow(), -1), daysFrom(fixedNow(), 6), {&c.pki.intermediate}));
+    }, "CERT_REVOKED", critical, {"root.crl", "intermediate certificate Staplescope Test Intermediate"});
+    row("expired CRL from the issuer", [](Case& c) {
+        writeSite(c, standardSite(c.pki));
+        c.dir.write(QStringLiteral("site/int.crl"),
+                    c.pki.factory().crlDer(c.pki.intermediate, daysFrom(fixedNow(), -10), daysFrom(fixedNow(), -3)));
+    }, "CHAIN_CRL_UNUSABLE", warning, {"int.crl", "CRL has expired"});
+    row("1024-bit RSA server key", [](Case& c) {
+        writeLeafSite(c, c.pki.issueLeaf([](CertSpec& s) { s.keyType = KeyType::Rsa1024; }), false);
+    }, "CHAIN_REJECTED", error, {"EE certificate key too weak", "security level 2", "RSA 1024"});
 
     // ---- Staple matching ---------------------------------------------------------------------
     row("staple for another serial of the same CA", [](Case& c) {
@@ -1021,6 +1151,23 @@ void TestAnalyzer::stapleSeverityFollowsMustStaple()
             }
         QVERIFY(seen);
     }
+}
+
+// The path shown (details, timeline, reports) is the one clients build: trusted first, so the
+// expired cross-signed copy sent in fullchain.pem is not on it and the anchor is the trusted root.
+void TestAnalyzer::expiredCrossSignIsNotOnTheBundlesPath()
+{
+    Case c;
+    writeExpiredCrossSignedChain(c);
+    const InspectionReport report = c.run();
+    QCOMPARE(report.bundles.size(), 1);
+    const Bundle& b = report.bundles.first().bundle;
+    QCOMPARE(b.chain.size(), 1);
+    QCOMPARE(b.chain.first().commonName(), QStringLiteral("Test R3"));
+    QCOMPARE(b.anchor.commonName(), QStringLiteral("New Test Root X1"));
+    QVERIFY(b.anchor.isSelfSigned());
+    QCOMPARE(b.chainAsGiven.size(), 2); // the cross-signed copy is still what the server sends
+    QCOMPARE(report.exitCode(), 1);     // the warning about it, nothing worse
 }
 
 void TestAnalyzer::everyCodeInTheSourcesIsProduced()
