@@ -239,7 +239,7 @@ private:
         case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
         case X509_V_ERR_CERT_UNTRUSTED:
         case X509_V_ERR_CERT_REJECTED:
-            reportUntrusted(cert);
+            reportUntrusted(cert, problem.error);
             return;
         case X509_V_ERR_INVALID_CA:
             reportIssuerNotCa(cert, pathAt(problem.depth - 1), false);
@@ -343,8 +343,16 @@ private:
             issuer.isNull() ? QStringList{child.id()} : QStringList{child.id(), issuer.id()});
     }
 
-    void reportUntrusted(const Certificate& top)
+    void reportUntrusted(const Certificate& top, int error)
     {
+        if (error == X509_V_ERR_CERT_UNTRUSTED || error == X509_V_ERR_CERT_REJECTED) {
+            add(QStringLiteral("CHAIN_UNTRUSTED"), Severity::Error, QStringLiteral("Anchor not trusted for TLS servers"), certSubject(top),
+                QStringLiteral("The chain ends at %1, which the trust store holds with settings that %2 it for TLS servers "
+                               "(OpenSSL trust attributes, as in a TRUSTED CERTIFICATE file).")
+                    .arg(top.displayName(), error == X509_V_ERR_CERT_REJECTED ? QStringLiteral("reject") : QStringLiteral("do not allow")),
+                QStringLiteral("Give the root as a plain CERTIFICATE with --ca-file, or fix its trust settings in the store."), {top.id()});
+            return;
+        }
         const bool selfSignedLeaf = top == b.leaf;
         add(QStringLiteral("CHAIN_UNTRUSTED"), Severity::Error,
             selfSignedLeaf ? QStringLiteral("Self-signed certificate") : QStringLiteral("Chain ends at an untrusted root"),
@@ -424,6 +432,18 @@ private:
         if (xku & XKU_TIMESTAMP) usages << QStringLiteral("timeStamping");
         const QString listed = usages.isEmpty() ? QStringLiteral("other purposes") : usages.join(QStringLiteral(", "));
         const bool leaf = cert == b.leaf;
+        const bool ekuAllowsServer = !(X509_get_extension_flags(cert.get0()) & EXFLAG_XKUSAGE) || (xku & XKU_SSL_SERVER);
+        if (ekuAllowsServer) {
+            // The purpose check failed on keyUsage: a server certificate must allow digitalSignature
+            // (ECDHE), keyEncipherment (RSA key exchange) or keyAgreement.
+            add(QStringLiteral("CERT_WRONG_PURPOSE"), Severity::Error,
+                leaf ? QStringLiteral("Certificate is not for TLS servers") : QStringLiteral("Chain certificate is not for TLS servers"),
+                certSubject(cert),
+                QStringLiteral("The %1's key usage allows neither digitalSignature, keyEncipherment nor keyAgreement, so clients "
+                               "refuse it for TLS.").arg(role(cert)),
+                QStringLiteral("Have it re-issued with the key usage a server certificate needs (digitalSignature)."), {cert.id()});
+            return;
+        }
         add(QStringLiteral("CERT_WRONG_PURPOSE"), Severity::Error,
             leaf ? QStringLiteral("Certificate is not for TLS servers") : QStringLiteral("Chain certificate is not for TLS servers"),
             certSubject(cert),
@@ -704,7 +724,12 @@ private:
             return false;
         }
         QString why;
-        if (!sameIssuerName)
+        if (!EVP_get_digestbynid(id.hashNid))
+            why = QStringLiteral("its CertID hashes the issuer with %1, an algorithm neither this tool nor TLS clients implement, "
+                                 "so nothing can match it to a certificate (OpenSSL says \"unsupported issuer hash algorithm\"%2)")
+                      .arg(id.hashAlgorithm, id.serialMatches(b.leaf) ? QStringLiteral("; the serial is this certificate's")
+                                                                      : QString());
+        else if (!sameIssuerName)
             why = QStringLiteral("it names a different issuer (issuer name hash %1 with %2; this certificate's issuer is \"%3\")")
                       .arg(hexColon(id.issuerNameHash).left(23) + QStringLiteral("…"), id.hashAlgorithm, b.leaf.issuer());
         else
@@ -783,8 +808,14 @@ private:
                 if (!staple.verifySignature(signer)) {
                     acceptable = false;
                     add(QStringLiteral("STAPLE_SIGNATURE_INVALID"), Severity::Critical, QStringLiteral("Staple signature is invalid"), subject,
-                        QStringLiteral("The response's signature does not verify with the key of its signer %1: the file is damaged or was tampered with.")
-                            .arg(signer.displayName()),
+                        staple.responderKeyHash().isEmpty() && signer != issuer
+                            ? QStringLiteral("The response names its signer by subject (%1), and the certificate with that name, %2, "
+                                             "does not hold the key that signed it: the response carries the wrong responder "
+                                             "certificate (a responder re-keyed under the same name), or the file is damaged. "
+                                             "Clients reject it (OpenSSL: \"signature failure\").")
+                                  .arg(staple.responderId(), signer.displayName())
+                            : QStringLiteral("The response's signature does not verify with the key of its signer %1: the file is damaged or was tampered with.")
+                                  .arg(signer.displayName()),
                         QStringLiteral("Fetch a fresh staple from %1.").arg(b.leaf.ocspUrls().value(0, QStringLiteral("the CA's OCSP responder"))),
                         ids);
                 }

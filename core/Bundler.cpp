@@ -2,6 +2,7 @@
 
 #include <QFileInfo>
 #include <QHash>
+#include <QRegularExpression>
 #include <QSet>
 
 #include <algorithm>
@@ -22,6 +23,16 @@ bool isResponderOnly(const Certificate& cert)
 }
 
 QString folderOf(const QString& path) { return QFileInfo(path).absolutePath(); }
+
+// certbot's archive/NAME numbers each issuance's files (cert1.pem, fullchain1.pem, privkey1.pem;
+// a staple kept beside them as ocsp1.der): the same number in one folder is the same issuance.
+// -1 when the file name carries no number.
+int issuanceNumberOf(const QString& path)
+{
+    static const QRegularExpression numbered(QStringLiteral("^[A-Za-z_-]+(\\d+)\\."));
+    const QRegularExpressionMatch match = numbered.match(QFileInfo(path).fileName());
+    return match.hasMatch() ? match.captured(1).toInt() : -1;
+}
 
 // QHash::insert replaces; the first value seen is the one wanted here (Qt 6.4 has no tryEmplace).
 template <class Key, class Value>
@@ -394,8 +405,12 @@ QList<Bundle> Bundler::bundle(const LoadedInputs& inputs) const
     // The folders each certificate lies in (every copy): a staple beside its own superseded
     // certificate and away from the current one is that certificate's history.
     QHash<QByteArray, QSet<QString>> foldersOfCert;
-    for (const Certificate& cert : inputs.certificates)
+    QHash<QByteArray, QSet<std::pair<QString, int>>> issuancesOfCert; // (folder, number) of its numbered files
+    for (const Certificate& cert : inputs.certificates) {
         foldersOfCert[cert.sha256()].insert(folderOf(cert.source().path));
+        if (const int number = issuanceNumberOf(cert.source().path); number >= 0)
+            issuancesOfCert[cert.sha256()].insert({folderOf(cert.source().path), number});
+    }
     // Every file that holds a leaf, for HAProxy's "site.pem.ocsp belongs to site.pem".
     QHash<QString, int> bundleByLeafFile;
     for (const Certificate& cert : inputs.certificates) {
@@ -428,7 +443,12 @@ QList<Bundle> Bundler::bundle(const LoadedInputs& inputs) const
             const QString stapleFolder = folderOf(staple.source().path);
             const bool besideOwner = foldersOfCert.value(bundles[owner].leaf.sha256()).contains(stapleFolder);
             const bool besideCurrent = foldersOfCert.value(bundles[owner].supersededBy.sha256()).contains(stapleFolder);
-            if (!besideOwner || besideCurrent) {
+            // In a numbered archive both lie in one folder; ocsp1.der beside cert1.pem is cert1's.
+            const std::pair<QString, int> issuance{stapleFolder, issuanceNumberOf(staple.source().path)};
+            const bool numberedWithOwner = issuance.second >= 0 &&
+                                           issuancesOfCert.value(bundles[owner].leaf.sha256()).contains(issuance) &&
+                                           !issuancesOfCert.value(bundles[owner].supersededBy.sha256()).contains(issuance);
+            if ((!besideOwner || besideCurrent) && !numberedWithOwner) {
                 owner = int(bundleBySha.value(bundles[owner].supersededBy.sha256(), owner));
                 how = StapleAttachment::PreviousCertificate;
             }

@@ -194,7 +194,9 @@ bool addKeyUsage(X509* cert, const CertSpec& spec, const EVP_PKEY* key)
     if (!usage)
         return false;
     // Bits: 0 digitalSignature, 2 keyEncipherment, 5 keyCertSign, 6 cRLSign.
-    bool ok = ASN1_BIT_STRING_set_bit(usage.get(), 0, 1);
+    bool ok = ASN1_BIT_STRING_set_bit(usage.get(), 0, spec.digitalSignature ? 1 : 0);
+    if (!spec.digitalSignature && !spec.isCa)
+        ok = ok && ASN1_BIT_STRING_set_bit(usage.get(), 1, 1); // nonRepudiation: a usage, not one TLS accepts
     if (spec.keyCertSign.value_or(spec.isCa))
         ok = ok && ASN1_BIT_STRING_set_bit(usage.get(), 5, 1);
     if (spec.isCa)

@@ -46,6 +46,7 @@ struct CertSpec {
     // keyUsage keyCertSign: nullopt gives it to CAs only; set it to make a CA that may not sign
     // certificates, or a CA:FALSE certificate that claims to.
     std::optional<bool> keyCertSign;
+    bool digitalSignature = true;    // keyUsage digitalSignature (false, on an EC leaf: unusable for TLS)
     QStringList permittedDnsNames;   // name constraints (CAs): permitted dNSName subtrees
     QStringList excludedDnsNames;    // name constraints (CAs): excluded dNSName subtrees
     QString criticalExtensionOid;    // an extension no client knows, marked critical ("1.3.6.1.4.1.…")

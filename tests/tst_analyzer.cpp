@@ -520,6 +520,9 @@ void TestAnalyzer::findings_data()
         const IssuedCert leaf = c.pki.issueLeaf([](CertSpec& s) { s.serverAuth = false; s.clientAuth = true; });
         writeLeafSite(c, leaf, false);
     }, "CERT_WRONG_PURPOSE", error, {"clientAuth but not serverAuth"});
+    row("server certificate whose key usage forbids TLS", [](Case& c) {
+        writeLeafSite(c, c.pki.issueLeaf([](CertSpec& s) { s.digitalSignature = false; }), false);
+    }, "CERT_WRONG_PURPOSE", error, {"key usage allows neither digitalSignature"});
     row("unknown critical extension", [](Case& c) {
         writeLeafSite(c, c.pki.issueLeaf([](CertSpec& s) { s.criticalExtensionOid = "1.3.6.1.4.1.55555.7"; }), false);
     }, "CERT_CRITICAL_EXTENSION", error, {"1.3.6.1.4.1.55555.7"});
@@ -599,7 +602,7 @@ void TestAnalyzer::findings_data()
         QCOMPARE(s.staple.count(sha1Oid), 1);
         s.staple.replace(sha1Oid, QByteArray::fromHex("06052a03040506"));
         writeSite(c, s);
-    }, "STAPLE_ISSUER_MISMATCH", critical, {"with 1.2.3.4.5.6"});
+    }, "STAPLE_ISSUER_MISMATCH", critical, {"hashes the issuer with 1.2.3.4.5.6", "the serial is this certificate's"});
     row("staple from another CA", [](Case& c) {
         const IssuedCert other = c.pki.otherCa();
         const IssuedCert foreign = c.pki.issueLeaf({}, &other);
@@ -729,6 +732,22 @@ void TestAnalyzer::findings_data()
         s.staple = c.pki.staple(spec, nullptr, nullptr, &c.pki.responder);
         writeSite(c, s);
     }, "STAPLE_SIGNER_NOT_FOUND", error, {"byName: CN=Staplescope Test OCSP Responder", "has that name"});
+    row("responder by name whose certificate holds another key", [](Case& c) {
+        OcspSpec spec = c.pki.goodStapleSpec();
+        spec.includeSignerCert = false;
+        spec.responderId = OcspResponderIdKind::ByName;
+        CertSpec rekeyed;
+        rekeyed.commonName = QStringLiteral("Staplescope Test OCSP Responder");
+        rekeyed.serverAuth = false;
+        rekeyed.ocspSigning = true;
+        rekeyed.ocspNoCheck = true;
+        rekeyed.notBefore = daysFrom(fixedNow(), -30);
+        rekeyed.notAfter = daysFrom(fixedNow(), 60);
+        Site s = standardSite(c.pki);
+        s.staple = c.pki.staple(spec, nullptr, nullptr, &c.pki.responder);
+        writeSite(c, s);
+        c.dir.write(QStringLiteral("site/responder.pem"), c.pki.issue(rekeyed, &c.pki.intermediate).certPem());
+    }, "STAPLE_SIGNATURE_INVALID", critical, {"names its signer by subject", "does not hold the key that signed it"});
     row("responder with the CA's name as issuer but another CA's signature", [](Case& c) {
         // A twin of the intermediate: the same subject name, another key.
         CertSpec twinSpec;

@@ -52,6 +52,7 @@ private slots:
     void newestNotBeforeSupersedes();
     void stapleOfSupersededCertificateGoesToTheCurrentOne();
     void stapleBesideItsSupersededCertificateIsHistory();
+    void numberedArchiveKeepsEachIssuancesStaple();
     void explicitRoles();
     void explicitRolesKeepTheGivenOrder();
     void rolesAndPathsAreOneInputSet();
@@ -402,6 +403,35 @@ void TestBundler::stapleBesideItsSupersededCertificateIsHistory()
                  qPrintable(f.message));
     for (const Finding& f : analyzer.analyze(*old, options))
         QVERIFY2(f.severity == Severity::Info, qPrintable(f.message));
+}
+
+void TestBundler::numberedArchiveKeepsEachIssuancesStaple()
+{
+    // certbot's archive/NAME holds every issuance in one folder, numbered: a staple numbered like
+    // the previous certificate's files is that issuance's history; an unnumbered one for the
+    // previous certificate, in the folder the current one is in, is still the renewal incident.
+    const IssuedCert previous = m_pki->issueLeaf([](CertSpec& s) {
+        s.notBefore = daysFrom(fixedNow(), -60);
+        s.notAfter = daysFrom(fixedNow(), 30);
+    });
+    m_dir->write(QStringLiteral("archive/site/cert1.pem"), previous.certPem());
+    m_dir->write(QStringLiteral("archive/site/cert2.pem"), m_pki->leaf.certPem());
+    m_dir->write(QStringLiteral("archive/site/chain2.pem"), m_pki->intermediate.certPem());
+    m_dir->write(QStringLiteral("archive/site/ocsp1.der"), m_pki->staple(m_pki->goodStapleSpec(), &previous));
+    m_dir->write(QStringLiteral("archive/site/ocsp2.der"), m_pki->goodStaple());
+    QList<Bundle> bundles = bundleFolder(m_dir->path());
+    QCOMPARE(bundleFor(bundles, previous)->staples.size(), 1);
+    QCOMPARE(bundleFor(bundles, m_pki->leaf)->staples.size(), 1);
+    QCOMPARE(bundleFor(bundles, m_pki->leaf)->staples.first().attachment, StapleAttachment::CertIdMatch);
+
+    m_dir->write(QStringLiteral("archive/site/ocsp.der"), m_pki->staple(m_pki->goodStapleSpec(), &previous));
+    bundles = bundleFolder(m_dir->path());
+    const Bundle* current = bundleFor(bundles, m_pki->leaf);
+    QCOMPARE(current->staples.size(), 2);
+    bool incident = false;
+    for (const AttachedStaple& a : current->staples)
+        incident |= a.attachment == StapleAttachment::PreviousCertificate && a.staple.source().path.endsWith(QLatin1String("/ocsp.der"));
+    QVERIFY(incident);
 }
 
 void TestBundler::explicitRoles()
