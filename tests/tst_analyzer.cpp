@@ -4,9 +4,13 @@
 
 #include "Bundler.h"
 #include "Inspection.h"
+#include "Loader.h"
 #include "TestPki.h"
 
+#include <QDir>
 #include <QDirIterator>
+#include <QProcess>
+#include <QStandardPaths>
 #include <QFile>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -199,6 +203,55 @@ void writeSiteSendingACrossSignedRoot(Case& c)
     Site s = standardSite(c.pki);
     s.cert = TestPki::pem({&c.pki.leaf, &c.pki.intermediate, &crossSigned});
     writeSite(c, s);
+}
+
+// Findings that mean a client rejects the chain (whatever their severity: a superseded bundle's
+// are lowered to info, but its chain is still what it is).
+const QSet<QString>& chainVerdictCodes()
+{
+    static const QSet<QString> codes{"CERT_EXPIRED",           "CERT_NOT_YET_VALID",     "CERT_REVOKED",      "CERT_WRONG_PURPOSE",
+                                     "CERT_CRITICAL_EXTENSION", "CHAIN_INCOMPLETE",       "CHAIN_UNTRUSTED",   "CHAIN_BAD_SIGNATURE",
+                                     "CHAIN_ISSUER_NOT_CA",     "CHAIN_PATH_LENGTH",      "CHAIN_NAME_CONSTRAINTS", "CHAIN_REJECTED",
+                                     "CHAIN_TOO_LONG"};
+    return codes;
+}
+
+// What `openssl verify` says about `b`, run as a TLS client verifies: its anchors, the bundle's
+// certificates as untrusted, the evaluation time, purpose sslserver, partial chains, security
+// level 2. Nullopt when it cannot be run or the bundle is not comparable (CRLs: `openssl verify`
+// can only demand them for every level, which clients do not).
+std::optional<bool> opensslVerifyAccepts(const Bundle& b, const QStringList& caFiles, const QDateTime& at, const QString& workDir)
+{
+    const QString openssl = QStandardPaths::findExecutable(QStringLiteral("openssl"));
+    if (openssl.isEmpty() || !b.crls.isEmpty() || b.leaf.isNull())
+        return std::nullopt;
+    const auto writeAll = [&](const QString& name, const QList<Certificate>& certs) {
+        QFile file(QDir(workDir).filePath(name));
+        if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate))
+            return QString();
+        for (const Certificate& c : certs)
+            file.write(PkiFactory::toPem(c.der(), "CERTIFICATE"));
+        return file.fileName();
+    };
+    QList<Certificate> anchors;
+    for (const QString& path : caFiles)
+        anchors += Loader().loadPaths({path}).certificates;
+    QStringList arguments{QStringLiteral("verify"), QStringLiteral("-no-CApath"), QStringLiteral("-no-CAfile"),
+                          QStringLiteral("-no-CAstore"), QStringLiteral("-purpose"), QStringLiteral("sslserver"),
+                          QStringLiteral("-partial_chain"), QStringLiteral("-auth_level"), QStringLiteral("2"),
+                          QStringLiteral("-verify_depth"), QString::number(kMaxChainLength),
+                          QStringLiteral("-attime"), QString::number(at.toSecsSinceEpoch())};
+    if (!anchors.isEmpty())
+        arguments << QStringLiteral("-CAfile") << writeAll(QStringLiteral("verify-anchors.pem"), anchors);
+    const QList<Certificate> untrusted = b.chain + b.chainAsGiven;
+    if (!untrusted.isEmpty())
+        arguments << QStringLiteral("-untrusted") << writeAll(QStringLiteral("verify-untrusted.pem"), untrusted);
+    arguments << writeAll(QStringLiteral("verify-leaf.pem"), {b.leaf});
+    QProcess process;
+    process.start(openssl, arguments);
+    if (!process.waitForFinished(30000) || process.exitStatus() != QProcess::NormalExit)
+        return std::nullopt;
+    return process.exitCode() == 0;
 }
 
 // Codes seen by the rows so far; the coverage test checks it against the sources.
@@ -950,6 +1003,29 @@ void TestAnalyzer::findings()
     setup(c);
     const InspectionReport report = c.run();
     const QList<Finding> all = report.allFindings();
+
+    // Whatever the row is about, the chain verdict must be the one `openssl verify` gives on the
+    // same files (the issue-9 target: never less right than the verifier clients run).
+    if (!c.custom && !c.req.useSystemTrust) {
+        for (const BundleReport& br : report.bundles) {
+            // RFC 5280 counts notAfter itself as valid, OpenSSL 3.0 (X509_cmp_time) as expired: the
+            // one second on which we follow the RFC (docs/findings.md, CERT_EXPIRED).
+            bool notComparable = br.bundle.leaf.notAfter() == c.at();
+            bool weReject = false;
+            for (const Finding& f : br.findings) {
+                notComparable |= f.code == QLatin1String("INPUT_MALFORMED");
+                weReject |= chainVerdictCodes().contains(f.code);
+            }
+            const std::optional<bool> opensslAccepts =
+                notComparable ? std::nullopt : opensslVerifyAccepts(br.bundle, c.req.caFiles, c.at(), c.dir.path());
+            if (opensslAccepts)
+                QVERIFY2(*opensslAccepts != weReject,
+                         qPrintable(QStringLiteral("openssl verify %1 %2, we %3:\n%4")
+                                        .arg(*opensslAccepts ? QStringLiteral("accepts") : QStringLiteral("rejects"),
+                                             br.bundle.leaf.displayName(), weReject ? QStringLiteral("reject") : QStringLiteral("accept"),
+                                             describe(report))));
+        }
+    }
 
     QList<Finding> matching;
     for (const Finding& f : all)
