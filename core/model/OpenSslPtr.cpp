@@ -4,8 +4,19 @@
 
 namespace staplescope {
 
-QString takeOpenSslErrors()
+bool OpenSslErrors::hasReason(int library, int reason) const
 {
+    for (unsigned long code : codes)
+        if (ERR_GET_LIB(code) == library && ERR_GET_REASON(code) == reason)
+            return true;
+    return false;
+}
+
+QString takeOpenSslErrors() { return takeOpenSslErrorDetails().text; }
+
+OpenSslErrors takeOpenSslErrorDetails()
+{
+    OpenSslErrors errors;
     QStringList parts;
     unsigned long code = 0;
     const char* data = nullptr;
@@ -21,8 +32,10 @@ QString takeOpenSslErrors()
             reason += QStringLiteral(" (%1)").arg(QString::fromUtf8(data));
         if (!parts.contains(reason))
             parts << reason;
+        errors.codes << code;
     }
-    return parts.join(QStringLiteral("; "));
+    errors.text = parts.join(QStringLiteral("; "));
+    return errors;
 }
 
 void clearOpenSslErrors() { ERR_clear_error(); }

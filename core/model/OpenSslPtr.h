@@ -90,6 +90,15 @@ using PbeParamPtr = OpenSslPtr<PBEPARAM, PBEPARAM_free>;
 // Call it right where an OpenSSL call failed, so the message belongs to that failure.
 QString takeOpenSslErrors();
 
+// The same, keeping each error's code, so a caller recognises a failure by its library and reason
+// (ERR_GET_LIB, ERR_GET_REASON) rather than by wording that changes between OpenSSL versions.
+struct OpenSslErrors {
+    QString text;               // what takeOpenSslErrors() returns
+    QList<unsigned long> codes; // in the order queued
+    bool hasReason(int library, int reason) const;
+};
+OpenSslErrors takeOpenSslErrorDetails();
+
 // Discards whatever is queued (after a call whose failure is expected and handled).
 void clearOpenSslErrors();
 

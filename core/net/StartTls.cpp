@@ -1,5 +1,7 @@
 #include "StartTls.h"
 
+#include "NetText.h"
+
 #include <QRegularExpression>
 
 #include <algorithm>
@@ -31,20 +33,6 @@ constexpr ProtocolName kProtocolNames[] = {
 constexpr qsizetype kMaxTranscriptEntry = 300;
 constexpr qsizetype kMaxTranscriptEntries = 200;
 
-QString formatBytes(qsizetype bytes)
-{
-    if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0)
-        return QStringLiteral("%1 MiB").arg(bytes / (1024 * 1024));
-    if (bytes >= 1024 && bytes % 1024 == 0)
-        return QStringLiteral("%1 KiB").arg(bytes / 1024);
-    return QStringLiteral("%1 bytes").arg(bytes);
-}
-
-QString formatSeconds(int ms)
-{
-    return ms % 1000 == 0 ? QStringLiteral("%1 s").arg(ms / 1000) : QStringLiteral("%1 s").arg(ms / 1000.0);
-}
-
 // What a server sent, quoted in a finding's message: each line and the whole quote are cut short
 // (a hostile server must not fill a report); it is escaped where it is printed.
 constexpr qsizetype kMaxQuotedLineBytes = 120;
@@ -52,23 +40,8 @@ constexpr qsizetype kMaxQuotedReplyChars = 300;
 // The start of an over-long line or a half-sent reply, quoted to show what the server sends.
 constexpr qsizetype kMaxQuotedStartBytes = 40;
 
-// Server text goes into messages and the transcript: kept short, and kept raw, because the
-// report and the CLI escape it where it is printed (TextEscape.h); escaping here as well would
-// show a server's own backslash doubled. ASCII stays as it is; every other byte becomes the lone
-// surrogate U+DC80–U+DCFF ("surrogateescape"), which escapeText shows as \xNN, as before.
-QString printable(const QByteArray& bytes, qsizetype max = 200)
-{
-    QString out;
-    const qsizetype n = std::min(bytes.size(), max);
-    out.reserve(n);
-    for (qsizetype i = 0; i < n; ++i) {
-        const auto c = static_cast<unsigned char>(bytes[i]);
-        out += QChar(char16_t(c < 0x80 ? c : 0xDC00 + c));
-    }
-    if (bytes.size() > max)
-        out += QStringLiteral("… (%1 bytes)").arg(bytes.size());
-    return out;
-}
+// Server text in the transcript and in messages is kept short: at most this many bytes a quote.
+constexpr qsizetype kMaxServerTextBytes = 200;
 
 // Lines as received, quoted for a message: "250-mx / 250 HELP". An empty line gets said in words,
 // since "" alone reads like a bug in the message.
@@ -76,7 +49,7 @@ QString quoteLines(const QList<QByteArray>& lines)
 {
     QStringList parts;
     for (const QByteArray& l : lines)
-        parts << printable(l, kMaxQuotedLineBytes);
+        parts << serverText(l, kMaxQuotedLineBytes);
     QString joined = parts.join(QStringLiteral(" / "));
     if (joined.size() > kMaxQuotedReplyChars)
         joined = joined.left(kMaxQuotedReplyChars) + QStringLiteral("…");
@@ -127,25 +100,6 @@ StartTlsProtocol defaultStartTlsProtocol(quint16 port)
     case 5432: return StartTlsProtocol::Postgres;
     case 4190: return StartTlsProtocol::Sieve;
     default: return StartTlsProtocol::None; // 443, 465, 636, 853, 993, 995, 5061 and anything unknown
-    }
-}
-
-SocketWait waitForSocket(int fd, short events, SteadyTime deadline, const std::atomic<bool>* cancel)
-{
-    using namespace std::chrono;
-    for (;;) {
-        if (cancel && cancel->load())
-            return SocketWait::Cancelled;
-        const auto left = duration_cast<milliseconds>(deadline - steady_clock::now()).count();
-        if (left <= 0)
-            return SocketWait::TimedOut;
-        // Short slices so a cancel request is noticed within 100 ms.
-        pollfd p{fd, events, 0};
-        const int r = ::poll(&p, 1, int(std::min<long long>(left, 100)));
-        if (r > 0)
-            return SocketWait::Ready; // POLLERR/POLLHUP too: the next read or write reports what happened
-        if (r < 0 && errno != EINTR)
-            return SocketWait::Error;
     }
 }
 
@@ -206,7 +160,7 @@ PlainChannel::Status PlainChannel::send(const QByteArray& bytes)
 
 PlainChannel::Status PlainChannel::sendLine(const QByteArray& line)
 {
-    note(QStringLiteral("C: ") + printable(line, kMaxTranscriptEntry));
+    note(QStringLiteral("C: ") + serverText(line, kMaxTranscriptEntry));
     return send(line + "\r\n");
 }
 
@@ -250,7 +204,7 @@ PlainChannel::Status PlainChannel::readLine(QByteArray* line)
             m_buffer.remove(0, eol + 1);
             if (line->endsWith('\r'))
                 line->chop(1);
-            note(QStringLiteral("S: ") + printable(*line, kMaxTranscriptEntry));
+            note(QStringLiteral("S: ") + serverText(*line, kMaxTranscriptEntry));
             return Status::Ok;
         }
         if (m_buffer.size() > m_limits.maxLineBytes)
@@ -288,7 +242,7 @@ QString PlainChannel::explain(Status status, const QString& waitingFor) const
     case Status::Closed:
         if (!m_buffer.isEmpty())
             return QStringLiteral("the server closed the connection in the middle of %1, after \"%2\"")
-                .arg(waitingFor, printable(m_buffer, kMaxQuotedStartBytes));
+                .arg(waitingFor, serverText(m_buffer, kMaxQuotedStartBytes));
         return QStringLiteral("the server closed the connection before sending %1").arg(waitingFor);
     case Status::TimedOut:
         return QStringLiteral("the server didn't finish sending %1 within %2 (the step timeout)")
@@ -298,7 +252,7 @@ QString PlainChannel::explain(Status status, const QString& waitingFor) const
             .arg(formatSeconds(m_limits.totalTimeoutMs), waitingFor);
     case Status::LineTooLong:
         return QStringLiteral("the server sent a line over %1 without a line end in %2; it began \"%3\"")
-            .arg(formatBytes(m_limits.maxLineBytes), waitingFor, printable(m_buffer, kMaxQuotedStartBytes));
+            .arg(formatBytes(m_limits.maxLineBytes), waitingFor, serverText(m_buffer, kMaxQuotedStartBytes));
     case Status::TooMuchData:
         return QStringLiteral("the server sent over %1 without ending %2")
             .arg(formatBytes(m_limits.maxTotalBytes), waitingFor);
@@ -310,9 +264,6 @@ QString PlainChannel::explain(Status status, const QString& waitingFor) const
 }
 
 namespace {
-
-const QString kCodeNotOffered = QStringLiteral("STARTTLS_NOT_OFFERED");
-const QString kCodeFailed = QStringLiteral("STARTTLS_FAILED");
 
 // A reply with a three-digit code, as SMTP and FTP send them ("250-first", ..., "250 last").
 struct CodedReply {
@@ -400,7 +351,7 @@ private:
 
     Finding failed(const QString& message, const QString& fix = QString()) const
     {
-        return make(kCodeFailed, QStringLiteral("%1 STARTTLS failed: %2").arg(protocolLabel(), message),
+        return make(StartTlsCode::Failed, QStringLiteral("%1 STARTTLS failed: %2").arg(protocolLabel(), message),
                     fix.isEmpty() ? QStringLiteral("Check that this port speaks %1 with STARTTLS, and the "
                                                    "server's TLS configuration and logs.")
                                         .arg(protocolLabel())
@@ -409,7 +360,7 @@ private:
 
     Finding notOffered(const QString& message, const QString& fix) const
     {
-        return make(kCodeNotOffered, message, fix);
+        return make(StartTlsCode::NotOffered, message, fix);
     }
 
     Finding channelProblem(PlainChannel::Status status, const QString& waitingFor) const
@@ -597,7 +548,7 @@ private:
             return channelProblem(s, QStringLiteral("its greeting"));
         // RFC 3501 7.1: the greeting is an untagged OK, PREAUTH or BYE.
         if (line.startsWith("* ") && startsWithWord(line.mid(2), "BYE"))
-            return failed(QStringLiteral("the server refused the session: \"%1\"").arg(printable(line)));
+            return failed(QStringLiteral("the server refused the session: \"%1\"").arg(serverText(line, kMaxServerTextBytes)));
         if (!line.startsWith("* ") || (!startsWithWord(line.mid(2), "OK") && !startsWithWord(line.mid(2), "PREAUTH")))
             return notAReply(QStringLiteral("the server's greeting was"), {line},
                              QStringLiteral("an IMAP greeting (* OK, * PREAUTH or * BYE)"));
@@ -626,7 +577,7 @@ private:
         if (bad)
             return notAReply(QStringLiteral("the server answered STARTTLS with"), {*bad});
         if (!startsWithWord(completion, "OK"))
-            return failed(QStringLiteral("the server answered STARTTLS with \"a2 %1\"").arg(printable(completion)));
+            return failed(QStringLiteral("the server answered STARTTLS with \"a2 %1\"").arg(serverText(completion, kMaxServerTextBytes)));
         return std::nullopt;
     }
 
@@ -649,7 +600,7 @@ private:
         switch (pop3Status(line)) {
         case Pop3Status::Ok: break;
         case Pop3Status::Err:
-            return failed(QStringLiteral("the server refused the session: \"%1\"").arg(printable(line)));
+            return failed(QStringLiteral("the server refused the session: \"%1\"").arg(serverText(line, kMaxServerTextBytes)));
         case Pop3Status::Invalid: return notAReply(QStringLiteral("the server's greeting was"), {line});
         }
 
@@ -689,7 +640,7 @@ private:
         switch (pop3Status(line)) {
         case Pop3Status::Ok: return std::nullopt;
         case Pop3Status::Err:
-            return failed(QStringLiteral("the server answered STLS with \"%1\"").arg(printable(line)));
+            return failed(QStringLiteral("the server answered STLS with \"%1\"").arg(serverText(line, kMaxServerTextBytes)));
         case Pop3Status::Invalid: return notAReply(QStringLiteral("the server answered STLS with"), {line});
         }
         return std::nullopt;
@@ -818,9 +769,9 @@ private:
         m_channel.note(QStringLiteral("S: LDAP ExtendedResponse, resultCode %1 (%2)%3")
                            .arg(code)
                            .arg(ldapResultName(code),
-                                diagnostic.isEmpty() ? QString() : QStringLiteral(": ") + printable(diagnostic)));
+                                diagnostic.isEmpty() ? QString() : QStringLiteral(": ") + serverText(diagnostic, kMaxServerTextBytes)));
         const QString detail = QStringLiteral("%1 (%2)%3").arg(code).arg(
-            ldapResultName(code), diagnostic.isEmpty() ? QString() : QStringLiteral(", \"%1\"").arg(printable(diagnostic)));
+            ldapResultName(code), diagnostic.isEmpty() ? QString() : QStringLiteral(", \"%1\"").arg(serverText(diagnostic, kMaxServerTextBytes)));
         if (noticeOfDisconnection)
             return failed(QStringLiteral("the server disconnected us: %1").arg(detail));
         if (code == 2) // RFC 4511: protocolError is the answer to an unsupported extended operation
@@ -863,13 +814,13 @@ private:
         QByteArray received;
         if (auto s = m_channel.readUntil(featuresDone, &received); s != PlainChannel::Status::Ok)
             return channelProblem(s, QStringLiteral("its stream features"));
-        m_channel.note(QStringLiteral("S: ") + printable(received, 1000));
+        m_channel.note(QStringLiteral("S: ") + serverText(received, 1000));
         if (notXml(received))
             return notAReply(QStringLiteral("the server answered the stream header with"),
                              {received.left(kMaxQuotedLineBytes)}, QStringLiteral("XMPP (XML)"));
         if (received.contains("<stream:error"))
             return failed(QStringLiteral("the server sent a stream error: \"%1\"")
-                              .arg(printable(received.mid(received.indexOf("<stream:error")))));
+                              .arg(serverText(received.mid(received.indexOf("<stream:error")), kMaxServerTextBytes)));
         if (!received.contains("<starttls"))
             return notOffered(QStringLiteral("The XMPP server doesn't offer STARTTLS in its stream features for "
                                              "the domain \"%1\".")
@@ -895,12 +846,12 @@ private:
         };
         if (auto s = m_channel.readUntil(answered, &received); s != PlainChannel::Status::Ok)
             return channelProblem(s, QStringLiteral("its answer to <starttls/>"));
-        m_channel.note(QStringLiteral("S: ") + printable(received, 1000));
+        m_channel.note(QStringLiteral("S: ") + serverText(received, 1000));
         if (received.contains("<proceed"))
             return std::nullopt;
         // RFC 6120 5.4.2.2: <failure/> (or a stream error) is the server's well-formed "no".
         if (received.contains("<failure") || received.contains("<stream:error") || received.contains("</stream:stream>"))
-            return failed(QStringLiteral("the server answered <starttls/> with \"%1\"").arg(printable(received)));
+            return failed(QStringLiteral("the server answered <starttls/> with \"%1\"").arg(serverText(received, kMaxServerTextBytes)));
         return notAReply(QStringLiteral("the server answered <starttls/> with"), {received.left(kMaxQuotedLineBytes)},
                          QStringLiteral("<proceed/> or <failure/>"));
     }
@@ -915,7 +866,7 @@ private:
         QByteArray answer;
         if (auto s = m_channel.readExact(1, &answer); s != PlainChannel::Status::Ok)
             return channelProblem(s, QStringLiteral("its answer to SSLRequest"));
-        m_channel.note(QStringLiteral("S: '%1'").arg(printable(answer)));
+        m_channel.note(QStringLiteral("S: '%1'").arg(serverText(answer, kMaxServerTextBytes)));
         if (answer == "S")
             return std::nullopt;
         if (answer == "N")
@@ -923,7 +874,7 @@ private:
                               QStringLiteral("Set ssl = on with ssl_cert_file and ssl_key_file in "
                                              "postgresql.conf."));
         return failed(QStringLiteral("the server answered SSLRequest with '%1' instead of 'S' or 'N'")
-                          .arg(printable(answer)));
+                          .arg(serverText(answer, kMaxServerTextBytes)));
     }
 
     // ManageSieve (RFC 5804) responses end with a line starting OK, NO or BYE; the lines before it
@@ -967,7 +918,7 @@ private:
         if (bad)
             return notAReply(QStringLiteral("the server's greeting held"), {*bad});
         if (!status.toUpper().startsWith("OK"))
-            return failed(QStringLiteral("the server's greeting ended with \"%1\"").arg(printable(status)));
+            return failed(QStringLiteral("the server's greeting ended with \"%1\"").arg(serverText(status, kMaxServerTextBytes)));
         if (!containsWord(capabilities, QStringLiteral("STARTTLS")))
             return notOffered(QStringLiteral("The ManageSieve server doesn't offer STARTTLS. Its capabilities: %1.")
                                   .arg(capabilities.join(QStringLiteral(", "))),
@@ -982,7 +933,7 @@ private:
         if (bad)
             return notAReply(QStringLiteral("the server answered STARTTLS with"), {*bad});
         if (!status.toUpper().startsWith("OK"))
-            return failed(QStringLiteral("the server answered STARTTLS with \"%1\"").arg(printable(status)));
+            return failed(QStringLiteral("the server answered STARTTLS with \"%1\"").arg(serverText(status, kMaxServerTextBytes)));
         return std::nullopt;
     }
 

@@ -7,6 +7,7 @@
 // exchange have byte caps, and a cancel flag is polled at least every 100 ms.
 
 #include "Finding.h"
+#include "Socket.h"
 
 #include <QByteArray>
 #include <QString>
@@ -28,12 +29,6 @@ std::optional<StartTlsProtocol> startTlsProtocolFromName(const QString& name);
 QStringList startTlsProtocolNames();
 // The usual protocol on a well-known port; None (implicit TLS) for 443, 465, 993, ... and unknown ports.
 StartTlsProtocol defaultStartTlsProtocol(quint16 port);
-
-using SteadyTime = std::chrono::steady_clock::time_point;
-
-// Waits until `fd` is ready for `events` (POLLIN/POLLOUT), the deadline passes or `cancel` is set.
-enum class SocketWait { Ready, TimedOut, Cancelled, Error };
-SocketWait waitForSocket(int fd, short events, SteadyTime deadline, const std::atomic<bool>* cancel);
 
 // Reads and writes on a connected non-blocking socket for the clear-text dialogue.
 // A hostile server can neither hold us past the deadlines nor make us buffer more than the caps.
@@ -95,6 +90,12 @@ struct StartTlsRequest {
     QString clientName;  // EHLO argument for SMTP
     QString subject;     // "host:port [address]", for findings
 };
+
+// Finding codes of the clear-text dialogue (ProbeCode in TlsProbe.h names the same ones).
+namespace StartTlsCode {
+inline const QString NotOffered = QStringLiteral("STARTTLS_NOT_OFFERED");
+inline const QString Failed = QStringLiteral("STARTTLS_FAILED");
+} // namespace StartTlsCode
 
 // Runs the protocol's clear-text dialogue up to the point where the next bytes are the TLS
 // ClientHello. nullopt: ready for TLS. Otherwise the finding: STARTTLS_NOT_OFFERED when the server

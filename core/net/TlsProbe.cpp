@@ -1,5 +1,7 @@
 #include "TlsProbe.h"
 
+#include "NetText.h"
+#include "Socket.h"
 #include "OpenSslPtr.h"
 
 #include <QHash>
@@ -42,74 +44,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-// A socket descriptor owned like the OpenSSL handles: closed on every path.
-class Socket {
-public:
-    Socket() = default;
-    explicit Socket(int fd) : m_fd(fd) {}
-    Socket(const Socket&) = delete;
-    Socket& operator=(const Socket&) = delete;
-    Socket(Socket&& o) noexcept : m_fd(std::exchange(o.m_fd, -1)) {}
-    Socket& operator=(Socket&& o) noexcept
-    {
-        reset(std::exchange(o.m_fd, -1));
-        return *this;
-    }
-    ~Socket() { reset(); }
-    int get() const { return m_fd; }
-    bool isValid() const { return m_fd >= 0; }
-    void reset(int fd = -1)
-    {
-        if (m_fd >= 0)
-            ::close(m_fd);
-        m_fd = fd;
-    }
-
-private:
-    int m_fd = -1;
-};
-
-QString stripBrackets(const QString& host)
-{
-    if (host.startsWith(QLatin1Char('[')) && host.endsWith(QLatin1Char(']')))
-        return host.mid(1, host.size() - 2);
-    return host;
-}
-
-bool isIpLiteral(const QString& host)
-{
-    QHostAddress address;
-    return address.setAddress(stripBrackets(host));
-}
-
-QString secondsText(int ms)
-{
-    return ms % 1000 == 0 ? QStringLiteral("%1 s").arg(ms / 1000) : QStringLiteral("%1 s").arg(ms / 1000.0);
-}
-
-QString sizeText(qsizetype bytes)
-{
-    if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0)
-        return QStringLiteral("%1 MiB").arg(bytes / (1024 * 1024));
-    if (bytes >= 1024 && bytes % 1024 == 0)
-        return QStringLiteral("%1 KiB").arg(bytes / 1024);
-    return QStringLiteral("%1 bytes").arg(bytes);
-}
-
-// Server bytes for a message, kept raw: the report and the CLI escape them where they are printed
-// (TextEscape.h). ASCII stays; any other byte becomes the lone surrogate U+DC80–U+DCFF, which
-// escapeText shows as \xNN.
-QString printableBytes(const QByteArray& bytes)
-{
-    QString out;
-    out.reserve(bytes.size());
-    for (char ch : bytes) {
-        const auto c = static_cast<unsigned char>(ch);
-        out += QChar(char16_t(c < 0x80 ? c : 0xDC00 + c));
-    }
-    return out;
-}
-
 Finding probeFinding(const QString& code, const QString& subject, const QString& title, const QString& message,
                      const QString& fix)
 {
@@ -121,121 +55,6 @@ Finding probeFinding(const QString& code, const QString& subject, const QString&
     f.message = message;
     f.fix = fix;
     return f;
-}
-
-struct Address {
-    sockaddr_storage storage{};
-    socklen_t length = 0;
-    QString text;
-};
-
-std::optional<Address> literalAddress(const QString& text)
-{
-    const QByteArray bytes = stripBrackets(text).toLatin1();
-    Address a;
-    auto* v4 = reinterpret_cast<sockaddr_in*>(&a.storage);
-    auto* v6 = reinterpret_cast<sockaddr_in6*>(&a.storage);
-    if (::inet_pton(AF_INET, bytes.constData(), &v4->sin_addr) == 1) {
-        v4->sin_family = AF_INET;
-        a.length = sizeof(sockaddr_in);
-    } else if (::inet_pton(AF_INET6, bytes.constData(), &v6->sin6_addr) == 1) {
-        v6->sin6_family = AF_INET6;
-        a.length = sizeof(sockaddr_in6);
-    } else {
-        return std::nullopt;
-    }
-    a.text = QString::fromLatin1(bytes);
-    return a;
-}
-
-void setPort(Address& a, quint16 port)
-{
-    if (a.storage.ss_family == AF_INET)
-        reinterpret_cast<sockaddr_in*>(&a.storage)->sin_port = htons(port);
-    else
-        reinterpret_cast<sockaddr_in6*>(&a.storage)->sin6_port = htons(port);
-}
-
-// getaddrinfo() blocks, bounded by the system resolver's own timeouts (resolv.conf); it cannot
-// be interrupted, which is why the probe runs on a worker thread.
-QList<Address> resolve(const QString& host, QString* error)
-{
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    // No AI_ADDRCONFIG: on a loopback-only machine it hides ::1 and 127.0.0.1 for "localhost".
-    addrinfo* list = nullptr;
-    const QByteArray name = QUrl::toAce(host);
-    const int rc = ::getaddrinfo(name.isEmpty() ? host.toUtf8().constData() : name.constData(), nullptr, &hints, &list);
-    if (rc != 0) {
-        *error = rc == EAI_SYSTEM ? QString::fromLocal8Bit(std::strerror(errno)) : QString::fromLocal8Bit(::gai_strerror(rc));
-        return {};
-    }
-    QList<Address> out;
-    for (addrinfo* ai = list; ai; ai = ai->ai_next) {
-        if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
-            continue;
-        Address a;
-        std::memcpy(&a.storage, ai->ai_addr, ai->ai_addrlen);
-        a.length = socklen_t(ai->ai_addrlen);
-        char text[INET6_ADDRSTRLEN] = {};
-        const void* raw = ai->ai_family == AF_INET
-            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(ai->ai_addr)->sin_addr)
-            : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(ai->ai_addr)->sin6_addr);
-        ::inet_ntop(ai->ai_family, raw, text, sizeof text);
-        a.text = QString::fromLatin1(text);
-        if (std::none_of(out.begin(), out.end(), [&](const Address& o) { return o.text == a.text; }))
-            out << a;
-    }
-    ::freeaddrinfo(list);
-    if (out.isEmpty())
-        *error = QStringLiteral("no IPv4 or IPv6 address");
-    return out;
-}
-
-// OpenSSL's socket BIO writes with write(2): a server that hangs up mid-handshake would raise
-// SIGPIPE and kill the whole program. This BIO is the same, with send(MSG_NOSIGNAL) and recv.
-int noSigpipeWrite(BIO* bio, const char* data, int length)
-{
-    const int fd = int(reinterpret_cast<intptr_t>(BIO_get_data(bio)));
-    BIO_clear_retry_flags(bio);
-    const ssize_t n = ::send(fd, data, size_t(length), MSG_NOSIGNAL);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-        BIO_set_retry_write(bio);
-    return int(n);
-}
-
-int noSigpipeRead(BIO* bio, char* data, int length)
-{
-    const int fd = int(reinterpret_cast<intptr_t>(BIO_get_data(bio)));
-    BIO_clear_retry_flags(bio);
-    const ssize_t n = ::recv(fd, data, size_t(length), 0);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-        BIO_set_retry_read(bio);
-    return int(n);
-}
-
-long noSigpipeCtrl(BIO*, int cmd, long, void*)
-{
-    return cmd == BIO_CTRL_FLUSH ? 1 : 0;
-}
-
-const BIO_METHOD* noSigpipeSocketMethod()
-{
-    // Built once, never freed: OpenSSL keeps using it for every BIO made from it.
-    static BIO_METHOD* method = [] {
-        BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR,
-                                     "staplescope socket");
-        BIO_meth_set_write(m, noSigpipeWrite);
-        BIO_meth_set_read(m, noSigpipeRead);
-        BIO_meth_set_ctrl(m, noSigpipeCtrl);
-        BIO_meth_set_create(m, [](BIO* b) {
-            BIO_set_init(b, 1);
-            return 1;
-        });
-        return m;
-    }();
-    return method;
 }
 
 // What one TLS attempt saw, collected by OpenSSL's callbacks.
@@ -369,7 +188,7 @@ private:
                                 QStringLiteral("Connecting to %1 port %2 timed out after %3: nothing answered (a firewall "
                                                "dropping packets, or the host is down).")
                                     .arg(address.text, QString::number(o.port),
-                                         secondsText(overallIsTighter(deadline) ? o.totalTimeoutMs : o.connectTimeoutMs)),
+                                         formatSeconds(overallIsTighter(deadline) ? o.totalTimeoutMs : o.connectTimeoutMs)),
                                 QStringLiteral("Check that the server runs and that the firewall lets port %1 through "
                                                "from here; raise --connect-timeout for a slow network.")
                                     .arg(o.port));
@@ -481,9 +300,16 @@ private:
         return ctx;
     }
 
-    QString describeFailure(int sslError, int savedErrno, const QString& openSslText, const HandshakeTrace& trace,
+    QString describeFailure(int sslError, int savedErrno, const OpenSslErrors& openSsl, const HandshakeTrace& trace,
                             bool* retryable) const
     {
+        const QString& openSslText = openSsl.text;
+        const auto sslReason = [&](std::initializer_list<int> reasons) {
+            for (int reason : reasons)
+                if (openSsl.hasReason(ERR_LIB_SSL, reason))
+                    return true;
+            return false;
+        };
         *retryable = false;
         QString text;
         bool receivedAlert = false;
@@ -496,24 +322,24 @@ private:
                 if (a.startsWith(QLatin1String("received")))
                     received << a.mid(10);
             text = QStringLiteral("the server aborted the handshake with the alert \"%1\"").arg(received.join(QStringLiteral(", ")));
-        } else if (openSslText.contains(QLatin1String("excessive message size"))) {
+        } else if (sslReason({SSL_R_EXCESSIVE_MESSAGE_SIZE})) {
             text = QStringLiteral("the server sent a certificate message over the limit of %1 (an endless or absurd chain)")
-                       .arg(sizeText(o.maxChainBytes));
-        } else if (openSslText.contains(QLatin1String("wrong version number"))
-                   || openSslText.contains(QLatin1String("packet length too long"))
-                   || openSslText.contains(QLatin1String("record layer failure"))
-                   || openSslText.contains(QLatin1String("unknown protocol"))
-                   || openSslText.contains(QLatin1String("http request"))) {
+                       .arg(formatBytes(o.maxChainBytes));
+        } else if (sslReason({SSL_R_WRONG_VERSION_NUMBER, SSL_R_PACKET_LENGTH_TOO_LONG, SSL_R_UNKNOWN_PROTOCOL,
+                              SSL_R_HTTP_REQUEST, SSL_R_HTTPS_PROXY_REQUEST
+#ifdef SSL_R_RECORD_LAYER_FAILURE // OpenSSL 3.2+ says this for a non-TLS answer
+                              , SSL_R_RECORD_LAYER_FAILURE
+#endif
+                   })) {
             text = QStringLiteral("the server does not speak TLS here: it answered the ClientHello with \"%1\"")
-                       .arg(printableBytes(trace.firstRecordHeader));
+                       .arg(serverText(trace.firstRecordHeader));
         } else if (sslError == SSL_ERROR_SYSCALL || sslError == SSL_ERROR_ZERO_RETURN
-                   || (sslError == SSL_ERROR_SSL && openSslText.contains(QLatin1String("unexpected eof")))) {
+                   || (sslError == SSL_ERROR_SSL && sslReason({SSL_R_UNEXPECTED_EOF_WHILE_READING}))) {
             *retryable = true;
             text = savedErrno == ECONNRESET ? QStringLiteral("the server reset the connection during the handshake")
                    : trace.anyRecordReceived ? QStringLiteral("the server closed the connection during the handshake")
                                              : QStringLiteral("the server closed the connection without answering the ClientHello");
-        } else if (openSslText.contains(QLatin1String("unsupported protocol"))
-                   || openSslText.contains(QLatin1String("no protocols available"))) {
+        } else if (sslReason({SSL_R_UNSUPPORTED_PROTOCOL, SSL_R_NO_PROTOCOLS_AVAILABLE})) {
             text = QStringLiteral("no common TLS version (%1)").arg(openSslText);
         } else {
             text = QStringLiteral("%1").arg(openSslText.isEmpty() ? QStringLiteral("OpenSSL error %1").arg(sslError) : openSslText);
@@ -581,8 +407,8 @@ private:
                 case SocketWait::TimedOut: {
                     r.alerts = trace.alerts;
                     const QString limit = overallIsTighter(deadline)
-                        ? QStringLiteral("the check's total time limit of %1").arg(secondsText(o.totalTimeoutMs))
-                        : QStringLiteral("%1 (the step timeout)").arg(secondsText(o.stepTimeoutMs));
+                        ? QStringLiteral("the check's total time limit of %1").arg(formatSeconds(o.totalTimeoutMs))
+                        : QStringLiteral("%1 (the step timeout)").arg(formatSeconds(o.stepTimeoutMs));
                     return fail(AttemptOutcome::HandshakeFailed, ProbeCode::TlsHandshakeFailed, r,
                                 QStringLiteral("TLS handshake timed out"),
                                 trace.anyRecordReceived
@@ -599,10 +425,10 @@ private:
                 case SocketWait::Error: break;
                 }
             }
-            const QString openSslText = takeOpenSslErrors();
+            const OpenSslErrors openSslErrors = takeOpenSslErrorDetails();
             r.alerts = trace.alerts;
             bool retryable = false;
-            const QString why = describeFailure(err, savedErrno, openSslText, trace, &retryable);
+            const QString why = describeFailure(err, savedErrno, openSslErrors, trace, &retryable);
             r.transcript << QStringLiteral("-- TLS handshake failed: %1").arg(why);
             return fail(AttemptOutcome::HandshakeFailed, ProbeCode::TlsHandshakeFailed, r,
                         QStringLiteral("TLS handshake failed"),
@@ -709,7 +535,7 @@ QList<ProbeResult> probe(const ProbeOptions& options, const std::atomic<bool>* c
                 r.findings << probeFinding(ProbeCode::ConnectFailed, r.subject(), QStringLiteral("Not checked: time limit"),
                                            QStringLiteral("The check's total time limit of %1 ran out before this address "
                                                           "was tried.")
-                                               .arg(secondsText(options.totalTimeoutMs)),
+                                               .arg(formatSeconds(options.totalTimeoutMs)),
                                            QStringLiteral("Raise --timeout, or check one address with --ip."));
             }
             results << r;

@@ -23,8 +23,8 @@ namespace staplescope {
 namespace ProbeCode {
 inline const QString ConnectFailed = QStringLiteral("CONNECT_FAILED");
 inline const QString TlsHandshakeFailed = QStringLiteral("TLS_HANDSHAKE_FAILED");
-inline const QString StartTlsNotOffered = QStringLiteral("STARTTLS_NOT_OFFERED");
-inline const QString StartTlsFailed = QStringLiteral("STARTTLS_FAILED");
+inline const QString StartTlsNotOffered = StartTlsCode::NotOffered;
+inline const QString StartTlsFailed = StartTlsCode::Failed;
 } // namespace ProbeCode
 
 struct ProbeOptions {
