@@ -74,10 +74,12 @@ quint64 Workspace::start(Job job)
     const quint64 id = running->info.id;
     connect(running->watcher, &QFutureWatcher<JobResult>::finished, this, [this, id] { finish(id); });
     m_jobs << running;
-    emit jobStarted(running->info);
     // The worker holds the control too: the cancel flag and progress outlive the record here.
     running->watcher->setFuture(QtConcurrent::run(
         [work = std::move(job.work), control = running->control] { return work(*control); }));
+    // Its progress and end arrive as queued events: observers still see jobStarted first, and
+    // a job cancelled from a jobStarted handler already has its work running to stop.
+    emit jobStarted(running->info);
     return id;
 }
 
