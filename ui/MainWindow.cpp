@@ -3,7 +3,6 @@
 #include "AppSettings.h"
 #include "BundleListModel.h"
 #include "ConnectDialog.h"
-#include "DemoData.h"
 #include "DetailsPane.h"
 #include "FindingListModel.h"
 #include "ReportFormat.h"
@@ -22,7 +21,6 @@
 #include <QDragEnterEvent>
 #include <QFileDialog>
 #include <QFileInfo>
-#include <QFutureWatcher>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QInputDialog>
@@ -39,21 +37,14 @@
 #include <QStackedWidget>
 #include <QStatusBar>
 #include <QTabWidget>
-#include <QTemporaryDir>
 #include <QTextBrowser>
 #include <QToolButton>
 #include <QTreeView>
 #include <QVBoxLayout>
-#include <QtConcurrent/QtConcurrentRun>
 
 namespace staplescope::ui {
 
 namespace {
-
-struct Loaded {
-    std::shared_ptr<InspectionSession> session;
-    InspectionReport report;
-};
 
 // The slider spans three months back to a year ahead of the moment of loading, in hours.
 constexpr int kSliderBackHours = 90 * 24;
@@ -71,7 +62,8 @@ QString relativeToNow(const QDateTime& at)
 } // namespace
 
 MainWindow::MainWindow(std::unique_ptr<AppSettings> settings, QWidget* parent)
-    : QMainWindow(parent), m_settings(settings ? std::move(settings) : std::make_unique<AppSettings>())
+    : QMainWindow(parent), m_settings(settings ? std::move(settings) : std::make_unique<AppSettings>()),
+      m_workspace(std::make_unique<Workspace>(*m_settings))
 {
     setWindowTitle(tr("Staplescope"));
     setAcceptDrops(true);
@@ -108,8 +100,11 @@ MainWindow::MainWindow(std::unique_ptr<AppSettings> settings, QWidget* parent)
     m_rightSplitter->restoreState(m_settings->raw().value(QStringLiteral("window/rightSplitter")).toByteArray());
     updateRecentMenu();
     updateAsOfControls();
+    watchWorkspace();
+    setNonInteractive(false);
 }
 
+// The workspace (a member) cancels its jobs and waits for them.
 MainWindow::~MainWindow() = default;
 
 // ---- building ---------------------------------------------------------------------------------
@@ -122,10 +117,7 @@ void MainWindow::buildActions()
     QAction* openFolder = file->addAction(tr("Open &Folder…"), this, &MainWindow::openFolderDialog);
     openFolder->setShortcut(QKeySequence(tr("Ctrl+Shift+O")));
     m_recentMenu = file->addMenu(tr("Open &Recent"));
-    m_reloadAction = file->addAction(tr("&Reload"), this, [this] {
-        if (!m_loadedPaths.isEmpty())
-            startLoad(m_loadedPaths, m_loadedCaFiles);
-    });
+    m_reloadAction = file->addAction(tr("&Reload"), this, [this] { m_workspace->reload(); });
     m_reloadAction->setShortcut(QKeySequence::Refresh);
     m_reloadAction->setEnabled(false);
     file->addAction(tr("Show the &Demo"), this, &MainWindow::openDemo);
@@ -437,182 +429,132 @@ void MainWindow::openPaths(const QStringList& paths)
     for (const QString& p : paths)
         m_settings->addRecentFile(p);
     updateRecentMenu();
-    startLoad(paths, {});
+    m_workspace->load(paths);
 }
 
 bool MainWindow::openDemo()
 {
-    // A fresh folder of our own (mkdtemp: new, empty, mode 0700), so writeDemo's rule (a new or
-    // empty folder; nothing replaced or followed; keys 0600) holds by construction, every time.
-    auto dir = std::make_unique<QTemporaryDir>(QDir::tempPath() + QStringLiteral("/staplescope-demo-XXXXXX"));
-    if (!dir->isValid()) {
-        showError(tr("Demo"), tr("Cannot create a temporary folder for the demo: %1").arg(dir->errorString()));
-        return false;
-    }
-    const DemoResult demo = writeDemo(dir->path(), QDateTime::currentDateTimeUtc());
-    if (!demo.ok) {
-        showError(tr("Demo"), tr("Cannot write the demo: %1").arg(demo.error));
-        return false;
-    }
-    m_demoDir = std::move(dir);
-    startLoad(demo.paths, demo.trustAnchorFile.isEmpty() ? QStringList() : QStringList{demo.trustAnchorFile});
-    return true;
+    const JobStart started = m_workspace->loadDemo();
+    if (!started.id)
+        showError(tr("Demo"), started.error);
+    return started.id != 0;
 }
 
-AnalysisOptions MainWindow::analysisOptions() const
+void MainWindow::setNonInteractive(bool on)
 {
-    AnalysisOptions options;
-    options.at = m_asOf.isValid() ? m_asOf : QDateTime::currentDateTimeUtc();
-    options.expiryWarningSeconds = m_settings->expiryWarningSeconds();
-    options.stapleRefreshFraction = m_settings->stapleRefreshFraction();
-    return options;
+    m_nonInteractive = on;
+    if (on) {
+        m_workspace->setPasswordPrompt({});
+        return;
+    }
+    m_workspace->setPasswordPrompt([this](const QString& path) -> std::optional<QString> {
+        bool ok = false;
+        const QString password = QInputDialog::getText(
+            // The dialog's label takes rich text: the file name goes in escaped.
+            this, tr("Password"), plainToolTip(tr("Password for %1:").arg(QDir::toNativeSeparators(path))), QLineEdit::Password,
+            QString(), &ok);
+        if (ok)
+            return password;
+        return std::nullopt;
+    });
 }
 
-void MainWindow::startLoad(const QStringList& paths, const QStringList& caFiles)
+void MainWindow::watchWorkspace()
 {
-    m_loadedPaths = paths;
-    m_loadedCaFiles = caFiles;
-    const quint64 generation = ++m_loadGeneration;
-    if (m_loadCancel)
-        m_loadCancel->store(true); // a newer load replaces the running one: stop reading for it
-    m_loadCancel = std::make_shared<std::atomic<bool>>(false);
-    m_loading = true;
-    m_progress->setRange(0, 0);
-    m_progress->show();
-    m_cancelConnectButton->show();
-    m_statusLabel->setText(tr("Reading %1…").arg(paths.size() == 1 ? QDir::toNativeSeparators(paths.first())
-                                                                    : tr("%n item(s)", nullptr, int(paths.size()))));
-    setCursor(Qt::BusyCursor);
-
-    InspectRequest request;
-    request.paths = paths;
-    request.caFiles = caFiles + m_settings->extraTrustAnchors();
-    request.useSystemTrust = m_settings->useSystemTrust();
-    // A PKCS#12 or encrypted key asks for its password on the GUI thread, while the worker waits.
-    QPointer<MainWindow> self(this);
-    const bool interactive = !m_nonInteractive;
-    request.load.passwordProvider = [self, interactive](const QString& path) -> std::optional<QString> {
-        std::optional<QString> answer;
-        if (!interactive)
-            return answer;
-        QMetaObject::invokeMethod(
-            qApp,
-            [&] {
-                if (!self)
-                    return;
-                bool ok = false;
-                const QString password = QInputDialog::getText(
-                    // The dialog's label takes rich text: the file name goes in escaped.
-                    self, tr("Password"), plainToolTip(tr("Password for %1:").arg(QDir::toNativeSeparators(path))), QLineEdit::Password,
-                    QString(), &ok);
-                if (ok)
-                    answer = password;
-            },
-            Qt::BlockingQueuedConnection);
-        return answer;
-    };
-    request.load.cancel = m_loadCancel.get();
-    // Progress from the loading thread, at most every 50 ms, to the GUI thread.
-    auto lastReport = std::make_shared<std::atomic<qint64>>(0);
-    request.load.progress = [self, generation, lastReport](qsizetype done, qsizetype total) {
-        const qint64 now = QDateTime::currentMSecsSinceEpoch();
-        if (done != total && now - lastReport->load() < 50)
+    connect(m_workspace.get(), &Workspace::jobStarted, this, &MainWindow::onJobStarted);
+    connect(m_workspace.get(), &Workspace::jobFinished, this, &MainWindow::onJobFinished);
+    connect(m_workspace.get(), &Workspace::jobProgress, this, [this](const JobInfo& job, qint64 done, qint64 total) {
+        if (job.kind != JobKind::Load)
             return;
-        lastReport->store(now);
-        QMetaObject::invokeMethod(qApp, [self, generation, done, total] {
-            if (!self || generation != self->m_loadGeneration || !self->m_loading)
-                return;
-            self->m_progress->setRange(0, int(total));
-            self->m_progress->setValue(int(done));
-            self->m_statusLabel->setText(tr("Reading files: %1 of %2…").arg(done).arg(total));
-        }, Qt::QueuedConnection);
-    };
-    const AnalysisOptions options = analysisOptions();
-    m_sliderBase = options.at;
+        m_progress->setRange(0, int(total));
+        m_progress->setValue(int(done));
+        m_statusLabel->setText(tr("Reading files: %1 of %2…").arg(done).arg(total));
+    });
+    connect(m_workspace.get(), &Workspace::sessionChanged, this, &MainWindow::onSessionChanged);
+    connect(m_workspace.get(), &Workspace::reportChanged, this,
+            [this](bool fresh) { applyReport(m_workspace->report(), fresh); });
+}
 
-    auto* watcher = new QFutureWatcher<Loaded>(this);
-    const auto cancel = m_loadCancel;
-    connect(watcher, &QFutureWatcher<Loaded>::finished, this, [this, watcher, generation, cancel] {
-        watcher->deleteLater();
-        if (generation != m_loadGeneration)
-            return; // a newer load replaced this one
-        Loaded loaded = watcher->result();
-        m_loading = false;
-        m_loadCancel.reset();
-        if (m_connecting == 0) {
-            m_progress->hide();
-            m_cancelConnectButton->hide();
-        }
+void MainWindow::onJobStarted(const JobInfo& job)
+{
+    switch (job.kind) {
+    case JobKind::Load:
+        m_progress->setRange(0, 0);
+        m_progress->show();
+        m_cancelConnectButton->show();
+        m_statusLabel->setText(tr("Reading %1…").arg(job.title));
+        setCursor(Qt::BusyCursor);
+        m_sliderBase = m_workspace->loadTime();
+        break;
+    case JobKind::ServerCheck:
+        m_progress->show();
+        m_cancelConnectButton->show();
+        m_statusLabel->setText(tr("Connecting to %1…").arg(job.title));
+        updateServerControls();
+        break;
+    case JobKind::Evaluate:
+    case JobKind::Custom:
+        break;
+    }
+}
+
+void MainWindow::onJobFinished(const JobInfo& job, JobOutcome outcome)
+{
+    if (outcome == JobOutcome::Replaced || (job.kind != JobKind::Load && job.kind != JobKind::ServerCheck))
+        return;
+    if (!m_workspace->isLoading() && !m_workspace->isConnecting()) {
+        m_progress->hide();
+        m_cancelConnectButton->hide();
+    }
+    if (job.kind == JobKind::Load) {
         unsetCursor();
-        if (cancel->load()) {
-            // Keep what was shown before; a half-read folder would mislead.
+        if (outcome == JobOutcome::Cancelled) {
+            // The workspace kept what was shown before; a half-read folder would mislead.
             m_statusLabel->setText(tr("Loading cancelled: nothing was changed."));
             emit loadFinished();
             return;
         }
-        m_fileSession = loaded.session;
-        m_reloadAction->setEnabled(true);
-        m_exportAction->setEnabled(true);
-        m_stack->setCurrentIndex(1);
-        if (m_servers.isEmpty()) {
-            m_session = loaded.session;
-            applyReport(loaded.report, true);
-        } else {
-            rebuildSession(); // servers checked earlier stay listed beside the new files
-            applyReport(loaded.report, true);
-            requestEvaluation();
-        }
         updateWindowTitle();
         emit loadFinished();
-    });
-    // The worker holds `cancel` too: request.load.cancel points into it, and a window closed
-    // mid-load would otherwise free the flag while the worker still polls it.
-    watcher->setFuture(QtConcurrent::run([request, options, cancel] {
-        Loaded loaded;
-        loaded.session = InspectionSession::load(request);
-        loaded.report = loaded.session->evaluate(options);
-        return loaded;
-    }));
+        return;
+    }
+    // A server check: its bundle is selected when the re-evaluation it started arrives.
+    const int server = m_workspace->serverIndexOfJob(job.id);
+    m_selectAfterEvaluation = server >= 0 ? m_workspace->servers().at(server).bundleIds.value(0) : QString();
+    if (outcome == JobOutcome::Cancelled)
+        m_statusLabel->setText(tr("Check of %1 cancelled.").arg(job.title));
+    if (m_workspace->isLoading())
+        updateAsOfControls(); // no re-evaluation: the load's report comes next
+    updateWindowTitle();
+    emit serverCheckFinished();
+}
+
+void MainWindow::onSessionChanged()
+{
+    if (m_workspace->hasFileSession())
+        m_reloadAction->setEnabled(true);
+    m_exportAction->setEnabled(true);
+    m_stack->setCurrentIndex(1);
+    m_bundleModel->setInputsRowLabel(m_workspace->servers().isEmpty() ? tr("Input files")
+                                     : m_workspace->hasFileSession()  ? tr("Files and connections")
+                                                                      : tr("Connections"));
 }
 
 void MainWindow::setAsOf(const QDateTime& at)
 {
     const QDateTime value = at.isValid() ? at.toUTC() : QDateTime();
-    if (value == m_asOf && value.isValid())
+    if (value == m_workspace->asOf() && value.isValid())
         return;
-    m_asOf = value;
     if (!value.isValid())
         m_sliderBase = QDateTime::currentDateTimeUtc();
-    requestEvaluation();
+    if (!m_workspace->setAsOf(value))
+        updateAsOfControls();
 }
 
 void MainWindow::requestEvaluation()
 {
-    if (!m_session || m_loading) {
+    if (!m_workspace->reevaluate())
         updateAsOfControls();
-        return;
-    }
-    // One evaluation at a time; while one runs, later requests collapse into one more.
-    if (m_evaluating) {
-        m_evaluationPending = true;
-        return;
-    }
-    m_evaluating = true;
-    const auto session = m_session;
-    const AnalysisOptions options = analysisOptions();
-    const quint64 generation = m_loadGeneration;
-    auto* watcher = new QFutureWatcher<InspectionReport>(this);
-    connect(watcher, &QFutureWatcher<InspectionReport>::finished, this, [this, watcher, generation] {
-        watcher->deleteLater();
-        m_evaluating = false;
-        if (generation == m_loadGeneration && !m_loading)
-            applyReport(watcher->result(), false);
-        if (m_evaluationPending) {
-            m_evaluationPending = false;
-            requestEvaluation();
-        }
-    });
-    watcher->setFuture(QtConcurrent::run([session, options] { return session->evaluate(options); }));
 }
 
 const InspectionReport& MainWindow::report() const { return m_bundleModel->report(); }
@@ -750,7 +692,8 @@ int MainWindow::currentFindingRow() const
 
 void MainWindow::updateAsOfControls()
 {
-    const QDateTime at = report().at.isValid() ? report().at : (m_asOf.isValid() ? m_asOf : QDateTime::currentDateTimeUtc());
+    const QDateTime asOf = m_workspace->asOf();
+    const QDateTime at = report().at.isValid() ? report().at : (asOf.isValid() ? asOf : QDateTime::currentDateTimeUtc());
     {
         const QSignalBlocker b1(m_asOfEdit);
         m_asOfEdit->setDateTime(at);
@@ -760,7 +703,7 @@ void MainWindow::updateAsOfControls()
         const QDateTime base = m_sliderBase.isValid() ? m_sliderBase : at;
         m_asOfSlider->setValue(int(std::clamp<qint64>(base.secsTo(at) / 3600, -kSliderBackHours, kSliderAheadHours)));
     }
-    m_asOfHint->setText(m_asOf.isValid() ? relativeToNow(at) : tr("now"));
+    m_asOfHint->setText(asOf.isValid() ? relativeToNow(at) : tr("now"));
 }
 
 // ---- files, recent, export --------------------------------------------------------------------
@@ -811,25 +754,20 @@ void MainWindow::updateRecentMenu()
 
 void MainWindow::updateWindowTitle()
 {
+    const QStringList loaded = m_workspace->loadedPaths();
     QString what;
-    if (m_demoDir && !m_loadedPaths.isEmpty() && m_loadedPaths.first().startsWith(m_demoDir->path()))
+    if (m_workspace->isDemo())
         what = tr("Demo");
-    else if (m_loadedPaths.size() == 1)
-        what = QFileInfo(m_loadedPaths.first()).fileName();
+    else if (loaded.size() == 1)
+        what = QFileInfo(loaded.first()).fileName();
     else
-        what = tr("%n item(s)", nullptr, int(m_loadedPaths.size()));
+        what = tr("%n item(s)", nullptr, int(loaded.size()));
     setWindowTitle(tr("%1 — Staplescope").arg(what));
 }
 
 WriteResult MainWindow::exportReport(const QString& path, ExportFormat format) const
 {
-    QByteArray bytes;
-    switch (format) {
-    case ExportFormat::Markdown: bytes = reportToMarkdown(report()).toUtf8(); break;
-    case ExportFormat::Html: bytes = reportToHtml(report()).toUtf8(); break;
-    case ExportFormat::Json: bytes = reportToJsonBytes(report()); break;
-    }
-    return writeFileAtomically(path, bytes, 0644);
+    return m_workspace->exportReport(path, format);
 }
 
 void MainWindow::exportInteractive()
@@ -863,8 +801,9 @@ void MainWindow::showSettings()
     if (dialog.exec() != QDialog::Accepted)
         return;
     // Trust anchors are part of loading; thresholds only of evaluation.
-    if ((anchorsBefore != m_settings->extraTrustAnchors() || systemBefore != m_settings->useSystemTrust()) && !m_loadedPaths.isEmpty())
-        startLoad(m_loadedPaths, m_loadedCaFiles);
+    if ((anchorsBefore != m_settings->extraTrustAnchors() || systemBefore != m_settings->useSystemTrust())
+        && !m_workspace->loadedPaths().isEmpty())
+        m_workspace->reload();
     else
         requestEvaluation();
 }
@@ -925,65 +864,20 @@ void MainWindow::dropEvent(QDropEvent* event)
 void MainWindow::connectDialog()
 {
     ConnectDialog dialog(this);
-    if (const int index = serverIndexOfBundle(m_bundleModel->data(m_bundleModel->index(currentBundleRow(), 0),
-                                                                  BundleListModel::BundleIdRole).toString());
+    const QList<Workspace::ServerEntry>& servers = m_workspace->servers();
+    if (const int index = m_workspace->serverIndexOfBundle(
+            m_bundleModel->data(m_bundleModel->index(currentBundleRow(), 0), BundleListModel::BundleIdRole).toString());
         index >= 0)
-        dialog.setRequest(m_servers.at(index).request);
-    else if (!m_servers.isEmpty())
-        dialog.setRequest(m_servers.constLast().request);
+        dialog.setRequest(servers.at(index).request);
+    else if (!servers.isEmpty())
+        dialog.setRequest(servers.constLast().request);
     if (dialog.exec() == QDialog::Accepted)
         connectToServer(dialog.request());
 }
 
 void MainWindow::connectToServer(const ServerCheckRequest& request)
 {
-    ServerCheckOptions options;
-    options.caFiles = m_loadedCaFiles + m_settings->extraTrustAnchors();
-    options.useSystemTrust = m_settings->useSystemTrust();
-    // Concatenation: a host as typed may hold "%1".
-    const QString endpoint = request.probe.host + QLatin1Char(':') + QString::number(request.probe.port);
-
-    ++m_connecting;
-    const auto cancel = std::make_shared<std::atomic<bool>>(false);
-    m_runningChecks << cancel;
-    m_progress->show();
-    m_cancelConnectButton->show();
-    m_statusLabel->setText(tr("Connecting to %1…").arg(endpoint));
-    updateServerControls();
-
-    auto* watcher = new QFutureWatcher<ServerCheckResult>(this);
-    connect(watcher, &QFutureWatcher<ServerCheckResult>::finished, this, [this, watcher, request, endpoint, cancel] {
-        watcher->deleteLater();
-        --m_connecting;
-        m_runningChecks.removeOne(cancel);
-        if (m_connecting == 0 && !m_loading) {
-            m_cancelConnectButton->hide();
-            if (!m_loading)
-                m_progress->hide();
-        }
-        const ServerCheckResult result = watcher->result();
-        ServerEntry entry{request, endpoint, result.session, {}};
-        for (const ServerCheckEndpoint& e : result.endpoints)
-            entry.bundleIds += e.bundleIds;
-        const auto existing = std::find_if(m_servers.begin(), m_servers.end(),
-                                           [&](const ServerEntry& s) { return s.endpoint == endpoint; });
-        if (existing != m_servers.end())
-            *existing = entry;
-        else
-            m_servers << entry;
-        m_selectAfterEvaluation = entry.bundleIds.value(0);
-        m_exportAction->setEnabled(true);
-        m_stack->setCurrentIndex(1);
-        rebuildSession();
-        if (result.cancelled)
-            m_statusLabel->setText(tr("Check of %1 cancelled.").arg(endpoint));
-        requestEvaluation();
-        updateWindowTitle();
-        emit serverCheckFinished();
-    });
-    watcher->setFuture(QtConcurrent::run([request, options, cancel] {
-        return runServerChecks({request}, options, cancel.get());
-    }));
+    m_workspace->checkServer(request);
 }
 
 // The selected bundle's server; on the row of findings without a bundle, every server whose
@@ -993,12 +887,14 @@ QList<int> MainWindow::serversToRecheck() const
     const int row = currentBundleRow();
     if (m_bundleModel->isInputsRow(row)) {
         QList<int> failed;
-        for (int i = 0; i < m_servers.size(); ++i)
-            if (m_servers.at(i).bundleIds.isEmpty())
+        const QList<Workspace::ServerEntry>& servers = m_workspace->servers();
+        for (int i = 0; i < servers.size(); ++i)
+            if (servers.at(i).bundleIds.isEmpty())
                 failed << i;
         return failed;
     }
-    const int index = serverIndexOfBundle(m_bundleModel->data(m_bundleModel->index(row, 0), BundleListModel::BundleIdRole).toString());
+    const int index = m_workspace->serverIndexOfBundle(
+        m_bundleModel->data(m_bundleModel->index(row, 0), BundleListModel::BundleIdRole).toString());
     return index >= 0 ? QList<int>{index} : QList<int>{};
 }
 
@@ -1006,43 +902,20 @@ bool MainWindow::recheckSelectedServer()
 {
     const QList<int> servers = serversToRecheck();
     for (const int index : servers)
-        connectToServer(m_servers.at(index).request);
+        connectToServer(m_workspace->servers().at(index).request);
     return !servers.isEmpty();
 }
 
 void MainWindow::cancelWork()
 {
-    if (m_loadCancel)
-        m_loadCancel->store(true);
+    m_workspace->cancelAll(JobKind::Load);
     cancelServerChecks();
 }
 
 void MainWindow::cancelServerChecks()
 {
-    for (const auto& cancel : std::as_const(m_runningChecks))
-        cancel->store(true);
+    m_workspace->cancelAll(JobKind::ServerCheck);
     m_statusLabel->setText(tr("Cancelling…"));
-}
-
-void MainWindow::rebuildSession()
-{
-    QList<std::shared_ptr<InspectionSession>> parts{m_fileSession};
-    for (const ServerEntry& server : std::as_const(m_servers))
-        parts << server.session;
-    m_session = InspectionSession::combine(parts);
-    m_bundleModel->setInputsRowLabel(m_servers.isEmpty() ? tr("Input files")
-                                     : m_fileSession   ? tr("Files and connections")
-                                                       : tr("Connections"));
-}
-
-int MainWindow::serverIndexOfBundle(const QString& bundleId) const
-{
-    if (bundleId.isEmpty())
-        return -1;
-    for (int i = 0; i < m_servers.size(); ++i)
-        if (m_servers.at(i).bundleIds.contains(bundleId))
-            return i;
-    return -1;
 }
 
 void MainWindow::updateServerControls()
@@ -1055,10 +928,7 @@ void MainWindow::updateServerControls()
 void MainWindow::closeEvent(QCloseEvent* event)
 {
     // Running work ends within its timeouts; make it end now.
-    if (m_loadCancel)
-        m_loadCancel->store(true);
-    for (const auto& cancel : std::as_const(m_runningChecks))
-        cancel->store(true);
+    m_workspace->cancelAll();
     m_settings->setWindowGeometry(saveGeometry());
     m_settings->raw().setValue(QStringLiteral("window/mainSplitter"), m_mainSplitter->saveState());
     m_settings->raw().setValue(QStringLiteral("window/rightSplitter"), m_rightSplitter->saveState());

@@ -1,17 +1,17 @@
 #pragma once
 // The desktop window: welcome view, bundle list, timeline with "as of" control, findings and
-// details. Loading runs off the GUI thread (QtConcurrent); evaluation too, latest request wins.
+// details. It builds and wires widgets; the files, servers and the jobs that load, evaluate and
+// check them off the GUI thread are its Workspace's, which it observes.
 
 #include "AppSettings.h"
 #include "AtomicFile.h"
 #include "Inspection.h"
 #include "ServerCheck.h"
+#include "Workspace.h"
 
 #include <QDateTime>
 #include <QMainWindow>
-#include <QPointer>
 
-#include <atomic>
 #include <memory>
 
 class QAbstractItemView;
@@ -23,7 +23,6 @@ class QSlider;
 class QSplitter;
 class QStackedWidget;
 class QTabWidget;
-class QTemporaryDir;
 class QTextBrowser;
 class QTreeView;
 class QListWidget;
@@ -37,8 +36,6 @@ class DetailsPane;
 class FindingListModel;
 class TimelineWidget;
 
-enum class ExportFormat { Markdown, Html, Json };
-
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
@@ -50,16 +47,18 @@ public:
     void openPaths(const QStringList& paths);
     // Writes the built-in demo (fresh dates) to a temporary folder and loads it.
     bool openDemo();
-    bool isLoading() const { return m_loading; }
+    bool isLoading() const { return m_workspace->isLoading(); }
     // Interactive dialogs (PKCS#12 passwords, errors) are suppressed: screenshots and tests.
-    void setNonInteractive(bool on) { m_nonInteractive = on; }
+    void setNonInteractive(bool on);
 
     // The "as of" moment; null follows the clock (the moment of loading or of "Now").
     void setAsOf(const QDateTime& at);
-    QDateTime asOf() const { return m_asOf; }
+    QDateTime asOf() const { return m_workspace->asOf(); }
     // The moment the shown report was evaluated at.
     QDateTime evaluatedAt() const;
-    bool isEvaluating() const { return m_evaluating; }
+    bool isEvaluating() const { return m_workspace->isEvaluating(); }
+
+    Workspace* workspace() const { return m_workspace.get(); }
 
     const InspectionReport& report() const;
     AppSettings& settings() const { return *m_settings; }
@@ -89,7 +88,7 @@ public:
     void cancelServerChecks();
     // Stops the running load (after its current file) and every server check.
     void cancelWork();
-    bool isConnecting() const { return m_connecting > 0; }
+    bool isConnecting() const { return m_workspace->isConnecting(); }
 
 signals:
     void loadFinished();    // a load completed and its first report is shown
@@ -106,8 +105,10 @@ private:
     void buildActions();
     QWidget* buildWelcome();
     QWidget* buildWorkspace();
-    void startLoad(const QStringList& paths, const QStringList& caFiles);
-    AnalysisOptions analysisOptions() const;
+    void watchWorkspace();
+    void onJobStarted(const JobInfo& job);
+    void onJobFinished(const JobInfo& job, JobOutcome outcome);
+    void onSessionChanged();
     void requestEvaluation();
     void applyReport(const InspectionReport& report, bool fresh);
     void showRow(int row, bool keepView);
@@ -122,36 +123,15 @@ private:
     void copyCurrentFinding();
     void showError(const QString& title, const QString& text);
     void connectDialog();
-    void rebuildSession();
-    int serverIndexOfBundle(const QString& bundleId) const;
     QList<int> serversToRecheck() const;
     void updateServerControls();
 
-    // A live server check: what was asked and what it produced.
-    struct ServerEntry {
-        ServerCheckRequest request;
-        QString endpoint;   // "host:port": a new check of the same endpoint replaces this one
-        std::shared_ptr<InspectionSession> session;
-        QStringList bundleIds;
-    };
-
     std::unique_ptr<AppSettings> m_settings;
-    std::shared_ptr<InspectionSession> m_session;      // files and servers together: what is shown
-    std::shared_ptr<InspectionSession> m_fileSession;  // the files last opened
-    QList<ServerEntry> m_servers;
-    int m_connecting = 0;
-    QList<std::shared_ptr<std::atomic<bool>>> m_runningChecks; // each check's cancel flag
-    std::shared_ptr<std::atomic<bool>> m_loadCancel; // the running load's
+    // After m_settings, which it reads: destroyed first, so its jobs end while the window and
+    // the settings still exist.
+    std::unique_ptr<Workspace> m_workspace;
     QString m_selectAfterEvaluation; // bundle id to select when the next report arrives
-    QStringList m_loadedPaths;
-    QStringList m_loadedCaFiles;
-    std::unique_ptr<QTemporaryDir> m_demoDir;
-    quint64 m_loadGeneration = 0;
-    bool m_loading = false;
-    bool m_evaluating = false;
-    bool m_evaluationPending = false;
     bool m_nonInteractive = false;
-    QDateTime m_asOf;       // null: the clock
     QDateTime m_sliderBase; // the slider's zero: the moment of loading
 
     QStackedWidget* m_stack = nullptr;

@@ -1,0 +1,211 @@
+#pragma once
+// What the window shows and the work that produces it: the files opened and the live servers
+// checked (one combined session), the report "as of" a chosen moment, and the jobs that load,
+// evaluate and check off the GUI thread. It builds no widget: a window observes it through
+// signals and asks for a password through a callback, so tests drive it without a window.
+//
+// A job is a named unit of work: its work runs on a worker thread with a cancel flag and a
+// progress channel (JobControl) and returns what to apply on the GUI thread (JobResult). Every
+// jobStarted is followed by exactly one jobFinished or jobFailed, once the work has returned.
+// Acting jobs to come (fetch a staple, deploy, renew) are started the same way, with start().
+
+#include "AtomicFile.h"
+#include "Inspection.h"
+#include "ServerCheck.h"
+
+#include <QDateTime>
+#include <QObject>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+
+class QTemporaryDir;
+
+namespace staplescope::ui {
+
+class AppSettings;
+class Workspace;
+
+enum class ExportFormat { Markdown, Html, Json };
+
+enum class JobKind {
+    Load,        // read files and folders, bundle them, evaluate once
+    Evaluate,    // evaluate the session again as of another moment (or with other thresholds)
+    ServerCheck, // probe a live server and compare it with files
+    Custom,      // anything else started with Workspace::start()
+};
+
+enum class JobOutcome {
+    Done,
+    Cancelled, // cancel() reached it; its result was applied only if the job asked for that
+    Replaced,  // a newer job of the workspace made its result stale (a newer load): dropped
+};
+
+struct JobInfo {
+    quint64 id = 0;
+    JobKind kind = JobKind::Custom;
+    QString title; // what it works on, for people: a path, "3 items", "host:443"
+    bool cancellable = true;
+};
+
+// What a job's work sees on its worker thread. Thread-safe.
+class JobControl {
+public:
+    JobControl(Workspace* workspace, quint64 id) : m_workspace(workspace), m_id(id) {}
+
+    quint64 id() const { return m_id; }
+    bool isCancelled() const { return m_cancel.load(); }
+    // For core calls that poll a flag themselves (LoadOptions::cancel, runServerChecks).
+    const std::atomic<bool>* cancelFlag() const { return &m_cancel; }
+    // Reaches the GUI thread as jobProgress at most every 50 ms, and always when done == total.
+    void setProgress(qint64 done, qint64 total);
+
+private:
+    friend class Workspace;
+    Workspace* m_workspace;
+    quint64 m_id;
+    std::atomic<bool> m_cancel{false};
+    std::atomic<qint64> m_lastProgressMs{0};
+};
+
+// What a job's work returns.
+struct JobResult {
+    std::function<void()> apply; // run on the GUI thread (see Job::applyWhenCancelled); may be empty
+    QString error;               // not empty: the job failed (jobFailed), nothing is applied
+
+    static JobResult failed(const QString& error) { return {{}, error}; }
+};
+
+struct Job {
+    JobKind kind = JobKind::Custom;
+    QString title;
+    // Runs on a worker thread; `control` lives until the work returns.
+    std::function<JobResult(JobControl& control)> work;
+    bool cancellable = true;
+    // A cancelled job's result is dropped (a half-read folder would mislead) unless it still
+    // says something true (what a cancelled server check got: connection findings).
+    bool applyWhenCancelled = false;
+};
+
+// What starting a job that first prepares something on the GUI thread (the demo) gives.
+struct JobStart {
+    quint64 id = 0; // 0: not started
+    QString error;  // why not
+};
+
+class Workspace : public QObject {
+    Q_OBJECT
+public:
+    // Asked on the GUI thread while the loading worker waits; nullopt means "no password".
+    using PasswordPrompt = std::function<std::optional<QString>(const QString& path)>;
+
+    // A live server check: what was asked and what it produced.
+    struct ServerEntry {
+        ServerCheckRequest request;
+        QString endpoint; // "host:port": a new check of the same endpoint replaces this one
+        std::shared_ptr<InspectionSession> session;
+        QStringList bundleIds;
+        quint64 job = 0; // the check that produced it
+    };
+
+    // `settings` (trust anchors, thresholds) is read when each job starts; it must outlive this.
+    explicit Workspace(AppSettings& settings, QObject* parent = nullptr);
+    // Cancels every job and waits for its work to return; nothing is applied or signalled then.
+    ~Workspace() override;
+
+    // ---- jobs
+    quint64 start(Job job);
+    // False when the job is not running or cannot be cancelled (an evaluation).
+    bool cancel(quint64 id);
+    // Every cancellable job (loads and server checks).
+    void cancelAll();
+    void cancelAll(JobKind kind);
+    QList<JobInfo> jobs() const; // running, in the order they started (replaced ones too)
+    bool isLoading() const;      // a load runs whose result will be shown
+    bool isEvaluating() const;
+    bool isConnecting() const;
+
+    // ---- the session
+    // Files and folders (as dropped), with extra trust anchors for this load only. A running
+    // load is cancelled and replaced; so is a running evaluation's result.
+    quint64 load(const QStringList& paths, const QStringList& caFiles = {});
+    // The last paths again (after the trust settings changed); 0 when nothing was loaded.
+    quint64 reload();
+    // Writes the built-in demo (fresh dates) to a temporary folder of its own and loads it.
+    JobStart loadDemo();
+    // Checks a live server; its bundles join the session, replacing an earlier check of the
+    // same endpoint. A cancelled check is applied too: its findings say what happened.
+    quint64 checkServer(const ServerCheckRequest& request);
+    // PKCS#12 and encrypted keys ask through this; none: nothing is asked.
+    void setPasswordPrompt(PasswordPrompt prompt) { m_passwordPrompt = std::move(prompt); }
+
+    // The "as of" moment; null follows the clock. Re-evaluates: see reevaluate().
+    bool setAsOf(const QDateTime& at);
+    QDateTime asOf() const { return m_asOf; }
+    // Evaluates the session again (one evaluation at a time; requests made meanwhile collapse
+    // into one more). False when there is nothing to evaluate: no session yet, or a load runs
+    // whose own report comes next.
+    bool reevaluate();
+
+    const InspectionReport& report() const { return m_report; }
+    std::shared_ptr<const InspectionSession> session() const { return m_session; }
+    bool hasFileSession() const { return m_fileSession != nullptr; }
+    const QList<ServerEntry>& servers() const { return m_servers; }
+    int serverIndexOfBundle(const QString& bundleId) const;
+    int serverIndexOfJob(quint64 id) const;
+    // What the last load was asked to read (set when it starts).
+    QStringList loadedPaths() const { return m_loadedPaths; }
+    QStringList loadedCaFiles() const { return m_loadedCaFiles; }
+    bool isDemo() const;
+    // The moment the last load evaluates at.
+    QDateTime loadTime() const { return m_loadTime; }
+
+    WriteResult exportReport(const QString& path, ExportFormat format) const;
+
+signals:
+    // The session's contents changed (files loaded, a server checked); a report follows.
+    void sessionChanged();
+    // A new report: `fresh` when it is the first of newly loaded files (a view starts over),
+    // otherwise a re-evaluation of what is shown (a view keeps its place).
+    void reportChanged(bool fresh);
+
+    void jobStarted(const staplescope::ui::JobInfo& job);
+    void jobProgress(const staplescope::ui::JobInfo& job, qint64 done, qint64 total);
+    void jobFinished(const staplescope::ui::JobInfo& job, staplescope::ui::JobOutcome outcome);
+    void jobFailed(const staplescope::ui::JobInfo& job, const QString& error);
+
+private:
+    struct Running;
+    friend class JobControl;
+
+    void progress(quint64 id, qint64 done, qint64 total);
+    void finish(quint64 id);
+    Running* running(quint64 id) const;
+    bool runs(JobKind kind, bool countReplaced) const;
+    AnalysisOptions analysisOptions() const;
+    std::optional<QString> askPassword(JobControl& control, const PasswordPrompt& prompt,
+                                       const QString& path);
+    void applyLoad(const std::shared_ptr<InspectionSession>& session, const InspectionReport& report);
+    void applyServerCheck(const ServerEntry& entry);
+    void rebuildSession();
+
+    AppSettings& m_settings;
+    QList<std::shared_ptr<Running>> m_jobs;
+    quint64 m_lastJobId = 0;
+    bool m_evaluationPending = false;
+    PasswordPrompt m_passwordPrompt;
+
+    std::shared_ptr<InspectionSession> m_session;     // files and servers together: what is shown
+    std::shared_ptr<InspectionSession> m_fileSession; // the files last opened
+    QList<ServerEntry> m_servers;
+    InspectionReport m_report;
+    QStringList m_loadedPaths;
+    QStringList m_loadedCaFiles;
+    std::unique_ptr<QTemporaryDir> m_demoDir;
+    QDateTime m_asOf; // null: the clock
+    QDateTime m_loadTime;
+};
+
+} // namespace staplescope::ui
