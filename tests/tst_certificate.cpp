@@ -117,8 +117,10 @@ void TestCertificate::fingerprintsAndId()
     QCOMPARE(m_leaf.der(), der);
     QCOMPARE(m_leaf.sha256(), QCryptographicHash::hash(der, QCryptographicHash::Sha256));
     QCOMPARE(m_leaf.sha1(), QCryptographicHash::hash(der, QCryptographicHash::Sha1));
-    QCOMPARE(m_leaf.id(), QStringLiteral("cert:")
-                              + QString::fromLatin1(QCryptographicHash::hash(der, QCryptographicHash::Sha256).toHex().left(16)));
+    QCOMPARE(
+        m_leaf.id(),
+        QStringLiteral("cert:") +
+            QString::fromLatin1(QCryptographicHash::hash(der, QCryptographicHash::Sha256).toHex().left(16)));
     QVERIFY(m_leaf.id() != m_intermediate.id());
     // get1 hands out a new reference to the same X509; get0 borrows it.
     const X509Ptr ref = m_leaf.get1();
@@ -171,9 +173,12 @@ void TestCertificate::keyDescription_data()
     QTest::addColumn<KeyType>("type");
     QTest::addColumn<QString>("description");
     QTest::addColumn<QString>("signatureAlgorithm"); // of a self-signed certificate with that key
-    QTest::newRow("EC P-256") << KeyType::EcP256 << QStringLiteral("EC P-256") << QStringLiteral("ecdsa-with-SHA256");
-    QTest::newRow("RSA 2048") << KeyType::Rsa2048 << QStringLiteral("RSA 2048") << QStringLiteral("sha256WithRSAEncryption");
-    QTest::newRow("RSA 1024") << KeyType::Rsa1024 << QStringLiteral("RSA 1024") << QStringLiteral("sha256WithRSAEncryption");
+    QTest::newRow("EC P-256") << KeyType::EcP256 << QStringLiteral("EC P-256")
+                              << QStringLiteral("ecdsa-with-SHA256");
+    QTest::newRow("RSA 2048") << KeyType::Rsa2048 << QStringLiteral("RSA 2048")
+                              << QStringLiteral("sha256WithRSAEncryption");
+    QTest::newRow("RSA 1024") << KeyType::Rsa1024 << QStringLiteral("RSA 1024")
+                              << QStringLiteral("sha256WithRSAEncryption");
     QTest::newRow("Ed25519") << KeyType::Ed25519 << QStringLiteral("Ed25519") << QStringLiteral("ED25519");
 }
 
@@ -195,13 +200,14 @@ void TestCertificate::serialSign_data()
     QTest::addColumn<bool>("negative");
     QTest::addColumn<QString>("hex");
     QTest::newRow("positive") << QByteArray::fromHex("1111") << false << QStringLiteral("11:11");
-    QTest::newRow("negative (RFC 5280 forbids it; CAs did it)") << QByteArray::fromHex("1111") << true
-                                                                << QStringLiteral("-11:11");
+    QTest::newRow("negative (RFC 5280 forbids it; CAs did it)")
+        << QByteArray::fromHex("1111") << true << QStringLiteral("-11:11");
     // DER pads a positive INTEGER whose top bit is set with 00; the magnitude has no pad.
     QTest::newRow("top bit set") << QByteArray::fromHex("8001") << false << QStringLiteral("80:01");
     QTest::newRow("negative, top bit set") << QByteArray::fromHex("8001") << true << QStringLiteral("-80:01");
     QTest::newRow("twenty bytes") << QByteArray::fromHex("7fffffffffffffffffffffffffffffffffffff01") << false
-                                  << QStringLiteral("7F:FF:FF:FF:FF:FF:FF:FF:FF:FF:FF:FF:FF:FF:FF:FF:FF:FF:FF:01");
+                                  << QStringLiteral(
+                                         "7F:FF:FF:FF:FF:FF:FF:FF:FF:FF:FF:FF:FF:FF:FF:FF:FF:FF:FF:01");
 }
 
 void TestCertificate::serialSign()
@@ -219,7 +225,8 @@ void TestCertificate::serialSign()
     QCOMPARE(cert.serialHex(), hex);
     QVERIFY(cert.displayName().endsWith(QStringLiteral("(serial %1)").arg(hex)));
     // What OpenSSL stored, read without Certificate: the sign is the INTEGER's type.
-    QCOMPARE(ASN1_STRING_type(X509_get0_serialNumber(cert.get0())), negative ? V_ASN1_NEG_INTEGER : V_ASN1_INTEGER);
+    QCOMPARE(ASN1_STRING_type(X509_get0_serialNumber(cert.get0())),
+             negative ? V_ASN1_NEG_INTEGER : V_ASN1_INTEGER);
 }
 
 void TestCertificate::sameMagnitudeOtherSignIsAnotherCertificate()
@@ -233,8 +240,8 @@ void TestCertificate::sameMagnitudeOtherSignIsAnotherCertificate()
     const Certificate plus = withSerial(false), minus = withSerial(true);
     QCOMPARE(plus.serial(), minus.serial());
     QVERIFY(plus.serialNegative() != minus.serialNegative());
-    QVERIFY(signedSerialKey(plus.serial(), plus.serialNegative())
-            != signedSerialKey(minus.serial(), minus.serialNegative()));
+    QVERIFY(signedSerialKey(plus.serial(), plus.serialNegative()) !=
+            signedSerialKey(minus.serial(), minus.serialNegative()));
     QVERIFY(plus.serialHex() != minus.serialHex());
     QVERIFY(plus != minus);
 }
@@ -245,13 +252,14 @@ void TestCertificate::commonNameFallsBack_data()
     QTest::addColumn<QStringList>("dnsNames");
     QTest::addColumn<QString>("organization");
     QTest::addColumn<QString>("expected");
-    QTest::newRow("CN") << QStringLiteral("mail.example.test") << QStringList{QStringLiteral("other.example.test")}
-                        << QStringLiteral("Org") << QStringLiteral("mail.example.test");
+    QTest::newRow("CN") << QStringLiteral("mail.example.test")
+                        << QStringList{QStringLiteral("other.example.test")} << QStringLiteral("Org")
+                        << QStringLiteral("mail.example.test");
     QTest::newRow("no CN: the first SAN")
         << QString() << QStringList{QStringLiteral("a.example.test"), QStringLiteral("b.example.test")}
         << QStringLiteral("Org") << QStringLiteral("a.example.test");
-    QTest::newRow("no CN, no SAN: the subject") << QString() << QStringList() << QStringLiteral("Only An Org")
-                                                << QStringLiteral("O=Only An Org");
+    QTest::newRow("no CN, no SAN: the subject")
+        << QString() << QStringList() << QStringLiteral("Only An Org") << QStringLiteral("O=Only An Org");
 }
 
 void TestCertificate::commonNameFallsBack()
@@ -273,7 +281,8 @@ void TestCertificate::commonNameFallsBack()
 void TestCertificate::keyIdentifiers()
 {
     // RFC 5280 method 1, computed here from the key's BIT STRING.
-    const QByteArray leafKeyId = QCryptographicHash::hash(m_leaf.publicKeyBitString(), QCryptographicHash::Sha1);
+    const QByteArray leafKeyId =
+        QCryptographicHash::hash(m_leaf.publicKeyBitString(), QCryptographicHash::Sha1);
     QCOMPARE(m_leaf.subjectKeyId(), leafKeyId);
     QCOMPARE(m_leaf.authorityKeyId(), m_intermediate.subjectKeyId());
     QCOMPARE(m_intermediate.authorityKeyId(), m_root.subjectKeyId());
@@ -406,7 +415,8 @@ void TestCertificate::unreadableTimes_data()
     QTest::addColumn<QString>("named");
     QTest::newRow("notBefore month 13") << true << false << QStringLiteral("notBefore is not a valid time");
     QTest::newRow("notAfter month 13") << false << true << QStringLiteral("notAfter is not a valid time");
-    QTest::newRow("both month 13") << true << true << QStringLiteral("notBefore and notAfter are not a valid time");
+    QTest::newRow("both month 13") << true << true
+                                   << QStringLiteral("notBefore and notAfter are not a valid time");
 }
 
 void TestCertificate::unreadableTimes()
@@ -434,7 +444,8 @@ void TestCertificate::unreadableTimes()
         QCOMPARE(cert.notAfter(), spec.notAfter);
     const QString text = unreadableValidityText(cert);
     QVERIFY2(text.contains(named), qPrintable(text));
-    QCOMPARE(staplescope::formatTime(cert.notAfter()), patchNotAfter ? QStringLiteral("(none)") : staplescope::formatTime(spec.notAfter));
+    QCOMPARE(staplescope::formatTime(cert.notAfter()),
+             patchNotAfter ? QStringLiteral("(none)") : staplescope::formatTime(spec.notAfter));
 }
 
 void TestCertificate::formatDuration_data()
@@ -447,7 +458,8 @@ void TestCertificate::formatDuration_data()
     QTest::newRow("one minute") << qint64(60) << QStringLiteral("1 minute");
     QTest::newRow("90 seconds") << qint64(90) << QStringLiteral("1 minute 30 seconds");
     QTest::newRow("45 minutes") << qint64(45 * 60) << QStringLiteral("45 minutes");
-    QTest::newRow("two units at most") << qint64(2 * 86400 + 3 * 3600 + 59 * 60 + 59) << QStringLiteral("2 days 3 hours");
+    QTest::newRow("two units at most")
+        << qint64(2 * 86400 + 3 * 3600 + 59 * 60 + 59) << QStringLiteral("2 days 3 hours");
     QTest::newRow("adjacent units only") << qint64(86400 + 30) << QStringLiteral("1 day");
     QTest::newRow("the last second before a day") << qint64(86399) << QStringLiteral("23 hours 59 minutes");
     QTest::newRow("one year twenty days") << qint64(385 * 86400) << QStringLiteral("1 year 20 days");

@@ -38,8 +38,8 @@ void TestGuiAbout::initTestCase()
 
 std::unique_ptr<AppSettings> TestGuiAbout::settings()
 {
-    return std::make_unique<AppSettings>(
-        std::make_unique<QSettings>(m_settingsDir.filePath(QStringLiteral("settings.ini")), QSettings::IniFormat));
+    return std::make_unique<AppSettings>(std::make_unique<QSettings>(
+        m_settingsDir.filePath(QStringLiteral("settings.ini")), QSettings::IniFormat));
 }
 
 void TestGuiAbout::iconHasEveryRenderedSize()

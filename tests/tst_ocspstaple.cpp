@@ -89,8 +89,10 @@ void TestOcspStaple::parseGood()
     QVERIFY(staple.basic0() != nullptr);
     QCOMPARE(staple.der(), der);
     QCOMPARE(staple.encoding(), OcspStaple::Encoding::Pem); // as the caller said the file held it
-    QCOMPARE(staple.id(), QStringLiteral("staple:")
-                              + QString::fromLatin1(QCryptographicHash::hash(der, QCryptographicHash::Sha256).toHex().left(16)));
+    QCOMPARE(
+        staple.id(),
+        QStringLiteral("staple:") +
+            QString::fromLatin1(QCryptographicHash::hash(der, QCryptographicHash::Sha256).toHex().left(16)));
     QCOMPARE(staple.producedAt(), spec.thisUpdate); // the factory's default producedAt
     QCOMPARE(staple.signatureAlgorithm(), QStringLiteral("ecdsa-with-SHA256"));
 
@@ -123,17 +125,18 @@ void TestOcspStaple::certStatus_data()
     QTest::addColumn<OcspCertStatus>("expected");
     QTest::addColumn<QString>("statusName");
     QTest::addColumn<QString>("reasonName");
-    QTest::newRow("good") << V_OCSP_CERTSTATUS_GOOD << -1 << OcspCertStatus::Good << QStringLiteral("good") << QString();
-    QTest::newRow("revoked, keyCompromise") << V_OCSP_CERTSTATUS_REVOKED << OCSP_REVOKED_STATUS_KEYCOMPROMISE
-                                            << OcspCertStatus::Revoked << QStringLiteral("revoked")
-                                            << QStringLiteral("keyCompromise");
-    QTest::newRow("revoked, superseded") << V_OCSP_CERTSTATUS_REVOKED << OCSP_REVOKED_STATUS_SUPERSEDED
-                                         << OcspCertStatus::Revoked << QStringLiteral("revoked")
-                                         << QStringLiteral("superseded");
+    QTest::newRow("good") << V_OCSP_CERTSTATUS_GOOD << -1 << OcspCertStatus::Good << QStringLiteral("good")
+                          << QString();
+    QTest::newRow("revoked, keyCompromise")
+        << V_OCSP_CERTSTATUS_REVOKED << OCSP_REVOKED_STATUS_KEYCOMPROMISE << OcspCertStatus::Revoked
+        << QStringLiteral("revoked") << QStringLiteral("keyCompromise");
+    QTest::newRow("revoked, superseded")
+        << V_OCSP_CERTSTATUS_REVOKED << OCSP_REVOKED_STATUS_SUPERSEDED << OcspCertStatus::Revoked
+        << QStringLiteral("revoked") << QStringLiteral("superseded");
     QTest::newRow("revoked, no reason") << V_OCSP_CERTSTATUS_REVOKED << -1 << OcspCertStatus::Revoked
                                         << QStringLiteral("revoked") << QString();
-    QTest::newRow("unknown") << V_OCSP_CERTSTATUS_UNKNOWN << -1 << OcspCertStatus::Unknown << QStringLiteral("unknown")
-                             << QString();
+    QTest::newRow("unknown") << V_OCSP_CERTSTATUS_UNKNOWN << -1 << OcspCertStatus::Unknown
+                             << QStringLiteral("unknown") << QString();
 }
 
 void TestOcspStaple::certStatus()
@@ -256,7 +259,8 @@ void TestOcspStaple::sha256CertId()
     const OcspCertId id = staple.responses().first().certId;
     QCOMPARE(id.hashAlgorithm, QStringLiteral("SHA-256"));
     QCOMPARE(id.hashNid, NID_sha256);
-    QCOMPARE(id.issuerNameHash, QCryptographicHash::hash(m_intermediate.subjectNameDer(), QCryptographicHash::Sha256));
+    QCOMPARE(id.issuerNameHash,
+             QCryptographicHash::hash(m_intermediate.subjectNameDer(), QCryptographicHash::Sha256));
     QCOMPARE(id.issuerKeyHash,
              QCryptographicHash::hash(m_intermediate.publicKeyBitString(), QCryptographicHash::Sha256));
     // Matching hashes with the CertID's own algorithm, not SHA-1.
@@ -272,7 +276,8 @@ void TestOcspStaple::responderByName()
     const OcspStaple staple = parse(m_pki->staple(spec));
     QCOMPARE(staple.responderName(), QStringLiteral("CN=Staplescope Test Intermediate, O=Staplescope Test"));
     QVERIFY(staple.responderKeyHash().isEmpty());
-    QCOMPARE(staple.responderId(), QStringLiteral("byName: CN=Staplescope Test Intermediate, O=Staplescope Test"));
+    QCOMPARE(staple.responderId(),
+             QStringLiteral("byName: CN=Staplescope Test Intermediate, O=Staplescope Test"));
     QVERIFY(staple.isResponder(m_intermediate));
     QVERIFY(!staple.isResponder(m_root));
     QVERIFY(!staple.isResponder(m_responder));
@@ -286,7 +291,8 @@ void TestOcspStaple::responderByKey()
     spec.responderId = OcspResponderIdKind::ByKey;
     const OcspStaple staple = parse(m_pki->staple(spec));
     // RFC 6960: SHA-1 of the key's BIT STRING contents, whatever the CertID's hash.
-    const QByteArray keyHash = QCryptographicHash::hash(m_intermediate.publicKeyBitString(), QCryptographicHash::Sha1);
+    const QByteArray keyHash =
+        QCryptographicHash::hash(m_intermediate.publicKeyBitString(), QCryptographicHash::Sha1);
     QCOMPARE(staple.responderKeyHash(), keyHash);
     QVERIFY(staple.responderName().isEmpty());
     QCOMPARE(staple.responderId(), QStringLiteral("byKey: ") + hexColon(keyHash));
@@ -321,7 +327,8 @@ void TestOcspStaple::responderByNameWithAnotherKey()
 
 void TestOcspStaple::delegatedResponder()
 {
-    const OcspStaple staple = parse(m_pki->staple(m_pki->goodStapleSpec(), nullptr, nullptr, &m_pki->responder));
+    const OcspStaple staple =
+        parse(m_pki->staple(m_pki->goodStapleSpec(), nullptr, nullptr, &m_pki->responder));
     QVERIFY(staple.isSuccessful());
     QVERIFY(staple.isResponder(m_responder));
     QVERIFY(!staple.isResponder(m_intermediate));
@@ -358,7 +365,8 @@ void TestOcspStaple::unsuccessfulStatuses_data()
 {
     QTest::addColumn<int>("status");
     QTest::addColumn<QString>("name");
-    QTest::newRow("malformedRequest") << OCSP_RESPONSE_STATUS_MALFORMEDREQUEST << QStringLiteral("malformedRequest");
+    QTest::newRow("malformedRequest")
+        << OCSP_RESPONSE_STATUS_MALFORMEDREQUEST << QStringLiteral("malformedRequest");
     QTest::newRow("internalError") << OCSP_RESPONSE_STATUS_INTERNALERROR << QStringLiteral("internalError");
     QTest::newRow("tryLater") << OCSP_RESPONSE_STATUS_TRYLATER << QStringLiteral("tryLater");
     QTest::newRow("sigRequired") << OCSP_RESPONSE_STATUS_SIGREQUIRED << QStringLiteral("sigRequired");
@@ -373,7 +381,8 @@ void TestOcspStaple::unsuccessfulStatuses()
     spec.responseStatus = status;
     const QByteArray der = m_pki->staple(spec);
     QVERIFY(!der.isEmpty());
-    const OcspStaple::ParseResult result = OcspStaple::fromDer(der, SourceLocation{QStringLiteral("x.ocsp"), 0, 1});
+    const OcspStaple::ParseResult result =
+        OcspStaple::fromDer(der, SourceLocation{QStringLiteral("x.ocsp"), 0, 1});
     // A defined status: a real answer from a responder, kept so the analysis can name it.
     QVERIFY2(result.error.isEmpty(), qPrintable(result.error));
     const OcspStaple& staple = result.staple;
@@ -396,7 +405,8 @@ void TestOcspStaple::undefinedStatusIsRefused()
     spec.responseStatus = 4; // RFC 6960 leaves 4 unused
     const QByteArray der = m_pki->staple(spec);
     QVERIFY(!der.isEmpty());
-    const OcspStaple::ParseResult result = OcspStaple::fromDer(der, SourceLocation{QStringLiteral("x.ocsp"), 0, 1});
+    const OcspStaple::ParseResult result =
+        OcspStaple::fromDer(der, SourceLocation{QStringLiteral("x.ocsp"), 0, 1});
     QVERIFY(result.staple.isNull());
     QVERIFY2(result.error.contains(QStringLiteral("RFC 6960 does not define")), qPrintable(result.error));
 }
@@ -420,7 +430,8 @@ void TestOcspStaple::notAnOcspResponse()
 {
     QFETCH(QByteArray, bytes);
     QFETCH(QString, error);
-    const OcspStaple::ParseResult result = OcspStaple::fromDer(bytes, SourceLocation{QStringLiteral("x.ocsp"), 0, 1});
+    const OcspStaple::ParseResult result =
+        OcspStaple::fromDer(bytes, SourceLocation{QStringLiteral("x.ocsp"), 0, 1});
     QVERIFY(result.staple.isNull());
     QVERIFY2(result.error.contains(error), qPrintable(result.error));
     QVERIFY(result.staple.id().isEmpty());
@@ -454,9 +465,11 @@ void TestOcspStaple::embeddedCertificates()
 
 void TestOcspStaple::severalSingleResponses()
 {
-    const IssuedCert other = m_pki->issueLeaf([](CertSpec& s) { s.commonName = QStringLiteral("mail.example.test"); });
-    const QByteArray der = m_pki->factory().ocspResponse(m_pki->leaf, m_pki->intermediate, m_pki->intermediate,
-                                                         m_pki->goodStapleSpec(), {{&other, &m_pki->intermediate}});
+    const IssuedCert other =
+        m_pki->issueLeaf([](CertSpec& s) { s.commonName = QStringLiteral("mail.example.test"); });
+    const QByteArray der =
+        m_pki->factory().ocspResponse(m_pki->leaf, m_pki->intermediate, m_pki->intermediate,
+                                      m_pki->goodStapleSpec(), {{&other, &m_pki->intermediate}});
     const OcspStaple staple = parse(der);
     const QList<OcspSingleResponse> responses = staple.responses();
     QCOMPARE(responses.size(), 2);
@@ -468,7 +481,8 @@ void TestOcspStaple::severalSingleResponses()
 void TestOcspStaple::withSourceKeepsTheResponse()
 {
     const OcspStaple staple = parse(m_pki->goodStaple());
-    const OcspStaple served = staple.withSource(SourceLocation{QStringLiteral("www.example.test:443 [127.0.0.1]"), 0, 1, true});
+    const OcspStaple served =
+        staple.withSource(SourceLocation{QStringLiteral("www.example.test:443 [127.0.0.1]"), 0, 1, true});
     QCOMPARE(served.id(), staple.id());
     QCOMPARE(served.der(), staple.der());
     QVERIFY(served.source().served);

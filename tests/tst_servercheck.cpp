@@ -36,7 +36,8 @@ Bundle servedBundle(const Certificate& leaf, const OcspStaple& staple = {})
     b.id = leaf.id() + QLatin1Char('@') + kServed;
     b.leaf = leaf.withSource(SourceLocation{kServed, 0, 2, true});
     if (!staple.isNull())
-        b.staples << AttachedStaple{staple.withSource(SourceLocation{kServed, 0, 1, true}), StapleAttachment::Explicit};
+        b.staples << AttachedStaple{staple.withSource(SourceLocation{kServed, 0, 1, true}),
+                                    StapleAttachment::Explicit};
     return b;
 }
 
@@ -71,7 +72,8 @@ void expectOne(const QList<Finding>& findings, Severity severity, const QStringL
     QCOMPARE(f.severity, severity);
     QCOMPARE(f.subject, kServed); // about the address that served it
     for (const QString& text : named)
-        QVERIFY2(f.message.contains(text), qPrintable(QStringLiteral("'%1' not in: %2").arg(text, f.message)));
+        QVERIFY2(f.message.contains(text),
+                 qPrintable(QStringLiteral("'%1' not in: %2").arg(text, f.message)));
     QCOMPARE(f.objectIds, objectIds);
 }
 
@@ -133,7 +135,8 @@ void TestServerCheck::sameCertificateAndStaple()
     const QByteArray der = stapleAt(-1);
     const OcspStaple onDisk = stapleOf(der, SourceLocation{kFolder + QStringLiteral("/site.ocsp"), 0, 1});
     const OcspStaple served = stapleOf(der, SourceLocation{kServed, 0, 1, true});
-    QVERIFY(compareWithDisk(servedBundle(m_leaf, served), diskOf({diskBundle(m_leaf, {onDisk})}), kLabel).isEmpty());
+    QVERIFY(compareWithDisk(servedBundle(m_leaf, served), diskOf({diskBundle(m_leaf, {onDisk})}), kLabel)
+                .isEmpty());
 }
 
 void TestServerCheck::noStapleOnDiskIsNoDifference()
@@ -156,7 +159,8 @@ void TestServerCheck::servedCertificateNotAmongTheFiles()
     const Certificate mail = certOf(m_pki->issueLeaf([](CertSpec& s) {
         s.commonName = QStringLiteral("mail.example.test");
         s.dnsNames = {QStringLiteral("mail.example.test")};
-    }), kFolder + QStringLiteral("/mail.pem"));
+    }),
+                                    kFolder + QStringLiteral("/mail.pem"));
     const QList<Finding> findings = compareWithDisk(servedBundle(m_leaf), diskOf({diskBundle(mail)}), kLabel);
     expectOne(findings, Severity::Warning, {kLabel, mail.displayName(), m_leaf.displayName()}, {m_leaf.id()});
 }
@@ -172,7 +176,8 @@ void TestServerCheck::onlyCaCertificatesOnDisk()
 void TestServerCheck::serverStillServesThePreviousCertificate()
 {
     // The disk bundle of the old certificate knows it was superseded (the bundler said so).
-    Bundle old = diskBundle(m_leaf.withSource(SourceLocation{kFolder + QStringLiteral("/previous.pem"), 0, 1}));
+    Bundle old =
+        diskBundle(m_leaf.withSource(SourceLocation{kFolder + QStringLiteral("/previous.pem"), 0, 1}));
     old.supersededBy = m_renewed;
     const QList<Finding> findings =
         compareWithDisk(servedBundle(m_leaf), diskOf({old, diskBundle(m_renewed)}), kLabel);
@@ -185,13 +190,16 @@ void TestServerCheck::serverStillServesThePreviousCertificate()
 void TestServerCheck::serverStillServesThePreviousCertificateFoundByName()
 {
     // Only the renewed certificate on disk: found by its names.
-    const QList<Finding> findings = compareWithDisk(servedBundle(m_leaf), diskOf({diskBundle(m_renewed)}), kLabel);
-    expectOne(findings, Severity::Error, {m_leaf.serialHex(), m_renewed.serialHex()}, {m_leaf.id(), m_renewed.id()});
+    const QList<Finding> findings =
+        compareWithDisk(servedBundle(m_leaf), diskOf({diskBundle(m_renewed)}), kLabel);
+    expectOne(findings, Severity::Error, {m_leaf.serialHex(), m_renewed.serialHex()},
+              {m_leaf.id(), m_renewed.id()});
 }
 
 void TestServerCheck::serverServesANewerCertificate()
 {
-    const QList<Finding> findings = compareWithDisk(servedBundle(m_renewed), diskOf({diskBundle(m_leaf)}), kLabel);
+    const QList<Finding> findings =
+        compareWithDisk(servedBundle(m_renewed), diskOf({diskBundle(m_leaf)}), kLabel);
     expectOne(findings, Severity::Warning,
               {m_renewed.serialHex(), m_leaf.serialHex(), QStringLiteral("not the ones the server reads")},
               {m_renewed.id(), m_leaf.id()});
@@ -203,8 +211,10 @@ void TestServerCheck::namesMatchWhateverTheCase()
         s.commonName = QStringLiteral("WWW.EXAMPLE.TEST");
         s.dnsNames = {QStringLiteral("WWW.Example.Test")};
         s.notBefore = daysFrom(fixedNow(), -1);
-    }), kFolder + QStringLiteral("/site.pem"));
-    const QList<Finding> findings = compareWithDisk(servedBundle(m_leaf), diskOf({diskBundle(upper)}), kLabel);
+    }),
+                                     kFolder + QStringLiteral("/site.pem"));
+    const QList<Finding> findings =
+        compareWithDisk(servedBundle(m_leaf), diskOf({diskBundle(upper)}), kLabel);
     expectOne(findings, Severity::Error, {m_leaf.serialHex(), upper.serialHex()}, {m_leaf.id(), upper.id()});
 }
 
@@ -252,20 +262,25 @@ void TestServerCheck::serverStaplesANewerResponse()
     const OcspStaple served = stapleOf(stapleAt(-1), SourceLocation{kServed, 0, 1, true});
     const QList<Finding> findings =
         compareWithDisk(servedBundle(m_leaf, served), diskOf({diskBundle(m_leaf, {onDisk})}), kLabel);
-    expectOne(findings, Severity::Info, {file, formatTime(daysFrom(fixedNow(), -1))}, {served.id(), onDisk.id()});
+    expectOne(findings, Severity::Info, {file, formatTime(daysFrom(fixedNow(), -1))},
+              {served.id(), onDisk.id()});
 }
 
 void TestServerCheck::newestStapleOnDiskCounts()
 {
     // Two staples on disk for the leaf (an old one left beside the fresh one): the newest is what the
     // server should serve, so serving the old one is behind.
-    const OcspStaple older = stapleOf(stapleAt(-6), SourceLocation{kFolder + QStringLiteral("/site.ocsp.old"), 0, 1});
-    const OcspStaple newer = stapleOf(stapleAt(-1), SourceLocation{kFolder + QStringLiteral("/site.ocsp"), 0, 1});
+    const OcspStaple older =
+        stapleOf(stapleAt(-6), SourceLocation{kFolder + QStringLiteral("/site.ocsp.old"), 0, 1});
+    const OcspStaple newer =
+        stapleOf(stapleAt(-1), SourceLocation{kFolder + QStringLiteral("/site.ocsp"), 0, 1});
     const OcspStaple served = stapleOf(older.der(), SourceLocation{kServed, 0, 1, true});
-    for (const QList<OcspStaple>& order : {QList<OcspStaple>{older, newer}, QList<OcspStaple>{newer, older}}) {
+    for (const QList<OcspStaple>& order :
+         {QList<OcspStaple>{older, newer}, QList<OcspStaple>{newer, older}}) {
         const QList<Finding> findings =
             compareWithDisk(servedBundle(m_leaf, served), diskOf({diskBundle(m_leaf, order)}), kLabel);
-        expectOne(findings, Severity::Warning, {kFolder + QStringLiteral("/site.ocsp"), QStringLiteral("5 days older")},
+        expectOne(findings, Severity::Warning,
+                  {kFolder + QStringLiteral("/site.ocsp"), QStringLiteral("5 days older")},
                   {served.id(), newer.id()});
     }
 }

@@ -195,13 +195,15 @@ void TestTrustStore::addCaFile_data()
     QTest::addColumn<QString>("name");
     QTest::addColumn<QByteArray>("content");
     QTest::addColumn<int>("anchors");
-    QTest::newRow("PEM bundle") << QStringLiteral("bundle.pem") << TestPki::pem({&m_pki->root, &m_pki->intermediate}) << 2;
+    QTest::newRow("PEM bundle") << QStringLiteral("bundle.pem")
+                                << TestPki::pem({&m_pki->root, &m_pki->intermediate}) << 2;
     QTest::newRow("DER") << QStringLiteral("root.der") << m_pki->root.certDer() << 1;
     QTest::newRow("PEM with text around it") << QStringLiteral("root.crt")
-                                             << QByteArrayLiteral("Subject: the test root\n") + m_pki->root.certPem()
-                                                    + QByteArrayLiteral("\n# end\n")
+                                             << QByteArrayLiteral("Subject: the test root\n") +
+                                                    m_pki->root.certPem() + QByteArrayLiteral("\n# end\n")
                                              << 1;
-    QTest::newRow("PKCS#7") << QStringLiteral("cas.p7b") << PkiFactory::pkcs7Der({&m_pki->root, &m_pki->intermediate}) << 2;
+    QTest::newRow("PKCS#7") << QStringLiteral("cas.p7b")
+                            << PkiFactory::pkcs7Der({&m_pki->root, &m_pki->intermediate}) << 2;
 }
 
 void TestTrustStore::addCaFile()
@@ -228,10 +230,12 @@ void TestTrustStore::caFileWithoutCertificates_data()
     QTest::addColumn<bool>("exists");
     QTest::addColumn<QByteArray>("content");
     QTest::addColumn<bool>("saysNoCertificates"); // the store's own finding, not the loader's
-    QTest::newRow("only a private key") << QStringLiteral("key.pem") << true << m_pki->keyPem(m_pki->root) << true;
+    QTest::newRow("only a private key")
+        << QStringLiteral("key.pem") << true << m_pki->keyPem(m_pki->root) << true;
     QTest::newRow("only a staple") << QStringLiteral("site.ocsp") << true << m_pki->goodStaple() << true;
     QTest::newRow("empty file") << QStringLiteral("empty.pem") << true << QByteArray() << false;
-    QTest::newRow("garbage") << QStringLiteral("notes.txt") << true << QByteArrayLiteral("no certificates here\n") << false;
+    QTest::newRow("garbage") << QStringLiteral("notes.txt") << true
+                             << QByteArrayLiteral("no certificates here\n") << false;
     QTest::newRow("missing file") << QStringLiteral("missing.pem") << false << QByteArray() << false;
 }
 
@@ -248,12 +252,13 @@ void TestTrustStore::caFileWithoutCertificates()
     const QList<Finding> findings = store.addCaFile(path);
     // Never silent: a CA file that adds nothing says why, about that file.
     QVERIFY(!findings.isEmpty());
-    QVERIFY(std::any_of(findings.begin(), findings.end(), [&](const Finding& f) { return f.subject.contains(name); }));
+    QVERIFY(std::any_of(findings.begin(), findings.end(),
+                        [&](const Finding& f) { return f.subject.contains(name); }));
     QVERIFY(store.extraAnchors().isEmpty());
     QCOMPARE(storeCertificates(store), 0);
     const bool own = std::any_of(findings.begin(), findings.end(), [](const Finding& f) {
-        return f.code == QLatin1String("INPUT_UNRECOGNIZED") && f.severity == Severity::Error
-            && f.message.contains(QLatin1String("holds no certificates"));
+        return f.code == QLatin1String("INPUT_UNRECOGNIZED") && f.severity == Severity::Error &&
+               f.message.contains(QLatin1String("holds no certificates"));
     });
     QCOMPARE(own, saysNoCertificates);
 }

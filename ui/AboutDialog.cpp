@@ -27,12 +27,14 @@ AboutDialog::AboutDialog(QWidget* parent) : QDialog(parent)
     name->setFont(big);
     m_version = new QLabel(tr("Version %1").arg(applicationVersion()), this);
     m_version->setTextInteractionFlags(Qt::TextSelectableByMouse); // for bug reports
-    auto* what = new QLabel(tr("Inspects TLS certificates, chains and OCSP staples and says exactly what is wrong."), this);
+    auto* what = new QLabel(
+        tr("Inspects TLS certificates, chains and OCSP staples and says exactly what is wrong."), this);
     what->setWordWrap(true);
     // The runtime versions, not the headers': a bug report needs what actually ran.
-    auto* built = new QLabel(tr("Qt %1 · %2").arg(QString::fromLatin1(qVersion()),
-                                                   QString::fromLatin1(OpenSSL_version(OPENSSL_VERSION))),
-                             this);
+    auto* built = new QLabel(
+        tr("Qt %1 · %2")
+            .arg(QString::fromLatin1(qVersion()), QString::fromLatin1(OpenSSL_version(OPENSSL_VERSION))),
+        this);
     built->setTextInteractionFlags(Qt::TextSelectableByMouse);
     for (QLabel* label : {name, m_version, what, built})
         label->setTextFormat(Qt::PlainText);
