@@ -1,6 +1,7 @@
 // staplescope: the desktop window. Also renders itself to a PNG for docs, tests and bug reports:
 //   staplescope [--demo] [--connect HOST[:PORT]]… [--at TIME] [--screenshot OUT.png [--size WxH] [--tab findings|details] [--dark]] PATHS…
 #include "InspectCommand.h" // parseEvaluationTime, shared with staplescope-cli --at
+#include "AppResources.h"
 #include "DetailsPane.h"
 #include "MainWindow.h"
 #include "TextEscape.h"
@@ -69,6 +70,7 @@ int main(int argc, char* argv[])
     QApplication::setOrganizationName(QStringLiteral("Staplescope"));
     QApplication::setApplicationVersion(QStringLiteral(STAPLESCOPE_VERSION));
     QApplication::setDesktopFileName(QStringLiteral("org.staplescope.Staplescope"));
+    QApplication::setWindowIcon(ui::applicationIcon()); // every window and dialog, not only the main one
 
     QCommandLineParser parser;
     parser.setApplicationDescription(QApplication::translate(

@@ -1,5 +1,7 @@
 #include "MainWindow.h"
 
+#include "AboutDialog.h"
+#include "AppResources.h"
 #include "AppSettings.h"
 #include "BundleListModel.h"
 #include "ConnectDialog.h"
@@ -66,6 +68,7 @@ MainWindow::MainWindow(std::unique_ptr<AppSettings> settings, QWidget* parent)
       m_workspace(std::make_unique<Workspace>(*m_settings))
 {
     setWindowTitle(tr("Staplescope"));
+    setWindowIcon(applicationIcon());
     setAcceptDrops(true);
     m_bundleModel = new BundleListModel(this);
     m_findingModel = new FindingListModel(this);
@@ -173,13 +176,14 @@ void MainWindow::buildActions()
                "<b>Home</b> fit all · <b>L</b> leaf and staples · <b>T</b> the evaluation time · <b>↑/↓</b> lanes · "
                "<b>Enter</b> show the lane's details</p><p><b>Ctrl+Shift+C</b> copies the selected finding.</p>"));
     });
-    help->addAction(tr("&About Staplescope"), this, [this] {
-        QMessageBox::about(this, tr("About Staplescope"),
-                           tr("<h3>Staplescope %1</h3><p>Inspects TLS certificates, chains and OCSP staples and says "
-                              "exactly what is wrong.</p><p>Qt %2 · %3</p>")
-                               .arg(QApplication::applicationVersion(), QString::fromLatin1(qVersion()),
-                                    QString::fromLatin1(OPENSSL_VERSION_TEXT)));
+    QAction* about = help->addAction(tr("&About Staplescope"), this, [this] {
+        // open(), not exec(): no nested event loop, and tests find the dialog and close it.
+        auto* dialog = new AboutDialog(this);
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+        dialog->open();
     });
+    about->setObjectName(QStringLiteral("aboutAction"));
+    about->setMenuRole(QAction::AboutRole);
 }
 
 QWidget* MainWindow::buildWelcome()

@@ -60,15 +60,6 @@ QString endpointSubject(const ProbeOptions& o)
     return host.contains(QLatin1Char(':')) ? QLatin1Char('[') + host + QLatin1Char(']') + port : host + port;
 }
 
-// The files a request compares against, loaded and bundled as `inspect` would.
-struct DiskState {
-    QList<Bundle> bundles;
-    QList<Finding> findings;
-    QStringList files;
-    QList<Certificate> certificates;
-    bool explicitRoles = false;
-};
-
 DiskState loadDisk(const CompareSource& source, const ServerCheckOptions& options, const TrustStore* trust)
 {
     DiskState disk;
@@ -142,6 +133,8 @@ QString stapleDescription(const OcspStaple& staple)
         .arg(s.certId.serialHex(), formatTime(staple.producedAt()), formatTime(s.thisUpdate),
              s.nextUpdate.isValid() ? QStringLiteral(", nextUpdate %1").arg(formatTime(s.nextUpdate)) : QString());
 }
+
+} // namespace
 
 QList<Finding> compareWithDisk(const Bundle& served, const DiskState& disk, const QString& compareLabel)
 {
@@ -252,6 +245,8 @@ QList<Finding> compareWithDisk(const Bundle& served, const DiskState& disk, cons
     }
     return out;
 }
+
+namespace {
 
 // A TLS failure (454 to STARTTLS, or a handshake that fails only with status_request) explained
 // with the files: a staple file that doesn't fit its certificate is the classic cause.

@@ -71,6 +71,21 @@ ServerCheckResult runServerChecks(const QList<ServerCheckRequest>& requests, con
 InspectionReport checkServers(const QList<ServerCheckRequest>& requests, const ServerCheckOptions& options,
                               const AnalysisOptions& analysis, const std::atomic<bool>* cancel = nullptr);
 
+// The files a request compares against, loaded and bundled as `inspect` would.
+struct DiskState {
+    QList<Bundle> bundles;
+    QList<Finding> findings;
+    QStringList files;
+    QList<Certificate> certificates;
+    bool explicitRoles = false;
+};
+
+// What one address served against the files: the same certificate (else the current one on disk
+// for the same names: the server was not reloaded after a renewal, or the files are not the ones
+// it reads), then the same staple (none served, an old one, an older or newer thisUpdate).
+// Findings are SERVED_DIFFERS_FROM_DISK; none when they agree. `compareLabel` names the files.
+QList<Finding> compareWithDisk(const Bundle& served, const DiskState& disk, const QString& compareLabel);
+
 // Turns one address's probe result into a served bundle (leaf, chain as served, staple attached
 // explicitly, expected host name), or nullopt when the server sent no certificate. Findings for
 // bytes that don't parse are appended to `findings`.
