@@ -1,5 +1,6 @@
 #include "TlsProbe.h"
 
+#include "FindingRegistry.h"
 #include "OpenSslPtr.h"
 
 #include <QHash>
@@ -110,17 +111,11 @@ QString printableBytes(const QByteArray& bytes)
     return out;
 }
 
-Finding probeFinding(const QString& code, const QString& subject, const QString& title, const QString& message,
+// Every finding of this layer is an error: the server could not be checked.
+Finding probeFinding(FindingCode code, const QString& subject, const QString& title, const QString& message,
                      const QString& fix)
 {
-    Finding f;
-    f.code = code;
-    f.severity = Severity::Error;
-    f.title = title;
-    f.subject = subject;
-    f.message = message;
-    f.fix = fix;
-    return f;
+    return makeFinding(code, Severity::Error, title, subject, message, fix);
 }
 
 struct Address {
@@ -313,6 +308,7 @@ public:
                 f.fix = QStringLiteral("Fetch a fresh OCSP response for the certificate the server uses, write it to the "
                                        "server's staple file (nginx ssl_stapling_file, Exim tls_ocsp_file, HAProxy .ocsp), "
                                        "and reload the server.");
+                f.remedy = Remedy{RemedyKind::RefreshStaple, {}, {}, {}};
                 r.findings << f;
                 return;
             }
@@ -337,7 +333,7 @@ private:
     Clock::time_point stepDeadline() const { return std::min(Clock::now() + milliseconds(o.stepTimeoutMs), m_overall); }
     bool overallIsTighter(Clock::time_point deadline) const { return deadline >= m_overall; }
 
-    Attempt fail(AttemptOutcome outcome, const QString& code, const ProbeResult& r, const QString& title,
+    Attempt fail(AttemptOutcome outcome, FindingCode code, const ProbeResult& r, const QString& title,
                  const QString& message, const QString& fix, bool retryable = false)
     {
         Attempt a;
@@ -351,7 +347,7 @@ private:
     {
         sock.reset(::socket(address.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
         if (!sock.isValid())
-            return fail(AttemptOutcome::ConnectFailed, ProbeCode::ConnectFailed, r, QStringLiteral("Cannot create a socket"),
+            return fail(AttemptOutcome::ConnectFailed, FindingCode::ConnectFailed, r, QStringLiteral("Cannot create a socket"),
                         QStringLiteral("Creating a socket for %1 failed: %2.").arg(address.text, QString::fromLocal8Bit(std::strerror(errno))),
                         QString());
         const int one = 1;
@@ -364,7 +360,7 @@ private:
                 switch (waitForSocket(sock.get(), POLLOUT, deadline, m_cancel)) {
                 case SocketWait::Cancelled: return Attempt{AttemptOutcome::Cancelled, std::nullopt, false};
                 case SocketWait::TimedOut:
-                    return fail(AttemptOutcome::ConnectFailed, ProbeCode::ConnectFailed, r,
+                    return fail(AttemptOutcome::ConnectFailed, FindingCode::ConnectFailed, r,
                                 QStringLiteral("Connection timed out"),
                                 QStringLiteral("Connecting to %1 port %2 timed out after %3: nothing answered (a firewall "
                                                "dropping packets, or the host is down).")
@@ -390,7 +386,7 @@ private:
             case ETIMEDOUT: what = QStringLiteral("the connection timed out"); break;
             default: what = QString::fromLocal8Bit(std::strerror(err)); break;
             }
-            return fail(AttemptOutcome::ConnectFailed, ProbeCode::ConnectFailed, r,
+            return fail(AttemptOutcome::ConnectFailed, FindingCode::ConnectFailed, r,
                         err == ECONNREFUSED ? QStringLiteral("Connection refused") : QStringLiteral("Cannot connect"),
                         QStringLiteral("Connecting to %1 port %2 failed: %3.").arg(address.text, QString::number(o.port), what),
                         err == ECONNREFUSED
@@ -425,7 +421,7 @@ private:
                 if (problem->code.isEmpty())
                     return Attempt{AttemptOutcome::Cancelled, std::nullopt, false};
                 if (problem->title.isEmpty())
-                    problem->title = problem->code == ProbeCode::StartTlsNotOffered ? QStringLiteral("STARTTLS not offered")
+                    problem->title = findingCode(*problem) == FindingCode::StartTlsNotOffered ? QStringLiteral("STARTTLS not offered")
                                                                                     : QStringLiteral("STARTTLS failed");
                 return Attempt{AttemptOutcome::StartTlsFailed, problem, false};
             }
@@ -539,7 +535,7 @@ private:
         SslPtr ssl(ctx ? SSL_new(ctx.get()) : nullptr);
         if (!ssl) {
             const QString why = takeOpenSslErrors();
-            return fail(AttemptOutcome::HandshakeFailed, ProbeCode::TlsHandshakeFailed, r,
+            return fail(AttemptOutcome::HandshakeFailed, FindingCode::TlsHandshakeFailed, r,
                         QStringLiteral("TLS could not start"),
                         QStringLiteral("OpenSSL could not set up a TLS client: %1").arg(why), QString());
         }
@@ -551,7 +547,7 @@ private:
         BIO* bio = BIO_new(noSigpipeSocketMethod());
         if (!bio) {
             const QString why = takeOpenSslErrors();
-            return fail(AttemptOutcome::HandshakeFailed, ProbeCode::TlsHandshakeFailed, r,
+            return fail(AttemptOutcome::HandshakeFailed, FindingCode::TlsHandshakeFailed, r,
                         QStringLiteral("TLS could not start"),
                         QStringLiteral("OpenSSL could not set up a socket BIO: %1").arg(why), QString());
         }
@@ -583,7 +579,7 @@ private:
                     const QString limit = overallIsTighter(deadline)
                         ? QStringLiteral("the check's total time limit of %1").arg(secondsText(o.totalTimeoutMs))
                         : QStringLiteral("%1 (the step timeout)").arg(secondsText(o.stepTimeoutMs));
-                    return fail(AttemptOutcome::HandshakeFailed, ProbeCode::TlsHandshakeFailed, r,
+                    return fail(AttemptOutcome::HandshakeFailed, FindingCode::TlsHandshakeFailed, r,
                                 QStringLiteral("TLS handshake timed out"),
                                 trace.anyRecordReceived
                                     ? QStringLiteral("The server started the TLS handshake but didn't finish it within %1.").arg(limit)
@@ -604,7 +600,7 @@ private:
             bool retryable = false;
             const QString why = describeFailure(err, savedErrno, openSslText, trace, &retryable);
             r.transcript << QStringLiteral("-- TLS handshake failed: %1").arg(why);
-            return fail(AttemptOutcome::HandshakeFailed, ProbeCode::TlsHandshakeFailed, r,
+            return fail(AttemptOutcome::HandshakeFailed, FindingCode::TlsHandshakeFailed, r,
                         QStringLiteral("TLS handshake failed"),
                         QStringLiteral("The TLS handshake%1 failed: %2.")
                             .arg(r.protocol == StartTlsProtocol::None
@@ -680,7 +676,7 @@ QList<ProbeResult> probe(const ProbeOptions& options, const std::atomic<bool>* c
                 continue;
             }
             ProbeResult r = base;
-            r.findings << probeFinding(ProbeCode::ConnectFailed, r.subject(), QStringLiteral("Not an IP address"),
+            r.findings << probeFinding(FindingCode::ConnectFailed, r.subject(), QStringLiteral("Not an IP address"),
                                        QStringLiteral("\"%1\" is not an IPv4 or IPv6 address.").arg(literal),
                                        QStringLiteral("Give --ip an address such as 192.0.2.1 or 2001:db8::1."));
             return {r};
@@ -690,7 +686,7 @@ QList<ProbeResult> probe(const ProbeOptions& options, const std::atomic<bool>* c
         addresses = resolve(base.host, &error);
         if (addresses.isEmpty()) {
             ProbeResult r = base;
-            r.findings << probeFinding(ProbeCode::ConnectFailed, r.subject(), QStringLiteral("Host name does not resolve"),
+            r.findings << probeFinding(FindingCode::ConnectFailed, r.subject(), QStringLiteral("Host name does not resolve"),
                                        QStringLiteral("Looking up \"%1\" in DNS failed: %2.").arg(base.host, error),
                                        QStringLiteral("Check the spelling and the DNS records (A and AAAA) of the name, "
                                                       "or pin an address with --ip."));
@@ -706,7 +702,7 @@ QList<ProbeResult> probe(const ProbeOptions& options, const std::atomic<bool>* c
             if (cancel && cancel->load()) {
                 r.cancelled = true;
             } else {
-                r.findings << probeFinding(ProbeCode::ConnectFailed, r.subject(), QStringLiteral("Not checked: time limit"),
+                r.findings << probeFinding(FindingCode::ConnectFailed, r.subject(), QStringLiteral("Not checked: time limit"),
                                            QStringLiteral("The check's total time limit of %1 ran out before this address "
                                                           "was tried.")
                                                .arg(secondsText(options.totalTimeoutMs)),

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "FindingRegistry.h"
 #include "TextEscape.h"
 
 #include <QJsonArray>
@@ -15,10 +16,14 @@ namespace {
 // reports list them under separate headings.
 bool isConnectionFinding(const Finding& f)
 {
-    static const QStringList codes = {QStringLiteral("CONNECT_FAILED"), QStringLiteral("TLS_HANDSHAKE_FAILED"),
-                                      QStringLiteral("STARTTLS_NOT_OFFERED"), QStringLiteral("STARTTLS_FAILED"),
-                                      QStringLiteral("ADDRESSES_DIFFER"), QStringLiteral("SERVED_DIFFERS_FROM_DISK")};
-    return codes.contains(f.code);
+    const FindingInfo* info = findingInfo(f);
+    return info && info->category == FindingCategory::Connection;
+}
+
+bool isInputFinding(const Finding& f)
+{
+    const FindingInfo* info = findingInfo(f);
+    return info && info->category == FindingCategory::Input;
 }
 
 QList<Finding> connectionFindings(const InspectionReport& report)
@@ -343,7 +348,7 @@ QString reportToText(const InspectionReport& report, bool colour)
         constexpr int maxSkippedListed = 5;
         QList<Finding> skipped;
         for (const Finding& f : inputs) {
-            if (f.severity == Severity::Info && f.code.startsWith(QLatin1String("INPUT_")))
+            if (f.severity == Severity::Info && isInputFinding(f))
                 skipped << f;
             else
                 writeFinding(out, f);
