@@ -6,6 +6,7 @@
 #include "DemoData.h"
 #include "DetailsPane.h"
 #include "FindingListModel.h"
+#include "GuiRemedy.h"
 #include "ReportFormat.h"
 #include "SettingsDialog.h"
 #include "SeverityBadgeDelegate.h"
@@ -714,6 +715,8 @@ void MainWindow::showFinding(int row)
     html += QStringLiteral("<p>%1</p>").arg(escapeHtml(f->message));
     if (!f->fix.isEmpty())
         html += QStringLiteral("<p><b>%1</b> %2</p>").arg(tr("Fix:"), escapeHtml(f->fix));
+    if (f->remedy.kind != RemedyKind::None)
+        html += QStringLiteral("<p><b>%1</b> %2</p>").arg(tr("Remedy:"), escapeHtml(guiRemedyText(f->remedy)));
     m_findingText->setHtml(html);
 }
 
@@ -872,7 +875,7 @@ void MainWindow::showSettings()
 void MainWindow::copyCurrentFinding()
 {
     if (const Finding* f = m_findingModel->findingAt(currentFindingRow())) {
-        QApplication::clipboard()->setText(findingToText(*f));
+        QApplication::clipboard()->setText(findingToText(*f, guiRemedyText));
         statusBar()->showMessage(tr("Finding %1 copied").arg(f->code), 3000);
     }
 }

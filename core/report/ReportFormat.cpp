@@ -284,7 +284,7 @@ QByteArray reportToJsonBytes(const InspectionReport& report)
     return escapeJsonDocumentControls(QJsonDocument(reportToJson(report)).toJson(QJsonDocument::Indented));
 }
 
-QString findingToText(const Finding& f)
+QString findingToText(const Finding& f, const RemedyWording& remedy)
 {
     // Pasted into a terminal or a chat, so escaped like the text report.
     QString text = QStringLiteral("[%1] %2 — %3\n  %4\n  %5")
@@ -292,10 +292,12 @@ QString findingToText(const Finding& f)
                             escapeText(f.message));
     if (!f.fix.isEmpty())
         text += QStringLiteral("\n  Fix: ") + escapeText(f.fix);
+    if (remedy && f.remedy.kind != RemedyKind::None)
+        text += QStringLiteral("\n  Remedy: ") + escapeText(remedy(f.remedy));
     return text;
 }
 
-QString reportToText(const InspectionReport& report, bool colour)
+QString reportToText(const InspectionReport& report, bool colour, const RemedyWording& remedy)
 {
     const QString reset = colour ? QStringLiteral("\033[0m") : QString();
     const QString bold = colour ? QStringLiteral("\033[1m") : QString();
@@ -309,6 +311,8 @@ QString reportToText(const InspectionReport& report, bool colour)
         out += QStringLiteral("      %1\n").arg(escapeText(f.message));
         if (!f.fix.isEmpty())
             out += QStringLiteral("      Fix: %1\n").arg(escapeText(f.fix));
+        if (remedy && f.remedy.kind != RemedyKind::None)
+            out += QStringLiteral("      Remedy: %1\n").arg(escapeText(remedy(f.remedy)));
     };
     QString out;
     out += QStringLiteral("Staplescope report, evaluated at %1\n").arg(formatTime(report.at));
