@@ -193,8 +193,12 @@ Finding makeFinding(FindingCode code, Severity severity, const QString& title, c
                     const QString& fix, const QStringList& objectIds, const Remedy& remedy)
 {
     const FindingInfo& info = findingInfo(code);
-    if (!info.ladder.contains(severity))
+    if (!info.ladder.contains(severity)) {
+        static const bool strict = qEnvironmentVariableIsSet("STAPLESCOPE_STRICT_FINDINGS");
+        if (strict)
+            qFatal("finding %s: severity %s is not on its ladder", qPrintable(info.name), qPrintable(severityName(severity)));
         qWarning("finding %s: severity %s is not on its ladder", qPrintable(info.name), qPrintable(severityName(severity)));
+    }
     Finding f;
     f.code = info.name;
     f.severity = severity;

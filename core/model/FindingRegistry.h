@@ -101,7 +101,7 @@ QString remedyKindName(RemedyKind kind);
 
 struct FindingInfo {
     FindingCode code;
-    QString name;                // "CERT_EXPIRED": the public spelling
+    QString name;                // CERT_EXPIRED: the public spelling
     FindingCategory category;
     QList<Severity> ladder;      // the severities a producer may choose, worst first
     LaneEffect lane;
@@ -122,9 +122,9 @@ std::optional<FindingCode> findingCode(const Finding& finding);
 bool isOnLadder(FindingCode code, Severity severity);
 QString findingCategoryName(FindingCategory category);
 
-// The one way to make a finding. `severity` must lie on the code's ladder (a severity off it is
-// kept, so that behaviour never depends on the check, and reported with qWarning; the tests check
-// every severity they see). `remedy.kind` None: the code's usual remedy kind (with the data given).
+// The one way to make a finding. `severity` must lie on the code's ladder: a severity off it is
+// kept, so that behaviour never depends on the check, and reported with qWarning; with
+// STAPLESCOPE_STRICT_FINDINGS set in the environment (the test suite sets it) it is fatal. `remedy.kind` None: the code's usual remedy kind (with the data given).
 Finding makeFinding(FindingCode code, Severity severity, const QString& title, const QString& subject, const QString& message,
                     const QString& fix, const QStringList& objectIds = {}, const Remedy& remedy = {});
 
