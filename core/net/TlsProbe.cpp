@@ -586,9 +586,9 @@ private:
                                     : QStringLiteral("The server sent nothing in reply to the TLS ClientHello within %1%2.")
                                           .arg(limit, r.protocol == StartTlsProtocol::None
                                                           ? QStringLiteral(" — it may expect a plain-text protocol first "
-                                                                           "(choose one with --starttls)")
+                                                                           "(choose the protocol)")
                                                           : QString()),
-                                QStringLiteral("Check that this port runs TLS%1, or raise --timeout for a slow server.")
+                                QStringLiteral("Check that this port runs TLS%1, or raise the timeout for a slow server.")
                                     .arg(r.protocol == StartTlsProtocol::None ? QStringLiteral(" from the first byte")
                                                                               : QString()));
                 }
@@ -678,7 +678,7 @@ QList<ProbeResult> probe(const ProbeOptions& options, const std::atomic<bool>* c
             ProbeResult r = base;
             r.findings << probeFinding(FindingCode::ConnectFailed, r.subject(), QStringLiteral("Not an IP address"),
                                        QStringLiteral("\"%1\" is not an IPv4 or IPv6 address.").arg(literal),
-                                       QStringLiteral("Give --ip an address such as 192.0.2.1 or 2001:db8::1."));
+                                       QStringLiteral("Give an IP address such as 192.0.2.1 or 2001:db8::1."));
             return {r};
         }
     } else {
@@ -689,7 +689,7 @@ QList<ProbeResult> probe(const ProbeOptions& options, const std::atomic<bool>* c
             r.findings << probeFinding(FindingCode::ConnectFailed, r.subject(), QStringLiteral("Host name does not resolve"),
                                        QStringLiteral("Looking up \"%1\" in DNS failed: %2.").arg(base.host, error),
                                        QStringLiteral("Check the spelling and the DNS records (A and AAAA) of the name, "
-                                                      "or pin an address with --ip."));
+                                                      "or pin the IP address to check."));
             return {r};
         }
     }
@@ -706,7 +706,7 @@ QList<ProbeResult> probe(const ProbeOptions& options, const std::atomic<bool>* c
                                            QStringLiteral("The check's total time limit of %1 ran out before this address "
                                                           "was tried.")
                                                .arg(secondsText(options.totalTimeoutMs)),
-                                           QStringLiteral("Raise --timeout, or check one address with --ip."));
+                                           QStringLiteral("Raise the timeout, or check one address at a time."));
             }
             results << r;
             continue;
