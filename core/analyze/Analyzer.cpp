@@ -1046,16 +1046,19 @@ private:
     // A superseded certificate is history: its problems are noted, not alarmed about.
     void demoteSuperseded()
     {
+        // Its remedy is no longer the finding's own (renew, refresh): it is to retire the file.
+        const Remedy retire{RemedyKind::RetireOldCertificate, b.leaf.source().path, b.leaf.serialHex(), {}};
         for (Finding& f : m_findings) {
             f.severity = Severity::Info;
             f.message = QStringLiteral("(Superseded certificate.) ") + f.message;
+            f.remedy = retire;
         }
         add(FindingCode::CertSuperseded, Severity::Info, QStringLiteral("Superseded by a newer certificate"), certSubject(b.leaf),
             QStringLiteral("A newer certificate for the same names from the same CA exists: %1 in %2, valid from %3. This one is "
                            "the previous certificate and is not expected to be in use.")
                 .arg(b.supersededBy.displayName(), b.supersededBy.source().display(), formatTime(b.supersededBy.notBefore())),
             QStringLiteral("Make sure no server configuration still points at %1; then archive or delete it.").arg(b.leaf.source().path),
-            {b.leaf.id(), b.supersededBy.id()});
+            {b.leaf.id(), b.supersededBy.id()}, retire);
     }
 
     const Bundle& b;
