@@ -3,6 +3,7 @@
 // must not) come out. The last test fails when a code in core/ is produced by no row.
 
 #include "Bundler.h"
+#include "FindingRegistry.h"
 #include "Inspection.h"
 #include "Loader.h"
 #include "TestPki.h"
@@ -1003,6 +1004,16 @@ void TestAnalyzer::findings()
     setup(c);
     const InspectionReport report = c.run();
     const QList<Finding> all = report.allFindings();
+
+    // Every finding is a registry entry with a severity on its ladder (a superseded certificate's
+    // findings are lowered to info after they are made).
+    for (const Finding& f : all) {
+        const FindingInfo* info = findingInfo(f);
+        QVERIFY2(info, qPrintable(f.code));
+        QVERIFY2(info->ladder.contains(f.severity) ||
+                     (f.severity == Severity::Info && f.message.startsWith(QLatin1String("(Superseded certificate.)"))),
+                 qPrintable(QStringLiteral("%1 %2 is not on its ladder").arg(f.code, severityName(f.severity))));
+    }
 
     // Whatever the row is about, the chain verdict must be the one `openssl verify` gives on the
     // same files (the issue-9 target: never less right than the verifier clients run).

@@ -2,6 +2,7 @@
 // bundles built in memory: no sockets, no files. The end-to-end path through a live loopback server
 // is tst_servers.
 
+#include "FindingRegistry.h"
 #include "ServerCheck.h"
 #include "TestPki.h"
 
@@ -68,7 +69,7 @@ void expectOne(const QList<Finding>& findings, Severity severity, const QStringL
 {
     QCOMPARE(findings.size(), 1);
     const Finding& f = findings.first();
-    QCOMPARE(f.code, ServerCode::ServedDiffersFromDisk);
+    QCOMPARE(f.code, codeName(FindingCode::ServedDiffersFromDisk));
     QCOMPARE(f.severity, severity);
     QCOMPARE(f.subject, kServed); // about the address that served it
     for (const QString& text : named)

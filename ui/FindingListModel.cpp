@@ -1,5 +1,6 @@
 #include "FindingListModel.h"
 
+#include "GuiRemedy.h"
 #include "TextEscape.h"
 #include "UiStyle.h"
 
@@ -32,6 +33,7 @@ QVariant FindingListModel::data(const QModelIndex& index, int role) const
     case CodeRole: return f.code;
     case SeverityRole: return int(f.severity);
     case ObjectIdsRole: return f.objectIds;
+    case RemedyRole: return f.remedy.kind == RemedyKind::None ? QString() : guiRemedyText(f.remedy);
     case Qt::ToolTipRole: return plainToolTip(escapeText(f.subject) + QStringLiteral("\n\n") + escapeText(f.message));
     default: break;
     }

@@ -15,6 +15,7 @@ public:
         CodeRole = Qt::UserRole + 1, // QString
         SeverityRole,                // int(Severity)
         ObjectIdsRole,               // QStringList: lanes to highlight
+        RemedyRole,                  // QString: what to do, in the GUI's words (empty for RemedyKind::None)
     };
 
     explicit FindingListModel(QObject* parent = nullptr);

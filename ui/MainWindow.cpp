@@ -7,6 +7,7 @@
 #include "ConnectDialog.h"
 #include "DetailsPane.h"
 #include "FindingListModel.h"
+#include "GuiRemedy.h"
 #include "ReportFormat.h"
 #include "SettingsDialog.h"
 #include "SeverityBadgeDelegate.h"
@@ -660,6 +661,8 @@ void MainWindow::showFinding(int row)
     html += QStringLiteral("<p>%1</p>").arg(escapeHtml(f->message));
     if (!f->fix.isEmpty())
         html += QStringLiteral("<p><b>%1</b> %2</p>").arg(tr("Fix:"), escapeHtml(f->fix));
+    if (f->remedy.kind != RemedyKind::None)
+        html += QStringLiteral("<p><b>%1</b> %2</p>").arg(tr("Remedy:"), escapeHtml(guiRemedyText(f->remedy)));
     m_findingText->setHtml(html);
 }
 
@@ -815,7 +818,7 @@ void MainWindow::showSettings()
 void MainWindow::copyCurrentFinding()
 {
     if (const Finding* f = m_findingModel->findingAt(currentFindingRow())) {
-        QApplication::clipboard()->setText(findingToText(*f));
+        QApplication::clipboard()->setText(findingToText(*f, guiRemedyText));
         statusBar()->showMessage(tr("Finding %1 copied").arg(f->code), 3000);
     }
 }

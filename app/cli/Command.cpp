@@ -3,6 +3,7 @@
 #include "ConnectCommand.h"
 #include "DemoCommand.h"
 #include "InspectCommand.h"
+#include "CliRemedy.h"
 #include "ReportFormat.h"
 #include "TextEscape.h"
 
@@ -80,7 +81,7 @@ int ReportOutput::write(const InspectionReport& report, CommandStreams& streams)
     else if (m_formatName == QLatin1String("html"))
         streams.out << reportToHtml(report);
     else
-        streams.out << reportToText(report, streams.outIsTerminal && m_colourAllowed);
+        streams.out << reportToText(report, streams.outIsTerminal && m_colourAllowed, cliRemedyText);
     streams.out.flush();
     return report.exitCode();
 }

@@ -1,6 +1,7 @@
 #include "Analyzer.h"
 
 #include "ChainVerifier.h"
+#include "FindingRegistry.h"
 
 #include <QSet>
 
@@ -55,6 +56,7 @@ public:
         checkChain();
         checkCrls();
         checkStaples();
+        fillRemedyData();
         if (b.isSuperseded())
             demoteSuperseded();
         // A chain file with thousands of unrelated certificates is one problem, said once.
@@ -64,10 +66,10 @@ public:
     }
 
 private:
-    Finding& add(const QString& code, Severity severity, const QString& title, const QString& subject,
-                 const QString& message, const QString& fix, const QStringList& objectIds)
+    Finding& add(FindingCode code, Severity severity, const QString& title, const QString& subject, const QString& message,
+                 const QString& fix, const QStringList& objectIds, const Remedy& remedy = {})
     {
-        m_findings << Finding{code, severity, title, subject, message, fix, objectIds};
+        m_findings << makeFinding(code, severity, title, subject, message, fix, objectIds, remedy);
         return m_findings.last();
     }
 
@@ -100,7 +102,7 @@ private:
         // one: unchecked, it reads as "expired" or "not yet valid". The loader reports it as
         // INPUT_MALFORMED naming the field; here nothing is claimed from a date nobody can read.
         if (cert.notAfter().isValid() && at > cert.notAfter()) {
-            add(QStringLiteral("CERT_EXPIRED"), isLeaf ? Severity::Critical : Severity::Error,
+            add(FindingCode::CertExpired, isLeaf ? Severity::Critical : Severity::Error,
                 isLeaf ? QStringLiteral("Certificate expired") : QStringLiteral("Chain certificate expired"), certSubject(cert),
                 QStringLiteral("The %1 expired %2 (notAfter %3); clients reject it.")
                     .arg(what, relative(at, cert.notAfter()), formatTime(cert.notAfter())),
@@ -108,7 +110,7 @@ private:
             return;
         }
         if (cert.notBefore().isValid() && at < cert.notBefore()) {
-            add(QStringLiteral("CERT_NOT_YET_VALID"), Severity::Error, QStringLiteral("Certificate not yet valid"), certSubject(cert),
+            add(FindingCode::CertNotYetValid, Severity::Error, QStringLiteral("Certificate not yet valid"), certSubject(cert),
                 QStringLiteral("The %1 becomes valid only %2 (notBefore %3); clients reject it until then. "
                                "Either it was installed before its start time or a clock is wrong.")
                     .arg(what, relative(at, cert.notBefore()), formatTime(cert.notBefore())),
@@ -121,7 +123,7 @@ private:
             return;
         const QDateTime warnFrom = o.expiryWarningStart(cert);
         if (at >= warnFrom) {
-            add(QStringLiteral("CERT_EXPIRING_SOON"), Severity::Warning,
+            add(FindingCode::CertExpiringSoon, Severity::Warning,
                 isLeaf ? QStringLiteral("Certificate expires soon") : QStringLiteral("Chain certificate expires soon"), certSubject(cert),
                 QStringLiteral("The %1 expires %2 (notAfter %3), within the warning window of %4%5.")
                     .arg(what, relative(at, cert.notAfter()), formatTime(cert.notAfter()),
@@ -138,7 +140,7 @@ private:
     void checkKey()
     {
         if (b.keyStatus == KeyStatus::Mismatch) {
-            add(QStringLiteral("KEY_MISMATCH"), Severity::Critical, QStringLiteral("Private key does not match"),
+            add(FindingCode::KeyMismatch, Severity::Critical, QStringLiteral("Private key does not match"),
                 QStringLiteral("%1: %2 private key").arg(b.key.source().display(), b.key.keyDescription()),
                 QStringLiteral("The private key (%1, %2) does not belong to %3 (%4 key). A server configured with this pair "
                                "refuses to start or fails every handshake.")
@@ -146,11 +148,11 @@ private:
                 QStringLiteral("Configure the key that was generated with this certificate's request (renewal tools keep it beside the certificate)."),
                 {b.leaf.id(), b.key.id()});
         } else if (b.keyStatus == KeyStatus::Encrypted) {
-            add(QStringLiteral("KEY_ENCRYPTED"), Severity::Info, QStringLiteral("Private key is encrypted"),
+            add(FindingCode::KeyEncrypted, Severity::Info, QStringLiteral("Private key is encrypted"),
                 QStringLiteral("%1: %2").arg(b.key.source().display(), b.key.format()),
                 QStringLiteral("The private key is encrypted, so whether it matches the certificate was not checked. Servers started "
                                "unattended need an unencrypted key or a passphrase helper."),
-                QStringLiteral("Give the passphrase with --password to check it."), {b.key.id()});
+                QStringLiteral("Give the passphrase to check it."), {b.key.id()}, Remedy{RemedyKind::GivePassword, b.key.source().path, {}, {}});
         }
     }
 
@@ -165,10 +167,10 @@ private:
         if (ok)
             return;
         QStringList names = b.leaf.dnsNames() + b.leaf.ipAddresses();
-        add(QStringLiteral("HOSTNAME_MISMATCH"), Severity::Error, QStringLiteral("Certificate is not for this host name"), certSubject(b.leaf),
+        add(FindingCode::HostnameMismatch, Severity::Error, QStringLiteral("Certificate is not for this host name"), certSubject(b.leaf),
             QStringLiteral("The certificate does not cover \"%1\"; it is for %2.")
                 .arg(b.expectedHostName, names.isEmpty() ? b.leaf.subject() : names.join(QStringLiteral(", "))),
-            QStringLiteral("Serve a certificate that lists %1, or check the SNI name (--servername) and the server's virtual host.").arg(b.expectedHostName),
+            QStringLiteral("Serve a certificate that lists %1, or check the server name asked for (SNI) and the server's virtual host.").arg(b.expectedHostName),
             {b.leaf.id()});
     }
 
@@ -195,7 +197,7 @@ private:
         const bool tooLong = b.chainTooLong || v.hasError(X509_V_ERR_CERT_CHAIN_TOO_LONG);
         if (tooLong) {
             const Certificate deepest = b.chain.isEmpty() ? top : b.chain.last();
-            add(QStringLiteral("CHAIN_TOO_LONG"), Severity::Error, QStringLiteral("Chain is too long"), certSubject(b.leaf),
+            add(FindingCode::ChainTooLong, Severity::Error, QStringLiteral("Chain is too long"), certSubject(b.leaf),
                 QStringLiteral("Following issuers from %1 up through the inputs gives a path of more than %2 certificates without "
                                "reaching a root; the last one reached is %3. Real chains have one to three certificates above the "
                                "server certificate; a deeper path is not checked further here, and many clients refuse it.")
@@ -320,21 +322,21 @@ private:
             reportBadSignature(cert, sameName);
             return;
         }
-        add(QStringLiteral("CHAIN_INCOMPLETE"), Severity::Error, QStringLiteral("Chain is incomplete"), certSubject(cert),
+        add(FindingCode::ChainIncomplete, Severity::Error, QStringLiteral("Chain is incomplete"), certSubject(cert),
             QStringLiteral("The issuer of %1, \"%2\", is neither among the %3 nor a trusted root. Clients that do not fetch missing "
                            "intermediates themselves (most mail clients, Java, OpenSSL-based tools) cannot build a path.")
                 .arg(cert.displayName(), cert.issuer(), b.served ? QStringLiteral("certificates the server sent") : QStringLiteral("inputs")),
             QStringLiteral("Add the certificate of \"%1\"%2 to the chain the server sends%3; if it is a private root, "
-                           "give it to clients (and to this tool with --ca-file) as a trust anchor instead.")
+                           "give it to clients (and to this tool) as a trust anchor instead.")
                 .arg(cert.issuer(),
                      cert.caIssuerUrls().isEmpty() ? QString() : QStringLiteral(" (from %1)").arg(cert.caIssuerUrls().first()),
                      b.served ? QString() : QStringLiteral(" (fullchain.pem rather than cert.pem)")),
-            {cert.id()});
+            {cert.id()}, Remedy{RemedyKind::FetchIssuer, {}, {}, cert.caIssuerUrls().value(0)});
     }
 
     void reportBadSignature(const Certificate& child, const Certificate& issuer)
     {
-        add(QStringLiteral("CHAIN_BAD_SIGNATURE"), Severity::Error, QStringLiteral("Chain signature does not verify"), certSubject(child),
+        add(FindingCode::ChainBadSignature, Severity::Error, QStringLiteral("Chain signature does not verify"), certSubject(child),
             QStringLiteral("%1 names \"%2\" as its issuer, but the key of the certificate with that name (%3) does not verify its "
                            "signature. The chain holds a different certificate with the same name (a re-keyed or cross-signed CA).")
                 .arg(child.displayName(), child.issuer(), issuer.isNull() ? QStringLiteral("unknown") : issuer.source().display()),
@@ -346,22 +348,22 @@ private:
     void reportUntrusted(const Certificate& top, int error)
     {
         if (error == X509_V_ERR_CERT_UNTRUSTED || error == X509_V_ERR_CERT_REJECTED) {
-            add(QStringLiteral("CHAIN_UNTRUSTED"), Severity::Error, QStringLiteral("Anchor not trusted for TLS servers"), certSubject(top),
+            add(FindingCode::ChainUntrusted, Severity::Error, QStringLiteral("Anchor not trusted for TLS servers"), certSubject(top),
                 QStringLiteral("The chain ends at %1, which the trust store holds with settings that %2 it for TLS servers "
                                "(OpenSSL trust attributes, as in a TRUSTED CERTIFICATE file).")
                     .arg(top.displayName(), error == X509_V_ERR_CERT_REJECTED ? QStringLiteral("reject") : QStringLiteral("do not allow")),
-                QStringLiteral("Give the root as a plain CERTIFICATE with --ca-file, or fix its trust settings in the store."), {top.id()});
+                QStringLiteral("Give the root as a trust anchor in a plain CERTIFICATE file, or fix its trust settings in the store."), {top.id()});
             return;
         }
         const bool selfSignedLeaf = top == b.leaf;
-        add(QStringLiteral("CHAIN_UNTRUSTED"), Severity::Error,
+        add(FindingCode::ChainUntrusted, Severity::Error,
             selfSignedLeaf ? QStringLiteral("Self-signed certificate") : QStringLiteral("Chain ends at an untrusted root"),
             certSubject(top),
             selfSignedLeaf
                 ? QStringLiteral("The certificate is self-signed; clients trust it only if it is installed on them.")
                 : QStringLiteral("The chain ends at the root \"%1\", which is not among the trust anchors (%2).")
                       .arg(top.subject(), trustDescription()),
-            QStringLiteral("Use a certificate from a CA your clients trust, or give the private CA's root with --ca-file."),
+            QStringLiteral("Use a certificate from a CA your clients trust, or give the private CA's root as a trust anchor."),
             {top.id()});
     }
 
@@ -369,7 +371,7 @@ private:
     void reportIssuerNotCa(const Certificate& issuer, const Certificate& issued, bool keyUsage)
     {
         const QString what = issued.isNull() ? QStringLiteral("a certificate") : issued.displayName();
-        add(QStringLiteral("CHAIN_ISSUER_NOT_CA"), Severity::Error,
+        add(FindingCode::ChainIssuerNotCa, Severity::Error,
             keyUsage ? QStringLiteral("Issuer may not sign certificates") : QStringLiteral("Issuer is not a CA"),
             certSubject(issuer),
             keyUsage
@@ -391,7 +393,7 @@ private:
     {
         // OpenSSL reports the CA whose pathLenConstraint the path below it exceeds.
         const long limit = X509_get_pathlen(cert.get0());
-        add(QStringLiteral("CHAIN_PATH_LENGTH"), Severity::Error, QStringLiteral("Path length constraint exceeded"), certSubject(cert),
+        add(FindingCode::ChainPathLength, Severity::Error, QStringLiteral("Path length constraint exceeded"), certSubject(cert),
             QStringLiteral("%1 allows at most %2 intermediate CA certificate%3 below it (pathLenConstraint), but the path has %4. "
                            "Clients reject the chain.")
                 .arg(cert.displayName(), QString::number(limit), limit == 1 ? QString() : QStringLiteral("s"),
@@ -411,7 +413,7 @@ private:
                 break;
             }
         QStringList names = cert.dnsNames() + cert.ipAddresses();
-        add(QStringLiteral("CHAIN_NAME_CONSTRAINTS"), Severity::Error, QStringLiteral("Name outside the CA's permitted names"),
+        add(FindingCode::ChainNameConstraints, Severity::Error, QStringLiteral("Name outside the CA's permitted names"),
             certSubject(cert),
             QStringLiteral("%1 (names: %2) violates the name constraints of %3: %4. Clients reject the chain.")
                 .arg(cert.displayName(), names.isEmpty() ? cert.subject() : names.join(QStringLiteral(", ")),
@@ -436,7 +438,7 @@ private:
         if (ekuAllowsServer) {
             // The purpose check failed on keyUsage: a server certificate must allow digitalSignature
             // (ECDHE), keyEncipherment (RSA key exchange) or keyAgreement.
-            add(QStringLiteral("CERT_WRONG_PURPOSE"), Severity::Error,
+            add(FindingCode::CertWrongPurpose, Severity::Error,
                 leaf ? QStringLiteral("Certificate is not for TLS servers") : QStringLiteral("Chain certificate is not for TLS servers"),
                 certSubject(cert),
                 QStringLiteral("The %1's key usage allows neither digitalSignature, keyEncipherment nor keyAgreement, so clients "
@@ -444,7 +446,7 @@ private:
                 QStringLiteral("Have it re-issued with the key usage a server certificate needs (digitalSignature)."), {cert.id()});
             return;
         }
-        add(QStringLiteral("CERT_WRONG_PURPOSE"), Severity::Error,
+        add(FindingCode::CertWrongPurpose, Severity::Error,
             leaf ? QStringLiteral("Certificate is not for TLS servers") : QStringLiteral("Chain certificate is not for TLS servers"),
             certSubject(cert),
             leaf ? QStringLiteral("Its extended key usage lists %1 but not serverAuth, so clients refuse it as a server certificate.").arg(listed)
@@ -467,7 +469,7 @@ private:
             OBJ_obj2txt(text, sizeof text, X509_EXTENSION_get_object(ext), 1);
             oids << QString::fromLatin1(text);
         }
-        add(QStringLiteral("CERT_CRITICAL_EXTENSION"), Severity::Error, QStringLiteral("Unknown critical extension"), certSubject(cert),
+        add(FindingCode::CertCriticalExtension, Severity::Error, QStringLiteral("Unknown critical extension"), certSubject(cert),
             QStringLiteral("The %1 carries an extension marked critical that clients do not know (%2); RFC 5280 requires them to "
                            "reject it.").arg(role(cert), oids.isEmpty() ? QStringLiteral("unnamed") : oids.join(QStringLiteral(", "))),
             QStringLiteral("Have it re-issued without that extension, or with it marked non-critical."), {cert.id()});
@@ -475,7 +477,7 @@ private:
 
     void reportRevokedChainCertificate(const Certificate& cert)
     {
-        add(QStringLiteral("CERT_REVOKED"), Severity::Critical, QStringLiteral("Chain certificate revoked (CRL)"), certSubject(cert),
+        add(FindingCode::CertRevoked, Severity::Critical, QStringLiteral("Chain certificate revoked (CRL)"), certSubject(cert),
             QStringLiteral("%1 lists the %2 %3 as revoked; clients that check it reject every certificate issued under it.")
                 .arg(crlFilesFor(cert), role(cert), cert.displayName()),
             QStringLiteral("Serve the CA's current intermediate and have the certificate re-issued under it if needed."), {cert.id()});
@@ -483,7 +485,7 @@ private:
 
     void reportUnusableCrl(const Certificate& cert, int error)
     {
-        add(QStringLiteral("CHAIN_CRL_UNUSABLE"), Severity::Warning, QStringLiteral("CRL cannot be used"), crlFilesFor(cert),
+        add(FindingCode::ChainCrlUnusable, Severity::Warning, QStringLiteral("CRL cannot be used"), crlFilesFor(cert),
             QStringLiteral("%1 (about %2) cannot be used: %3. Clients that check CRLs fail or fall back, depending on their setting.")
                 .arg(crlFilesFor(cert), cert.displayName(), QString::fromUtf8(X509_verify_cert_error_string(error))),
             QStringLiteral("Fetch the CA's current CRL (%1).")
@@ -496,7 +498,7 @@ private:
     {
         const bool weak = problem.error == X509_V_ERR_EE_KEY_TOO_SMALL || problem.error == X509_V_ERR_CA_KEY_TOO_SMALL ||
                           problem.error == X509_V_ERR_CA_MD_TOO_WEAK;
-        add(QStringLiteral("CHAIN_REJECTED"), Severity::Error, QStringLiteral("Chain rejected by the verifier"), certSubject(cert),
+        add(FindingCode::ChainRejected, Severity::Error, QStringLiteral("Chain rejected by the verifier"), certSubject(cert),
             QStringLiteral("OpenSSL's verifier, as a strict client runs it, rejects the %1 at depth %2 of the path: %3 (error %4).%5")
                 .arg(role(cert), QString::number(problem.depth), QString::fromUtf8(X509_verify_cert_error_string(problem.error)),
                      QString::number(problem.error),
@@ -525,7 +527,7 @@ private:
             if (!onPath.contains(c.sha256()))
                 beyondAnchor.insert(c.sha256());
         if (!b.served && !b.leafFirstAsGiven) {
-            add(QStringLiteral("CHAIN_ORDER"), Severity::Error, QStringLiteral("Leaf is not first"), certSubject(b.leaf),
+            add(FindingCode::ChainOrder, Severity::Error, QStringLiteral("Leaf is not first"), certSubject(b.leaf),
                 QStringLiteral("In %1 the server certificate is #%2, but it must come first; servers send the file in order and pair "
                                "the key with the first certificate.")
                     .arg(b.chainAsGivenSource, QString::number(b.leaf.source().index + 1)),
@@ -535,7 +537,7 @@ private:
         QSet<QByteArray> seenGiven;
         for (const Certificate& c : b.chainAsGiven) {
             if (seenGiven.contains(c.sha256())) {
-                add(QStringLiteral("CHAIN_EXTRA_CERT"), Severity::Warning, QStringLiteral("Certificate sent twice"), certSubject(c),
+                add(FindingCode::ChainExtraCert, Severity::Warning, QStringLiteral("Certificate sent twice"), certSubject(c),
                     QStringLiteral("%1 appears more than once in %2.").arg(c.displayName(), b.chainAsGivenSource),
                     QStringLiteral("Remove the duplicate."), {c.id()});
                 continue;
@@ -554,7 +556,7 @@ private:
                 if (c.isSelfSigned())
                     reportRootSent(c);
             } else {
-                add(QStringLiteral("CHAIN_EXTRA_CERT"), Severity::Warning, QStringLiteral("Unrelated certificate in chain"), certSubject(c),
+                add(FindingCode::ChainExtraCert, Severity::Warning, QStringLiteral("Unrelated certificate in chain"), certSubject(c),
                     QStringLiteral("%1 is sent with the chain but is not on this certificate's path (it is issued by \"%2\"); "
                                    "it wastes bytes and can mislead clients that build paths naively.")
                         .arg(c.displayName(), c.issuer()),
@@ -570,7 +572,7 @@ private:
             QStringList actual;
             for (const Certificate& c : givenOnPath)
                 actual << c.commonName();
-            add(QStringLiteral("CHAIN_ORDER"), Severity::Warning, QStringLiteral("Chain is out of order"),
+            add(FindingCode::ChainOrder, Severity::Warning, QStringLiteral("Chain is out of order"),
                 b.chainAsGivenSource,
                 QStringLiteral("The chain is sent as %1 but the path is %2. TLS requires each certificate to be followed by its "
                                "issuer; strict clients (older OpenSSL, Java, embedded devices) fail.")
@@ -591,7 +593,7 @@ private:
 
     void reportRootSent(const Certificate& c)
     {
-        add(QStringLiteral("CHAIN_EXTRA_CERT"), Severity::Info, QStringLiteral("Root certificate is sent"), certSubject(c),
+        add(FindingCode::ChainExtraCert, Severity::Info, QStringLiteral("Root certificate is sent"), certSubject(c),
             QStringLiteral("%1 sends the root \"%2\"; clients use their own copy, so it only adds bytes to every handshake.")
                 .arg(b.chainAsGivenSource, c.subject()),
             QStringLiteral("Optionally drop the root from the chain."), {c.id()});
@@ -606,7 +608,7 @@ private:
             if (p.subjectNameDer() == c.subjectNameDer() && p.publicKeyBitString() == c.publicKeyBitString())
                 crossOf = p;
         const QString expired = QStringLiteral("expired %1 (notAfter %2)").arg(relative(at, c.notAfter()), formatTime(c.notAfter()));
-        add(QStringLiteral("CHAIN_EXTRA_CERT"), Severity::Warning, QStringLiteral("Expired certificate in the chain"), certSubject(c),
+        add(FindingCode::ChainExtraCert, Severity::Warning, QStringLiteral("Expired certificate in the chain"), certSubject(c),
             crossOf.isNull()
                 ? QStringLiteral("%1 is sent with the chain but %2 and is not on the path clients build; it only adds bytes, and "
                                  "clients that build paths naively may follow it and fail.").arg(c.displayName(), expired)
@@ -624,7 +626,7 @@ private:
             return QStringLiteral("none configured");
         QString text = o.trust->usesSystemStore() ? QStringLiteral("the system store") : QStringLiteral("no system store");
         if (!o.trust->extraAnchors().isEmpty())
-            text += QStringLiteral(" plus %1 from --ca-file").arg(o.trust->extraAnchors().size());
+            text += QStringLiteral(" plus %1 extra trust anchor(s)").arg(o.trust->extraAnchors().size());
         return text;
     }
 
@@ -633,7 +635,7 @@ private:
         for (const Crl& crl : b.crls) {
             const auto revoked = crl.revocationTimeOf(b.leaf);
             if (revoked && *revoked <= at)
-                add(QStringLiteral("CERT_REVOKED"), Severity::Critical, QStringLiteral("Certificate revoked (CRL)"), certSubject(b.leaf),
+                add(FindingCode::CertRevoked, Severity::Critical, QStringLiteral("Certificate revoked (CRL)"), certSubject(b.leaf),
                     QStringLiteral("The CRL %1 lists this certificate as revoked since %2 (%3).")
                         .arg(crl.source().display(), formatTime(*revoked), relative(at, *revoked)),
                     QStringLiteral("Replace the certificate now."), {b.leaf.id()});
@@ -679,7 +681,7 @@ private:
 
         for (const Certificate& chainCert : b.chain) {
             if (id.serialMatches(chainCert) && id.issuerNameMatches(chainCert)) {
-                add(QStringLiteral("STAPLE_FOR_INTERMEDIATE"), Severity::Critical, QStringLiteral("Staple is for the intermediate"), subject,
+                add(FindingCode::StapleForIntermediate, Severity::Critical, QStringLiteral("Staple is for the intermediate"), subject,
                     QStringLiteral("This OCSP response is about the intermediate %1, not about the server certificate %2. "
                                    "Clients look for a response about the server certificate and find none.")
                         .arg(chainCert.displayName(), b.leaf.displayName()),
@@ -704,7 +706,7 @@ private:
             const bool previous = attached.attachment == StapleAttachment::PreviousCertificate ||
                                   (!owner.isNull() && owner.notBefore() < b.leaf.notBefore());
             const qint64 sinceIssue = b.leaf.notBefore().secsTo(at);
-            add(QStringLiteral("STAPLE_FOR_OTHER_CERT"), Severity::Critical,
+            add(FindingCode::StapleForOtherCert, Severity::Critical,
                 previous ? QStringLiteral("Staple belongs to the previous certificate") : QStringLiteral("Staple belongs to another certificate"),
                 subject,
                 QStringLiteral("The staple is for serial %1%2, but the certificate is serial %3, issued %4 (%5). "
@@ -735,7 +737,7 @@ private:
         else
             why = QStringLiteral("the issuer has the same name but a different key (issuer key hash %1) — a re-keyed or "
                                  "cross-signed CA").arg(hexColon(id.issuerKeyHash).left(23) + QStringLiteral("…"));
-        add(QStringLiteral("STAPLE_ISSUER_MISMATCH"), Severity::Critical, QStringLiteral("Staple is from another issuer"), subject,
+        add(FindingCode::StapleIssuerMismatch, Severity::Critical, QStringLiteral("Staple is from another issuer"), subject,
             QStringLiteral("The staple is for serial %1%2 and does not belong to %3: %4. Clients reject it.")
                 .arg(id.serialHex(), ownerText, b.leaf.displayName(), why),
             QStringLiteral("Fetch the staple from this certificate's own OCSP responder (%1) with its actual issuer.")
@@ -751,7 +753,7 @@ private:
         const QString subject = stapleSubject(staple);
         const QStringList ids{staple.id()};
         if (staple.encoding() != OcspStaple::Encoding::Der) {
-            add(QStringLiteral("STAPLE_TEXT_ENCODED"), Severity::Warning, QStringLiteral("Staple file is text, not DER"), subject,
+            add(FindingCode::StapleTextEncoded, Severity::Warning, QStringLiteral("Staple file is text, not DER"), subject,
                 QStringLiteral("The OCSP response is stored as %1 text. nginx (ssl_stapling_file), Exim (tls_ocsp_file) and HAProxy (.ocsp) "
                                "read raw DER and will fail to load it or staple garbage.")
                     .arg(staple.encoding() == OcspStaple::Encoding::Pem ? QStringLiteral("PEM") : QStringLiteral("base64")),
@@ -761,7 +763,7 @@ private:
                 ids);
         }
         if (!staple.isSuccessful()) {
-            add(QStringLiteral("STAPLE_RESPONSE_UNSUCCESSFUL"), Severity::Error, QStringLiteral("Staple is an error response"), subject,
+            add(FindingCode::StapleResponseUnsuccessful, Severity::Error, QStringLiteral("Staple is an error response"), subject,
                 QStringLiteral("The responder answered \"%1\" instead of a certificate status, and that answer was saved as the staple. "
                                "It carries no status, so clients ignore it (or fail, with must-staple).")
                     .arg(staple.responseStatusName()),
@@ -771,7 +773,7 @@ private:
             return false;
         }
         if (staple.responses().size() > 1)
-            add(QStringLiteral("STAPLE_MULTIPLE_RESPONSES"), Severity::Info, QStringLiteral("Staple holds several responses"), subject,
+            add(FindingCode::StapleMultipleResponses, Severity::Info, QStringLiteral("Staple holds several responses"), subject,
                 QStringLiteral("The OCSP response holds %1 single responses; clients look for the one about their certificate.")
                     .arg(staple.responses().size()),
                 QString(), ids);
@@ -783,7 +785,7 @@ private:
 
         const Certificate issuer = b.issuer();
         if (issuer.isNull()) {
-            add(QStringLiteral("STAPLE_UNVERIFIABLE"), Severity::Warning, QStringLiteral("Staple cannot be verified"), subject,
+            add(FindingCode::StapleUnverifiable, Severity::Warning, QStringLiteral("Staple cannot be verified"), subject,
                 QStringLiteral("The issuer of %1 is not among the inputs, so the staple's issuer key hash and signature cannot be "
                                "checked.").arg(b.leaf.displayName()),
                 QStringLiteral("Add the chain file (or use fullchain.pem) to verify the staple."), ids);
@@ -795,7 +797,7 @@ private:
                 // OCSP_basic_verify with "signer certificate not found". So the staple is unusable,
                 // not merely unchecked.
                 acceptable = false;
-                add(QStringLiteral("STAPLE_SIGNER_NOT_FOUND"), Severity::Error, QStringLiteral("Staple signer not found"), subject,
+                add(FindingCode::StapleSignerNotFound, Severity::Error, QStringLiteral("Staple signer not found"), subject,
                     QStringLiteral("The response names its signer as %1, but neither the issuer %2 nor any certificate in the "
                                    "response or the inputs has that %3, so clients cannot verify it (OpenSSL: \"signer "
                                    "certificate not found\").")
@@ -807,7 +809,7 @@ private:
             } else {
                 if (!staple.verifySignature(signer)) {
                     acceptable = false;
-                    add(QStringLiteral("STAPLE_SIGNATURE_INVALID"), Severity::Critical, QStringLiteral("Staple signature is invalid"), subject,
+                    add(FindingCode::StapleSignatureInvalid, Severity::Critical, QStringLiteral("Staple signature is invalid"), subject,
                         staple.responderKeyHash().isEmpty() && signer != issuer
                             ? QStringLiteral("The response names its signer by subject (%1), and the certificate with that name, %2, "
                                              "does not hold the key that signed it: the response carries the wrong responder "
@@ -829,27 +831,27 @@ private:
         if (thisUpdate.isValid() && thisUpdate > at && thisUpdate <= at.addSecs(kStapleClockLeeway)) {
             // Responders stamp thisUpdate with their own clock; a few minutes ahead is ordinary skew,
             // which OpenSSL (OCSP_check_validity, nsec = 300) and browsers tolerate.
-            add(QStringLiteral("STAPLE_CLOCK_SKEW"), Severity::Info, QStringLiteral("Staple is slightly from the future"), subject,
+            add(FindingCode::StapleClockSkew, Severity::Info, QStringLiteral("Staple is slightly from the future"), subject,
                 QStringLiteral("The staple's thisUpdate is %1 (%2), within the %3 of clock skew that clients tolerate; a clock "
                                "is a little off (this machine's, the server's, or the responder's).")
                     .arg(formatTime(thisUpdate), relative(at, thisUpdate), formatDuration(kStapleClockLeeway)),
                 QStringLiteral("Nothing to do now; if it recurs, check NTP on the server and this machine."), ids);
         } else if (thisUpdate.isValid() && thisUpdate > at) {
             acceptable = false;
-            add(QStringLiteral("STAPLE_NOT_YET_VALID"), Severity::Error, QStringLiteral("Staple is from the future"), subject,
+            add(FindingCode::StapleNotYetValid, Severity::Error, QStringLiteral("Staple is from the future"), subject,
                 QStringLiteral("The staple's thisUpdate is %1 (%2); clients reject a response from the future. A clock is wrong "
                                "(this machine's, the server's, or the responder's).")
                     .arg(formatTime(thisUpdate), relative(at, thisUpdate)),
                 QStringLiteral("Check NTP on the server and this machine."), ids);
         }
         if (!nextUpdate.isValid()) {
-            add(QStringLiteral("STAPLE_NO_NEXT_UPDATE"), Severity::Warning, QStringLiteral("Staple has no expiry"), subject,
+            add(FindingCode::StapleNoNextUpdate, Severity::Warning, QStringLiteral("Staple has no expiry"), subject,
                 QStringLiteral("The response has no nextUpdate, so clients cannot tell when it is stale; many accept it only for a "
                                "short time after thisUpdate (%1, %2).").arg(formatTime(thisUpdate), relative(at, thisUpdate)),
                 QStringLiteral("Refresh it often (at least daily)."), ids);
         } else if (at > nextUpdate) {
             acceptable = false;
-            add(QStringLiteral("STAPLE_EXPIRED"), b.leaf.mustStaple() ? Severity::Critical : Severity::Error,
+            add(FindingCode::StapleExpired, b.leaf.mustStaple() ? Severity::Critical : Severity::Error,
                 QStringLiteral("Staple expired"), subject,
                 QStringLiteral("The staple expired %1 (nextUpdate %2); clients ignore it or, with must-staple, reject the handshake. "
                                "The job that refreshes it has not run or failed since %3.")
@@ -858,13 +860,13 @@ private:
         } else {
             const QDateTime refresh = o.stapleRefreshPoint(thisUpdate, nextUpdate);
             if (refresh.isValid() && at >= refresh)
-                add(QStringLiteral("STAPLE_REFRESH_DUE"), Severity::Warning, QStringLiteral("Staple refresh is overdue"), subject,
+                add(FindingCode::StapleRefreshDue, Severity::Warning, QStringLiteral("Staple refresh is overdue"), subject,
                     QStringLiteral("The staple reached its refresh point %1 (at %2 of its validity) and expires %3 (nextUpdate %4).")
                         .arg(relative(at, refresh), QStringLiteral("%1%").arg(qRound(o.stapleRefreshFraction * 100)),
                              relative(at, nextUpdate), formatTime(nextUpdate)),
                     QStringLiteral("Fetch a fresh staple; refresh jobs should renew at the halfway point, as DHCP renews leases."), ids);
             if (b.leaf.notAfter().isValid() && nextUpdate > b.leaf.notAfter())
-                add(QStringLiteral("STAPLE_OUTLIVES_CERT"), Severity::Info, QStringLiteral("Staple outlives the certificate"), subject,
+                add(FindingCode::StapleOutlivesCert, Severity::Info, QStringLiteral("Staple outlives the certificate"), subject,
                     QStringLiteral("The staple is valid until %1, after the certificate itself expires (%2).")
                         .arg(formatTime(nextUpdate), formatTime(b.leaf.notAfter())),
                     QStringLiteral("Nothing to do now; renew the certificate and the staple together."), ids);
@@ -872,7 +874,7 @@ private:
 
         if (single.status == OcspCertStatus::Revoked) {
             acceptable = false;
-            add(QStringLiteral("STAPLE_REVOKED"), Severity::Critical, QStringLiteral("Certificate is revoked"), subject,
+            add(FindingCode::StapleRevoked, Severity::Critical, QStringLiteral("Certificate is revoked"), subject,
                 QStringLiteral("The CA says this certificate was revoked at %1 (%2)%3. Clients reject it.")
                     .arg(formatTime(single.revocationTime), relative(at, single.revocationTime),
                          single.revocationReasonName.isEmpty() ? QString()
@@ -880,7 +882,7 @@ private:
                 QStringLiteral("Replace the certificate now (and its key, if the reason is keyCompromise)."), {staple.id(), b.leaf.id()});
         } else if (single.status == OcspCertStatus::Unknown) {
             acceptable = false;
-            add(QStringLiteral("STAPLE_STATUS_UNKNOWN"), Severity::Error, QStringLiteral("Responder does not know the certificate"), subject,
+            add(FindingCode::StapleStatusUnknown, Severity::Error, QStringLiteral("Responder does not know the certificate"), subject,
                 QStringLiteral("The responder answered \"unknown\" for serial %1: it does not know this certificate (asked the wrong "
                                "responder, or the certificate is too new to be published).").arg(single.certId.serialHex()),
                 QStringLiteral("Ask the responder named in the certificate (%1) and retry in a few minutes.")
@@ -899,7 +901,7 @@ private:
             // a test CA), or a forgery. "Not issued by the CA" would send the reader looking for
             // another CA name.
             ok = false;
-            add(QStringLiteral("STAPLE_RESPONDER_UNAUTHORIZED"), Severity::Critical, QStringLiteral("Responder certificate not validly signed by the CA"), subject,
+            add(FindingCode::StapleResponderUnauthorized, Severity::Critical, QStringLiteral("Responder certificate not validly signed by the CA"), subject,
                 QStringLiteral("The response is signed by %1, whose certificate names the certificate's CA \"%2\" as its issuer "
                                "but is not validly signed by that CA: its signature does not verify with the CA's key (%3). "
                                "Another CA of the same name, or a forged responder certificate.")
@@ -908,7 +910,7 @@ private:
                 ids);
         } else if (!signer.isIssuedBy(issuer)) {
             ok = false;
-            add(QStringLiteral("STAPLE_RESPONDER_UNAUTHORIZED"), Severity::Critical, QStringLiteral("Staple signed by an unauthorised responder"), subject,
+            add(FindingCode::StapleResponderUnauthorized, Severity::Critical, QStringLiteral("Staple signed by an unauthorised responder"), subject,
                 QStringLiteral("The response is signed by %1, which was not issued by the certificate's CA \"%2\"; only the CA or a "
                                "responder it delegated may sign. (OpenSSL reports this as \"root CA not trusted\".)")
                     .arg(signer.displayName(), issuer.subject()),
@@ -916,14 +918,14 @@ private:
                 ids);
         } else if (!signer.hasOcspSigningUsage()) {
             ok = false;
-            add(QStringLiteral("STAPLE_RESPONDER_UNAUTHORIZED"), Severity::Critical, QStringLiteral("Responder lacks OCSP signing usage"), subject,
+            add(FindingCode::StapleResponderUnauthorized, Severity::Critical, QStringLiteral("Responder lacks OCSP signing usage"), subject,
                 QStringLiteral("The response is signed by %1, issued by the CA but without the id-kp-OCSPSigning extended key usage, "
                                "so it is not authorised to sign OCSP responses.").arg(signer.displayName()),
                 QStringLiteral("The CA's responder is misconfigured; report it to the CA and fetch again later."), ids);
         }
         if (at > signer.notAfter() || at < signer.notBefore()) {
             ok = false;
-            add(QStringLiteral("STAPLE_RESPONDER_EXPIRED"), Severity::Error, QStringLiteral("Responder certificate expired"), subject,
+            add(FindingCode::StapleResponderExpired, Severity::Error, QStringLiteral("Responder certificate expired"), subject,
                 at > signer.notAfter()
                     ? QStringLiteral("The delegated responder certificate %1 expired %2 (%3); clients reject responses it signed.")
                           .arg(signer.displayName(), relative(at, signer.notAfter()), formatTime(signer.notAfter()))
@@ -943,7 +945,7 @@ private:
 
         if (b.staples.isEmpty()) {
             if (leaf.mustStaple() && !hasOcspUrl) {
-                add(QStringLiteral("MUST_STAPLE_NO_OCSP_URL"), Severity::Error, QStringLiteral("Must-staple without an OCSP URL"), leafSubject,
+                add(FindingCode::MustStapleNoOcspUrl, Severity::Error, QStringLiteral("Must-staple without an OCSP URL"), leafSubject,
                     QStringLiteral("The certificate demands a staple (TLS Feature status_request) but names no OCSP responder, so no "
                                    "staple can ever be fetched; clients that enforce must-staple will reject it."),
                     QStringLiteral("Request the certificate again without the must-staple option (CAs without OCSP, such as Let's Encrypt since 2025, cannot honour it)."),
@@ -951,7 +953,7 @@ private:
                 return;
             }
             if (!hasOcspUrl) {
-                add(QStringLiteral("OCSP_URL_MISSING"), Severity::Info, QStringLiteral("No OCSP responder (normal for CRL-only CAs)"), leafSubject,
+                add(FindingCode::OcspUrlMissing, Severity::Info, QStringLiteral("No OCSP responder (normal for CRL-only CAs)"), leafSubject,
                     QStringLiteral("The certificate names no OCSP responder, so there is nothing to staple. This is normal: Let's Encrypt "
                                    "and other CAs dropped OCSP in 2025 and publish revocation through CRLs%1.")
                         .arg(crlUrls.isEmpty() ? QStringLiteral(" (this certificate lists no CRL URL either)")
@@ -960,7 +962,7 @@ private:
                 return;
             }
             if (b.served) {
-                add(QStringLiteral("STAPLE_NOT_SERVED"), leaf.mustStaple() ? Severity::Critical : Severity::Warning,
+                add(FindingCode::StapleNotServed, leaf.mustStaple() ? Severity::Critical : Severity::Warning,
                     QStringLiteral("Server sends no staple"), b.origin,
                     QStringLiteral("The server sent no OCSP staple although the certificate has a responder (%1)%2.")
                         .arg(leaf.ocspUrls().first(),
@@ -971,13 +973,13 @@ private:
                 return;
             }
             if (leaf.mustStaple()) {
-                add(QStringLiteral("MUST_STAPLE_MISSING"), Severity::Critical, QStringLiteral("Must-staple certificate has no staple"), leafSubject,
+                add(FindingCode::MustStapleMissing, Severity::Critical, QStringLiteral("Must-staple certificate has no staple"), leafSubject,
                     QStringLiteral("The certificate demands a staple (TLS Feature status_request) and no OCSP response was found for it; "
                                    "clients that enforce must-staple (Firefox) reject the server."),
                     QStringLiteral("Fetch a staple from %1 and configure the server to send it.").arg(leaf.ocspUrls().first()), {leaf.id()});
                 return;
             }
-            add(QStringLiteral("STAPLE_MISSING"), Severity::Warning, QStringLiteral("No staple for this certificate"), leafSubject,
+            add(FindingCode::StapleMissing, Severity::Warning, QStringLiteral("No staple for this certificate"), leafSubject,
                 QStringLiteral("The certificate has an OCSP responder (%1) but no staple was found beside it. Without one, clients must "
                                "ask the responder themselves (slower, and it tells the CA who visits), or skip the check.")
                     .arg(leaf.ocspUrls().first()),
@@ -990,13 +992,13 @@ private:
             QStringList files;
             for (const AttachedStaple& s : b.staples)
                 files << s.staple.source().display();
-            add(QStringLiteral("STAPLE_MULTIPLE_RESPONSES"), Severity::Warning, QStringLiteral("Several staples for one certificate"), leafSubject,
+            add(FindingCode::StapleMultipleResponses, Severity::Warning, QStringLiteral("Several staples for one certificate"), leafSubject,
                 QStringLiteral("%1 staples belong to this certificate (%2); a server sends only one, so make sure it is the right one.")
                     .arg(QString::number(b.staples.size()), files.join(QStringLiteral(", "))),
                 QStringLiteral("Remove the stale copies."), {leaf.id()});
         }
         if (!hasOcspUrl)
-            add(QStringLiteral("STAPLE_BUT_NO_OCSP_URL"), Severity::Warning, QStringLiteral("Staple for a certificate without OCSP"), leafSubject,
+            add(FindingCode::StapleButNoOcspUrl, Severity::Warning, QStringLiteral("Staple for a certificate without OCSP"), leafSubject,
                 QStringLiteral("A staple is configured, but the certificate names no OCSP responder%1, so nothing can refresh it. It is "
                                "probably left over from a previous certificate or CA.")
                     .arg(crlUrls.isEmpty() ? QString() : QStringLiteral(" (it uses CRLs: %1)").arg(crlUrls.join(QStringLiteral(", ")))),
@@ -1006,25 +1008,57 @@ private:
         for (const AttachedStaple& attached : b.staples)
             anyAcceptable |= checkStaple(attached);
         if (leaf.mustStaple() && !anyAcceptable)
-            add(QStringLiteral("MUST_STAPLE_MISSING"), Severity::Critical, QStringLiteral("Must-staple certificate has no valid staple"), leafSubject,
+            add(FindingCode::MustStapleMissing, Severity::Critical, QStringLiteral("Must-staple certificate has no valid staple"), leafSubject,
                 QStringLiteral("The certificate demands a staple (TLS Feature status_request) and none of its staples is one a client "
                                "would accept (see the other findings); clients that enforce must-staple reject the server."),
                 QStringLiteral("Fetch a valid staple for serial %1 now.").arg(leaf.serialHex()), {leaf.id()});
     }
 
+    // The data the remedies need that the rules did not give: which staple file to write, for which
+    // serial, from which responder; which chain file to rewrite.
+    void fillRemedyData()
+    {
+        for (Finding& f : m_findings) {
+            Remedy& r = f.remedy;
+            switch (r.kind) {
+            case RemedyKind::RefreshStaple:
+            case RemedyKind::ConfigureStapling:
+            case RemedyKind::ConvertStaple:
+                if (r.serial.isEmpty())
+                    r.serial = b.leaf.serialHex();
+                if (r.url.isEmpty())
+                    r.url = b.leaf.ocspUrls().value(0);
+                if (r.file.isEmpty())
+                    for (const AttachedStaple& a : b.staples)
+                        if (f.objectIds.contains(a.staple.id()) && !a.staple.source().path.isEmpty())
+                            r.file = a.staple.source().path;
+                break;
+            case RemedyKind::FixChainOrder:
+            case RemedyKind::RemoveFromChain:
+                if (r.file.isEmpty())
+                    r.file = b.chainAsGivenSource;
+                break;
+            default: break;
+            }
+        }
+    }
+
     // A superseded certificate is history: its problems are noted, not alarmed about.
     void demoteSuperseded()
     {
+        // Its remedy is no longer the finding's own (renew, refresh): it is to retire the file.
+        const Remedy retire{RemedyKind::RetireOldCertificate, b.leaf.source().path, b.leaf.serialHex(), {}};
         for (Finding& f : m_findings) {
             f.severity = Severity::Info;
             f.message = QStringLiteral("(Superseded certificate.) ") + f.message;
+            f.remedy = retire;
         }
-        add(QStringLiteral("CERT_SUPERSEDED"), Severity::Info, QStringLiteral("Superseded by a newer certificate"), certSubject(b.leaf),
+        add(FindingCode::CertSuperseded, Severity::Info, QStringLiteral("Superseded by a newer certificate"), certSubject(b.leaf),
             QStringLiteral("A newer certificate for the same names from the same CA exists: %1 in %2, valid from %3. This one is "
                            "the previous certificate and is not expected to be in use.")
                 .arg(b.supersededBy.displayName(), b.supersededBy.source().display(), formatTime(b.supersededBy.notBefore())),
             QStringLiteral("Make sure no server configuration still points at %1; then archive or delete it.").arg(b.leaf.source().path),
-            {b.leaf.id(), b.supersededBy.id()});
+            {b.leaf.id(), b.supersededBy.id()}, retire);
     }
 
     const Bundle& b;

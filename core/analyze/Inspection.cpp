@@ -1,5 +1,7 @@
 #include "Inspection.h"
 
+#include "FindingRegistry.h"
+
 #include <algorithm>
 
 namespace staplescope {
@@ -30,14 +32,9 @@ namespace {
 
 Finding roleFinding(const QString& role, const QStringList& files, const QString& expected)
 {
-    Finding f;
-    f.code = QStringLiteral("INPUT_UNRECOGNIZED");
-    f.severity = Severity::Error;
-    f.title = QStringLiteral("Nothing usable in the %1 file").arg(role);
-    f.subject = files.join(QStringLiteral(", "));
-    f.message = QStringLiteral("The file given with --%1 holds no %2.").arg(role, expected);
-    f.fix = QStringLiteral("Give the file your server configuration names for this role.");
-    return f;
+    return makeFinding(FindingCode::InputUnrecognized, Severity::Error, QStringLiteral("Nothing usable in the %1 file").arg(role),
+                       files.join(QStringLiteral(", ")), QStringLiteral("The %1 file given holds no %2.").arg(role, expected),
+                       QStringLiteral("Give the file your server configuration names for this role."));
 }
 
 } // namespace
@@ -88,32 +85,26 @@ std::shared_ptr<InspectionSession> InspectionSession::load(const InspectRequest&
         for (const OcspStaple& s : inputs.staples) {
             if (attached.contains(s.id()))
                 continue;
-            Finding f;
-            f.code = QStringLiteral("STAPLE_UNMATCHED");
-            f.severity = Severity::Warning;
-            f.title = QStringLiteral("Staple matches no certificate");
-            f.subject = s.source().display();
             const auto responses = s.responses();
-            f.message = responses.isEmpty()
-                            ? QStringLiteral("This OCSP response (%1) belongs to no certificate among the inputs.").arg(s.responseStatusName())
-                            : QStringLiteral("This OCSP response is for serial %1, which is not among the inputs, and it lies beside no single certificate.")
-                                  .arg(responses.first().certId.serialHex());
-            f.fix = QStringLiteral("Delete it if it is stale, or load it together with its certificate (--cert … --staple …).");
-            f.objectIds = {s.id()};
-            session->m_inputFindings << f;
+            session->m_inputFindings << makeFinding(
+                FindingCode::StapleUnmatched, Severity::Warning, QStringLiteral("Staple matches no certificate"), s.source().display(),
+                responses.isEmpty()
+                    ? QStringLiteral("This OCSP response (%1) belongs to no certificate among the inputs.").arg(s.responseStatusName())
+                    : QStringLiteral("This OCSP response is for serial %1, which is not among the inputs, and it lies beside no single certificate.")
+                          .arg(responses.first().certId.serialHex()),
+                QStringLiteral("Delete it if it is stale, or load it together with its certificate."), {s.id()},
+                Remedy{RemedyKind::LoadStapleWithCertificate, s.source().path,
+                       responses.isEmpty() ? QString() : responses.first().certId.serialHex(), {}});
         }
         if (session->m_bundles.isEmpty() && !inputs.certificates.isEmpty()) {
             // A CA bundle or trust store: nothing wrong, but say why the report has no bundles.
-            Finding f;
-            f.code = QStringLiteral("NO_SERVER_CERTIFICATE");
-            f.severity = Severity::Info;
-            f.title = QStringLiteral("Only CA certificates found");
-            f.subject = request.paths.join(QStringLiteral(", "));
-            f.message = QStringLiteral("The inputs hold %1 certificate(s), all of them CA or OCSP responder certificates (a chain "
-                                       "file or a trust store). Bundles are built around server certificates, so there is none to diagnose.")
-                            .arg(inputs.certificates.size());
-            f.fix = QStringLiteral("Add the server certificate (cert.pem or fullchain.pem) to the inputs.");
-            session->m_inputFindings << f;
+            session->m_inputFindings << makeFinding(
+                FindingCode::NoServerCertificate, Severity::Info, QStringLiteral("Only CA certificates found"),
+                request.paths.join(QStringLiteral(", ")),
+                QStringLiteral("The inputs hold %1 certificate(s), all of them CA or OCSP responder certificates (a chain "
+                               "file or a trust store). Bundles are built around server certificates, so there is none to diagnose.")
+                    .arg(inputs.certificates.size()),
+                QStringLiteral("Add the server certificate (cert.pem or fullchain.pem) to the inputs."));
         }
     }
     return session;

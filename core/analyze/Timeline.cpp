@@ -1,5 +1,7 @@
 #include "Timeline.h"
 
+#include "FindingRegistry.h"
+
 #include <algorithm>
 
 #include <QSet>
@@ -22,6 +24,20 @@ QString laneStateName(LaneState state)
 
 namespace {
 
+LaneState laneStateFor(LaneEffect effect)
+{
+    switch (effect) {
+    case LaneEffect::None: return LaneState::Ok;
+    case LaneEffect::Due: return LaneState::Due;
+    case LaneEffect::NotYetValid: return LaneState::NotYetValid;
+    case LaneEffect::Expired: return LaneState::Expired;
+    case LaneEffect::Invalid: return LaneState::Invalid;
+    case LaneEffect::Revoked: return LaneState::Revoked;
+    case LaneEffect::Mismatched: return LaneState::Mismatched;
+    }
+    return LaneState::Ok;
+}
+
 // The lane state is read off the findings the analysis produced, so the timeline and the findings
 // can never disagree.
 LaneState stateFromFindings(const QString& objectId, const QList<Finding>& findings, bool isStaple)
@@ -37,29 +53,13 @@ LaneState stateFromFindings(const QString& objectId, const QList<Finding>& findi
     for (const Finding& f : findings) {
         if (!f.objectIds.contains(objectId))
             continue;
-        // A leaf's lane is not coloured by findings that are really about its staple.
-        if (!isStaple && f.code.startsWith(QLatin1String("STAPLE_")) && f.code != QLatin1String("STAPLE_REVOKED"))
+        const FindingInfo* info = findingInfo(f);
+        if (!info)
             continue;
-        const QString& c = f.code;
-        if (c == QLatin1String("STAPLE_FOR_OTHER_CERT") || c == QLatin1String("STAPLE_ISSUER_MISMATCH") ||
-            c == QLatin1String("STAPLE_FOR_INTERMEDIATE"))
-            raise(isStaple ? LaneState::Mismatched : LaneState::Ok);
-        else if (c == QLatin1String("CERT_EXPIRED") || c == QLatin1String("STAPLE_EXPIRED"))
-            raise(LaneState::Expired);
-        else if (c == QLatin1String("CERT_NOT_YET_VALID") || c == QLatin1String("STAPLE_NOT_YET_VALID"))
-            raise(LaneState::NotYetValid);
-        else if (c == QLatin1String("CERT_EXPIRING_SOON") || c == QLatin1String("STAPLE_REFRESH_DUE"))
-            raise(LaneState::Due);
-        else if (c == QLatin1String("STAPLE_REVOKED") || c == QLatin1String("CERT_REVOKED"))
-            raise(LaneState::Revoked);
-        else if (c == QLatin1String("STAPLE_SIGNATURE_INVALID") || c == QLatin1String("STAPLE_RESPONSE_UNSUCCESSFUL") ||
-                 c == QLatin1String("STAPLE_RESPONDER_UNAUTHORIZED") || c == QLatin1String("CHAIN_BAD_SIGNATURE") ||
-                 c == QLatin1String("STAPLE_STATUS_UNKNOWN") || c == QLatin1String("STAPLE_RESPONDER_EXPIRED") ||
-                 c == QLatin1String("STAPLE_SIGNER_NOT_FOUND") || c == QLatin1String("CHAIN_ISSUER_NOT_CA") ||
-                 c == QLatin1String("CHAIN_PATH_LENGTH") || c == QLatin1String("CHAIN_NAME_CONSTRAINTS") ||
-                 c == QLatin1String("CERT_WRONG_PURPOSE") || c == QLatin1String("CERT_CRITICAL_EXTENSION") ||
-                 c == QLatin1String("CHAIN_REJECTED"))
-            raise(LaneState::Invalid);
+        // A leaf's lane is not coloured by findings that are really about its staple.
+        if (!isStaple && info->laneScope == LaneScope::StapleLaneOnly)
+            continue;
+        raise(laneStateFor(info->lane));
     }
     return state;
 }

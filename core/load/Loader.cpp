@@ -1,6 +1,7 @@
 #include "Loader.h"
 
 #include "FilePath.h"
+#include "FindingRegistry.h"
 
 #include <QHash>
 #include <QMutex>
@@ -90,32 +91,22 @@ bool looksLikePkiFileName(const QString& path)
 }
 
 // The one-line headline lists and verdicts show; the message says the specifics.
-QString inputTitle(const QString& code)
+QString inputTitle(FindingCode code)
 {
-    if (code == QLatin1String("INPUT_UNREADABLE"))
-        return QStringLiteral("File cannot be read");
-    if (code == QLatin1String("INPUT_EMPTY"))
-        return QStringLiteral("File is empty");
-    if (code == QLatin1String("INPUT_UNRECOGNIZED"))
-        return QStringLiteral("Not a certificate, key, staple or CRL");
-    if (code == QLatin1String("INPUT_MALFORMED"))
-        return QStringLiteral("File is damaged");
-    if (code == QLatin1String("INPUT_PASSWORD_REQUIRED"))
-        return QStringLiteral("Password needed");
-    return code;
+    switch (code) {
+    case FindingCode::InputUnreadable: return QStringLiteral("File cannot be read");
+    case FindingCode::InputEmpty: return QStringLiteral("File is empty");
+    case FindingCode::InputUnrecognized: return QStringLiteral("Not a certificate, key, staple or CRL");
+    case FindingCode::InputMalformed: return QStringLiteral("File is damaged");
+    case FindingCode::InputPasswordRequired: return QStringLiteral("Password needed");
+    default: return codeName(code);
+    }
 }
 
-Finding inputFinding(const QString& code, Severity severity, const QString& subject, const QString& message,
-                     const QString& fix = {})
+Finding inputFinding(FindingCode code, Severity severity, const QString& subject, const QString& message,
+                     const QString& fix = {}, const Remedy& remedy = {})
 {
-    Finding f;
-    f.code = code;
-    f.severity = severity;
-    f.title = inputTitle(code);
-    f.subject = subject;
-    f.message = message;
-    f.fix = fix;
-    return f;
+    return makeFinding(code, severity, inputTitle(code), subject, message, fix, {}, remedy);
 }
 
 // Length of the outermost DER TLV, or -1 when the header itself is unreadable.
@@ -340,7 +331,7 @@ public:
         m_out.files << m_origin;
         if (data.trimmed().isEmpty()) {
             report(inputFinding(
-                QStringLiteral("INPUT_EMPTY"), m_loud ? Severity::Warning : Severity::Info, m_origin,
+                FindingCode::InputEmpty, m_loud ? Severity::Warning : Severity::Info, m_origin,
                 data.isEmpty() ? QStringLiteral("The file is empty (0 bytes).")
                                : QStringLiteral("The file holds only whitespace (%1 bytes).").arg(data.size()),
                 QStringLiteral("If a renewal or fetch job writes this file, it failed or was interrupted; run it again and check its log.")));
@@ -434,7 +425,7 @@ private:
     {
         const QString subject = where ? where->display() : m_origin;
         report(inputFinding(
-            QStringLiteral("INPUT_UNRECOGNIZED"), m_loud ? Severity::Warning : Severity::Info, subject,
+            FindingCode::InputUnrecognized, m_loud ? Severity::Warning : Severity::Info, subject,
             QStringLiteral("Not a certificate, key, OCSP response or CRL: this looks like %1.").arg(looksLike),
             QStringLiteral("Point the tool at the PEM or DER file the server is configured with.")));
     }
@@ -447,13 +438,13 @@ private:
             unrecognized(looksLike, &where);
             return;
         }
-        report(inputFinding(QStringLiteral("INPUT_UNRECOGNIZED"), Severity::Info, where.display(),
+        report(inputFinding(FindingCode::InputUnrecognized, Severity::Info, where.display(),
                                        QStringLiteral("Skipped: this is %1. Kept beside certificates it is harmless.").arg(looksLike)));
     }
 
     void malformed(const QString& what, const SourceLocation& where, const QString& fix = {})
     {
-        report(inputFinding(QStringLiteral("INPUT_MALFORMED"), Severity::Error, where.display(), what,
+        report(inputFinding(FindingCode::InputMalformed, Severity::Error, where.display(), what,
                                        fix.isEmpty() ? QStringLiteral("Replace the file with an intact copy (re-download or re-fetch it).")
                                                      : fix));
     }
@@ -533,7 +524,7 @@ private:
                       SourceLocation{m_origin, 0, 1});
         }
         if (stoppedAt >= 0)
-            report(inputFinding(QStringLiteral("INPUT_UNREADABLE"), Severity::Warning, m_origin,
+            report(inputFinding(FindingCode::InputUnreadable, Severity::Warning, m_origin,
                                 QStringLiteral("The file holds more than %1 PEM blocks, far more than any real bundle; only the "
                                                "first %1 were read (reading stopped at byte %2).")
                                     .arg(kMaxPemBlocksPerFile)
@@ -718,7 +709,7 @@ private:
         // decodes, and then d.sign is NULL. Its certificates and crls fields are optional too.
         const PKCS7_SIGNED* signedData = p7->d.sign;
         if (!signedData) {
-            report(inputFinding(QStringLiteral("INPUT_EMPTY"), Severity::Warning, where.display(),
+            report(inputFinding(FindingCode::InputEmpty, Severity::Warning, where.display(),
                                 QStringLiteral("The PKCS#7 bundle is an empty signedData shell: it holds no content at all, "
                                                "so no certificates.")));
             return;
@@ -740,7 +731,7 @@ private:
             addCrl(Crl::fromX509Crl(X509CrlPtr(c), where), where);
         }
         if (n == 0 && crlCount == 0)
-            report(inputFinding(QStringLiteral("INPUT_EMPTY"), Severity::Warning, where.display(),
+            report(inputFinding(FindingCode::InputEmpty, Severity::Warning, where.display(),
                                            QStringLiteral("The PKCS#7 bundle holds no certificates.")));
     }
 
@@ -850,15 +841,16 @@ private:
 
     void passwordFailed(const QString& what, const SourceLocation& where)
     {
-        report(inputFinding(QStringLiteral("INPUT_PASSWORD_REQUIRED"), Severity::Error, where.display(),
+        report(inputFinding(FindingCode::InputPasswordRequired, Severity::Error, where.display(),
                                        QStringLiteral("The password given does not open this %1.").arg(what),
-                                       QStringLiteral("Check the password (--password, or the prompt) and try again.")));
+                                       QStringLiteral("Check the password and try again."),
+                                       Remedy{RemedyKind::GivePassword, where.path, {}, {}}));
     }
 
     void tooCostlyToOpen(const QString& what, qint64 iterations, const SourceLocation& where)
     {
         m_out.findings << inputFinding(
-            QStringLiteral("INPUT_UNREADABLE"), Severity::Error, where.display(),
+            FindingCode::InputUnreadable, Severity::Error, where.display(),
             QStringLiteral("This %1 asks for %2 key-derivation iterations to check a password, more than the %3 any tool "
                            "writes; it was not opened, so that a hostile file cannot hold the program for hours.")
                 .arg(what, QString::number(iterations), QString::number(kMaxKeyDerivationIterations)),
@@ -898,10 +890,11 @@ private:
         }
         const bool hadPassword = attempts.size() > 2;
         report(inputFinding(
-            QStringLiteral("INPUT_PASSWORD_REQUIRED"), Severity::Error, where.display(),
+            FindingCode::InputPasswordRequired, Severity::Error, where.display(),
             hadPassword ? QStringLiteral("The password given does not open this PKCS#12 file.")
                         : QStringLiteral("This PKCS#12 file is password-protected and no password was given."),
-            QStringLiteral("Give the password with --password (or in the dialog); it is used only to read the file.")));
+            QStringLiteral("Give the password; it is used only to read the file."),
+            Remedy{RemedyKind::GivePassword, where.path, {}, {}}));
     }
 
     bool unpackPkcs12(PKCS12* p12, const char* pass, const SourceLocation& where)
@@ -973,7 +966,7 @@ constexpr qsizetype kMaxEntriesPerWalk = 1'000'000;
 
 Finding unreadable(Severity severity, const QString& subject, const QString& message, const QString& fix = {})
 {
-    return inputFinding(QStringLiteral("INPUT_UNREADABLE"), severity, subject, message, fix);
+    return inputFinding(FindingCode::InputUnreadable, severity, subject, message, fix);
 }
 
 // Where a symbolic link points, as an absolute path when it is relative (as `ls -l` users think of it).
@@ -1258,7 +1251,7 @@ LoadedInputs readAndParse(const LoadOptions& options, Loader::CertificateCache* 
     if (!openForReading(file, path, &error)) {
         out.files << path;
         const bool denied = error == EACCES || error == EPERM;
-        out.findings << inputFinding(QStringLiteral("INPUT_UNREADABLE"), Severity::Error, path,
+        out.findings << inputFinding(FindingCode::InputUnreadable, Severity::Error, path,
                                      denied ? QStringLiteral("Permission denied: the file cannot be read by this user.")
                                             : QStringLiteral("The file cannot be read: %1.").arg(qt_error_string(error)),
                                      denied ? QStringLiteral("Run as a user who can read it (for example with sudo).")
@@ -1268,7 +1261,7 @@ LoadedInputs readAndParse(const LoadOptions& options, Loader::CertificateCache* 
     const std::optional<QByteArray> data = readAtMost(file, options.maxFileSize);
     if (!data) {
         out.files << path;
-        out.findings << inputFinding(QStringLiteral("INPUT_UNREADABLE"), Severity::Error, path,
+        out.findings << inputFinding(FindingCode::InputUnreadable, Severity::Error, path,
                                      QStringLiteral("The file is %1 MiB, far larger than any certificate, key or staple; it was not read.")
                                          .arg(file.size() / (1024 * 1024)));
         return out;
@@ -1313,7 +1306,7 @@ LoadedInputs Loader::loadPaths(const QStringList& paths) const
         const std::optional<QByteArray> data = readAtMost(f, m_options.maxFileSize);
         if (!data) {
             out.files << file;
-            out.findings << inputFinding(QStringLiteral("INPUT_UNREADABLE"), Severity::Info, file,
+            out.findings << inputFinding(FindingCode::InputUnreadable, Severity::Info, file,
                                          QStringLiteral("Skipped: %1 MiB is far larger than any certificate, key or staple.")
                                              .arg(f.size() / (1024 * 1024)));
             continue;

@@ -1,5 +1,6 @@
 #include "TrustStore.h"
 
+#include "FindingRegistry.h"
 #include "Loader.h"
 
 namespace staplescope {
@@ -20,14 +21,10 @@ QList<Finding> TrustStore::addCaFile(const QString& path)
     for (const Certificate& cert : inputs.certificates)
         addCertificate(cert);
     if (inputs.certificates.isEmpty() && findings.isEmpty()) {
-        Finding f;
-        f.code = QStringLiteral("INPUT_UNRECOGNIZED");
-        f.severity = Severity::Error;
-        f.title = QStringLiteral("No certificates in the CA file");
-        f.subject = path;
-        f.message = QStringLiteral("The CA file given with --ca-file holds no certificates.");
-        f.fix = QStringLiteral("Give a PEM or DER file with the CA certificates to trust.");
-        findings << f;
+        findings << makeFinding(FindingCode::InputUnrecognized, Severity::Error, QStringLiteral("No certificates in the CA file"), path,
+                                QStringLiteral("The CA file given as a trust anchor holds no certificates."),
+                                QStringLiteral("Give a PEM or DER file with the CA certificates to trust."), {},
+                                Remedy{RemedyKind::AddTrustAnchor, path, {}, {}});
     }
     return findings;
 }

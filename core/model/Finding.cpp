@@ -77,14 +77,12 @@ QList<Finding> collapseRepeatedFindings(const QList<Finding>& findings, const QS
         }
         int& detailed = shown[kind];
         if (!summaryAt.contains(kind)) {
-            Finding summary;
-            summary.code = f.code;
-            summary.severity = f.severity;
-            summary.title = f.title;
+            // The first of the kind, made general: its code, severity, title, fix and remedy stand for all.
+            Finding summary = f;
             summary.subject = place;
             summary.message = QStringLiteral("%1 times in %2. The first %3:").arg(QString::number(total), place,
                                                                                  QString::number(kLocationsShownWhenCollapsed));
-            summary.fix = f.fix;
+            summary.objectIds.clear();
             summaryAt.insert(kind, out.size());
             out << summary;
         }

@@ -1,5 +1,7 @@
 #include "ServerCheck.h"
 
+#include "FindingRegistry.h"
+
 #include <QHash>
 #include <QSet>
 
@@ -43,12 +45,6 @@ std::optional<HostPort> parseHostPort(const QString& input)
 
 
 namespace {
-
-Finding makeFinding(const QString& code, Severity severity, const QString& title, const QString& subject,
-                    const QString& message, const QString& fix, const QStringList& ids = {})
-{
-    return Finding{code, severity, title, subject, message, fix, ids};
-}
 
 QString endpointSubject(const ProbeOptions& o)
 {
@@ -142,7 +138,7 @@ QList<Finding> compareWithDisk(const Bundle& served, const DiskState& disk, cons
     const Bundle* d = matchDiskBundle(served, disk);
     if (!d) {
         if (!disk.bundles.isEmpty() || !disk.certificates.isEmpty())
-            out << makeFinding(ServerCode::ServedDiffersFromDisk, Severity::Warning,
+            out << makeFinding(FindingCode::ServedDiffersFromDisk, Severity::Warning,
                                QStringLiteral("Served certificate is not among the files"), served.origin,
                                QStringLiteral("The server serves %1, and %2 holds no certificate for the same names "
                                               "(it holds %3).")
@@ -160,7 +156,7 @@ QList<Finding> compareWithDisk(const Bundle& served, const DiskState& disk, cons
         const bool servedIsOlder = sLeaf.notBefore() < diskCurrent.notBefore();
         if (servedIsOlder) {
             out << makeFinding(
-                ServerCode::ServedDiffersFromDisk, Severity::Error,
+                FindingCode::ServedDiffersFromDisk, Severity::Error,
                 QStringLiteral("Server still serves the previous certificate"), served.origin,
                 QStringLiteral("The server still serves the previous certificate (serial %1, issued %2, expires %3), "
                                "but %4 holds the renewed one (serial %5, issued %6). The server reads its certificate "
@@ -173,7 +169,7 @@ QList<Finding> compareWithDisk(const Bundle& served, const DiskState& disk, cons
                 {sLeaf.id(), diskCurrent.id()});
         } else {
             out << makeFinding(
-                ServerCode::ServedDiffersFromDisk, Severity::Warning,
+                FindingCode::ServedDiffersFromDisk, Severity::Warning,
                 QStringLiteral("Server serves a newer certificate than the files"), served.origin,
                 QStringLiteral("The server serves serial %1 (issued %2), newer than %3 in %4 (serial %5, issued %6): "
                                "the files compared are not the ones the server reads.")
@@ -193,7 +189,7 @@ QList<Finding> compareWithDisk(const Bundle& served, const DiskState& disk, cons
     const OcspStaple& onDisk = diskStaple->first;
     const OcspSingleResponse& diskSingle = diskStaple->second;
     if (servedStaple.isNull()) {
-        out << makeFinding(ServerCode::ServedDiffersFromDisk, Severity::Warning,
+        out << makeFinding(FindingCode::ServedDiffersFromDisk, Severity::Warning,
                            QStringLiteral("Staple on disk is not served"), served.origin,
                            QStringLiteral("%1 holds %2, but the server sent no staple.")
                                .arg(onDisk.source().display(), stapleDescription(onDisk)),
@@ -213,7 +209,7 @@ QList<Finding> compareWithDisk(const Bundle& served, const DiskState& disk, cons
             servedIsAboutLeaf = true;
         }
     if (!servedIsAboutLeaf) {
-        out << makeFinding(ServerCode::ServedDiffersFromDisk, Severity::Error,
+        out << makeFinding(FindingCode::ServedDiffersFromDisk, Severity::Error,
                            QStringLiteral("Server staples an old response; the file is right"), served.origin,
                            QStringLiteral("The server staples %1, not about its certificate (serial %2), while %3 holds "
                                           "%4. The server has not re-read the staple file since it was replaced.")
@@ -222,7 +218,7 @@ QList<Finding> compareWithDisk(const Bundle& served, const DiskState& disk, cons
                            QStringLiteral("Reload the server so it reads the current staple file."),
                            {servedStaple.id(), onDisk.id(), sLeaf.id()});
     } else if (diskSingle.thisUpdate > servedSingle.thisUpdate) {
-        out << makeFinding(ServerCode::ServedDiffersFromDisk, Severity::Warning,
+        out << makeFinding(FindingCode::ServedDiffersFromDisk, Severity::Warning,
                            QStringLiteral("Staple on disk is newer than the one served"), served.origin,
                            QStringLiteral("The staple on disk is newer than the one served: %1 has thisUpdate %2, the "
                                           "server staples thisUpdate %3 (%4 older). The server has not re-read the "
@@ -235,7 +231,7 @@ QList<Finding> compareWithDisk(const Bundle& served, const DiskState& disk, cons
                                           "runtime API)."),
                            {servedStaple.id(), onDisk.id()});
     } else if (diskSingle.thisUpdate < servedSingle.thisUpdate) {
-        out << makeFinding(ServerCode::ServedDiffersFromDisk, Severity::Info,
+        out << makeFinding(FindingCode::ServedDiffersFromDisk, Severity::Info,
                            QStringLiteral("Server staples a newer response than the file"), served.origin,
                            QStringLiteral("The server staples a response with thisUpdate %1, newer than %2 (thisUpdate "
                                           "%3): it fetches its own staples, or the file is not the one it reads.")
@@ -290,6 +286,7 @@ void explainFailureWithDisk(Finding& f, const DiskState& disk, bool startTls454,
         f.fix = QStringLiteral("Replace %1 with a fresh OCSP response for the current certificate (or remove the "
                                "staple setting until you have one), then reload the server.")
                     .arg(stapleFiles.join(QStringLiteral(", ")));
+        f.remedy = Remedy{RemedyKind::RefreshStaple, stapleFiles.first(), {}, {}};
     } else {
         f.message += QStringLiteral(" Likely cause: the staple file %1. %2; it looks consistent with the "
                                     "certificate on disk, so check that the server reads these files.")
@@ -329,7 +326,7 @@ QList<Finding> compareAddresses(const QString& subject, const QList<std::pair<Pr
         lines << addressLine(r, b);
     const QString detail = lines.join(QStringLiteral("; "));
     if (leaves.size() > 1)
-        return {makeFinding(ServerCode::AddressesDiffer, Severity::Error,
+        return {makeFinding(FindingCode::AddressesDiffer, Severity::Error,
                             QStringLiteral("Addresses serve different certificates"), subject,
                             QStringLiteral("The addresses of this name serve different certificates: %1. Clients get "
                                            "one or the other depending on the address they pick.")
@@ -337,7 +334,7 @@ QList<Finding> compareAddresses(const QString& subject, const QList<std::pair<Pr
                             QStringLiteral("Deploy the same certificate and staple to every backend, and reload each.")) };
     if (staples.size() > 1) {
         const bool serious = stapleSerials.size() > 1 || staples.contains(QByteArray());
-        return {makeFinding(ServerCode::AddressesDiffer, serious ? Severity::Warning : Severity::Info,
+        return {makeFinding(FindingCode::AddressesDiffer, serious ? Severity::Warning : Severity::Info,
                             QStringLiteral("Addresses serve different staples"), subject,
                             QStringLiteral("All addresses serve the same certificate but different staples: %1.%2")
                                 .arg(detail, serious ? QString()
@@ -411,7 +408,7 @@ std::optional<Bundle> bundleFromProbe(const ProbeResult& result, const TrustStor
         SourceLocation where{origin, i, count, true};
         const Certificate cert = cache.certificate(result.chainDer[i], where);
         if (cert.isNull()) {
-            findings->append(makeFinding(QStringLiteral("INPUT_MALFORMED"), Severity::Error,
+            findings->append(makeFinding(FindingCode::InputMalformed, Severity::Error,
                                          QStringLiteral("Server sent an unreadable certificate"), where.display(),
                                          QStringLiteral("Certificate #%1 of %2 the server sent (%3 bytes) does not parse "
                                                         "as X.509.")
@@ -423,11 +420,11 @@ std::optional<Bundle> bundleFromProbe(const ProbeResult& result, const TrustStor
         }
         // Served certificates never pass the Loader, which names these for files.
         if (const QString problem = unreadableValidityText(cert); !problem.isEmpty())
-            findings->append(makeFinding(QStringLiteral("INPUT_MALFORMED"), Severity::Error,
+            findings->append(makeFinding(FindingCode::InputMalformed, Severity::Error,
                                          QStringLiteral("Server sent a certificate with unreadable dates"), where.display(), problem,
                                          QStringLiteral("Check the certificate files the server is configured with.")));
         if (const QString problem = invalidVersionText(X509_get_version(cert.get0()), true); !problem.isEmpty())
-            findings->append(makeFinding(QStringLiteral("INPUT_MALFORMED"), Severity::Error,
+            findings->append(makeFinding(FindingCode::InputMalformed, Severity::Error,
                                          QStringLiteral("Server sent a certificate with an invalid version"), where.display(), problem,
                                          QStringLiteral("Check the certificate files the server is configured with.")));
         (i == 0 ? roles.cert : roles.chain).certificates << cert;
@@ -438,7 +435,7 @@ std::optional<Bundle> bundleFromProbe(const ProbeResult& result, const TrustStor
         const SourceLocation where{origin + QStringLiteral(" (stapled OCSP response)"), 0, 1, true};
         const OcspStaple::ParseResult parsed = cache.staple(result.stapleDer, where);
         if (parsed.staple.isNull())
-            findings->append(makeFinding(QStringLiteral("INPUT_MALFORMED"), Severity::Error,
+            findings->append(makeFinding(FindingCode::InputMalformed, Severity::Error,
                                          QStringLiteral("Server staples an unreadable OCSP response"), where.display(),
                                          QStringLiteral("The stapled OCSP response (%1 bytes) does not parse: %2. Clients "
                                                         "treat it as no staple or fail the handshake.")
@@ -506,8 +503,10 @@ ServerCheckResult runServerChecks(const QList<ServerCheckRequest>& requests, con
             QList<Finding> findings = r.findings;
             if (disk) {
                 for (Finding& f : findings) {
-                    const bool is454 = f.code == ProbeCode::StartTlsFailed && f.message.contains(QLatin1String("\"454"));
-                    if (is454 || f.code == ProbeCode::TlsHandshakeFailed)
+                    // The STARTTLS layer marks a server that said it cannot set up TLS (SMTP 454).
+                    const std::optional<FindingCode> code = findingCode(f);
+                    const bool is454 = code == FindingCode::StartTlsFailed && f.remedy.kind == RemedyKind::CheckServerTlsFiles;
+                    if (is454 || code == FindingCode::TlsHandshakeFailed)
                         explainFailureWithDisk(f, *disk, is454, r.handshakeSucceededOnlyWithoutStatusRequest);
                 }
             }

@@ -12,12 +12,6 @@
 
 namespace staplescope {
 
-// Finding codes only a live server has (the probe's own are in ProbeCode).
-namespace ServerCode {
-inline const QString ServedDiffersFromDisk = QStringLiteral("SERVED_DIFFERS_FROM_DISK");
-inline const QString AddressesDiffer = QStringLiteral("ADDRESSES_DIFFER");
-} // namespace ServerCode
-
 struct HostPort {
     QString host; // without brackets
     quint16 port = 443;

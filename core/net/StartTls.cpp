@@ -1,6 +1,7 @@
 #include "StartTls.h"
 
 #include "NetText.h"
+#include "FindingRegistry.h"
 
 #include <QRegularExpression>
 
@@ -338,29 +339,27 @@ private:
         return QString();
     }
 
-    Finding make(const QString& code, const QString& message, const QString& fix) const
+    // The title is the probe's (TlsProbe names the step).
+    Finding make(FindingCode code, const QString& message, const QString& fix, RemedyKind remedy = RemedyKind::None) const
     {
-        Finding f;
-        f.code = code;
-        f.severity = Severity::Error;
-        f.subject = m_request.subject;
-        f.message = message;
-        f.fix = fix;
-        return f;
+        return makeFinding(code, Severity::Error, QString(), m_request.subject, message, fix, {}, Remedy{remedy, {}, {}, {}});
     }
 
-    Finding failed(const QString& message, const QString& fix = QString()) const
+    // `remedy` CheckServerTlsFiles: the server itself said it cannot set up TLS (SMTP 454), so its
+    // TLS files are the suspects (ServerCheck then compares them with the files on disk).
+    Finding failed(const QString& message, const QString& fix = QString(), RemedyKind remedy = RemedyKind::None) const
     {
-        return make(StartTlsCode::Failed, QStringLiteral("%1 STARTTLS failed: %2").arg(protocolLabel(), message),
+        return make(FindingCode::StartTlsFailed, QStringLiteral("%1 STARTTLS failed: %2").arg(protocolLabel(), message),
                     fix.isEmpty() ? QStringLiteral("Check that this port speaks %1 with STARTTLS, and the "
                                                    "server's TLS configuration and logs.")
                                         .arg(protocolLabel())
-                                  : fix);
+                                  : fix,
+                    remedy);
     }
 
     Finding notOffered(const QString& message, const QString& fix) const
     {
-        return make(StartTlsCode::NotOffered, message, fix);
+        return make(FindingCode::StartTlsNotOffered, message, fix);
     }
 
     Finding channelProblem(PlainChannel::Status status, const QString& waitingFor) const
@@ -495,7 +494,8 @@ private:
                               ? QStringLiteral("454 means the server couldn't set up TLS: check its TLS files "
                                                "and its log. Exim with GnuTLS answers 454 to everyone when its "
                                                "tls_ocsp_file doesn't match its certificate.")
-                              : QString());
+                              : QString(),
+                          reply.code == 454 ? RemedyKind::CheckServerTlsFiles : RemedyKind::None);
         return std::nullopt;
     }
 

@@ -91,12 +91,6 @@ struct StartTlsRequest {
     QString subject;     // "host:port [address]", for findings
 };
 
-// Finding codes of the clear-text dialogue (ProbeCode in TlsProbe.h names the same ones).
-namespace StartTlsCode {
-inline const QString NotOffered = QStringLiteral("STARTTLS_NOT_OFFERED");
-inline const QString Failed = QStringLiteral("STARTTLS_FAILED");
-} // namespace StartTlsCode
-
 // Runs the protocol's clear-text dialogue up to the point where the next bytes are the TLS
 // ClientHello. nullopt: ready for TLS. Otherwise the finding: STARTTLS_NOT_OFFERED when the server
 // doesn't offer TLS, STARTTLS_FAILED for everything else (a refusal, a stall, a closed connection,

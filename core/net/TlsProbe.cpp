@@ -2,6 +2,7 @@
 
 #include "NetText.h"
 #include "Socket.h"
+#include "FindingRegistry.h"
 #include "OpenSslPtr.h"
 
 #include <QHash>
@@ -44,17 +45,11 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-Finding probeFinding(const QString& code, const QString& subject, const QString& title, const QString& message,
+// Every finding of this layer is an error: the server could not be checked.
+Finding probeFinding(FindingCode code, const QString& subject, const QString& title, const QString& message,
                      const QString& fix)
 {
-    Finding f;
-    f.code = code;
-    f.severity = Severity::Error;
-    f.title = title;
-    f.subject = subject;
-    f.message = message;
-    f.fix = fix;
-    return f;
+    return makeFinding(code, Severity::Error, title, subject, message, fix);
 }
 
 // What one TLS attempt saw, collected by OpenSSL's callbacks.
@@ -132,6 +127,7 @@ public:
                 f.fix = QStringLiteral("Fetch a fresh OCSP response for the certificate the server uses, write it to the "
                                        "server's staple file (nginx ssl_stapling_file, Exim tls_ocsp_file, HAProxy .ocsp), "
                                        "and reload the server.");
+                f.remedy = Remedy{RemedyKind::RefreshStaple, {}, {}, {}};
                 r.findings << f;
                 return;
             }
@@ -156,7 +152,7 @@ private:
     Clock::time_point stepDeadline() const { return std::min(Clock::now() + milliseconds(o.stepTimeoutMs), m_overall); }
     bool overallIsTighter(Clock::time_point deadline) const { return deadline >= m_overall; }
 
-    Attempt fail(AttemptOutcome outcome, const QString& code, const ProbeResult& r, const QString& title,
+    Attempt fail(AttemptOutcome outcome, FindingCode code, const ProbeResult& r, const QString& title,
                  const QString& message, const QString& fix, bool retryable = false)
     {
         Attempt a;
@@ -170,7 +166,7 @@ private:
     {
         sock.reset(::socket(address.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
         if (!sock.isValid())
-            return fail(AttemptOutcome::ConnectFailed, ProbeCode::ConnectFailed, r, QStringLiteral("Cannot create a socket"),
+            return fail(AttemptOutcome::ConnectFailed, FindingCode::ConnectFailed, r, QStringLiteral("Cannot create a socket"),
                         QStringLiteral("Creating a socket for %1 failed: %2.").arg(address.text, QString::fromLocal8Bit(std::strerror(errno))),
                         QString());
         const int one = 1;
@@ -183,7 +179,7 @@ private:
                 switch (waitForSocket(sock.get(), POLLOUT, deadline, m_cancel)) {
                 case SocketWait::Cancelled: return Attempt{AttemptOutcome::Cancelled, std::nullopt, false};
                 case SocketWait::TimedOut:
-                    return fail(AttemptOutcome::ConnectFailed, ProbeCode::ConnectFailed, r,
+                    return fail(AttemptOutcome::ConnectFailed, FindingCode::ConnectFailed, r,
                                 QStringLiteral("Connection timed out"),
                                 QStringLiteral("Connecting to %1 port %2 timed out after %3: nothing answered (a firewall "
                                                "dropping packets, or the host is down).")
@@ -209,7 +205,7 @@ private:
             case ETIMEDOUT: what = QStringLiteral("the connection timed out"); break;
             default: what = QString::fromLocal8Bit(std::strerror(err)); break;
             }
-            return fail(AttemptOutcome::ConnectFailed, ProbeCode::ConnectFailed, r,
+            return fail(AttemptOutcome::ConnectFailed, FindingCode::ConnectFailed, r,
                         err == ECONNREFUSED ? QStringLiteral("Connection refused") : QStringLiteral("Cannot connect"),
                         QStringLiteral("Connecting to %1 port %2 failed: %3.").arg(address.text, QString::number(o.port), what),
                         err == ECONNREFUSED
@@ -244,7 +240,7 @@ private:
                 if (problem->code.isEmpty())
                     return Attempt{AttemptOutcome::Cancelled, std::nullopt, false};
                 if (problem->title.isEmpty())
-                    problem->title = problem->code == ProbeCode::StartTlsNotOffered ? QStringLiteral("STARTTLS not offered")
+                    problem->title = findingCode(*problem) == FindingCode::StartTlsNotOffered ? QStringLiteral("STARTTLS not offered")
                                                                                     : QStringLiteral("STARTTLS failed");
                 return Attempt{AttemptOutcome::StartTlsFailed, problem, false};
             }
@@ -365,7 +361,7 @@ private:
         SslPtr ssl(ctx ? SSL_new(ctx.get()) : nullptr);
         if (!ssl) {
             const QString why = takeOpenSslErrors();
-            return fail(AttemptOutcome::HandshakeFailed, ProbeCode::TlsHandshakeFailed, r,
+            return fail(AttemptOutcome::HandshakeFailed, FindingCode::TlsHandshakeFailed, r,
                         QStringLiteral("TLS could not start"),
                         QStringLiteral("OpenSSL could not set up a TLS client: %1").arg(why), QString());
         }
@@ -377,7 +373,7 @@ private:
         BIO* bio = BIO_new(noSigpipeSocketMethod());
         if (!bio) {
             const QString why = takeOpenSslErrors();
-            return fail(AttemptOutcome::HandshakeFailed, ProbeCode::TlsHandshakeFailed, r,
+            return fail(AttemptOutcome::HandshakeFailed, FindingCode::TlsHandshakeFailed, r,
                         QStringLiteral("TLS could not start"),
                         QStringLiteral("OpenSSL could not set up a socket BIO: %1").arg(why), QString());
         }
@@ -409,16 +405,16 @@ private:
                     const QString limit = overallIsTighter(deadline)
                         ? QStringLiteral("the check's total time limit of %1").arg(formatSeconds(o.totalTimeoutMs))
                         : QStringLiteral("%1 (the step timeout)").arg(formatSeconds(o.stepTimeoutMs));
-                    return fail(AttemptOutcome::HandshakeFailed, ProbeCode::TlsHandshakeFailed, r,
+                    return fail(AttemptOutcome::HandshakeFailed, FindingCode::TlsHandshakeFailed, r,
                                 QStringLiteral("TLS handshake timed out"),
                                 trace.anyRecordReceived
                                     ? QStringLiteral("The server started the TLS handshake but didn't finish it within %1.").arg(limit)
                                     : QStringLiteral("The server sent nothing in reply to the TLS ClientHello within %1%2.")
                                           .arg(limit, r.protocol == StartTlsProtocol::None
                                                           ? QStringLiteral(" — it may expect a plain-text protocol first "
-                                                                           "(choose one with --starttls)")
+                                                                           "(choose the protocol)")
                                                           : QString()),
-                                QStringLiteral("Check that this port runs TLS%1, or raise --timeout for a slow server.")
+                                QStringLiteral("Check that this port runs TLS%1, or raise the timeout for a slow server.")
                                     .arg(r.protocol == StartTlsProtocol::None ? QStringLiteral(" from the first byte")
                                                                               : QString()));
                 }
@@ -430,7 +426,7 @@ private:
             bool retryable = false;
             const QString why = describeFailure(err, savedErrno, openSslErrors, trace, &retryable);
             r.transcript << QStringLiteral("-- TLS handshake failed: %1").arg(why);
-            return fail(AttemptOutcome::HandshakeFailed, ProbeCode::TlsHandshakeFailed, r,
+            return fail(AttemptOutcome::HandshakeFailed, FindingCode::TlsHandshakeFailed, r,
                         QStringLiteral("TLS handshake failed"),
                         QStringLiteral("The TLS handshake%1 failed: %2.")
                             .arg(r.protocol == StartTlsProtocol::None
@@ -506,9 +502,9 @@ QList<ProbeResult> probe(const ProbeOptions& options, const std::atomic<bool>* c
                 continue;
             }
             ProbeResult r = base;
-            r.findings << probeFinding(ProbeCode::ConnectFailed, r.subject(), QStringLiteral("Not an IP address"),
+            r.findings << probeFinding(FindingCode::ConnectFailed, r.subject(), QStringLiteral("Not an IP address"),
                                        QStringLiteral("\"%1\" is not an IPv4 or IPv6 address.").arg(literal),
-                                       QStringLiteral("Give --ip an address such as 192.0.2.1 or 2001:db8::1."));
+                                       QStringLiteral("Give an IP address such as 192.0.2.1 or 2001:db8::1."));
             return {r};
         }
     } else {
@@ -516,10 +512,10 @@ QList<ProbeResult> probe(const ProbeOptions& options, const std::atomic<bool>* c
         addresses = resolve(base.host, &error);
         if (addresses.isEmpty()) {
             ProbeResult r = base;
-            r.findings << probeFinding(ProbeCode::ConnectFailed, r.subject(), QStringLiteral("Host name does not resolve"),
+            r.findings << probeFinding(FindingCode::ConnectFailed, r.subject(), QStringLiteral("Host name does not resolve"),
                                        QStringLiteral("Looking up \"%1\" in DNS failed: %2.").arg(base.host, error),
                                        QStringLiteral("Check the spelling and the DNS records (A and AAAA) of the name, "
-                                                      "or pin an address with --ip."));
+                                                      "or pin the IP address to check."));
             return {r};
         }
     }
@@ -532,11 +528,11 @@ QList<ProbeResult> probe(const ProbeOptions& options, const std::atomic<bool>* c
             if (cancel && cancel->load()) {
                 r.cancelled = true;
             } else {
-                r.findings << probeFinding(ProbeCode::ConnectFailed, r.subject(), QStringLiteral("Not checked: time limit"),
+                r.findings << probeFinding(FindingCode::ConnectFailed, r.subject(), QStringLiteral("Not checked: time limit"),
                                            QStringLiteral("The check's total time limit of %1 ran out before this address "
                                                           "was tried.")
                                                .arg(formatSeconds(options.totalTimeoutMs)),
-                                           QStringLiteral("Raise --timeout, or check one address with --ip."));
+                                           QStringLiteral("Raise the timeout, or check one address at a time."));
             }
             results << r;
             continue;

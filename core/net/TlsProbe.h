@@ -19,13 +19,8 @@
 
 namespace staplescope {
 
-// Finding codes this layer produces (all Severity::Error).
-namespace ProbeCode {
-inline const QString ConnectFailed = QStringLiteral("CONNECT_FAILED");
-inline const QString TlsHandshakeFailed = QStringLiteral("TLS_HANDSHAKE_FAILED");
-inline const QString StartTlsNotOffered = StartTlsCode::NotOffered;
-inline const QString StartTlsFailed = StartTlsCode::Failed;
-} // namespace ProbeCode
+// This layer's findings (CONNECT_FAILED, TLS_HANDSHAKE_FAILED, STARTTLS_*; all Severity::Error) are
+// in the registry (FindingRegistry.h).
 
 struct ProbeOptions {
     enum class TlsVersion { Any, Tls12, Tls13 }; // Any: TLS 1.2 or 1.3, whichever the server prefers

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "FindingRegistry.h"
 #include "TextEscape.h"
 
 #include <QJsonArray>
@@ -15,10 +16,14 @@ namespace {
 // reports list them under separate headings.
 bool isConnectionFinding(const Finding& f)
 {
-    static const QStringList codes = {QStringLiteral("CONNECT_FAILED"), QStringLiteral("TLS_HANDSHAKE_FAILED"),
-                                      QStringLiteral("STARTTLS_NOT_OFFERED"), QStringLiteral("STARTTLS_FAILED"),
-                                      QStringLiteral("ADDRESSES_DIFFER"), QStringLiteral("SERVED_DIFFERS_FROM_DISK")};
-    return codes.contains(f.code);
+    const FindingInfo* info = findingInfo(f);
+    return info && info->category == FindingCategory::Connection;
+}
+
+bool isInputFinding(const Finding& f)
+{
+    const FindingInfo* info = findingInfo(f);
+    return info && info->category == FindingCategory::Input;
 }
 
 QList<Finding> connectionFindings(const InspectionReport& report)
@@ -279,7 +284,7 @@ QByteArray reportToJsonBytes(const InspectionReport& report)
     return escapeJsonDocumentControls(QJsonDocument(reportToJson(report)).toJson(QJsonDocument::Indented));
 }
 
-QString findingToText(const Finding& f)
+QString findingToText(const Finding& f, const RemedyWording& remedy)
 {
     // Pasted into a terminal or a chat, so escaped like the text report.
     QString text = QStringLiteral("[%1] %2 — %3\n  %4\n  %5")
@@ -287,10 +292,12 @@ QString findingToText(const Finding& f)
                             escapeText(f.message));
     if (!f.fix.isEmpty())
         text += QStringLiteral("\n  Fix: ") + escapeText(f.fix);
+    if (remedy && f.remedy.kind != RemedyKind::None)
+        text += QStringLiteral("\n  Remedy: ") + escapeText(remedy(f.remedy));
     return text;
 }
 
-QString reportToText(const InspectionReport& report, bool colour)
+QString reportToText(const InspectionReport& report, bool colour, const RemedyWording& remedy)
 {
     const QString reset = colour ? QStringLiteral("\033[0m") : QString();
     const QString bold = colour ? QStringLiteral("\033[1m") : QString();
@@ -304,6 +311,8 @@ QString reportToText(const InspectionReport& report, bool colour)
         out += QStringLiteral("      %1\n").arg(escapeText(f.message));
         if (!f.fix.isEmpty())
             out += QStringLiteral("      Fix: %1\n").arg(escapeText(f.fix));
+        if (remedy && f.remedy.kind != RemedyKind::None)
+            out += QStringLiteral("      Remedy: %1\n").arg(escapeText(remedy(f.remedy)));
     };
     QString out;
     out += QStringLiteral("Staplescope report, evaluated at %1\n").arg(formatTime(report.at));
@@ -343,7 +352,7 @@ QString reportToText(const InspectionReport& report, bool colour)
         constexpr int maxSkippedListed = 5;
         QList<Finding> skipped;
         for (const Finding& f : inputs) {
-            if (f.severity == Severity::Info && f.code.startsWith(QLatin1String("INPUT_")))
+            if (f.severity == Severity::Info && isInputFinding(f))
                 skipped << f;
             else
                 writeFinding(out, f);

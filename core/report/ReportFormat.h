@@ -6,16 +6,22 @@
 #include <QJsonObject>
 #include <QString>
 
+#include <functional>
+
 namespace staplescope {
 
 // docs/json-schema.md describes this document.
 QJsonObject reportToJson(const InspectionReport& report);
 QByteArray reportToJsonBytes(const InspectionReport& report);
+// A front end's wording of a remedy (the CLI names its options, the GUI its dialogs). Reports that
+// take one add a "Remedy:" line after the fix for every finding whose remedy is not None.
+using RemedyWording = std::function<QString(const Remedy&)>;
+
 // For people on a terminal; `colour` adds ANSI colours.
-QString reportToText(const InspectionReport& report, bool colour);
+QString reportToText(const InspectionReport& report, bool colour, const RemedyWording& remedy = {});
 QString reportToMarkdown(const InspectionReport& report);
 QString reportToHtml(const InspectionReport& report);
 // One finding as a self-contained paragraph (for "copy finding").
-QString findingToText(const Finding& finding);
+QString findingToText(const Finding& finding, const RemedyWording& remedy = {});
 
 } // namespace staplescope
