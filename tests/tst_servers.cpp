@@ -206,7 +206,7 @@ private:
     ServerProcess* launch(const QString& name, const QString& program, const QStringList& args, const QString& dir,
                           quint16 port);
     InspectionReport check(quint16 port, std::optional<StartTlsProtocol> protocol = std::nullopt,
-                           const CompareSource& compare = {}, const QString& serverName = {});
+                           const RoleFiles& compare = {}, const QString& serverName = {});
 
     // Files every case uses, in m_dir.
     QString file(const QString& name) const { return QDir(m_dir.path()).filePath(name); }
@@ -282,7 +282,7 @@ ServerProcess* TestServers::launch(const QString& name, const QString& program, 
     return m_servers.back().get();
 }
 
-InspectionReport TestServers::check(quint16 port, std::optional<StartTlsProtocol> protocol, const CompareSource& compare,
+InspectionReport TestServers::check(quint16 port, std::optional<StartTlsProtocol> protocol, const RoleFiles& compare,
                                     const QString& serverName)
 {
     ServerCheckRequest request;
@@ -373,7 +373,7 @@ void TestServers::compareWithAnotherSitesFiles()
     const QString otherDir = caseDir(QStringLiteral("other-site/files"));
     LivePki::write(otherDir, "fullchain.pem", m_pki.fullchainPem(other));
 
-    CompareSource compare;
+    RoleFiles compare;
     compare.paths = {otherDir};
     const InspectionReport report = check(port, std::nullopt, compare);
     const QString text = describe(report);
@@ -459,7 +459,7 @@ void TestServers::nginxHealthy()
         QSKIP("nginx is not installed");
     QVERIFY2(problem.isEmpty(), qPrintable(problem));
     // The comparison with the same files finds no difference.
-    CompareSource compare;
+    RoleFiles compare;
     compare.certFiles = {file("leaf-fullchain.pem")};
     compare.stapleFiles = {file("leaf.ocsp.der")};
     compare.keyFiles = {file("leaf-key.pem")};
@@ -488,7 +488,7 @@ void TestServers::nginxServesPreviousCertificatesStaple()
     QCOMPARE(report.exitCode(), 2);
 
     // With the files, the stale staple's owner is named: the previous certificate's file.
-    CompareSource compare;
+    RoleFiles compare;
     compare.paths = {file("previous.pem"), file("leaf-fullchain.pem")};
     report = check(port, std::nullopt, compare);
     f = findingWithCode(report, QStringLiteral("STAPLE_FOR_OTHER_CERT"));
@@ -511,7 +511,7 @@ void TestServers::nginxStillServesPreviousCertificate()
     LivePki::write(live, "cert.pem", m_pki.leaf.certPem());
     LivePki::write(live, "fullchain.pem", m_pki.fullchainPem(m_pki.leaf));
     LivePki::write(live, "ocsp.der", m_pki.leafStaple);
-    CompareSource compare;
+    RoleFiles compare;
     compare.certFiles = {live + QStringLiteral("/fullchain.pem")};
     compare.stapleFiles = {live + QStringLiteral("/ocsp.der")};
     const InspectionReport report = check(port, std::nullopt, compare);
@@ -533,7 +533,7 @@ void TestServers::nginxServesOlderStapleThanDisk()
     if (problem == QLatin1String("skip"))
         QSKIP("nginx is not installed");
     QVERIFY2(problem.isEmpty(), qPrintable(problem));
-    CompareSource compare;
+    RoleFiles compare;
     compare.certFiles = {file("leaf-fullchain.pem")};
     compare.stapleFiles = {file("leaf.ocsp.der")};
     const InspectionReport report = check(port, std::nullopt, compare);
@@ -652,7 +652,7 @@ void TestServers::eximMismatchedStapleFile()
              qPrintable(describe(report)));
 
     // With the files Exim is configured with, the staple file is named as the likely cause.
-    CompareSource compare;
+    RoleFiles compare;
     compare.certFiles = {file("leaf-fullchain.pem")};
     compare.keyFiles = {file("leaf-key.pem")};
     compare.stapleFiles = {file("previous.ocsp.der")};

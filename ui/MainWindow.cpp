@@ -485,7 +485,7 @@ void MainWindow::startLoad(const QStringList& paths, const QStringList& caFiles)
     setCursor(Qt::BusyCursor);
 
     InspectRequest request;
-    request.paths = paths;
+    request.files.paths = paths;
     request.caFiles = caFiles + m_settings->extraTrustAnchors();
     request.useSystemTrust = m_settings->useSystemTrust();
     // A PKCS#12 or encrypted key asks for its password on the GUI thread, while the worker waits.

@@ -117,7 +117,7 @@ int ConnectCommand::run(const QStringList& arguments, CommandStreams& streams)
         *target = *ms;
     }
 
-    CompareSource source;
+    RoleFiles source;
     source.paths = parser.values(compare);
     source.certFiles = parser.values(cert);
     source.chainFiles = parser.values(chain);

@@ -225,14 +225,15 @@ int InspectCommand::run(const QStringList& arguments, CommandStreams& streams)
         return exitCode;
 
     InspectRequest request;
-    request.paths = parser.positionalArguments();
-    request.certFiles = parser.values(cert);
-    request.chainFiles = parser.values(chain);
-    request.stapleFiles = parser.values(staple);
-    request.keyFiles = parser.values(key);
-    if (request.paths.isEmpty() && request.certFiles.isEmpty() && request.stapleFiles.isEmpty() && request.keyFiles.isEmpty())
+    RoleFiles& files = request.files;
+    files.paths = parser.positionalArguments();
+    files.certFiles = parser.values(cert);
+    files.chainFiles = parser.values(chain);
+    files.stapleFiles = parser.values(staple);
+    files.keyFiles = parser.values(key);
+    if (files.paths.isEmpty() && files.certFiles.isEmpty() && files.stapleFiles.isEmpty() && files.keyFiles.isEmpty())
         return usageError(streams, QStringLiteral("nothing to inspect: give files or folders, or --cert/--staple/--key"));
-    if (request.certFiles.isEmpty() && (!request.chainFiles.isEmpty() || !request.stapleFiles.isEmpty() || !request.keyFiles.isEmpty()))
+    if (files.certFiles.isEmpty() && (!files.chainFiles.isEmpty() || !files.stapleFiles.isEmpty() || !files.keyFiles.isEmpty()))
         return usageError(streams, QStringLiteral("--chain, --staple and --key describe a --cert: give --cert FILE too"));
 
     if (const QString problem = output.read(parser); !problem.isEmpty())

@@ -3,6 +3,7 @@
 #include "Analyzer.h"
 #include "Bundler.h"
 #include "Loader.h"
+#include "RoleFiles.h"
 #include "Timeline.h"
 
 #include <memory>
@@ -30,8 +31,7 @@ struct InspectionReport {
 };
 
 struct InspectRequest {
-    QStringList paths;           // drag-and-drop style inputs
-    QStringList certFiles, chainFiles, stapleFiles, keyFiles; // explicit roles
+    RoleFiles files;             // paths (roles inferred) and files given with roles
     QStringList caFiles;
     bool useSystemTrust = true;
     LoadOptions load;
@@ -42,6 +42,11 @@ struct InspectRequest {
 class InspectionSession {
 public:
     static std::shared_ptr<InspectionSession> load(const InspectRequest& request);
+    // The same loading with the caller's loader (its options and parse cache) and trust store:
+    // a server check compares what it was served with files this way, so they are read exactly
+    // as `inspect` reads them.
+    static std::shared_ptr<InspectionSession> load(const RoleFiles& files, const Loader& loader,
+                                                   std::shared_ptr<TrustStore> trust);
     // For bundles built elsewhere (a live server): the session takes them as they are.
     static std::shared_ptr<InspectionSession> fromBundles(QList<Bundle> bundles, QList<Finding> inputFindings,
                                                           std::shared_ptr<TrustStore> trust);
@@ -57,11 +62,15 @@ public:
     const TrustStore& trust() const { return *m_trust; }
     std::shared_ptr<TrustStore> sharedTrust() const { return m_trust; }
     QStringList files() const { return m_files; }
+    // Every certificate read, in whatever role and whether or not it heads a bundle (a folder of
+    // CA certificates has none): what a served chain is compared with.
+    const QList<Certificate>& certificates() const { return m_certificates; }
 
 private:
     QList<Bundle> m_bundles;
     QList<Finding> m_inputFindings;
     QStringList m_files;
+    QList<Certificate> m_certificates;
     std::shared_ptr<TrustStore> m_trust;
 };
 

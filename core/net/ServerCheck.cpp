@@ -1,5 +1,7 @@
 #include "ServerCheck.h"
 
+#include "ParseCache.h"
+
 #include <QHash>
 #include <QSet>
 
@@ -60,39 +62,19 @@ QString endpointSubject(const ProbeOptions& o)
     return host.contains(QLatin1Char(':')) ? QLatin1Char('[') + host + QLatin1Char(']') + port : host + port;
 }
 
-// The files a request compares against, loaded and bundled as `inspect` would.
+// The files a request compares against, loaded and bundled by the same session loading as
+// `inspect` (so a staple, key or chain file means the same in both).
 struct DiskState {
     QList<Bundle> bundles;
     QList<Finding> findings;
     QStringList files;
     QList<Certificate> certificates;
-    bool explicitRoles = false;
 };
 
-DiskState loadDisk(const CompareSource& source, const ServerCheckOptions& options, const TrustStore* trust)
+DiskState loadDisk(const RoleFiles& source, const Loader& loader, const std::shared_ptr<TrustStore>& trust)
 {
-    DiskState disk;
-    const Loader loader(options.load);
-    const Bundler bundler(trust);
-    if (!source.certFiles.isEmpty() || !source.chainFiles.isEmpty() || !source.stapleFiles.isEmpty()
-        || !source.keyFiles.isEmpty()) {
-        disk.explicitRoles = true;
-        const RoleInputs roles =
-            RoleInputs::load(loader, source.certFiles, source.chainFiles, source.stapleFiles, source.keyFiles);
-        disk.findings += roles.findings();
-        disk.files += roles.files();
-        for (const LoadedInputs* part : {&roles.cert, &roles.chain, &roles.staple, &roles.key})
-            disk.certificates += part->certificates;
-        disk.bundles = bundler.bundleExplicit(roles);
-    }
-    if (!source.paths.isEmpty()) {
-        const LoadedInputs inputs = loader.loadPaths(source.paths);
-        disk.findings += inputs.findings;
-        disk.files += inputs.files;
-        disk.certificates += inputs.certificates;
-        disk.bundles += bundler.bundle(inputs);
-    }
-    return disk;
+    const std::shared_ptr<InspectionSession> session = InspectionSession::load(source, loader, trust);
+    return DiskState{session->bundles(), session->inputFindings(), session->files(), session->certificates()};
 }
 
 bool sharesName(const Certificate& a, const Certificate& b)
@@ -359,36 +341,6 @@ QList<Finding> compareAddresses(const QString& subject, const QList<std::pair<Pr
 
 namespace {
 
-// Many endpoints serve the same certificates (every backend the same chain, every server the same
-// intermediate): parse each distinct DER once and give each copy its own source.
-struct ParseCache {
-    QHash<QByteArray, Certificate> certificates;
-    QHash<QByteArray, OcspStaple::ParseResult> staples;
-
-    OcspStaple::ParseResult staple(const QByteArray& der, const SourceLocation& where)
-    {
-        if (auto it = staples.constFind(der); it != staples.constEnd()) {
-            OcspStaple::ParseResult copy = *it;
-            if (!copy.staple.isNull())
-                copy.staple = copy.staple.withSource(where);
-            return copy;
-        }
-        const OcspStaple::ParseResult parsed = OcspStaple::fromDer(der, where);
-        staples.insert(der, parsed);
-        return parsed;
-    }
-
-    Certificate certificate(const QByteArray& der, const SourceLocation& where)
-    {
-        if (auto it = certificates.constFind(der); it != certificates.constEnd())
-            return it->withSource(where);
-        const Certificate cert = Certificate::fromDer(der, where);
-        if (!cert.isNull())
-            certificates.insert(der, cert);
-        return cert;
-    }
-};
-
 std::optional<Bundle> bundleFromProbe(const ProbeResult& result, const TrustStore* trust, QList<Finding>* findings,
                                       ParseCache& cache);
 
@@ -480,8 +432,11 @@ ServerCheckResult runServerChecks(const QList<ServerCheckRequest>& requests, con
 
     ServerCheckResult result;
     QList<Bundle> bundles;
-    QHash<QString, DiskState> diskCache; // the same compare folder for several endpoints is read once
-    ParseCache parseCache;
+    // Many endpoints serve the same certificates (every backend the same chain, every server the
+    // same intermediate), and the compare files hold them again: one parse cache for all of it.
+    const Loader loader(options.load);
+    ParseCache& parseCache = *loader.parseCache();
+    QHash<RoleFiles, DiskState> diskCache; // the same compare folder for several endpoints is read once
     for (qsizetype i = 0; i < requests.size(); ++i) {
         ServerCheckEndpoint endpoint;
         endpoint.request = requests[i];
@@ -490,16 +445,13 @@ ServerCheckResult runServerChecks(const QList<ServerCheckRequest>& requests, con
         const DiskState* disk = nullptr;
         QString compareLabel;
         if (!requests[i].compare.isEmpty()) {
-            const CompareSource& c = requests[i].compare;
-            const QString key = QStringList{c.paths.join(QChar(1)), c.certFiles.join(QChar(1)), c.chainFiles.join(QChar(1)),
-                                            c.stapleFiles.join(QChar(1)), c.keyFiles.join(QChar(1))}
-                                    .join(QChar(2));
-            if (!diskCache.contains(key)) {
-                DiskState state = loadDisk(c, options, trust.get());
+            const RoleFiles& c = requests[i].compare;
+            if (!diskCache.contains(c)) {
+                DiskState state = loadDisk(c, loader, trust);
                 inputFindings += state.findings;
-                diskCache.insert(key, state);
+                diskCache.insert(c, state);
             }
-            disk = &diskCache[key];
+            disk = &diskCache[c];
             endpoint.compareFiles = disk->files;
             compareLabel = (c.paths + c.certFiles).join(QStringLiteral(", "));
         }

@@ -25,20 +25,11 @@ struct HostPort {
 // What a user types for a server: "mail.example.org:587", "mail.example.org" (443), "[2001:db8::1]:993", "2001:db8::1" (443).
 std::optional<HostPort> parseHostPort(const QString& text);
 
-// What the server should be serving, as files (the server's configuration names them).
-struct CompareSource {
-    QStringList paths;       // --compare PATH: folders or files, roles inferred
-    QStringList certFiles, chainFiles, stapleFiles, keyFiles; // explicit roles, as in inspect
-    bool isEmpty() const
-    {
-        return paths.isEmpty() && certFiles.isEmpty() && chainFiles.isEmpty() && stapleFiles.isEmpty()
-            && keyFiles.isEmpty();
-    }
-};
-
 struct ServerCheckRequest {
     ProbeOptions probe;
-    CompareSource compare;
+    // What the server should be serving, as files (the server's configuration names them): read
+    // as `inspect` reads them (--compare PATH: roles inferred; --cert, --chain, --staple, --key).
+    RoleFiles compare;
 };
 
 struct ServerCheckOptions {
