@@ -146,8 +146,6 @@ private slots:
     void brokenInputsGiveInputFindings();
     void badUsageExitsThreeWithOneLine_data();
     void badUsageExitsThreeWithOneLine();
-    void parseEvaluationTime_data();
-    void parseEvaluationTime();
     void textReportNeverShowsKeyMaterial();
     void binaryExitStatus();
     void passwordFileIsBounded_data();
@@ -400,32 +398,6 @@ void TestCli::badUsageExitsThreeWithOneLine()
     QCOMPARE(run.err.count(QLatin1Char('\n')), 1);
     QVERIFY(run.err.startsWith(QLatin1String("staplescope-cli")));
     QVERIFY2(!run.err.contains(QChar(0x1b)), qPrintable(run.err));
-}
-
-void TestCli::parseEvaluationTime_data()
-{
-    const QDateTime now(QDate(2026, 6, 15), QTime(12, 0), Qt::UTC);
-    QTest::addColumn<QString>("text");
-    QTest::addColumn<QDateTime>("expected");
-    QTest::newRow("date") << QStringLiteral("2026-12-01") << QDateTime(QDate(2026, 12, 1), QTime(0, 0), Qt::UTC);
-    QTest::newRow("utc-z") << QStringLiteral("2026-12-01T08:30:00Z") << QDateTime(QDate(2026, 12, 1), QTime(8, 30), Qt::UTC);
-    QTest::newRow("no-offset-is-utc") << QStringLiteral("2026-12-01T08:30") << QDateTime(QDate(2026, 12, 1), QTime(8, 30), Qt::UTC);
-    QTest::newRow("offset") << QStringLiteral("2026-12-01T10:30:00+02:00") << QDateTime(QDate(2026, 12, 1), QTime(8, 30), Qt::UTC);
-    QTest::newRow("plus-days") << QStringLiteral("+7d") << now.addDays(7);
-    QTest::newRow("minus-hours") << QStringLiteral("-36h") << now.addSecs(-36 * 3600);
-    QTest::newRow("weeks") << QStringLiteral("+2w") << now.addDays(14);
-    QTest::newRow("now") << QStringLiteral("now") << now;
-    QTest::newRow("garbage") << QStringLiteral("next tuesday") << QDateTime();
-}
-
-void TestCli::parseEvaluationTime()
-{
-    QFETCH(QString, text);
-    QFETCH(QDateTime, expected);
-    const auto parsed = cli::parseEvaluationTime(text, QDateTime(QDate(2026, 6, 15), QTime(12, 0), Qt::UTC));
-    QCOMPARE(parsed.has_value(), expected.isValid());
-    if (parsed)
-        QCOMPARE(*parsed, expected);
 }
 
 void TestCli::textReportNeverShowsKeyMaterial()

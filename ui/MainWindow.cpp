@@ -20,6 +20,7 @@
 #include <QDateTimeEdit>
 #include <QDir>
 #include <QDragEnterEvent>
+#include <QElapsedTimer>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFutureWatcher>
@@ -59,9 +60,9 @@ struct Loaded {
 constexpr int kSliderBackHours = 90 * 24;
 constexpr int kSliderAheadHours = 365 * 24;
 
-QString relativeToNow(const QDateTime& at)
+QString relativeToNow(const QDateTime& at, const QDateTime& now)
 {
-    const qint64 delta = QDateTime::currentDateTimeUtc().secsTo(at);
+    const qint64 delta = now.secsTo(at);
     if (qAbs(delta) < 120)
         return MainWindow::tr("now");
     return delta > 0 ? MainWindow::tr("%1 from now").arg(formatDuration(delta))
@@ -359,7 +360,7 @@ QWidget* MainWindow::buildWorkspace()
     connect(nowButton, &QToolButton::clicked, this, [this] { setAsOf({}); });
     connect(m_asOfEdit, &QDateTimeEdit::dateTimeChanged, this, [this](const QDateTime& t) { setAsOf(t.toUTC()); });
     connect(m_asOfSlider, &QSlider::valueChanged, this, [this](int hours) {
-        const QDateTime base = m_sliderBase.isValid() ? m_sliderBase : QDateTime::currentDateTimeUtc();
+        const QDateTime base = m_sliderBase.isValid() ? m_sliderBase : m_clock->now();
         setAsOf(base.addSecs(qint64(hours) * 3600));
     });
 
@@ -449,7 +450,7 @@ bool MainWindow::openDemo()
         showError(tr("Demo"), tr("Cannot create a temporary folder for the demo: %1").arg(dir->errorString()));
         return false;
     }
-    const DemoResult demo = writeDemo(dir->path(), QDateTime::currentDateTimeUtc());
+    const DemoResult demo = writeDemo(dir->path(), m_clock->now());
     if (!demo.ok) {
         showError(tr("Demo"), tr("Cannot write the demo: %1").arg(demo.error));
         return false;
@@ -462,7 +463,7 @@ bool MainWindow::openDemo()
 AnalysisOptions MainWindow::analysisOptions() const
 {
     AnalysisOptions options;
-    options.at = m_asOf.isValid() ? m_asOf : QDateTime::currentDateTimeUtc();
+    options.at = m_asOf.isValid() ? m_asOf : m_clock->now();
     options.expiryWarningSeconds = m_settings->expiryWarningSeconds();
     options.stapleRefreshFraction = m_settings->stapleRefreshFraction();
     return options;
@@ -513,9 +514,11 @@ void MainWindow::startLoad(const QStringList& paths, const QStringList& caFiles)
     };
     request.load.cancel = m_loadCancel.get();
     // Progress from the loading thread, at most every 50 ms, to the GUI thread.
-    auto lastReport = std::make_shared<std::atomic<qint64>>(0);
-    request.load.progress = [self, generation, lastReport](qsizetype done, qsizetype total) {
-        const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    auto sinceStart = std::make_shared<QElapsedTimer>();
+    sinceStart->start();
+    auto lastReport = std::make_shared<std::atomic<qint64>>(-50);
+    request.load.progress = [self, generation, sinceStart, lastReport](qsizetype done, qsizetype total) {
+        const qint64 now = sinceStart->elapsed();
         if (done != total && now - lastReport->load() < 50)
             return;
         lastReport->store(now);
@@ -582,7 +585,7 @@ void MainWindow::setAsOf(const QDateTime& at)
         return;
     m_asOf = value;
     if (!value.isValid())
-        m_sliderBase = QDateTime::currentDateTimeUtc();
+        m_sliderBase = m_clock->now();
     requestEvaluation();
 }
 
@@ -613,6 +616,13 @@ void MainWindow::requestEvaluation()
         }
     });
     watcher->setFuture(QtConcurrent::run([session, options] { return session->evaluate(options); }));
+}
+
+void MainWindow::setClock(std::shared_ptr<const Clock> clock)
+{
+    m_clock = clock ? std::move(clock) : Clock::system();
+    m_timeline->setClock(m_clock);
+    updateAsOfControls();
 }
 
 const InspectionReport& MainWindow::report() const { return m_bundleModel->report(); }
@@ -750,7 +760,8 @@ int MainWindow::currentFindingRow() const
 
 void MainWindow::updateAsOfControls()
 {
-    const QDateTime at = report().at.isValid() ? report().at : (m_asOf.isValid() ? m_asOf : QDateTime::currentDateTimeUtc());
+    const QDateTime now = m_clock->now();
+    const QDateTime at = report().at.isValid() ? report().at : (m_asOf.isValid() ? m_asOf : now);
     {
         const QSignalBlocker b1(m_asOfEdit);
         m_asOfEdit->setDateTime(at);
@@ -760,7 +771,7 @@ void MainWindow::updateAsOfControls()
         const QDateTime base = m_sliderBase.isValid() ? m_sliderBase : at;
         m_asOfSlider->setValue(int(std::clamp<qint64>(base.secsTo(at) / 3600, -kSliderBackHours, kSliderAheadHours)));
     }
-    m_asOfHint->setText(m_asOf.isValid() ? relativeToNow(at) : tr("now"));
+    m_asOfHint->setText(m_asOf.isValid() ? relativeToNow(at, now) : tr("now"));
 }
 
 // ---- files, recent, export --------------------------------------------------------------------

@@ -4,6 +4,7 @@
 
 #include "AppSettings.h"
 #include "AtomicFile.h"
+#include "Clock.h"
 #include "Inspection.h"
 #include "ServerCheck.h"
 
@@ -53,6 +54,11 @@ public:
     bool isLoading() const { return m_loading; }
     // Interactive dialogs (PKCS#12 passwords, errors) are suppressed: screenshots and tests.
     void setNonInteractive(bool on) { m_nonInteractive = on; }
+
+    // Where "now" comes from (the system clock unless a test pins one): the evaluation time when
+    // "as of" follows the clock, the demo's dates, the slider's zero. The window reads no other.
+    void setClock(std::shared_ptr<const Clock> clock);
+    const Clock& clock() const { return *m_clock; }
 
     // The "as of" moment; null follows the clock (the moment of loading or of "Now").
     void setAsOf(const QDateTime& at);
@@ -136,6 +142,7 @@ private:
     };
 
     std::unique_ptr<AppSettings> m_settings;
+    std::shared_ptr<const Clock> m_clock = Clock::system();
     std::shared_ptr<InspectionSession> m_session;      // files and servers together: what is shown
     std::shared_ptr<InspectionSession> m_fileSession;  // the files last opened
     QList<ServerEntry> m_servers;

@@ -1,6 +1,5 @@
 #include "ConnectCommand.h"
 
-#include "InspectCommand.h"
 #include "ServerCheck.h"
 #include "TextEscape.h"
 
@@ -143,7 +142,7 @@ int ConnectCommand::run(const QStringList& arguments, CommandStreams& streams)
         return usageError(streams, problem);
 
     AnalysisOptions analysis;
-    if (const QString problem = evaluation.read(parser, QDateTime::currentDateTimeUtc()); !problem.isEmpty())
+    if (const QString problem = evaluation.read(parser, clock()); !problem.isEmpty())
         return usageError(streams, problem);
     analysis.at = evaluation.at;
 

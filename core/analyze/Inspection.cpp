@@ -158,10 +158,10 @@ std::shared_ptr<InspectionSession> InspectionSession::combine(const QList<std::s
     return combined;
 }
 
-InspectionReport InspectionSession::evaluate(AnalysisOptions options) const
+InspectionReport InspectionSession::evaluate(AnalysisOptions options, const Clock& clock) const
 {
     if (!options.at.isValid())
-        options.at = QDateTime::currentDateTimeUtc();
+        options.at = clock.now();
     options.trust = m_trust.get();
     InspectionReport report;
     report.at = options.at;

@@ -2,6 +2,7 @@
 
 #include "Analyzer.h"
 #include "Bundler.h"
+#include "Clock.h"
 #include "Loader.h"
 #include "RoleFiles.h"
 #include "Timeline.h"
@@ -55,7 +56,8 @@ public:
     // they are evaluated and listed together. Trust comes from the first session that has one.
     static std::shared_ptr<InspectionSession> combine(const QList<std::shared_ptr<InspectionSession>>& sessions);
 
-    InspectionReport evaluate(AnalysisOptions options) const;
+    // At options.at; when that is null, at `clock`'s now.
+    InspectionReport evaluate(AnalysisOptions options, const Clock& clock = *Clock::system()) const;
 
     const QList<Bundle>& bundles() const { return m_bundles; }
     const QList<Finding>& inputFindings() const { return m_inputFindings; }
