@@ -951,6 +951,8 @@ void MainWindow::connectToServer(const ServerCheckRequest& request)
     ServerCheckOptions options;
     options.caFiles = m_loadedCaFiles + m_settings->extraTrustAnchors();
     options.useSystemTrust = m_settings->useSystemTrust();
+    options.at = analysisOptions().at;
+    options.clock = m_clock;
     // Concatenation: a host as typed may hold "%1".
     const QString endpoint = request.probe.host + QLatin1Char(':') + QString::number(request.probe.port);
 

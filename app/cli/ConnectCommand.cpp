@@ -147,6 +147,8 @@ int ConnectCommand::run(const QStringList& arguments, CommandStreams& streams)
     analysis.at = evaluation.at;
 
     ServerCheckOptions options;
+    options.at = evaluation.at; // what the check judges itself, at the same moment as the report
+    options.clock = sharedClock();
     options.caFiles = evaluation.caFiles;
     options.useSystemTrust = evaluation.useSystemTrust;
     if (parser.isSet(concurrency)) {

@@ -237,7 +237,8 @@ QList<Finding> compareWithDisk(const Bundle& served, const DiskState& disk, cons
 
 // A TLS failure (454 to STARTTLS, or a handshake that fails only with status_request) explained
 // with the files: a staple file that doesn't fit its certificate is the classic cause.
-void explainFailureWithDisk(Finding& f, const DiskState& disk, bool startTls454, bool onlyWithStatusRequest)
+void explainFailureWithDisk(Finding& f, const DiskState& disk, bool startTls454, bool onlyWithStatusRequest,
+                            const QDateTime& at)
 {
     if (disk.bundles.isEmpty())
         return;
@@ -257,7 +258,7 @@ void explainFailureWithDisk(Finding& f, const DiskState& disk, bool startTls454,
                                   .arg(a.staple.source().display(), stapleDescription(a.staple),
                                        b.leaf.source().display(), b.leaf.serialHex());
             else if (a.staple.isSuccessful() && responses.first().nextUpdate.isValid()
-                     && responses.first().nextUpdate < QDateTime::currentDateTimeUtc())
+                     && responses.first().nextUpdate < at)
                 mismatched << QStringLiteral("%1 expired at %2").arg(a.staple.source().display(),
                                                                        formatTime(responses.first().nextUpdate));
         }
@@ -420,6 +421,7 @@ std::optional<Bundle> bundleFromProbe(const ProbeResult& result, const TrustStor
 ServerCheckResult runServerChecks(const QList<ServerCheckRequest>& requests, const ServerCheckOptions& options,
                                   const std::atomic<bool>* cancel)
 {
+    const QDateTime at = options.at.isValid() ? options.at : options.clock->now();
     auto trust = std::make_shared<TrustStore>(options.useSystemTrust);
     QList<Finding> inputFindings;
     for (const QString& caFile : options.caFiles)
@@ -465,7 +467,7 @@ ServerCheckResult runServerChecks(const QList<ServerCheckRequest>& requests, con
                 for (Finding& f : findings) {
                     const bool is454 = f.code == ProbeCode::StartTlsFailed && f.message.contains(QLatin1String("\"454"));
                     if (is454 || f.code == ProbeCode::TlsHandshakeFailed)
-                        explainFailureWithDisk(f, *disk, is454, r.handshakeSucceededOnlyWithoutStatusRequest);
+                        explainFailureWithDisk(f, *disk, is454, r.handshakeSucceededOnlyWithoutStatusRequest, at);
                 }
             }
             inputFindings += findings;
@@ -505,7 +507,13 @@ ServerCheckResult runServerChecks(const QList<ServerCheckRequest>& requests, con
 InspectionReport checkServers(const QList<ServerCheckRequest>& requests, const ServerCheckOptions& options,
                               const AnalysisOptions& analysis, const std::atomic<bool>* cancel)
 {
-    return runServerChecks(requests, options, cancel).session->evaluate(analysis);
+    // One evaluation time for both: what the check judges itself and what the session judges.
+    AnalysisOptions evaluation = analysis;
+    if (!evaluation.at.isValid())
+        evaluation.at = options.clock->now();
+    ServerCheckOptions checkOptions = options;
+    checkOptions.at = evaluation.at;
+    return runServerChecks(requests, checkOptions, cancel).session->evaluate(evaluation);
 }
 
 } // namespace staplescope

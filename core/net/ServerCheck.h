@@ -37,6 +37,11 @@ struct ServerCheckOptions {
     QStringList caFiles;
     bool useSystemTrust = true;
     LoadOptions load;            // for the compare files
+    // The evaluation time of what the check judges itself (a staple file that explains a failed
+    // handshake has expired by then); null: `clock`'s now. The session it returns can be evaluated
+    // at any time later.
+    QDateTime at;
+    std::shared_ptr<const Clock> clock = Clock::system();
 };
 
 // One endpoint's outcome: per address, what was probed and which bundle it became.
@@ -58,7 +63,7 @@ struct ServerCheckResult {
 ServerCheckResult runServerChecks(const QList<ServerCheckRequest>& requests, const ServerCheckOptions& options,
                                   const std::atomic<bool>* cancel = nullptr);
 
-// runServerChecks + evaluate at analysis.at (now when invalid): what the CLI prints.
+// runServerChecks + evaluate, both at analysis.at (options.clock's now when null).
 InspectionReport checkServers(const QList<ServerCheckRequest>& requests, const ServerCheckOptions& options,
                               const AnalysisOptions& analysis, const std::atomic<bool>* cancel = nullptr);
 
