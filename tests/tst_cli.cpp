@@ -6,6 +6,7 @@
 #include "InspectCommand.h"
 #include "TestPki.h"
 
+#include <QDir>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -32,13 +33,13 @@ struct CliRun {
     QJsonObject json() const { return QJsonDocument::fromJson(out.toUtf8()).object(); }
 };
 
-CliRun runInProcess(const QStringList& arguments)
+CliRun runInProcess(const QStringList& arguments, const std::shared_ptr<const Clock>& clock = Clock::system())
 {
     CliRun run;
     QTextStream out(&run.out);
     QTextStream err(&run.err);
     CommandStreams streams{out, err, false, false};
-    run.exitCode = runCli(QStringList{QStringLiteral("staplescope-cli")} + arguments, streams);
+    run.exitCode = runCli(QStringList{QStringLiteral("staplescope-cli")} + arguments, streams, clock);
     return run;
 }
 
@@ -142,6 +143,7 @@ private slots:
     void certWithItsFolderStillSeesTheRenewal();
     void onlyStapleGivenIsJudgedForTheCert();
     void atMovesTheEvaluationTime();
+    void commandsReadTheirClock();
     void brokenInputsGiveInputFindings_data();
     void brokenInputsGiveInputFindings();
     void badUsageExitsThreeWithOneLine_data();
@@ -347,6 +349,34 @@ void TestCli::atMovesTheEvaluationTime()
     const QDateTime evaluatedAt =
         QDateTime::fromString(later.json().value(QLatin1String("evaluatedAt")).toString(), Qt::ISODate);
     QVERIFY(qAbs(evaluatedAt.secsTo(QDateTime::currentDateTimeUtc().addDays(14))) < 120);
+}
+
+void TestCli::commandsReadTheirClock()
+{
+    // A pinned clock dates the demo, is the default evaluation time, and is what --at counts from.
+    using test::daysFrom;
+    using test::fixedNow;
+    const auto clock = std::make_shared<FixedClock>(fixedNow());
+    const QString folder = m_dir.filePath(QStringLiteral("pinned-demo"));
+    const CliRun demo = runInProcess({QStringLiteral("demo"), folder}, clock);
+    QCOMPARE(demo.exitCode, 0);
+    const QString healthy = QDir(folder).filePath(QStringLiteral("healthy"));
+    const QString anchor = QDir(folder).filePath(QStringLiteral("root-ca.pem"));
+    const auto evaluatedAt = [](const CliRun& run) {
+        return QDateTime::fromString(run.json().value(QLatin1String("evaluatedAt")).toString(), Qt::ISODate);
+    };
+
+    const CliRun now = runInProcess(
+        {QStringLiteral("inspect"), QStringLiteral("--json"), QStringLiteral("--ca-file"), anchor, healthy}, clock);
+    QVERIFY2(now.exitCode == 0, qPrintable(now.out));
+    QCOMPARE(evaluatedAt(now), fixedNow());
+
+    const CliRun later = runInProcess({QStringLiteral("inspect"), QStringLiteral("--json"), QStringLiteral("--at"),
+                                       QStringLiteral("+14d"), QStringLiteral("--ca-file"), anchor, healthy},
+                                      clock);
+    QCOMPARE(later.exitCode, 2);
+    QVERIFY2(codesOf(later.json()).contains(QStringLiteral("STAPLE_EXPIRED")), qPrintable(later.out));
+    QCOMPARE(evaluatedAt(later), daysFrom(fixedNow(), 14));
 }
 
 void TestCli::brokenInputsGiveInputFindings_data()

@@ -25,10 +25,14 @@ void TestEvaluationTime::parse_data()
     const QDateTime now = fixedNow();
     QTest::addColumn<QString>("text");
     QTest::addColumn<QDateTime>("expected");
-    QTest::newRow("date") << QStringLiteral("2026-12-01") << QDateTime(QDate(2026, 12, 1), QTime(0, 0), Qt::UTC);
-    QTest::newRow("utc-z") << QStringLiteral("2026-12-01T08:30:00Z") << QDateTime(QDate(2026, 12, 1), QTime(8, 30), Qt::UTC);
-    QTest::newRow("no-offset-is-utc") << QStringLiteral("2026-12-01T08:30") << QDateTime(QDate(2026, 12, 1), QTime(8, 30), Qt::UTC);
-    QTest::newRow("offset") << QStringLiteral("2026-12-01T10:30:00+02:00") << QDateTime(QDate(2026, 12, 1), QTime(8, 30), Qt::UTC);
+    QTest::newRow("date") << QStringLiteral("2026-12-01")
+                          << QDateTime(QDate(2026, 12, 1), QTime(0, 0), Qt::UTC);
+    QTest::newRow("utc-z") << QStringLiteral("2026-12-01T08:30:00Z")
+                           << QDateTime(QDate(2026, 12, 1), QTime(8, 30), Qt::UTC);
+    QTest::newRow("no-offset-is-utc")
+        << QStringLiteral("2026-12-01T08:30") << QDateTime(QDate(2026, 12, 1), QTime(8, 30), Qt::UTC);
+    QTest::newRow("offset") << QStringLiteral("2026-12-01T10:30:00+02:00")
+                            << QDateTime(QDate(2026, 12, 1), QTime(8, 30), Qt::UTC);
     QTest::newRow("milliseconds") << QStringLiteral("2026-12-01T08:30:00.250Z")
                                   << QDateTime(QDate(2026, 12, 1), QTime(8, 30, 0, 250), Qt::UTC);
     QTest::newRow("plus-days") << QStringLiteral("+7d") << now.addDays(7);
@@ -64,7 +68,8 @@ void TestEvaluationTime::relativeTimesFollowTheClock()
     QCOMPARE(parseEvaluationTime(QStringLiteral("+1h"), clock), fixedNow().addSecs(86400 + 3600));
     QCOMPARE(parseEvaluationTime(QStringLiteral("now"), clock), fixedNow().addDays(1));
     // An absolute time does not depend on the clock at all.
-    QCOMPARE(parseEvaluationTime(QStringLiteral("2026-12-01"), clock), QDateTime(QDate(2026, 12, 1), QTime(0, 0), Qt::UTC));
+    QCOMPARE(parseEvaluationTime(QStringLiteral("2026-12-01"), clock),
+             QDateTime(QDate(2026, 12, 1), QTime(0, 0), Qt::UTC));
 }
 
 void TestEvaluationTime::fixedClockStandsStill()

@@ -12,9 +12,11 @@ std::optional<QDateTime> parseEvaluationTime(const QString& input, const Clock& 
         return clock.now().toUTC();
     static const QRegularExpression relative(QStringLiteral("^([+-])(\\d{1,6})([smhdw])$"));
     if (const auto match = relative.match(text); match.hasMatch()) {
-        const QHash<QString, qint64> unitSeconds = {{QStringLiteral("s"), 1},     {QStringLiteral("m"), 60},
-                                                     {QStringLiteral("h"), 3600}, {QStringLiteral("d"), 86400},
-                                                     {QStringLiteral("w"), 7 * 86400}};
+        const QHash<QString, qint64> unitSeconds = {{QStringLiteral("s"), 1},
+                                                    {QStringLiteral("m"), 60},
+                                                    {QStringLiteral("h"), 3600},
+                                                    {QStringLiteral("d"), 86400},
+                                                    {QStringLiteral("w"), 7 * 86400}};
         const qint64 unit = unitSeconds.value(match.captured(3));
         const qint64 amount = match.captured(2).toLongLong() * unit;
         return clock.now().toUTC().addSecs(match.captured(1) == QLatin1String("-") ? -amount : amount);

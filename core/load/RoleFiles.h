@@ -29,7 +29,8 @@ struct RoleFiles {
 
 inline size_t qHash(const RoleFiles& files, size_t seed = 0)
 {
-    return qHashMulti(seed, files.paths, files.certFiles, files.chainFiles, files.stapleFiles, files.keyFiles);
+    return qHashMulti(seed, files.paths, files.certFiles, files.chainFiles, files.stapleFiles,
+                      files.keyFiles);
 }
 
 } // namespace staplescope

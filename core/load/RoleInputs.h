@@ -7,7 +7,7 @@ namespace staplescope {
 // What the files given with roles held, role by role (Loader::loadRoles), or what a live server
 // served in those roles: the data the Bundler turns into one bundle.
 struct RoleInputs {
-    LoadedInputs cert;   // may also hold the chain (fullchain.pem)
+    LoadedInputs cert; // may also hold the chain (fullchain.pem)
     LoadedInputs chain;
     LoadedInputs staple;
     LoadedInputs key;
@@ -15,7 +15,10 @@ struct RoleInputs {
     bool served = false; // from a live server
 
     // Findings and file names of all four roles, in role order.
-    QList<Finding> findings() const { return cert.findings + chain.findings + staple.findings + key.findings; }
+    QList<Finding> findings() const
+    {
+        return cert.findings + chain.findings + staple.findings + key.findings;
+    }
     QStringList files() const { return cert.files + chain.files + staple.files + key.files; }
 };
 

@@ -2,7 +2,10 @@
 
 namespace staplescope {
 
-QDateTime SystemClock::now() const { return QDateTime::currentDateTimeUtc(); }
+QDateTime SystemClock::now() const
+{
+    return QDateTime::currentDateTimeUtc();
+}
 
 std::shared_ptr<const Clock> Clock::system()
 {
