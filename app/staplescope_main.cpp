@@ -1,8 +1,9 @@
 // staplescope: the desktop window. Also renders itself to a PNG for docs, tests and bug reports:
 //   staplescope [--demo] [--connect HOST[:PORT]]… [--at TIME] [--screenshot OUT.png [--size WxH] [--tab findings|details] [--dark]] PATHS…
-#include "InspectCommand.h" // parseEvaluationTime, shared with staplescope-cli --at
 #include "AppResources.h"
+#include "Clock.h"
 #include "DetailsPane.h"
+#include "EvaluationTime.h" // --at, as staplescope-cli reads it
 #include "MainWindow.h"
 #include "TextEscape.h"
 #include "TimelineWidget.h"
@@ -107,9 +108,10 @@ int main(int argc, char* argv[])
         QApplication::setStyle(QStyleFactory::create(QStringLiteral("Fusion")));
         QApplication::setPalette(darkPalette());
     }
+    const std::shared_ptr<const Clock> clock = Clock::system();
     std::optional<QDateTime> asOf;
     if (parser.isSet(at)) {
-        asOf = cli::parseEvaluationTime(parser.value(at), QDateTime::currentDateTimeUtc());
+        asOf = parseEvaluationTime(parser.value(at), *clock);
         if (!asOf)
             return fail(QStringLiteral("--at '%1' is not a time (try 2026-12-01T08:00:00Z or +7d)").arg(parser.value(at)));
     }
@@ -138,6 +140,7 @@ int main(int argc, char* argv[])
     }
 
     ui::MainWindow window;
+    window.setClock(clock);
     window.setNonInteractive(shot);
     if (asOf)
         window.setAsOf(*asOf);

@@ -111,7 +111,7 @@ int main(int argc, char* argv[])
     // 2. Staplescope: load the whole folder, bundle, analyse (what `staplescope-cli inspect` does).
     timer.restart();
     InspectRequest request;
-    request.paths = {dir.filePath(QStringLiteral("live"))};
+    request.files.paths = {dir.filePath(QStringLiteral("live"))};
     request.caFiles = {rootFile};
     request.useSystemTrust = false;
     request.analysis.at = now;

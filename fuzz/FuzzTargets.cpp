@@ -105,7 +105,7 @@ void fuzzLoader(const QByteArray& data)
             qFatal("fuzz_loader: cannot write %s", qPrintable(path));
     }
     InspectRequest request;
-    request.paths = {path};
+    request.files.paths = {path};
     request.caFiles = {caFile};
     request.useSystemTrust = false; // the machine's store would make runs differ, and it is slow
     // The seed PKCS#12 and encrypted keys use this password, so their contents are reached too.

@@ -71,7 +71,7 @@ void writeSite(Case& c, const Site& s)
         c.dir.write(QStringLiteral("site/privkey.pem"), s.key);
     if (!s.staple.isEmpty())
         c.dir.write(QStringLiteral("site/") + s.stapleName, s.staple);
-    c.req.paths = {folder};
+    c.req.files.paths = {folder};
     c.req.caFiles = {c.dir.write(QStringLiteral("trust/root.pem"), c.pki.root.certPem())};
 }
 
@@ -311,18 +311,18 @@ void TestAnalyzer::findings_data()
                   critical = int(Severity::Critical);
 
     // ---- Inputs ------------------------------------------------------------------------------
-    row("missing file is unreadable", [](Case& c) { c.req.paths = {c.dir.path(QStringLiteral("nope.pem"))}; },
+    row("missing file is unreadable", [](Case& c) { c.req.files.paths = {c.dir.path(QStringLiteral("nope.pem"))}; },
         "INPUT_UNREADABLE", error, {"No such file"});
-    row("empty file", [](Case& c) { c.req.paths = {c.dir.write(QStringLiteral("cert.pem"), {})}; },
+    row("empty file", [](Case& c) { c.req.files.paths = {c.dir.write(QStringLiteral("cert.pem"), {})}; },
         "INPUT_EMPTY", warning, {"empty (0 bytes)"});
-    row("whitespace-only file", [](Case& c) { c.req.paths = {c.dir.write(QStringLiteral("ocsp.der"), " \n\r\n\t")}; },
+    row("whitespace-only file", [](Case& c) { c.req.files.paths = {c.dir.write(QStringLiteral("ocsp.der"), " \n\r\n\t")}; },
         "INPUT_EMPTY", warning, {"only whitespace"});
     row("HTML error page saved as the staple", [](Case& c) {
-        c.req.paths = {c.dir.write(QStringLiteral("ocsp.der"),
+        c.req.files.paths = {c.dir.write(QStringLiteral("ocsp.der"),
                                    "<!DOCTYPE html>\n<html><body><h1>503 Service Unavailable</h1></body></html>\n")};
     }, "INPUT_UNRECOGNIZED", warning, {"HTML page"});
     row("truncated DER certificate", [](Case& c) {
-        c.req.paths = {c.dir.write(QStringLiteral("cert.der"), c.pki.leaf.certDer().chopped(40))};
+        c.req.files.paths = {c.dir.write(QStringLiteral("cert.der"), c.pki.leaf.certDer().chopped(40))};
     }, "INPUT_MALFORMED", error, {"Truncated DER"});
     row("certificate version v6", [](Case& c) {
         Site s = standardSite(c.pki);
@@ -330,7 +330,7 @@ void TestAnalyzer::findings_data()
         writeSite(c, s);
     }, "INPUT_MALFORMED", error, {"version field is 5 (\"v6\")", "only v1, v2 and v3"});
     row("PKCS#12 without a password", [](Case& c) {
-        c.req.paths = {c.dir.write(QStringLiteral("site.p12"),
+        c.req.files.paths = {c.dir.write(QStringLiteral("site.p12"),
                                    PkiFactory::pkcs12(c.pki.leaf, {&c.pki.intermediate}, "s3cret"))};
     }, "INPUT_PASSWORD_REQUIRED", error, {"no password was given"});
     row("staple beside no certificate", [](Case& c) {
@@ -339,7 +339,7 @@ void TestAnalyzer::findings_data()
         c.dir.write(QStringLiteral("a/cert.pem"), a.certPem());
         c.dir.write(QStringLiteral("b/cert.pem"), b.certPem());
         c.dir.write(QStringLiteral("stray/ocsp.der"), c.pki.goodStaple()); // about the standard leaf, not loaded
-        c.req.paths = {c.dir.path()};
+        c.req.files.paths = {c.dir.path()};
         c.expect << serialOf(c.pki.leaf);
     }, "STAPLE_UNMATCHED", warning, {"not among the inputs"});
 

@@ -445,10 +445,10 @@ void TestBundler::explicitRoles()
     InspectRequest request;
     request.useSystemTrust = false;
     request.caFiles = {m_dir->write(QStringLiteral("root.pem"), m_pki->root.certPem())};
-    request.certFiles = {cert};
-    request.chainFiles = {chain};
-    request.stapleFiles = {staple};
-    request.keyFiles = {key};
+    request.files.certFiles = {cert};
+    request.files.chainFiles = {chain};
+    request.files.stapleFiles = {staple};
+    request.files.keyFiles = {key};
     const auto session = InspectionSession::load(request);
     QCOMPARE(session->bundles().size(), 1);
     const Bundle& b = session->bundles().first();

@@ -6,6 +6,7 @@
 #include "InspectCommand.h"
 #include "TestPki.h"
 
+#include <QDir>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -32,13 +33,13 @@ struct CliRun {
     QJsonObject json() const { return QJsonDocument::fromJson(out.toUtf8()).object(); }
 };
 
-CliRun runInProcess(const QStringList& arguments)
+CliRun runInProcess(const QStringList& arguments, const std::shared_ptr<const Clock>& clock = Clock::system())
 {
     CliRun run;
     QTextStream out(&run.out);
     QTextStream err(&run.err);
     CommandStreams streams{out, err, false, false};
-    run.exitCode = runCli(QStringList{QStringLiteral("staplescope-cli")} + arguments, streams);
+    run.exitCode = runCli(QStringList{QStringLiteral("staplescope-cli")} + arguments, streams, clock);
     return run;
 }
 
@@ -142,12 +143,11 @@ private slots:
     void certWithItsFolderStillSeesTheRenewal();
     void onlyStapleGivenIsJudgedForTheCert();
     void atMovesTheEvaluationTime();
+    void commandsReadTheirClock();
     void brokenInputsGiveInputFindings_data();
     void brokenInputsGiveInputFindings();
     void badUsageExitsThreeWithOneLine_data();
     void badUsageExitsThreeWithOneLine();
-    void parseEvaluationTime_data();
-    void parseEvaluationTime();
     void textReportNeverShowsKeyMaterial();
     void binaryExitStatus();
     void passwordFileIsBounded_data();
@@ -351,6 +351,34 @@ void TestCli::atMovesTheEvaluationTime()
     QVERIFY(qAbs(evaluatedAt.secsTo(QDateTime::currentDateTimeUtc().addDays(14))) < 120);
 }
 
+void TestCli::commandsReadTheirClock()
+{
+    // A pinned clock dates the demo, is the default evaluation time, and is what --at counts from.
+    using test::daysFrom;
+    using test::fixedNow;
+    const auto clock = std::make_shared<FixedClock>(fixedNow());
+    const QString folder = m_dir.filePath(QStringLiteral("pinned-demo"));
+    const CliRun demo = runInProcess({QStringLiteral("demo"), folder}, clock);
+    QCOMPARE(demo.exitCode, 0);
+    const QString healthy = QDir(folder).filePath(QStringLiteral("healthy"));
+    const QString anchor = QDir(folder).filePath(QStringLiteral("root-ca.pem"));
+    const auto evaluatedAt = [](const CliRun& run) {
+        return QDateTime::fromString(run.json().value(QLatin1String("evaluatedAt")).toString(), Qt::ISODate);
+    };
+
+    const CliRun now = runInProcess(
+        {QStringLiteral("inspect"), QStringLiteral("--json"), QStringLiteral("--ca-file"), anchor, healthy}, clock);
+    QVERIFY2(now.exitCode == 0, qPrintable(now.out));
+    QCOMPARE(evaluatedAt(now), fixedNow());
+
+    const CliRun later = runInProcess({QStringLiteral("inspect"), QStringLiteral("--json"), QStringLiteral("--at"),
+                                       QStringLiteral("+14d"), QStringLiteral("--ca-file"), anchor, healthy},
+                                      clock);
+    QCOMPARE(later.exitCode, 2);
+    QVERIFY2(codesOf(later.json()).contains(QStringLiteral("STAPLE_EXPIRED")), qPrintable(later.out));
+    QCOMPARE(evaluatedAt(later), daysFrom(fixedNow(), 14));
+}
+
 void TestCli::brokenInputsGiveInputFindings_data()
 {
     QTest::addColumn<QByteArray>("content");
@@ -400,32 +428,6 @@ void TestCli::badUsageExitsThreeWithOneLine()
     QCOMPARE(run.err.count(QLatin1Char('\n')), 1);
     QVERIFY(run.err.startsWith(QLatin1String("staplescope-cli")));
     QVERIFY2(!run.err.contains(QChar(0x1b)), qPrintable(run.err));
-}
-
-void TestCli::parseEvaluationTime_data()
-{
-    const QDateTime now(QDate(2026, 6, 15), QTime(12, 0), Qt::UTC);
-    QTest::addColumn<QString>("text");
-    QTest::addColumn<QDateTime>("expected");
-    QTest::newRow("date") << QStringLiteral("2026-12-01") << QDateTime(QDate(2026, 12, 1), QTime(0, 0), Qt::UTC);
-    QTest::newRow("utc-z") << QStringLiteral("2026-12-01T08:30:00Z") << QDateTime(QDate(2026, 12, 1), QTime(8, 30), Qt::UTC);
-    QTest::newRow("no-offset-is-utc") << QStringLiteral("2026-12-01T08:30") << QDateTime(QDate(2026, 12, 1), QTime(8, 30), Qt::UTC);
-    QTest::newRow("offset") << QStringLiteral("2026-12-01T10:30:00+02:00") << QDateTime(QDate(2026, 12, 1), QTime(8, 30), Qt::UTC);
-    QTest::newRow("plus-days") << QStringLiteral("+7d") << now.addDays(7);
-    QTest::newRow("minus-hours") << QStringLiteral("-36h") << now.addSecs(-36 * 3600);
-    QTest::newRow("weeks") << QStringLiteral("+2w") << now.addDays(14);
-    QTest::newRow("now") << QStringLiteral("now") << now;
-    QTest::newRow("garbage") << QStringLiteral("next tuesday") << QDateTime();
-}
-
-void TestCli::parseEvaluationTime()
-{
-    QFETCH(QString, text);
-    QFETCH(QDateTime, expected);
-    const auto parsed = cli::parseEvaluationTime(text, QDateTime(QDate(2026, 6, 15), QTime(12, 0), Qt::UTC));
-    QCOMPARE(parsed.has_value(), expected.isValid());
-    if (parsed)
-        QCOMPARE(*parsed, expected);
 }
 
 void TestCli::textReportNeverShowsKeyMaterial()

@@ -137,6 +137,27 @@ private slots:
             QVERIFY2(recent.contains(QDir::cleanPath(p)), qPrintable(p));
     }
 
+    void followsTheInjectedClock()
+    {
+        // "As of" following the clock evaluates at the window's clock's now, never the wall clock's.
+        const auto clock = std::make_shared<FixedClock>(daysFrom(fixedNow(), 2));
+        m_window->setClock(clock);
+        m_window->setAsOf({});
+        QSignalSpy loaded(m_window.get(), &MainWindow::loadFinished);
+        m_window->openPaths(m_demoPaths);
+        QVERIFY(loaded.wait(20000));
+        QCOMPARE(m_window->evaluatedAt(), daysFrom(fixedNow(), 2));
+        QCOMPARE(m_window->asOfEdit()->dateTime().toUTC(), daysFrom(fixedNow(), 2));
+        QCOMPARE(m_window->timeline()->timeline().at, daysFrom(fixedNow(), 2));
+
+        // "Now" again, a day later by that clock.
+        clock->advance(86400);
+        QSignalSpy updated(m_window.get(), &MainWindow::reportUpdated);
+        m_window->setAsOf({});
+        QVERIFY(updated.wait(20000));
+        QCOMPARE(m_window->evaluatedAt(), daysFrom(fixedNow(), 3));
+    }
+
     void incidentShowsStapleForOtherCertFirst()
     {
         loadDemo();

@@ -71,6 +71,27 @@ private slots:
     }
     void cleanup() { m_widget.reset(); }
 
+    void timeComesFromTheClock()
+    {
+        // Without a timeline there is no evaluation time: "today" is the injected clock's.
+        TimelineWidget widget;
+        widget.resize(1000, 420);
+        widget.setClock(std::make_shared<FixedClock>(daysFrom(fixedNow(), 100)));
+        widget.centerOnNow();
+        const QDateTime now = daysFrom(fixedNow(), 100);
+        QVERIFY(qAbs(widget.viewStart().secsTo(now) - now.secsTo(widget.viewEnd())) <= 2);
+        // The evaluation time is labelled "now" when it was the clock's now as the timeline came;
+        // painting reads no clock, so moving the clock alone changes nothing on screen.
+        const auto clock = std::make_shared<FixedClock>(fixedNow());
+        widget.setClock(clock);
+        widget.setTimeline(sampleTimeline()); // evaluated at fixedNow()
+        const QImage asNow = widget.grab().toImage();
+        clock->advance(30 * 86400);
+        QCOMPARE(widget.grab().toImage(), asNow);
+        widget.setTimeline(sampleTimeline()); // the same moment, now a month ago: "as of"
+        QVERIFY(widget.grab().toImage() != asNow);
+    }
+
     void hitTest_data()
     {
         QTest::addColumn<int>("lane");

@@ -203,7 +203,7 @@ void TestRegistry::demoFindingsAreRegisteredAndOnTheirLadders()
     const DemoResult demo = writeDemo(dir.filePath(QStringLiteral("demo")), test::fixedNow());
     QVERIFY2(demo.ok, qPrintable(demo.error));
     InspectRequest request;
-    request.paths = demo.paths;
+    request.files.paths = demo.paths;
     request.caFiles = {demo.trustAnchorFile};
     request.useSystemTrust = false;
     request.analysis.at = test::fixedNow();

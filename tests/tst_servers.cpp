@@ -3,9 +3,11 @@
 // runs), and stopped in cleanup() whatever happened. A case is skipped only when its server's
 // binary is missing; the test command (scripts/dev) installs them.
 
+#include "FindingRegistry.h"
 #include "LivePki.h"
 #include "LoopbackServer.h"
 #include "ServerCheck.h"
+#include "TestClock.h"
 
 #include <QDir>
 #include <QElapsedTimer>
@@ -168,6 +170,35 @@ Finding findingWithCode(const InspectionReport& report, const QString& code)
     return {};
 }
 
+// An in-process TLS endpoint serving the live PKI's current certificate, chain and staple.
+std::unique_ptr<LoopbackServer> startLoopbackTls(const LivePki& pki)
+{
+    TlsServerConfig config;
+    config.leaf = pki.leaf;
+    config.chain = {pki.ca};
+    config.staple = pki.leafStaple;
+    auto server = std::make_unique<LoopbackServer>(tlsHandler(makeServerContext(config)));
+    return server->start() ? std::move(server) : nullptr;
+}
+
+// An in-process SMTP server that refuses STARTTLS with 454, as Exim built with GnuTLS does when
+// it cannot load its tls_ocsp_file with its certificate.
+std::unique_ptr<LoopbackServer> startSmtp454()
+{
+    auto server = std::make_unique<LoopbackServer>([](Connection& c) {
+        c.sendLine("220 mx.example.test ESMTP ready");
+        if (auto ehlo = c.readLine(); !ehlo || !ehlo->startsWith("EHLO "))
+            return;
+        c.sendLine("250-mx.example.test");
+        c.sendLine("250 STARTTLS");
+        if (auto starttls = c.readLine(); !starttls || *starttls != "STARTTLS")
+            return;
+        c.sendLine("454 TLS currently unavailable");
+        c.drainUntilClosed(3000);
+    });
+    return server->start() ? std::move(server) : nullptr;
+}
+
 } // namespace
 
 class TestServers : public QObject {
@@ -194,6 +225,10 @@ private slots:
     void ipv4AndIpv6Backends();
     void cliConnectNginxPreviousStaple();
     void cliConnectExim();
+    // The evaluation time (a pinned clock, or --at) reaches every judgement of a check.
+    void checkJudgesAtTheClocksTime();
+    void staple454IsExplainedAtTheEvaluationTime();
+    void cliConnectAtJudgesAtThatTime();
 
 private:
     struct CliRun {
@@ -206,7 +241,7 @@ private:
     ServerProcess* launch(const QString& name, const QString& program, const QStringList& args, const QString& dir,
                           quint16 port);
     InspectionReport check(quint16 port, std::optional<StartTlsProtocol> protocol = std::nullopt,
-                           const CompareSource& compare = {}, const QString& serverName = {});
+                           const RoleFiles& compare = {}, const QString& serverName = {});
 
     // Files every case uses, in m_dir.
     QString file(const QString& name) const { return QDir(m_dir.path()).filePath(name); }
@@ -282,7 +317,7 @@ ServerProcess* TestServers::launch(const QString& name, const QString& program, 
     return m_servers.back().get();
 }
 
-InspectionReport TestServers::check(quint16 port, std::optional<StartTlsProtocol> protocol, const CompareSource& compare,
+InspectionReport TestServers::check(quint16 port, std::optional<StartTlsProtocol> protocol, const RoleFiles& compare,
                                     const QString& serverName)
 {
     ServerCheckRequest request;
@@ -373,7 +408,7 @@ void TestServers::compareWithAnotherSitesFiles()
     const QString otherDir = caseDir(QStringLiteral("other-site/files"));
     LivePki::write(otherDir, "fullchain.pem", m_pki.fullchainPem(other));
 
-    CompareSource compare;
+    RoleFiles compare;
     compare.paths = {otherDir};
     const InspectionReport report = check(port, std::nullopt, compare);
     const QString text = describe(report);
@@ -459,7 +494,7 @@ void TestServers::nginxHealthy()
         QSKIP("nginx is not installed");
     QVERIFY2(problem.isEmpty(), qPrintable(problem));
     // The comparison with the same files finds no difference.
-    CompareSource compare;
+    RoleFiles compare;
     compare.certFiles = {file("leaf-fullchain.pem")};
     compare.stapleFiles = {file("leaf.ocsp.der")};
     compare.keyFiles = {file("leaf-key.pem")};
@@ -488,7 +523,7 @@ void TestServers::nginxServesPreviousCertificatesStaple()
     QCOMPARE(report.exitCode(), 2);
 
     // With the files, the stale staple's owner is named: the previous certificate's file.
-    CompareSource compare;
+    RoleFiles compare;
     compare.paths = {file("previous.pem"), file("leaf-fullchain.pem")};
     report = check(port, std::nullopt, compare);
     f = findingWithCode(report, QStringLiteral("STAPLE_FOR_OTHER_CERT"));
@@ -511,7 +546,7 @@ void TestServers::nginxStillServesPreviousCertificate()
     LivePki::write(live, "cert.pem", m_pki.leaf.certPem());
     LivePki::write(live, "fullchain.pem", m_pki.fullchainPem(m_pki.leaf));
     LivePki::write(live, "ocsp.der", m_pki.leafStaple);
-    CompareSource compare;
+    RoleFiles compare;
     compare.certFiles = {live + QStringLiteral("/fullchain.pem")};
     compare.stapleFiles = {live + QStringLiteral("/ocsp.der")};
     const InspectionReport report = check(port, std::nullopt, compare);
@@ -533,7 +568,7 @@ void TestServers::nginxServesOlderStapleThanDisk()
     if (problem == QLatin1String("skip"))
         QSKIP("nginx is not installed");
     QVERIFY2(problem.isEmpty(), qPrintable(problem));
-    CompareSource compare;
+    RoleFiles compare;
     compare.certFiles = {file("leaf-fullchain.pem")};
     compare.stapleFiles = {file("leaf.ocsp.der")};
     const InspectionReport report = check(port, std::nullopt, compare);
@@ -652,7 +687,7 @@ void TestServers::eximMismatchedStapleFile()
              qPrintable(describe(report)));
 
     // With the files Exim is configured with, the staple file is named as the likely cause.
-    CompareSource compare;
+    RoleFiles compare;
     compare.certFiles = {file("leaf-fullchain.pem")};
     compare.keyFiles = {file("leaf-key.pem")};
     compare.stapleFiles = {file("previous.ocsp.der")};
@@ -886,6 +921,102 @@ void TestServers::cliConnectExim()
     QVERIFY2(run.out.contains(QLatin1String("STARTTLS_FAILED")), qPrintable(run.out));
     QVERIFY2(run.out.contains(QLatin1String("454 TLS currently unavailable")), qPrintable(run.out));
     QVERIFY2(run.out.contains(QLatin1String("Likely cause: the staple file")), qPrintable(run.out));
+}
+
+void TestServers::checkJudgesAtTheClocksTime()
+{
+    const auto server = startLoopbackTls(m_pki);
+    QVERIFY(server);
+    ServerCheckRequest request;
+    request.probe.host = QStringLiteral("127.0.0.1");
+    request.probe.port = server->port();
+    request.probe.serverName = m_pki.hostName;
+    ServerCheckOptions options;
+    options.caFiles = {file("root.pem")};
+    options.useSystemTrust = false;
+
+    // No time given: the clock's now, for the check and for the report.
+    const auto clock = std::make_shared<FixedClock>(m_now.addSecs(60));
+    options.clock = clock;
+    InspectionReport report = checkServers({request}, options, AnalysisOptions{});
+    QCOMPARE(report.at, m_now.addSecs(60));
+    QVERIFY2(report.exitCode() == 0, qPrintable(describe(report)));
+
+    // The same server, the clock a day past the certificate's notAfter (88 days ahead).
+    clock->setNow(daysFrom(m_now, 89));
+    report = checkServers({request}, options, AnalysisOptions{});
+    QCOMPARE(report.at, daysFrom(m_now, 89));
+    QVERIFY2(codesOf(report).contains(QStringLiteral("CERT_EXPIRED")), qPrintable(describe(report)));
+    QCOMPARE(report.exitCode(), 2);
+}
+
+void TestServers::staple454IsExplainedAtTheEvaluationTime()
+{
+    const auto server = startSmtp454();
+    QVERIFY(server);
+    ServerCheckRequest request;
+    request.probe.host = QStringLiteral("127.0.0.1");
+    request.probe.port = server->port();
+    request.probe.serverName = m_pki.hostName;
+    request.probe.startTls = StartTlsProtocol::Smtp;
+    request.probe.stepTimeoutMs = 3000;
+    request.compare.certFiles = {file("leaf-fullchain.pem")};
+    request.compare.stapleFiles = {file("leaf.ocsp.der")}; // fits the certificate; nextUpdate in 6 days
+    ServerCheckOptions options;
+    options.caFiles = {file("root.pem")};
+    options.useSystemTrust = false;
+
+    // While the staple file is fresh, it is not blamed for having expired...
+    options.at = m_now.addSecs(60);
+    Finding failed = findingWithCode(runServerChecks({request}, options).session->evaluate({}), codeName(FindingCode::StartTlsFailed));
+    QVERIFY2(failed.message.contains(QLatin1String("looks consistent with the certificate on disk")), qPrintable(failed.message));
+    QVERIFY2(!failed.message.contains(QLatin1String("expired")), qPrintable(failed.message));
+
+    // ...a week later it is, whatever the wall clock says: the check judges at its evaluation time.
+    options.at = daysFrom(m_now, 7);
+    failed = findingWithCode(runServerChecks({request}, options).session->evaluate({}), codeName(FindingCode::StartTlsFailed));
+    QVERIFY2(failed.message.contains(QStringLiteral("%1 expired at").arg(file("leaf.ocsp.der"))), qPrintable(failed.message));
+
+    // With no time given, the injected clock's now is that time.
+    options.at = QDateTime();
+    options.clock = std::make_shared<FixedClock>(daysFrom(m_now, 7));
+    failed = findingWithCode(runServerChecks({request}, options).session->evaluate({}), codeName(FindingCode::StartTlsFailed));
+    QVERIFY2(failed.message.contains(QStringLiteral("%1 expired at").arg(file("leaf.ocsp.der"))), qPrintable(failed.message));
+}
+
+void TestServers::cliConnectAtJudgesAtThatTime()
+{
+    if (!QFileInfo(qEnvironmentVariable("STAPLESCOPE_CLI")).isExecutable())
+        QSKIP("STAPLESCOPE_CLI does not name the built staplescope-cli (run through ctest)");
+    const auto tls = startLoopbackTls(m_pki);
+    QVERIFY(tls);
+    const QString endpoint = QStringLiteral("127.0.0.1:%1").arg(tls->port());
+    const QStringList trust{"--servername", m_pki.hostName, "--ca-file", file("root.pem"), "--no-system-trust", "--json"};
+
+    CliRun run = runCli(QStringList{"connect", endpoint} + trust);
+    QVERIFY2(run.exitCode == 0, qPrintable(run.out + run.err));
+
+    // The served certificate expires in 88 days: at +89d it has.
+    run = runCli(QStringList{"connect", endpoint, "--at", "+89d"} + trust);
+    QCOMPARE(run.exitCode, 2);
+    const QJsonObject report = QJsonDocument::fromJson(run.out.toUtf8()).object();
+    QStringList codes;
+    for (const QJsonValue& f : report.value(QStringLiteral("findings")).toArray())
+        codes << f.toObject().value(QStringLiteral("code")).toString();
+    QVERIFY2(codes.contains(QStringLiteral("CERT_EXPIRED")), qPrintable(run.out));
+    const QDateTime evaluatedAt = QDateTime::fromString(report.value(QStringLiteral("evaluatedAt")).toString(), Qt::ISODate);
+    QVERIFY(qAbs(evaluatedAt.secsTo(daysFrom(QDateTime::currentDateTimeUtc(), 89))) < 120);
+
+    // A STARTTLS refusal is explained with the staple file as it stands at --at, not now.
+    const auto smtp = startSmtp454();
+    QVERIFY(smtp);
+    const QStringList refused{"connect", QStringLiteral("127.0.0.1:%1").arg(smtp->port()), "--starttls", "smtp",
+                              "--servername", m_pki.hostName, "--ca-file", file("root.pem"), "--no-system-trust",
+                              "--cert", file("leaf-fullchain.pem"), "--staple", file("leaf.ocsp.der"), "--no-color"};
+    run = runCli(refused);
+    QVERIFY2(run.out.contains(QLatin1String("looks consistent with the certificate on disk")), qPrintable(run.out));
+    run = runCli(refused + QStringList{"--at", "+7d"});
+    QVERIFY2(run.out.contains(QLatin1String("leaf.ocsp.der expired at")), qPrintable(run.out));
 }
 
 QTEST_GUILESS_MAIN(TestServers)

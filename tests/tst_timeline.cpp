@@ -77,7 +77,7 @@ private:
     std::shared_ptr<InspectionSession> load(const QStringList& paths)
     {
         InspectRequest request;
-        request.paths = paths;
+        request.files.paths = paths;
         request.useSystemTrust = false;
         request.caFiles = {m_dir->write(QStringLiteral("trust/root.pem"), m_pki->root.certPem())};
         return InspectionSession::load(request);

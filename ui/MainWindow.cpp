@@ -53,9 +53,9 @@ namespace {
 constexpr int kSliderBackHours = 90 * 24;
 constexpr int kSliderAheadHours = 365 * 24;
 
-QString relativeToNow(const QDateTime& at)
+QString relativeToNow(const QDateTime& at, const QDateTime& now)
 {
-    const qint64 delta = QDateTime::currentDateTimeUtc().secsTo(at);
+    const qint64 delta = now.secsTo(at);
     if (qAbs(delta) < 120)
         return MainWindow::tr("now");
     return delta > 0 ? MainWindow::tr("%1 from now").arg(formatDuration(delta))
@@ -356,7 +356,7 @@ QWidget* MainWindow::buildWorkspace()
     connect(nowButton, &QToolButton::clicked, this, [this] { setAsOf({}); });
     connect(m_asOfEdit, &QDateTimeEdit::dateTimeChanged, this, [this](const QDateTime& t) { setAsOf(t.toUTC()); });
     connect(m_asOfSlider, &QSlider::valueChanged, this, [this](int hours) {
-        const QDateTime base = m_sliderBase.isValid() ? m_sliderBase : QDateTime::currentDateTimeUtc();
+        const QDateTime base = m_sliderBase.isValid() ? m_sliderBase : m_clock->now();
         setAsOf(base.addSecs(qint64(hours) * 3600));
     });
 
@@ -551,7 +551,7 @@ void MainWindow::setAsOf(const QDateTime& at)
     if (value == m_workspace->asOf() && value.isValid())
         return;
     if (!value.isValid())
-        m_sliderBase = QDateTime::currentDateTimeUtc();
+        m_sliderBase = m_clock->now();
     if (!m_workspace->setAsOf(value))
         updateAsOfControls();
 }
@@ -560,6 +560,14 @@ void MainWindow::requestEvaluation()
 {
     if (!m_workspace->reevaluate())
         updateAsOfControls();
+}
+
+void MainWindow::setClock(std::shared_ptr<const Clock> clock)
+{
+    m_clock = clock ? std::move(clock) : Clock::system();
+    m_workspace->setClock(m_clock);
+    m_timeline->setClock(m_clock);
+    updateAsOfControls();
 }
 
 const InspectionReport& MainWindow::report() const { return m_bundleModel->report(); }
@@ -700,7 +708,8 @@ int MainWindow::currentFindingRow() const
 void MainWindow::updateAsOfControls()
 {
     const QDateTime asOf = m_workspace->asOf();
-    const QDateTime at = report().at.isValid() ? report().at : (asOf.isValid() ? asOf : QDateTime::currentDateTimeUtc());
+    const QDateTime now = m_clock->now();
+    const QDateTime at = report().at.isValid() ? report().at : (asOf.isValid() ? asOf : now);
     {
         const QSignalBlocker b1(m_asOfEdit);
         m_asOfEdit->setDateTime(at);
@@ -710,7 +719,7 @@ void MainWindow::updateAsOfControls()
         const QDateTime base = m_sliderBase.isValid() ? m_sliderBase : at;
         m_asOfSlider->setValue(int(std::clamp<qint64>(base.secsTo(at) / 3600, -kSliderBackHours, kSliderAheadHours)));
     }
-    m_asOfHint->setText(asOf.isValid() ? relativeToNow(at) : tr("now"));
+    m_asOfHint->setText(asOf.isValid() ? relativeToNow(at, now) : tr("now"));
 }
 
 // ---- files, recent, export --------------------------------------------------------------------

@@ -5,6 +5,7 @@
 
 #include "AppSettings.h"
 #include "AtomicFile.h"
+#include "Clock.h"
 #include "Inspection.h"
 #include "ServerCheck.h"
 #include "Workspace.h"
@@ -50,6 +51,11 @@ public:
     bool isLoading() const { return m_workspace->isLoading(); }
     // Interactive dialogs (PKCS#12 passwords, errors) are suppressed: screenshots and tests.
     void setNonInteractive(bool on);
+
+    // Where "now" comes from (the system clock unless a test pins one): the evaluation time when
+    // "as of" follows the clock, the demo's dates, the slider's zero. The window reads no other.
+    void setClock(std::shared_ptr<const Clock> clock);
+    const Clock& clock() const { return *m_clock; }
 
     // The "as of" moment; null follows the clock (the moment of loading or of "Now").
     void setAsOf(const QDateTime& at);
@@ -130,6 +136,7 @@ private:
     // After m_settings, which it reads: destroyed first, so its jobs end while the window and
     // the settings still exist.
     std::unique_ptr<Workspace> m_workspace;
+    std::shared_ptr<const Clock> m_clock = Clock::system();
     QString m_selectAfterEvaluation; // bundle id to select when the next report arrives
     bool m_nonInteractive = false;
     QDateTime m_sliderBase; // the slider's zero: the moment of loading

@@ -77,13 +77,21 @@ TimelineWidget::TimelineWidget(QWidget* parent) : QWidget(parent)
     setWhatsThis(tr("Each lane is one certificate or OCSP staple. Wheel or +/- zooms, dragging or the "
                     "arrow keys pan, Home fits everything, T goes to the evaluation time, Up/Down "
                     "moves between lanes."));
-    const double now = secs(QDateTime::currentDateTimeUtc());
+    const double now = secs(m_clock->now());
     setView(now - 7 * kDay, 14 * kDay);
+}
+
+void TimelineWidget::setClock(std::shared_ptr<const Clock> clock)
+{
+    m_clock = clock ? std::move(clock) : Clock::system();
+    m_atIsNow = m_timeline.at.isValid() && qAbs(m_timeline.at.secsTo(m_clock->now())) < 120;
+    update();
 }
 
 void TimelineWidget::setTimeline(const Timeline& timeline, bool keepView)
 {
     m_timeline = timeline;
+    m_atIsNow = m_timeline.at.isValid() && qAbs(m_timeline.at.secsTo(m_clock->now())) < 120;
     if (m_currentLane >= m_timeline.lanes.size())
         m_currentLane = -1;
     relayout();
@@ -341,7 +349,7 @@ void TimelineWidget::zoomToFocus()
             last = std::max(last, secs(t));
         }
     };
-    const QDateTime at = m_timeline.at.isValid() ? m_timeline.at : QDateTime::currentDateTimeUtc();
+    const QDateTime at = m_timeline.at.isValid() ? m_timeline.at : m_clock->now();
     take(at);
     bool any = false;
     for (const TimelineLane& lane : std::as_const(m_timeline.lanes)) {
@@ -371,7 +379,7 @@ void TimelineWidget::zoomToFocus()
 
 void TimelineWidget::centerOnNow()
 {
-    const QDateTime at = m_timeline.at.isValid() ? m_timeline.at : QDateTime::currentDateTimeUtc();
+    const QDateTime at = m_timeline.at.isValid() ? m_timeline.at : m_clock->now();
     setView(secs(at) - m_span / 2, m_span);
 }
 
@@ -877,8 +885,7 @@ void TimelineWidget::paintNowLine(QPainter& p, const QRectF& plot)
     const QColor c = isDarkPalette(pal) ? QColor(0x4f, 0xc3, 0xf7) : QColor(0x0d, 0x47, 0xa1);
     p.setPen(QPen(c, 2));
     p.drawLine(QPointF(x, plot.top() - 2), QPointF(x, rowsBottom()));
-    const bool isNow = qAbs(m_timeline.at.secsTo(QDateTime::currentDateTimeUtc())) < 120;
-    const QString label = isNow ? tr("now") : tr("as of");
+    const QString label = m_atIsNow ? tr("now") : tr("as of");
     const QFontMetrics fm = fontMetrics();
     const qreal w = fm.horizontalAdvance(label) + 10;
     QRectF tag(x - w / 2, plot.top() - fm.height() - 4, w, fm.height() + 2);

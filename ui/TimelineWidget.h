@@ -4,9 +4,12 @@
 // Zoom from hours to decades (wheel, pinch, +/-), pan (drag, arrows), fit and today; hover shows
 // exact times. State is told by colour, hatching and words, so it reads without colour vision.
 
+#include "Clock.h"
 #include "Timeline.h"
 
 #include <QWidget>
+
+#include <memory>
 
 namespace staplescope::ui {
 
@@ -20,6 +23,10 @@ public:
     };
 
     explicit TimelineWidget(QWidget* parent = nullptr);
+
+    // Where "now" comes from: whether the evaluation time is labelled "now" or "as of", and the
+    // view's centre before there is a timeline. Read when a timeline is given, never when painting.
+    void setClock(std::shared_ptr<const Clock> clock);
 
     // `keepView`: keep the visible range (re-evaluation of the same bundle "as of" another time);
     // otherwise the view frames the leaf, its staples and the evaluation time.
@@ -102,7 +109,9 @@ private:
     void paintLegend(QPainter& p);
     qreal rowsBottom() const;
 
+    std::shared_ptr<const Clock> m_clock = Clock::system();
     Timeline m_timeline;
+    bool m_atIsNow = false;  // the evaluation time was the clock's now when the timeline came
     QList<Row> m_rows;       // display order: leaf, its staples, chain; then what belongs elsewhere
     QStringList m_highlighted;
     double m_start = 0;      // seconds since the epoch (UTC) at the plot's left edge

@@ -35,7 +35,7 @@ struct Workspace::Running {
 
 void JobControl::setProgress(qint64 done, qint64 total)
 {
-    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    const qint64 now = m_sinceStart.elapsed();
     if (done != total && now - m_lastProgressMs.load() < kProgressIntervalMs)
         return;
     m_lastProgressMs.store(now);
@@ -184,7 +184,7 @@ void Workspace::finish(quint64 id)
 AnalysisOptions Workspace::analysisOptions() const
 {
     AnalysisOptions options;
-    options.at = m_asOf.isValid() ? m_asOf : QDateTime::currentDateTimeUtc();
+    options.at = m_asOf.isValid() ? m_asOf : m_clock->now();
     options.expiryWarningSeconds = m_settings.expiryWarningSeconds();
     options.stapleRefreshFraction = m_settings.stapleRefreshFraction();
     return options;
@@ -247,7 +247,7 @@ quint64 Workspace::load(const QStringList& paths, const QStringList& caFiles)
     }
 
     InspectRequest request;
-    request.paths = paths;
+    request.files.paths = paths;
     request.caFiles = caFiles + m_settings.extraTrustAnchors();
     request.useSystemTrust = m_settings.useSystemTrust();
     const AnalysisOptions options = analysisOptions();
@@ -285,7 +285,7 @@ JobStart Workspace::loadDemo()
     auto dir = std::make_unique<QTemporaryDir>(QDir::tempPath() + QStringLiteral("/staplescope-demo-XXXXXX"));
     if (!dir->isValid())
         return {0, tr("Cannot create a temporary folder for the demo: %1").arg(dir->errorString())};
-    const DemoResult demo = writeDemo(dir->path(), QDateTime::currentDateTimeUtc());
+    const DemoResult demo = writeDemo(dir->path(), m_clock->now());
     if (!demo.ok)
         return {0, tr("Cannot write the demo: %1").arg(demo.error)};
     m_demoDir = std::move(dir);
@@ -353,6 +353,8 @@ quint64 Workspace::checkServer(const ServerCheckRequest& request)
     ServerCheckOptions options;
     options.caFiles = m_loadedCaFiles + m_settings.extraTrustAnchors();
     options.useSystemTrust = m_settings.useSystemTrust();
+    options.at = analysisOptions().at;
+    options.clock = m_clock;
     // Concatenation: a host as typed may hold "%1".
     const QString endpoint = request.probe.host + QLatin1Char(':') + QString::number(request.probe.port);
 

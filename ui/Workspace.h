@@ -10,10 +10,12 @@
 // Acting jobs to come (fetch a staple, deploy, renew) are started the same way, with start().
 
 #include "AtomicFile.h"
+#include "Clock.h"
 #include "Inspection.h"
 #include "ServerCheck.h"
 
 #include <QDateTime>
+#include <QElapsedTimer>
 #include <QObject>
 
 #include <atomic>
@@ -53,7 +55,7 @@ struct JobInfo {
 // What a job's work sees on its worker thread. Thread-safe.
 class JobControl {
 public:
-    JobControl(Workspace* workspace, quint64 id) : m_workspace(workspace), m_id(id) {}
+    JobControl(Workspace* workspace, quint64 id) : m_workspace(workspace), m_id(id) { m_sinceStart.start(); }
 
     quint64 id() const { return m_id; }
     bool isCancelled() const { return m_cancel.load(); }
@@ -67,7 +69,8 @@ private:
     Workspace* m_workspace;
     quint64 m_id;
     std::atomic<bool> m_cancel{false};
-    std::atomic<qint64> m_lastProgressMs{0};
+    QElapsedTimer m_sinceStart; // monotonic: progress is throttled by elapsed time, not by the clock
+    std::atomic<qint64> m_lastProgressMs{-1'000'000}; // long before the first report
 };
 
 // What a job's work returns.
@@ -144,6 +147,10 @@ public:
     // The "as of" moment; null follows the clock. Re-evaluates: see reevaluate().
     bool setAsOf(const QDateTime& at);
     QDateTime asOf() const { return m_asOf; }
+    // Where "now" comes from: the evaluation time when "as of" follows the clock, the demo's dates.
+    // The system clock unless a test pins one.
+    void setClock(std::shared_ptr<const Clock> clock) { m_clock = clock ? std::move(clock) : Clock::system(); }
+    const Clock& clock() const { return *m_clock; }
     // Evaluates the session again (one evaluation at a time; requests made meanwhile collapse
     // into one more). False when there is nothing to evaluate: no session yet, or a load runs
     // whose own report comes next.
@@ -192,6 +199,7 @@ private:
     void rebuildSession();
 
     AppSettings& m_settings;
+    std::shared_ptr<const Clock> m_clock = Clock::system();
     QList<std::shared_ptr<Running>> m_jobs;
     quint64 m_lastJobId = 0;
     bool m_evaluationPending = false;

@@ -2,6 +2,7 @@
 
 #include "ConnectCommand.h"
 #include "DemoCommand.h"
+#include "EvaluationTime.h"
 #include "InspectCommand.h"
 #include "CliRemedy.h"
 #include "ReportFormat.h"
@@ -95,13 +96,13 @@ EvaluationOptions::EvaluationOptions(const QString& atHelp)
 
 void EvaluationOptions::addOptions(QCommandLineParser& parser) const { parser.addOptions({m_at, m_caFile, m_noSystemTrust}); }
 
-QString EvaluationOptions::read(const QCommandLineParser& parser, const QDateTime& now)
+QString EvaluationOptions::read(const QCommandLineParser& parser, const Clock& clock)
 {
     caFiles = parser.values(m_caFile);
     useSystemTrust = !parser.isSet(m_noSystemTrust);
-    at = now.toUTC();
+    at = clock.now().toUTC();
     if (parser.isSet(m_at)) {
-        const auto when = parseEvaluationTime(parser.value(m_at), now);
+        const auto when = parseEvaluationTime(parser.value(m_at), clock);
         if (!when)
             return QStringLiteral("--at '%1' is not a time (try 2026-12-01T08:00:00Z or +7d)").arg(parser.value(m_at));
         at = *when;
@@ -129,9 +130,11 @@ void printUsage(QTextStream& stream, const QList<std::shared_ptr<Command>>& comm
 
 } // namespace
 
-int runCli(const QStringList& arguments, CommandStreams& streams)
+int runCli(const QStringList& arguments, CommandStreams& streams, const std::shared_ptr<const Clock>& clock)
 {
     const auto commands = allCommands();
+    for (const auto& command : commands)
+        command->setClock(clock);
     const QString first = arguments.value(1);
     if (first.isEmpty()) {
         streams.err << "staplescope-cli: no command given (try: staplescope-cli inspect PATH…, or --help)\n";

@@ -2,6 +2,7 @@
 // One class per staplescope-cli command. Commands get their streams as parameters so tests run
 // them in-process and read what they print.
 
+#include "Clock.h"
 #include "Inspection.h"
 
 #include <QCommandLineParser>
@@ -31,12 +32,21 @@ public:
     // `arguments` starts with the command's name (as QCommandLineParser expects argv[0]).
     virtual int run(const QStringList& arguments, CommandStreams& streams) = 0;
 
+    // Where "now" comes from (--at now, +7d; the demo's dates): the system clock unless a test
+    // pins one.
+    void setClock(std::shared_ptr<const Clock> clock) { m_clock = std::move(clock); }
+    const Clock& clock() const { return *m_clock; }
+    std::shared_ptr<const Clock> sharedClock() const { return m_clock; }
+
 protected:
     // Parses, handles --help, and on bad usage prints one line to err. Returns nullopt-like
     // false when run() should return `*exitCode`.
     bool parse(QCommandLineParser& parser, const QStringList& arguments, CommandStreams& streams,
                int* exitCode) const;
     int usageError(CommandStreams& streams, const QString& message) const;
+
+private:
+    std::shared_ptr<const Clock> m_clock = Clock::system();
 };
 
 // The report options every diagnosing command shares (--json, --format, --no-color) and the
@@ -63,7 +73,7 @@ public:
     explicit EvaluationOptions(const QString& atHelp);
     void addOptions(QCommandLineParser& parser) const;
     // After parsing: an empty string, or what is wrong (for a usage error).
-    QString read(const QCommandLineParser& parser, const QDateTime& now);
+    QString read(const QCommandLineParser& parser, const Clock& clock);
 
     QDateTime at;          // UTC
     QStringList caFiles;
@@ -74,7 +84,8 @@ private:
 };
 
 QList<std::shared_ptr<Command>> allCommands();
-// The whole CLI: `arguments` is argv (program name first).
-int runCli(const QStringList& arguments, CommandStreams& streams);
+// The whole CLI: `arguments` is argv (program name first); every command reads time from `clock`.
+int runCli(const QStringList& arguments, CommandStreams& streams,
+           const std::shared_ptr<const Clock>& clock = Clock::system());
 
 } // namespace staplescope::cli

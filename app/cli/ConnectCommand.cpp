@@ -1,6 +1,5 @@
 #include "ConnectCommand.h"
 
-#include "InspectCommand.h"
 #include "ServerCheck.h"
 #include "TextEscape.h"
 
@@ -117,7 +116,7 @@ int ConnectCommand::run(const QStringList& arguments, CommandStreams& streams)
         *target = *ms;
     }
 
-    CompareSource source;
+    RoleFiles source;
     source.paths = parser.values(compare);
     source.certFiles = parser.values(cert);
     source.chainFiles = parser.values(chain);
@@ -143,11 +142,13 @@ int ConnectCommand::run(const QStringList& arguments, CommandStreams& streams)
         return usageError(streams, problem);
 
     AnalysisOptions analysis;
-    if (const QString problem = evaluation.read(parser, QDateTime::currentDateTimeUtc()); !problem.isEmpty())
+    if (const QString problem = evaluation.read(parser, clock()); !problem.isEmpty())
         return usageError(streams, problem);
     analysis.at = evaluation.at;
 
     ServerCheckOptions options;
+    options.at = evaluation.at; // what the check judges itself, at the same moment as the report
+    options.clock = sharedClock();
     options.caFiles = evaluation.caFiles;
     options.useSystemTrust = evaluation.useSystemTrust;
     if (parser.isSet(concurrency)) {

@@ -24,7 +24,7 @@ int DemoCommand::run(const QStringList& arguments, CommandStreams& streams)
 
     const QString folder = parser.positionalArguments().constFirst();
     // writeDemo creates the folder, or refuses one that is not empty without changing anything.
-    const DemoResult demo = writeDemo(folder, QDateTime::currentDateTimeUtc());
+    const DemoResult demo = writeDemo(folder, clock().now());
     if (!demo.ok) {
         streams.err << QStringLiteral("staplescope-cli demo: %1\n").arg(escapeText(demo.error));
         streams.err.flush();

@@ -4,7 +4,6 @@
 #include "TextEscape.h"
 
 #include <QFile>
-#include <QRegularExpression>
 #include <QScopeGuard>
 
 #include <cerrno>
@@ -16,33 +15,6 @@
 #include <unistd.h>
 
 namespace staplescope::cli {
-
-std::optional<QDateTime> parseEvaluationTime(const QString& input, const QDateTime& now)
-{
-    const QString text = input.trimmed();
-    if (text.compare(QLatin1String("now"), Qt::CaseInsensitive) == 0)
-        return now.toUTC();
-    static const QRegularExpression relative(QStringLiteral("^([+-])(\\d{1,6})([smhdw])$"));
-    if (const auto match = relative.match(text); match.hasMatch()) {
-        const QHash<QString, qint64> unitSeconds = {{QStringLiteral("s"), 1},     {QStringLiteral("m"), 60},
-                                                     {QStringLiteral("h"), 3600}, {QStringLiteral("d"), 86400},
-                                                     {QStringLiteral("w"), 7 * 86400}};
-        const qint64 unit = unitSeconds.value(match.captured(3));
-        const qint64 amount = match.captured(2).toLongLong() * unit;
-        return now.toUTC().addSecs(match.captured(1) == QLatin1String("-") ? -amount : amount);
-    }
-    // A bare date means its start, in UTC.
-    if (const QDate date = QDate::fromString(text, Qt::ISODate); date.isValid() && text.size() == 10)
-        return QDateTime(date, QTime(0, 0), Qt::UTC);
-    QDateTime time = QDateTime::fromString(text, Qt::ISODateWithMs);
-    if (!time.isValid())
-        time = QDateTime::fromString(text, Qt::ISODate);
-    if (!time.isValid())
-        return std::nullopt;
-    if (time.timeSpec() == Qt::LocalTime) // no offset written: UTC, as every time we print
-        time.setTimeSpec(Qt::UTC);
-    return time.toUTC();
-}
 
 namespace {
 
@@ -225,20 +197,21 @@ int InspectCommand::run(const QStringList& arguments, CommandStreams& streams)
         return exitCode;
 
     InspectRequest request;
-    request.paths = parser.positionalArguments();
-    request.certFiles = parser.values(cert);
-    request.chainFiles = parser.values(chain);
-    request.stapleFiles = parser.values(staple);
-    request.keyFiles = parser.values(key);
-    if (request.paths.isEmpty() && request.certFiles.isEmpty() && request.stapleFiles.isEmpty() && request.keyFiles.isEmpty())
+    RoleFiles& files = request.files;
+    files.paths = parser.positionalArguments();
+    files.certFiles = parser.values(cert);
+    files.chainFiles = parser.values(chain);
+    files.stapleFiles = parser.values(staple);
+    files.keyFiles = parser.values(key);
+    if (files.paths.isEmpty() && files.certFiles.isEmpty() && files.stapleFiles.isEmpty() && files.keyFiles.isEmpty())
         return usageError(streams, QStringLiteral("nothing to inspect: give files or folders, or --cert/--staple/--key"));
-    if (request.certFiles.isEmpty() && (!request.chainFiles.isEmpty() || !request.stapleFiles.isEmpty() || !request.keyFiles.isEmpty()))
+    if (files.certFiles.isEmpty() && (!files.chainFiles.isEmpty() || !files.stapleFiles.isEmpty() || !files.keyFiles.isEmpty()))
         return usageError(streams, QStringLiteral("--chain, --staple and --key describe a --cert: give --cert FILE too"));
 
     if (const QString problem = output.read(parser); !problem.isEmpty())
         return usageError(streams, problem);
 
-    if (const QString problem = evaluation.read(parser, QDateTime::currentDateTimeUtc()); !problem.isEmpty())
+    if (const QString problem = evaluation.read(parser, clock()); !problem.isEmpty())
         return usageError(streams, problem);
     request.analysis.at = evaluation.at;
     request.caFiles = evaluation.caFiles;

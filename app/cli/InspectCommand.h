@@ -2,7 +2,6 @@
 
 #include "Command.h"
 
-#include <QDateTime>
 #include <optional>
 
 namespace staplescope::cli {
@@ -14,10 +13,6 @@ public:
     QString summary() const override { return QStringLiteral("Diagnose certificate, chain, staple and key files or folders."); }
     int run(const QStringList& arguments, CommandStreams& streams) override;
 };
-
-// "2026-12-01", "2026-12-01T08:00", "2026-12-01T08:00:00+02:00", "now", "+7d", "-36h", "+2w".
-// Times without an offset are UTC. Empty optional: not a time.
-std::optional<QDateTime> parseEvaluationTime(const QString& text, const QDateTime& now);
 
 // A password file holds one line; anything larger is a wrong path (a key, a log, /dev/zero), and
 // reading it would only cost memory. Also the bound for one line typed at the password prompt.

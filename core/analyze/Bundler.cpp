@@ -239,22 +239,6 @@ QByteArray crlDer(const Crl& crl)
 
 } // namespace
 
-RoleInputs RoleInputs::load(const Loader& loader, const QStringList& certFiles, const QStringList& chainFiles,
-                            const QStringList& stapleFiles, const QStringList& keyFiles)
-{
-    RoleInputs roles;
-    roles.cert = loader.loadPaths(certFiles);
-    roles.chain = loader.loadPaths(chainFiles);
-    roles.staple = loader.loadPaths(stapleFiles);
-    roles.key = loader.loadPaths(keyFiles);
-    roles.origin = QStringLiteral("--cert %1").arg(certFiles.join(QLatin1Char(' ')));
-    return roles;
-}
-
-QList<Finding> RoleInputs::findings() const { return cert.findings + chain.findings + staple.findings + key.findings; }
-
-QStringList RoleInputs::files() const { return cert.files + chain.files + staple.files + key.files; }
-
 Bundler::Bundler(const TrustStore* trust) : m_trust(trust) {}
 
 QList<Bundle> Bundler::bundle(const LoadedInputs& inputs) const

@@ -2,27 +2,10 @@
 
 #include "Bundle.h"
 #include "Loader.h"
+#include "RoleInputs.h"
 #include "TrustStore.h"
 
 namespace staplescope {
-
-// Roles as a server configuration names them (Exim tls_certificate / tls_privatekey /
-// tls_ocsp_file, nginx ssl_certificate / ssl_certificate_key / ssl_stapling_file).
-struct RoleInputs {
-    LoadedInputs cert;   // may also hold the chain (fullchain.pem)
-    LoadedInputs chain;
-    LoadedInputs staple;
-    LoadedInputs key;
-    QString origin;      // how to name this bundle's source ("--cert …", "host:port [addr]")
-    bool served = false; // from a live server
-
-    // Loads each role's files as a server configuration names them (tls_certificate, …).
-    static RoleInputs load(const Loader& loader, const QStringList& certFiles, const QStringList& chainFiles,
-                           const QStringList& stapleFiles, const QStringList& keyFiles);
-    // Findings and file names of all four roles, in role order.
-    QList<Finding> findings() const;
-    QStringList files() const;
-};
 
 // Groups loaded objects into bundles: one per end-entity certificate.
 class Bundler {

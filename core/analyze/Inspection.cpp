@@ -41,20 +41,30 @@ Finding roleFinding(const QString& role, const QStringList& files, const QString
 
 std::shared_ptr<InspectionSession> InspectionSession::load(const InspectRequest& request)
 {
-    auto session = std::make_shared<InspectionSession>();
-    session->m_trust = std::make_shared<TrustStore>(request.useSystemTrust);
+    auto trust = std::make_shared<TrustStore>(request.useSystemTrust);
+    QList<Finding> trustFindings;
     for (const QString& caFile : request.caFiles)
-        session->m_inputFindings += session->m_trust->addCaFile(caFile);
+        trustFindings += trust->addCaFile(caFile);
+    auto session = load(request.files, Loader(request.load), std::move(trust));
+    session->m_inputFindings = trustFindings + session->m_inputFindings;
+    return session;
+}
 
-    const Loader loader(request.load);
+std::shared_ptr<InspectionSession> InspectionSession::load(const RoleFiles& request, const Loader& loader,
+                                                           std::shared_ptr<TrustStore> trust)
+{
+    auto session = std::make_shared<InspectionSession>();
+    session->m_trust = trust ? std::move(trust) : std::make_shared<TrustStore>(true);
+
     const Bundler bundler(session->m_trust.get());
-    const bool explicitRoles = !request.certFiles.isEmpty() || !request.chainFiles.isEmpty() ||
-                               !request.stapleFiles.isEmpty() || !request.keyFiles.isEmpty();
+    const bool explicitRoles = request.hasRoles();
     RoleInputs roles;
     if (explicitRoles) {
-        roles = RoleInputs::load(loader, request.certFiles, request.chainFiles, request.stapleFiles, request.keyFiles);
+        roles = loader.loadRoles(request);
         session->m_inputFindings += roles.findings();
         session->m_files += roles.files();
+        for (const LoadedInputs* part : {&roles.cert, &roles.chain, &roles.staple, &roles.key})
+            session->m_certificates += part->certificates;
         if (!request.certFiles.isEmpty() && roles.cert.certificates.isEmpty() && roles.cert.findings.isEmpty())
             session->m_inputFindings << roleFinding(QStringLiteral("cert"), request.certFiles, QStringLiteral("certificate"));
         if (!request.stapleFiles.isEmpty() && roles.staple.staples.isEmpty() && roles.staple.findings.isEmpty())
@@ -72,6 +82,7 @@ std::shared_ptr<InspectionSession> InspectionSession::load(const InspectRequest&
                 session->m_inputFindings << f;
         session->m_files += inputs.files;
         session->m_files.removeDuplicates();
+        session->m_certificates += inputs.certificates;
     }
     // Roles and positional paths are one input set: a CRL or staple given positionally serves the
     // --cert bundle too (Bundler::bundleInputSet).
@@ -129,6 +140,7 @@ std::shared_ptr<InspectionSession> InspectionSession::combine(const QList<std::s
         combined->m_bundles += session->m_bundles;
         combined->m_inputFindings += session->m_inputFindings;
         combined->m_files += session->m_files;
+        combined->m_certificates += session->m_certificates;
         if (!combined->m_trust)
             combined->m_trust = session->m_trust;
     }
@@ -137,10 +149,10 @@ std::shared_ptr<InspectionSession> InspectionSession::combine(const QList<std::s
     return combined;
 }
 
-InspectionReport InspectionSession::evaluate(AnalysisOptions options) const
+InspectionReport InspectionSession::evaluate(AnalysisOptions options, const Clock& clock) const
 {
     if (!options.at.isValid())
-        options.at = QDateTime::currentDateTimeUtc();
+        options.at = clock.now();
     options.trust = m_trust.get();
     InspectionReport report;
     report.at = options.at;

@@ -2,7 +2,9 @@
 
 #include "Analyzer.h"
 #include "Bundler.h"
+#include "Clock.h"
 #include "Loader.h"
+#include "RoleFiles.h"
 #include "Timeline.h"
 
 #include <memory>
@@ -30,8 +32,7 @@ struct InspectionReport {
 };
 
 struct InspectRequest {
-    QStringList paths;           // drag-and-drop style inputs
-    QStringList certFiles, chainFiles, stapleFiles, keyFiles; // explicit roles
+    RoleFiles files;             // paths (roles inferred) and files given with roles
     QStringList caFiles;
     bool useSystemTrust = true;
     LoadOptions load;
@@ -42,6 +43,11 @@ struct InspectRequest {
 class InspectionSession {
 public:
     static std::shared_ptr<InspectionSession> load(const InspectRequest& request);
+    // The same loading with the caller's loader (its options and parse cache) and trust store:
+    // a server check compares what it was served with files this way, so they are read exactly
+    // as `inspect` reads them.
+    static std::shared_ptr<InspectionSession> load(const RoleFiles& files, const Loader& loader,
+                                                   std::shared_ptr<TrustStore> trust);
     // For bundles built elsewhere (a live server): the session takes them as they are.
     static std::shared_ptr<InspectionSession> fromBundles(QList<Bundle> bundles, QList<Finding> inputFindings,
                                                           std::shared_ptr<TrustStore> trust);
@@ -50,18 +56,23 @@ public:
     // they are evaluated and listed together. Trust comes from the first session that has one.
     static std::shared_ptr<InspectionSession> combine(const QList<std::shared_ptr<InspectionSession>>& sessions);
 
-    InspectionReport evaluate(AnalysisOptions options) const;
+    // At options.at; when that is null, at `clock`'s now.
+    InspectionReport evaluate(AnalysisOptions options, const Clock& clock = *Clock::system()) const;
 
     const QList<Bundle>& bundles() const { return m_bundles; }
     const QList<Finding>& inputFindings() const { return m_inputFindings; }
     const TrustStore& trust() const { return *m_trust; }
     std::shared_ptr<TrustStore> sharedTrust() const { return m_trust; }
     QStringList files() const { return m_files; }
+    // Every certificate read, in whatever role and whether or not it heads a bundle (a folder of
+    // CA certificates has none): what a served chain is compared with.
+    const QList<Certificate>& certificates() const { return m_certificates; }
 
 private:
     QList<Bundle> m_bundles;
     QList<Finding> m_inputFindings;
     QStringList m_files;
+    QList<Certificate> m_certificates;
     std::shared_ptr<TrustStore> m_trust;
 };
 

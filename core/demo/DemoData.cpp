@@ -1,5 +1,6 @@
 #include "DemoData.h"
 
+#include "Clock.h"
 #include "FilePath.h"
 
 #include "PkiFactory.h"
@@ -256,7 +257,7 @@ DemoResult writeDemo(const QString& folderPath, const QDateTime& nowInput)
     Fd folder = openEmptyFolder(folderPath, &result.error, &result.inTheWay);
     if (!folder.valid())
         return result;
-    const QDateTime now = roundedNow(nowInput.isValid() ? nowInput : QDateTime::currentDateTimeUtc());
+    const QDateTime now = roundedNow(nowInput.isValid() ? nowInput : Clock::system()->now());
     const PkiFactory factory;
 
     CertSpec rootSpec;

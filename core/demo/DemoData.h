@@ -28,6 +28,7 @@ struct DemoResult {
 // replaces a file, never follows a symbolic link at a name it writes (every entry is created
 // exclusively), and writes the private keys with mode 0600 whatever the umask. Otherwise nothing
 // is changed and `error` says what is in the way.
+// `now` is the caller's clock's now (Clock); a null `now` takes the system clock's.
 DemoResult writeDemo(const QString& folder, const QDateTime& now);
 
 } // namespace staplescope

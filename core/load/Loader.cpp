@@ -2,6 +2,8 @@
 
 #include "FilePath.h"
 #include "FindingRegistry.h"
+#include "ParseCache.h"
+#include "RoleInputs.h"
 
 #include <QHash>
 #include <QMutex>
@@ -293,32 +295,12 @@ bool isBase64Text(const QByteArray& data)
 
 } // namespace
 
-struct Loader::CertificateCache {
-    QMutex mutex;
-    QHash<QByteArray, Certificate> byDer;
-
-    Certificate parse(const QByteArray& der, const SourceLocation& where)
-    {
-        {
-            const QMutexLocker lock(&mutex);
-            if (const auto it = byDer.constFind(der); it != byDer.constEnd())
-                return it->withSource(where);
-        }
-        const Certificate cert = Certificate::fromDer(der, where);
-        if (!cert.isNull()) {
-            const QMutexLocker lock(&mutex);
-            byDer.insert(der, cert);
-        }
-        return cert;
-    }
-};
-
 namespace {
 
 class Parser {
 public:
-    Parser(const LoadOptions& options, const QString& origin, bool loud, Loader::CertificateCache* certificates)
-        : m_options(options), m_origin(origin), m_loud(loud), m_certificates(certificates)
+    Parser(const LoadOptions& options, const QString& origin, bool loud, ParseCache* cache)
+        : m_options(options), m_origin(origin), m_loud(loud), m_parseCache(cache)
     {
     }
 
@@ -663,7 +645,7 @@ private:
 
     void addCertificateDer(const QByteArray& der, const SourceLocation& where, const QString& what)
     {
-        const Certificate cert = m_certificates->parse(der, where);
+        const Certificate cert = m_parseCache->certificate(der, where);
         if (cert.isNull()) {
             const qint64 total = derTotalLength(der);
             if (total > der.size())
@@ -930,7 +912,7 @@ private:
     QString m_origin;
     bool m_loud;
     bool m_foundInFolder = false;
-    Loader::CertificateCache* m_certificates;
+    ParseCache* m_parseCache;
     bool m_passwordAsked = false;
     std::optional<QString> m_password;
     LoadedInputs m_out;
@@ -941,13 +923,13 @@ private:
 } // namespace
 
 Loader::Loader(LoadOptions options)
-    : m_options(std::move(options)), m_certificates(std::make_shared<CertificateCache>())
+    : m_options(std::move(options)), m_cache(std::make_shared<ParseCache>())
 {
 }
 
 LoadedInputs Loader::loadData(const QByteArray& data, const QString& origin) const
 {
-    return Parser(m_options, origin, true, m_certificates.get()).parse(data);
+    return Parser(m_options, origin, true, m_cache.get()).parse(data);
 }
 
 namespace {
@@ -1242,7 +1224,7 @@ std::optional<QByteArray> readAtMost(QFile& file, qint64 bound)
     return data;
 }
 
-LoadedInputs readAndParse(const LoadOptions& options, Loader::CertificateCache* certificates, const QString& path,
+LoadedInputs readAndParse(const LoadOptions& options, ParseCache* cache, const QString& path,
                           bool foundInFolder)
 {
     LoadedInputs out;
@@ -1266,7 +1248,7 @@ LoadedInputs readAndParse(const LoadOptions& options, Loader::CertificateCache* 
                                          .arg(file.size() / (1024 * 1024)));
         return out;
     }
-    Parser parser(options, path, true, certificates);
+    Parser parser(options, path, true, cache);
     parser.setFoundInFolder(foundInFolder);
     return parser.parse(*data);
 }
@@ -1275,7 +1257,18 @@ LoadedInputs readAndParse(const LoadOptions& options, Loader::CertificateCache* 
 
 LoadedInputs Loader::loadFile(const QString& path) const
 {
-    return readAndParse(m_options, m_certificates.get(), path, false);
+    return readAndParse(m_options, m_cache.get(), path, false);
+}
+
+RoleInputs Loader::loadRoles(const RoleFiles& files) const
+{
+    RoleInputs roles;
+    roles.cert = loadPaths(files.certFiles);
+    roles.chain = loadPaths(files.chainFiles);
+    roles.staple = loadPaths(files.stapleFiles);
+    roles.key = loadPaths(files.keyFiles);
+    roles.origin = QStringLiteral("--cert %1").arg(files.certFiles.join(QLatin1Char(' ')));
+    return roles;
 }
 
 LoadedInputs Loader::loadPaths(const QStringList& paths) const
@@ -1294,7 +1287,7 @@ LoadedInputs Loader::loadPaths(const QStringList& paths) const
             m_options.progress(index, files.size());
         const QString& file = files.at(index);
         if (named.contains(file) || looksLikePkiFileName(file)) {
-            out.append(readAndParse(m_options, m_certificates.get(), file, !named.contains(file)));
+            out.append(readAndParse(m_options, m_cache.get(), file, !named.contains(file)));
             continue;
         }
         // Found while walking a folder: an unrecognised file there is normal (configs, READMEs).
@@ -1311,7 +1304,7 @@ LoadedInputs Loader::loadPaths(const QStringList& paths) const
                                              .arg(f.size() / (1024 * 1024)));
             continue;
         }
-        out.append(Parser(m_options, file, false, m_certificates.get()).parse(*data));
+        out.append(Parser(m_options, file, false, m_cache.get()).parse(*data));
     }
     if (m_options.progress && !out.cancelled)
         m_options.progress(files.size(), files.size());

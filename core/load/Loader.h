@@ -5,6 +5,7 @@
 #include "OcspStaple.h"
 #include "PrivateKey.h"
 #include "Crl.h"
+#include "RoleFiles.h"
 
 #include <atomic>
 #include <functional>
@@ -12,6 +13,9 @@
 #include <optional>
 
 namespace staplescope {
+
+class ParseCache;
+struct RoleInputs;
 
 // Everything found in a set of inputs, by kind, plus INPUT_* findings for what could not be read.
 struct LoadedInputs {
@@ -48,17 +52,20 @@ public:
     LoadedInputs loadFile(const QString& path) const;
     // Sniffs and parses bytes that came from `origin` (a file path or any label).
     LoadedInputs loadData(const QByteArray& data, const QString& origin) const;
+    // The files given with roles (files.certFiles, chainFiles, stapleFiles, keyFiles), each role
+    // on its own; files.paths are not read here (loadPaths). Include RoleInputs.h to use it.
+    RoleInputs loadRoles(const RoleFiles& files) const;
 
     // Lists the regular files below `paths` the way loadPaths would read them.
     static QStringList expandPaths(const QStringList& paths, QList<Finding>* findings = nullptr);
 
-    // Parsed certificates by DER: a chain file repeated in every bundle folder (and the CA copy in
-    // every staple) is parsed once. Shared by copies of this Loader; thread-safe.
-    struct CertificateCache;
+    // What this Loader (and its copies) parsed, by DER; also for bytes that come from elsewhere
+    // (a server's chain) that should share it.
+    std::shared_ptr<ParseCache> parseCache() const { return m_cache; }
 
 private:
     LoadOptions m_options;
-    std::shared_ptr<CertificateCache> m_certificates;
+    std::shared_ptr<ParseCache> m_cache;
 };
 
 } // namespace staplescope

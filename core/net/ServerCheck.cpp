@@ -1,6 +1,7 @@
 #include "ServerCheck.h"
 
 #include "FindingRegistry.h"
+#include "ParseCache.h"
 
 #include <QHash>
 #include <QSet>
@@ -56,30 +57,12 @@ QString endpointSubject(const ProbeOptions& o)
     return host.contains(QLatin1Char(':')) ? QLatin1Char('[') + host + QLatin1Char(']') + port : host + port;
 }
 
-DiskState loadDisk(const CompareSource& source, const ServerCheckOptions& options, const TrustStore* trust)
+// The files a request compares against, loaded and bundled by the same session loading as
+// `inspect` (so a staple, key or chain file means the same in both).
+DiskState loadDisk(const RoleFiles& source, const Loader& loader, const std::shared_ptr<TrustStore>& trust)
 {
-    DiskState disk;
-    const Loader loader(options.load);
-    const Bundler bundler(trust);
-    if (!source.certFiles.isEmpty() || !source.chainFiles.isEmpty() || !source.stapleFiles.isEmpty()
-        || !source.keyFiles.isEmpty()) {
-        disk.explicitRoles = true;
-        const RoleInputs roles =
-            RoleInputs::load(loader, source.certFiles, source.chainFiles, source.stapleFiles, source.keyFiles);
-        disk.findings += roles.findings();
-        disk.files += roles.files();
-        for (const LoadedInputs* part : {&roles.cert, &roles.chain, &roles.staple, &roles.key})
-            disk.certificates += part->certificates;
-        disk.bundles = bundler.bundleExplicit(roles);
-    }
-    if (!source.paths.isEmpty()) {
-        const LoadedInputs inputs = loader.loadPaths(source.paths);
-        disk.findings += inputs.findings;
-        disk.files += inputs.files;
-        disk.certificates += inputs.certificates;
-        disk.bundles += bundler.bundle(inputs);
-    }
-    return disk;
+    const std::shared_ptr<InspectionSession> session = InspectionSession::load(source, loader, trust);
+    return DiskState{session->bundles(), session->inputFindings(), session->files(), session->certificates()};
 }
 
 bool sharesName(const Certificate& a, const Certificate& b)
@@ -246,7 +229,8 @@ namespace {
 
 // A TLS failure (454 to STARTTLS, or a handshake that fails only with status_request) explained
 // with the files: a staple file that doesn't fit its certificate is the classic cause.
-void explainFailureWithDisk(Finding& f, const DiskState& disk, bool startTls454, bool onlyWithStatusRequest)
+void explainFailureWithDisk(Finding& f, const DiskState& disk, bool startTls454, bool onlyWithStatusRequest,
+                            const QDateTime& at)
 {
     if (disk.bundles.isEmpty())
         return;
@@ -266,7 +250,7 @@ void explainFailureWithDisk(Finding& f, const DiskState& disk, bool startTls454,
                                   .arg(a.staple.source().display(), stapleDescription(a.staple),
                                        b.leaf.source().display(), b.leaf.serialHex());
             else if (a.staple.isSuccessful() && responses.first().nextUpdate.isValid()
-                     && responses.first().nextUpdate < QDateTime::currentDateTimeUtc())
+                     && responses.first().nextUpdate < at)
                 mismatched << QStringLiteral("%1 expired at %2").arg(a.staple.source().display(),
                                                                        formatTime(responses.first().nextUpdate));
         }
@@ -351,36 +335,6 @@ QList<Finding> compareAddresses(const QString& subject, const QList<std::pair<Pr
 
 namespace {
 
-// Many endpoints serve the same certificates (every backend the same chain, every server the same
-// intermediate): parse each distinct DER once and give each copy its own source.
-struct ParseCache {
-    QHash<QByteArray, Certificate> certificates;
-    QHash<QByteArray, OcspStaple::ParseResult> staples;
-
-    OcspStaple::ParseResult staple(const QByteArray& der, const SourceLocation& where)
-    {
-        if (auto it = staples.constFind(der); it != staples.constEnd()) {
-            OcspStaple::ParseResult copy = *it;
-            if (!copy.staple.isNull())
-                copy.staple = copy.staple.withSource(where);
-            return copy;
-        }
-        const OcspStaple::ParseResult parsed = OcspStaple::fromDer(der, where);
-        staples.insert(der, parsed);
-        return parsed;
-    }
-
-    Certificate certificate(const QByteArray& der, const SourceLocation& where)
-    {
-        if (auto it = certificates.constFind(der); it != certificates.constEnd())
-            return it->withSource(where);
-        const Certificate cert = Certificate::fromDer(der, where);
-        if (!cert.isNull())
-            certificates.insert(der, cert);
-        return cert;
-    }
-};
-
 std::optional<Bundle> bundleFromProbe(const ProbeResult& result, const TrustStore* trust, QList<Finding>* findings,
                                       ParseCache& cache);
 
@@ -460,6 +414,7 @@ std::optional<Bundle> bundleFromProbe(const ProbeResult& result, const TrustStor
 ServerCheckResult runServerChecks(const QList<ServerCheckRequest>& requests, const ServerCheckOptions& options,
                                   const std::atomic<bool>* cancel)
 {
+    const QDateTime at = options.at.isValid() ? options.at : options.clock->now();
     auto trust = std::make_shared<TrustStore>(options.useSystemTrust);
     QList<Finding> inputFindings;
     for (const QString& caFile : options.caFiles)
@@ -472,8 +427,11 @@ ServerCheckResult runServerChecks(const QList<ServerCheckRequest>& requests, con
 
     ServerCheckResult result;
     QList<Bundle> bundles;
-    QHash<QString, DiskState> diskCache; // the same compare folder for several endpoints is read once
-    ParseCache parseCache;
+    // Many endpoints serve the same certificates (every backend the same chain, every server the
+    // same intermediate), and the compare files hold them again: one parse cache for all of it.
+    const Loader loader(options.load);
+    ParseCache& parseCache = *loader.parseCache();
+    QHash<RoleFiles, DiskState> diskCache; // the same compare folder for several endpoints is read once
     for (qsizetype i = 0; i < requests.size(); ++i) {
         ServerCheckEndpoint endpoint;
         endpoint.request = requests[i];
@@ -482,16 +440,13 @@ ServerCheckResult runServerChecks(const QList<ServerCheckRequest>& requests, con
         const DiskState* disk = nullptr;
         QString compareLabel;
         if (!requests[i].compare.isEmpty()) {
-            const CompareSource& c = requests[i].compare;
-            const QString key = QStringList{c.paths.join(QChar(1)), c.certFiles.join(QChar(1)), c.chainFiles.join(QChar(1)),
-                                            c.stapleFiles.join(QChar(1)), c.keyFiles.join(QChar(1))}
-                                    .join(QChar(2));
-            if (!diskCache.contains(key)) {
-                DiskState state = loadDisk(c, options, trust.get());
+            const RoleFiles& c = requests[i].compare;
+            if (!diskCache.contains(c)) {
+                DiskState state = loadDisk(c, loader, trust);
                 inputFindings += state.findings;
-                diskCache.insert(key, state);
+                diskCache.insert(c, state);
             }
-            disk = &diskCache[key];
+            disk = &diskCache[c];
             endpoint.compareFiles = disk->files;
             compareLabel = (c.paths + c.certFiles).join(QStringLiteral(", "));
         }
@@ -507,7 +462,7 @@ ServerCheckResult runServerChecks(const QList<ServerCheckRequest>& requests, con
                     const std::optional<FindingCode> code = findingCode(f);
                     const bool is454 = code == FindingCode::StartTlsFailed && f.remedy.kind == RemedyKind::CheckServerTlsFiles;
                     if (is454 || code == FindingCode::TlsHandshakeFailed)
-                        explainFailureWithDisk(f, *disk, is454, r.handshakeSucceededOnlyWithoutStatusRequest);
+                        explainFailureWithDisk(f, *disk, is454, r.handshakeSucceededOnlyWithoutStatusRequest, at);
                 }
             }
             inputFindings += findings;
@@ -547,7 +502,13 @@ ServerCheckResult runServerChecks(const QList<ServerCheckRequest>& requests, con
 InspectionReport checkServers(const QList<ServerCheckRequest>& requests, const ServerCheckOptions& options,
                               const AnalysisOptions& analysis, const std::atomic<bool>* cancel)
 {
-    return runServerChecks(requests, options, cancel).session->evaluate(analysis);
+    // One evaluation time for both: what the check judges itself and what the session judges.
+    AnalysisOptions evaluation = analysis;
+    if (!evaluation.at.isValid())
+        evaluation.at = options.clock->now();
+    ServerCheckOptions checkOptions = options;
+    checkOptions.at = evaluation.at;
+    return runServerChecks(requests, checkOptions, cancel).session->evaluate(evaluation);
 }
 
 } // namespace staplescope

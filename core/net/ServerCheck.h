@@ -19,20 +19,11 @@ struct HostPort {
 // What a user types for a server: "mail.example.org:587", "mail.example.org" (443), "[2001:db8::1]:993", "2001:db8::1" (443).
 std::optional<HostPort> parseHostPort(const QString& text);
 
-// What the server should be serving, as files (the server's configuration names them).
-struct CompareSource {
-    QStringList paths;       // --compare PATH: folders or files, roles inferred
-    QStringList certFiles, chainFiles, stapleFiles, keyFiles; // explicit roles, as in inspect
-    bool isEmpty() const
-    {
-        return paths.isEmpty() && certFiles.isEmpty() && chainFiles.isEmpty() && stapleFiles.isEmpty()
-            && keyFiles.isEmpty();
-    }
-};
-
 struct ServerCheckRequest {
     ProbeOptions probe;
-    CompareSource compare;
+    // What the server should be serving, as files (the server's configuration names them): read
+    // as `inspect` reads them (--compare PATH: roles inferred; --cert, --chain, --staple, --key).
+    RoleFiles compare;
 };
 
 struct ServerCheckOptions {
@@ -40,6 +31,11 @@ struct ServerCheckOptions {
     QStringList caFiles;
     bool useSystemTrust = true;
     LoadOptions load;            // for the compare files
+    // The evaluation time of what the check judges itself (a staple file that explains a failed
+    // handshake has expired by then); null: `clock`'s now. The session it returns can be evaluated
+    // at any time later.
+    QDateTime at;
+    std::shared_ptr<const Clock> clock = Clock::system();
 };
 
 // One endpoint's outcome: per address, what was probed and which bundle it became.
@@ -61,7 +57,7 @@ struct ServerCheckResult {
 ServerCheckResult runServerChecks(const QList<ServerCheckRequest>& requests, const ServerCheckOptions& options,
                                   const std::atomic<bool>* cancel = nullptr);
 
-// runServerChecks + evaluate at analysis.at (now when invalid): what the CLI prints.
+// runServerChecks + evaluate, both at analysis.at (options.clock's now when null).
 InspectionReport checkServers(const QList<ServerCheckRequest>& requests, const ServerCheckOptions& options,
                               const AnalysisOptions& analysis, const std::atomic<bool>* cancel = nullptr);
 
@@ -71,7 +67,6 @@ struct DiskState {
     QList<Finding> findings;
     QStringList files;
     QList<Certificate> certificates;
-    bool explicitRoles = false;
 };
 
 // What one address served against the files: the same certificate (else the current one on disk

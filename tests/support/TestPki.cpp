@@ -122,7 +122,7 @@ InspectionReport inspectPaths(const QStringList& paths, const QStringList& caFil
                               const LoadOptions& load)
 {
     InspectRequest request;
-    request.paths = paths;
+    request.files.paths = paths;
     request.caFiles = caFiles;
     request.useSystemTrust = false;
     request.load = load;
