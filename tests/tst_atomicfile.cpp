@@ -45,6 +45,9 @@ private slots:
     void missingFolderFailsWithReason();
     void directoryTargetFailsAndIsUntouched();
     void fullDiskKeepsOldFile();
+    void writesThroughSymbolicLinks();
+    void danglingLinkCreatesItsTarget();
+    void linkLoopFailsAndWritesNothing();
 };
 
 void TestAtomicFile::createsNewFileWithRequestedMode()
@@ -129,6 +132,56 @@ void TestAtomicFile::fullDiskKeepsOldFile()
     QVERIFY(result.error.contains(QLatin1String("old file is unchanged")));
     QCOMPARE(after, QByteArray(1000, 'o'));
     QVERIFY(left.isEmpty());
+}
+
+// certbot's layout: live/site/cert.pem → ../../archive/site/cert2.pem. Writing the live path must
+// replace the archived file and leave the link a link (renaming over it would cut it loose).
+void TestAtomicFile::writesThroughSymbolicLinks()
+{
+    QTemporaryDir dir;
+    QVERIFY(QDir(dir.path()).mkpath(QStringLiteral("archive/site")) && QDir(dir.path()).mkpath(QStringLiteral("live/site")));
+    const QString archived = dir.filePath(QStringLiteral("archive/site/cert2.pem"));
+    const QString live = dir.filePath(QStringLiteral("live/site/cert.pem"));
+    QVERIFY(writeFileAtomically(archived, "old", 0640).ok);
+    QVERIFY(QFile::link(QStringLiteral("../../archive/site/cert2.pem"), live));
+    // A second hop, absolute this time.
+    const QString alias = dir.filePath(QStringLiteral("alias.pem"));
+    QVERIFY(QFile::link(live, alias));
+
+    const WriteResult result = writeFileAtomically(alias, "new");
+    QVERIFY2(result.ok, qPrintable(result.error));
+    QVERIFY(QFileInfo(alias).isSymLink());
+    QVERIFY(QFileInfo(live).isSymLink());
+    QCOMPARE(readAll(archived), QByteArray("new"));
+    QCOMPARE(readAll(live), QByteArray("new"));
+    struct stat st = {};
+    QCOMPARE(::stat(QFile::encodeName(archived).constData(), &st), 0);
+    QCOMPARE(st.st_mode & 07777, mode_t(0640)); // the target's mode, kept
+    QCOMPARE(QDir(dir.filePath(QStringLiteral("archive/site"))).entryList(QDir::Files | QDir::Hidden).size(), 1); // no temp left
+}
+
+void TestAtomicFile::danglingLinkCreatesItsTarget()
+{
+    QTemporaryDir dir;
+    const QString link = dir.filePath(QStringLiteral("ocsp.der"));
+    QVERIFY(QFile::link(QStringLiteral("staples/ocsp-current.der"), link));
+    QVERIFY(QDir(dir.path()).mkdir(QStringLiteral("staples")));
+    const WriteResult result = writeFileAtomically(link, "staple");
+    QVERIFY2(result.ok, qPrintable(result.error));
+    QVERIFY(QFileInfo(link).isSymLink());
+    QCOMPARE(readAll(dir.filePath(QStringLiteral("staples/ocsp-current.der"))), QByteArray("staple"));
+}
+
+void TestAtomicFile::linkLoopFailsAndWritesNothing()
+{
+    QTemporaryDir dir;
+    const QString a = dir.filePath(QStringLiteral("a")), b = dir.filePath(QStringLiteral("b"));
+    QVERIFY(QFile::link(b, a) && QFile::link(a, b));
+    const WriteResult result = writeFileAtomically(a, "x");
+    QVERIFY(!result.ok);
+    QVERIFY2(result.error.contains(QLatin1String("symbolic links")), qPrintable(result.error));
+    QVERIFY(QFileInfo(a).isSymLink() && QFileInfo(b).isSymLink());
+    QCOMPARE(QDir(dir.path()).entryList(QDir::Files | QDir::Hidden | QDir::System).size(), 2);
 }
 
 QTEST_GUILESS_MAIN(TestAtomicFile)

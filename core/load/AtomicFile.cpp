@@ -4,6 +4,7 @@
 #include <QFileInfo>
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -61,13 +62,43 @@ bool writeAll(int fd, const QByteArray& content)
     return true;
 }
 
+// The file `path` names, following symbolic links (certbot's live/NAME/cert.pem is a link to
+// ../../archive/NAME/certN.pem): the write replaces that file and the links stay links, as `cp`
+// and editors do; renaming over the link itself would cut it from the file it pointed to. A
+// dangling link names the file to create. Nullopt, with the reason, for a loop.
+std::optional<QByteArray> followLinks(const QByteArray& absolutePath, QString* error)
+{
+    QByteArray current = absolutePath;
+    for (int hops = 0; hops < 40; ++hops) { // Linux's own limit (ELOOP after 40)
+        struct stat st = {};
+        if (::lstat(current.constData(), &st) != 0 || !S_ISLNK(st.st_mode))
+            return current;
+        QByteArray target(PATH_MAX, '\0');
+        const ssize_t length = ::readlink(current.constData(), target.data(), size_t(target.size()));
+        if (length < 0 || length >= target.size()) {
+            *error = QStringLiteral("cannot read the symbolic link %1").arg(QFile::decodeName(current));
+            return std::nullopt;
+        }
+        target.truncate(length);
+        current = target.startsWith('/') ? target : current.left(current.lastIndexOf('/') + 1) + target;
+    }
+    *error = QStringLiteral("too many levels of symbolic links (a loop)");
+    return std::nullopt;
+}
+
 } // namespace
 
 WriteResult writeFileAtomically(const QString& path, const QByteArray& content, std::optional<unsigned> newFileMode)
 {
     WriteResult result;
-    const QFileInfo info(path);
-    const QByteArray target = QFile::encodeName(info.absoluteFilePath());
+    QString linkError;
+    const std::optional<QByteArray> resolved = followLinks(QFile::encodeName(QFileInfo(path).absoluteFilePath()), &linkError);
+    if (!resolved) {
+        result.error = QStringLiteral("cannot write %1: %2").arg(path, linkError);
+        return result;
+    }
+    const QFileInfo info(QFile::decodeName(*resolved));
+    const QByteArray target = *resolved;
     const QByteArray folder = QFile::encodeName(info.absolutePath());
     auto fail = [&](const QString& what, int error) {
         result.error = QStringLiteral("cannot write %1: %2: %3%4")

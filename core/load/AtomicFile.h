@@ -2,6 +2,7 @@
 // Replaces a file so that readers see either the old or the new content, never a mix, and a full
 // disk or a crash leaves the old file intact: temp file in the same folder, fsync, rename, fsync of
 // the folder. An existing file's mode and owner are kept (a staple readable by the exim group stays so).
+// A path through symbolic links writes the file they lead to; the links stay as they are.
 
 #include <QByteArray>
 #include <QString>
