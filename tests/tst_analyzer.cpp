@@ -142,14 +142,7 @@ void writeStapleWithoutItsSigner(Case& c)
 // A CA certificate valid from a year ago for five years, tweaked, issued by `issuer`.
 IssuedCert issueCa(const Case& c, const QString& name, const IssuedCert* issuer, const std::function<void(CertSpec&)>& tweak = {})
 {
-    CertSpec spec;
-    spec.commonName = name;
-    spec.isCa = true;
-    spec.notBefore = daysFrom(fixedNow(), -365);
-    spec.notAfter = daysFrom(fixedNow(), 4 * 365);
-    if (tweak)
-        tweak(spec);
-    return c.pki.issue(spec, issuer);
+    return c.pki.issueCa(name, issuer, -365, 4 * 365, tweak);
 }
 
 // root → `intermediate` (as given) → leaf, with the leaf's fullchain.pem; only the root is trusted.

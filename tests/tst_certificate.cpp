@@ -338,12 +338,7 @@ void TestCertificate::selfIssuedButNotSelfSigned()
 {
     // Subject = issuer name (the root's), but signed by the root's key, not its own: self-issued
     // (a CA key rollover certificate looks like this), not self-signed.
-    CertSpec spec;
-    spec.commonName = QStringLiteral("Staplescope Test Root");
-    spec.isCa = true;
-    spec.notBefore = daysFrom(fixedNow(), -10);
-    spec.notAfter = daysFrom(fixedNow(), 100);
-    const Certificate rollover = certOf(m_pki->issue(spec, &m_pki->root));
+    const Certificate rollover = certOf(m_pki->issueCa(QStringLiteral("Staplescope Test Root"), &m_pki->root, -10, 100));
     QCOMPARE(rollover.subject(), m_root.subject());
     QVERIFY(rollover.isSelfIssued());
     QVERIFY(!rollover.isSelfSigned());
@@ -387,12 +382,7 @@ void TestCertificate::issuedByTheIntermediate()
 void TestCertificate::rekeyedIssuerWithTheSameName()
 {
     // Same name as the intermediate, another key: a re-keyed CA.
-    CertSpec spec;
-    spec.commonName = QStringLiteral("Staplescope Test Intermediate");
-    spec.isCa = true;
-    spec.notBefore = daysFrom(fixedNow(), -10);
-    spec.notAfter = daysFrom(fixedNow(), 1000);
-    const Certificate rekeyed = certOf(m_pki->issue(spec, &m_pki->root));
+    const Certificate rekeyed = certOf(m_pki->rekeyedIntermediate());
     QCOMPARE(rekeyed.subjectNameDer(), m_intermediate.subjectNameDer());
     QVERIFY(rekeyed.subjectKeyId() != m_intermediate.subjectKeyId());
 

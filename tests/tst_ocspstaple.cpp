@@ -305,12 +305,7 @@ void TestOcspStaple::responderByKey()
 void TestOcspStaple::responderByNameWithAnotherKey()
 {
     // A CA re-keyed under the same name: by name it is the responder, its key does not verify.
-    CertSpec spec;
-    spec.commonName = QStringLiteral("Staplescope Test Intermediate");
-    spec.isCa = true;
-    spec.notBefore = daysFrom(fixedNow(), -10);
-    spec.notAfter = daysFrom(fixedNow(), 1000);
-    const Certificate rekeyed = certOf(m_pki->issue(spec, &m_pki->root));
+    const Certificate rekeyed = certOf(m_pki->rekeyedIntermediate());
 
     OcspSpec byName = m_pki->goodStapleSpec();
     byName.responderId = OcspResponderIdKind::ByName;

@@ -69,6 +69,24 @@ IssuedCert TestPki::otherCa(const QString& commonName) const
     return m_factory.issue(spec);
 }
 
+IssuedCert TestPki::issueCa(const QString& commonName, const IssuedCert* issuer, int fromDays, int toDays,
+                            const std::function<void(CertSpec&)>& tweak) const
+{
+    CertSpec spec;
+    spec.commonName = commonName;
+    spec.isCa = true;
+    spec.notBefore = daysFrom(m_now, fromDays);
+    spec.notAfter = daysFrom(m_now, toDays);
+    if (tweak)
+        tweak(spec);
+    return m_factory.issue(spec, issuer);
+}
+
+IssuedCert TestPki::rekeyedIntermediate() const
+{
+    return issueCa(QStringLiteral("Staplescope Test Intermediate"), &root, -10, 1000);
+}
+
 OcspSpec TestPki::goodStapleSpec() const
 {
     OcspSpec spec;

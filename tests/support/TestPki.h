@@ -39,6 +39,13 @@ public:
     IssuedCert issueLeaf(const std::function<void(CertSpec&)>& tweak, const IssuedCert* issuer = nullptr) const;
     // Another CA (self-signed root + intermediate), for "from another issuer" cases.
     IssuedCert otherCa(const QString& commonName = QStringLiteral("Other Test CA")) const;
+    // A CA certificate named `commonName`, valid from `fromDays` to `toDays` around now(), issued
+    // by `issuer` (self-signed when null); `tweak` changes anything else.
+    IssuedCert issueCa(const QString& commonName, const IssuedCert* issuer, int fromDays, int toDays,
+                       const std::function<void(CertSpec&)>& tweak = {}) const;
+    // A CA with the intermediate's name and a key of its own, issued by the root: a re-keyed CA,
+    // which only the key (and the signature) tells apart from the intermediate.
+    IssuedCert rekeyedIntermediate() const;
     // Any other certificate from the same factory.
     IssuedCert issue(const CertSpec& spec, const IssuedCert* issuer) const { return m_factory.issue(spec, issuer); }
 
