@@ -180,13 +180,18 @@ private:
         return depth >= 0 && depth < m_verified.path.size() ? m_verified.path[depth] : Certificate();
     }
 
-    // Every input certificate, for explaining why one was not used.
+    // Every input certificate once, for explaining why one was not used. Deduplicated through a
+    // set: the inputs may hold thousands of certificates.
     QList<Certificate> inputCertificates() const
     {
-        QList<Certificate> all = b.chain + b.chainAsGiven;
-        for (const Certificate& c : b.knownCertificates)
-            if (!all.contains(c))
-                all << c;
+        QList<Certificate> all;
+        QSet<QByteArray> seen;
+        for (const QList<Certificate>* list : {&b.chain, &b.chainAsGiven, &b.knownCertificates})
+            for (const Certificate& c : *list)
+                if (!seen.contains(c.sha256())) {
+                    seen.insert(c.sha256());
+                    all << c;
+                }
         return all;
     }
 

@@ -1,5 +1,6 @@
 #include "ChainVerifier.h"
 
+#include <QHash>
 #include <QSet>
 
 #include <openssl/x509_vfy.h>
@@ -11,20 +12,23 @@ namespace {
 void freeCrlStack(STACK_OF(X509_CRL) * s) { sk_X509_CRL_pop_free(s, X509_CRL_free); }
 using CrlStackPtr = OpenSslPtr<STACK_OF(X509_CRL), freeCrlStack>;
 
+// The verifier hands back the very X509 objects it was given (the untrusted stack and the store
+// hold references, not copies), so they map back to the inputs' certificates, with their files,
+// by address.
+using KnownCertificates = QHash<const X509*, Certificate>;
+
 struct Collector {
     QList<VerifyProblem> problems;
     QSet<std::pair<int, int>> seen;
-    // Maps the verifier's X509 objects back to the inputs' certificates (with their files).
-    const QList<Certificate>* known = nullptr;
+    const KnownCertificates* known = nullptr;
 };
 
-Certificate certificateFor(X509* x, const QList<Certificate>& known)
+Certificate certificateFor(X509* x, const KnownCertificates& known)
 {
     if (!x)
         return {};
-    for (const Certificate& c : known)
-        if (X509_cmp(c.get0(), x) == 0)
-            return c;
+    if (const auto it = known.constFind(x); it != known.constEnd())
+        return *it;
     X509_up_ref(x);
     return Certificate::fromX509(X509Ptr(x), SourceLocation{QStringLiteral("system trust store"), 0, 1});
 }
@@ -70,18 +74,25 @@ ChainVerification verifyChain(const Bundle& bundle, const TrustStore* trust, con
 
     // Every input certificate that may sit on the path is an untrusted candidate; the verifier
     // chooses among them as clients do (trusted issuers first, then valid ones).
-    QList<Certificate> known{bundle.leaf};
+    // Indexed, not scanned: a chain file may hold thousands of unrelated certificates.
+    KnownCertificates known{{bundle.leaf.get0(), bundle.leaf}};
+    QHash<QByteArray, Certificate> inputCopy{{bundle.leaf.sha256(), bundle.leaf}};
     X509StackPtr untrusted(sk_X509_new_null());
-    for (const Certificate& c : bundle.chain + bundle.chainAsGiven) {
-        if (c.isNull() || known.contains(c))
-            continue;
-        known << c;
-        X509_add_cert(untrusted.get(), c.get0(), X509_ADD_FLAG_UP_REF);
+    for (const QList<Certificate>* list : {&bundle.chain, &bundle.chainAsGiven}) {
+        for (const Certificate& c : *list) {
+            if (c.isNull() || inputCopy.contains(c.sha256()))
+                continue;
+            inputCopy.insert(c.sha256(), c);
+            known.insert(c.get0(), c);
+            X509_add_cert(untrusted.get(), c.get0(), X509_ADD_FLAG_UP_REF);
+        }
     }
-    if (trust)
-        known += trust->extraAnchors();
-    if (!bundle.anchor.isNull() && !known.contains(bundle.anchor))
-        known << bundle.anchor;
+    // An anchor the inputs also hold (a sent root) is named by the file the server sends.
+    QList<Certificate> anchors = trust ? trust->extraAnchors() : QList<Certificate>();
+    if (!bundle.anchor.isNull())
+        anchors << bundle.anchor;
+    for (const Certificate& anchor : std::as_const(anchors))
+        known.insert(anchor.get0(), inputCopy.value(anchor.sha256(), anchor));
 
     CrlStackPtr crls(sk_X509_CRL_new_null());
     for (const Crl& crl : bundle.crls)
