@@ -267,10 +267,22 @@ QList<Bundle> Bundler::bundle(const LoadedInputs& inputs) const
     QHash<QByteArray, QList<Certificate>> issuedByName;
     for (const Certificate& cert : std::as_const(distinct))
         issuedByName[cert.issuerNameDer()] << cert;
+    // Key identifiers rule out most pairs without cryptography; past that, a few signature checks
+    // per candidate: thousands of server certificates sharing one name (hostile, or a test CA's
+    // leaves all called "localhost") must not cost a signature check per pair.
+    constexpr int kSignatureChecksPerCandidate = 8;
     for (qsizetype i = leaves.size() - 1; i >= 0; --i) {
         const Certificate& candidate = leaves[i];
+        int checks = 0;
         for (const Certificate& child : issuedByName.value(candidate.subjectNameDer())) {
-            if (child != candidate && child.verifySignatureWith(candidate)) {
+            if (child == candidate || child.isSelfSigned())
+                continue;
+            if (!child.authorityKeyId().isEmpty() && !candidate.subjectKeyId().isEmpty() &&
+                child.authorityKeyId() != candidate.subjectKeyId())
+                continue;
+            if (++checks > kSignatureChecksPerCandidate)
+                break;
+            if (child.verifySignatureWith(candidate)) {
                 cas << candidate;
                 leaves.removeAt(i);
                 break;
