@@ -62,6 +62,9 @@ QString guiRemedyText(const Remedy& r)
     case RemedyKind::CheckServerTlsFiles: return tr("Check the server's certificate, key and staple files and its log.");
     case RemedyKind::CheckServerSetup: return tr("Check the server, the port, the protocol and the timeout in File ▸ Connect to Server….");
     case RemedyKind::EnableStartTls: return tr("Enable STARTTLS on the server, or choose protocol “None” for an implicit-TLS port.");
+    case RemedyKind::RetryFetch:
+        return tr("Check that this computer reaches ") + orPlaceholder(r.url, tr("the address")) +
+               tr(" (proxy settings, firewall), then try again.");
     }
     return QString();
 }

@@ -61,6 +61,9 @@ QString cliRemedyText(const Remedy& r)
     case RemedyKind::CheckServerTlsFiles: return QStringLiteral("check the server's TLS files against its configuration: connect --compare PATH HOST:PORT");
     case RemedyKind::CheckServerSetup: return QStringLiteral("check the server and the port (--starttls, --timeout, --ip)");
     case RemedyKind::EnableStartTls: return QStringLiteral("enable STARTTLS on the server, or connect with --starttls none to an implicit-TLS port");
+    case RemedyKind::RetryFetch:
+        return QStringLiteral("check that this machine reaches ") + orPlaceholder(r.url, QStringLiteral("the URL")) +
+               QStringLiteral(" (http_proxy, firewall), then run again");
     }
     return QString();
 }

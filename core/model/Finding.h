@@ -48,6 +48,7 @@ enum class RemedyKind {
     CheckServerTlsFiles,     // the server cannot set up TLS: its certificate, key and staple files
     CheckServerSetup,        // the server is down, or not what was expected on that port
     EnableStartTls,          // the server does not offer STARTTLS
+    RetryFetch,              // a responder, CRL or issuer URL could not be fetched: check the way there, try again (url)
 };
 
 // A remedy: its kind and the data it needs (empty fields are unknown). Outside text (file names)

@@ -83,6 +83,13 @@ QList<FindingInfo> makeTable()
         entry(C::StartTlsFailed, "STARTTLS_FAILED", Cat::Connection, {S::Error}, L::None, LaneScope::AnyLane, R::CheckServerSetup),
         entry(C::ServedDiffersFromDisk, "SERVED_DIFFERS_FROM_DISK", Cat::Connection, {S::Error, S::Warning, S::Info}, L::None, LaneScope::AnyLane, R::ReloadServer),
         entry(C::AddressesDiffer, "ADDRESSES_DIFFER", Cat::Connection, {S::Error, S::Warning, S::Info}, L::None, LaneScope::AnyLane, R::ReloadServer),
+        entry(C::OcspFetchFailed, "OCSP_FETCH_FAILED", Cat::Connection, {S::Error, S::Warning}, L::None, LaneScope::AnyLane, R::RetryFetch),
+        entry(C::IssuerFetched, "ISSUER_FETCHED", Cat::Chain, {S::Info}, L::None, LaneScope::AnyLane, R::FetchIssuer),
+        entry(C::IssuerFetchFailed, "ISSUER_FETCH_FAILED", Cat::Connection, {S::Warning}, L::None, LaneScope::AnyLane, R::RetryFetch),
+        entry(C::CrlFetchFailed, "CRL_FETCH_FAILED", Cat::Connection, {S::Warning}, L::None, LaneScope::AnyLane, R::RetryFetch),
+        entry(C::CrlInvalid, "CRL_INVALID", Cat::Chain, {S::Error}, L::None, LaneScope::AnyLane, R::FetchCrl),
+        entry(C::CrlExpired, "CRL_EXPIRED", Cat::Chain, {S::Warning}, L::None, LaneScope::AnyLane, R::FetchCrl),
+        entry(C::RevocationChecked, "REVOCATION_CHECKED", Cat::Certificate, {S::Info}, L::None, LaneScope::AnyLane, R::None),
     };
 }
 
@@ -102,7 +109,7 @@ const QHash<QString, FindingCode>& byName()
 QList<RemedyKind> allRemedyKinds()
 {
     QList<RemedyKind> out;
-    for (int k = int(RemedyKind::None); k <= int(RemedyKind::EnableStartTls); ++k)
+    for (int k = int(RemedyKind::None); k <= int(RemedyKind::RetryFetch); ++k)
         out << RemedyKind(k);
     return out;
 }
@@ -140,6 +147,7 @@ QString remedyKindName(RemedyKind kind)
     case RemedyKind::CheckServerTlsFiles: return QStringLiteral("check-server-tls-files");
     case RemedyKind::CheckServerSetup: return QStringLiteral("check-server-setup");
     case RemedyKind::EnableStartTls: return QStringLiteral("enable-starttls");
+    case RemedyKind::RetryFetch: return QStringLiteral("retry-fetch");
     }
     return QStringLiteral("none");
 }

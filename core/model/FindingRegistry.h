@@ -80,6 +80,14 @@ enum class FindingCode {
     StartTlsFailed,
     ServedDiffersFromDisk,
     AddressesDiffer,
+    // Online checks: responders, CRLs and issuers asked over HTTP (inspect --online, refresh)
+    OcspFetchFailed,
+    IssuerFetched,
+    IssuerFetchFailed,
+    CrlFetchFailed,
+    CrlInvalid,
+    CrlExpired,
+    RevocationChecked,
 };
 
 // What a finding is about; the reports group by it (connection findings get their own heading;
