@@ -6,6 +6,7 @@
 #include "FindingRegistry.h"
 #include "LivePki.h"
 #include "LoopbackServer.h"
+#include "RealServers.h"
 #include "ServerCheck.h"
 #include "TestClock.h"
 
@@ -17,12 +18,9 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
-#include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
-#include <QThread>
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -35,116 +33,6 @@ using namespace staplescope;
 using namespace staplescope::test;
 
 namespace {
-
-QString findServer(const QString& name)
-{
-    const QStringList extra{QStringLiteral("/usr/sbin"), QStringLiteral("/usr/local/sbin"), QStringLiteral("/sbin")};
-    QString path = QStandardPaths::findExecutable(name);
-    if (path.isEmpty())
-        path = QStandardPaths::findExecutable(name, extra);
-    return path;
-}
-
-// A port that was free a moment ago (the server binds it right after).
-quint16 freePort()
-{
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    return ntohs(addr.sin_port);
-}
-
-bool ipv6PortAccepts(quint16 port)
-{
-    const int fd = ::socket(AF_INET6, SOCK_STREAM, 0);
-    sockaddr_in6 addr{};
-    addr.sin6_family = AF_INET6;
-    addr.sin6_port = htons(port);
-    addr.sin6_addr = in6addr_loopback;
-    const bool ok = fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    if (fd >= 0)
-        ::close(fd);
-    return ok;
-}
-
-// Something listens on `port` at 127.0.0.1 or at ::1.
-bool portAccepts(quint16 port)
-{
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    ::close(fd);
-    return ok || ipv6PortAccepts(port);
-}
-
-// A server process in the foreground, owned by the test: terminated, then killed, on destruction.
-class ServerProcess {
-public:
-    ServerProcess(const QString& name, const QString& program, const QStringList& args, const QString& dir)
-        : m_name(name)
-    {
-        m_process.setProgram(program);
-        m_process.setArguments(args);
-        m_process.setWorkingDirectory(dir);
-        m_process.setProcessChannelMode(QProcess::MergedChannels);
-        m_process.setStandardOutputFile(QDir(dir).filePath(name + QStringLiteral(".out")));
-        m_outputPath = QDir(dir).filePath(name + QStringLiteral(".out"));
-    }
-    ~ServerProcess() { stop(); }
-
-    // Starts and waits until the port accepts connections (or the process dies).
-    bool start(quint16 port, QString* why)
-    {
-        m_process.start();
-        if (!m_process.waitForStarted(3000)) {
-            *why = m_name + QStringLiteral(" did not start: ") + m_process.errorString();
-            return false;
-        }
-        QElapsedTimer t;
-        t.start();
-        while (t.elapsed() < 8000) {
-            if (m_process.state() != QProcess::Running) {
-                *why = QStringLiteral("%1 exited at start: %2").arg(m_name, output());
-                return false;
-            }
-            if (portAccepts(port))
-                return true;
-            QThread::msleep(20);
-        }
-        *why = QStringLiteral("%1 did not listen on port %2 within 8 s: %3").arg(m_name).arg(port).arg(output());
-        return false;
-    }
-
-    void stop()
-    {
-        if (m_process.state() == QProcess::NotRunning)
-            return;
-        m_process.terminate();
-        if (!m_process.waitForFinished(3000)) {
-            m_process.kill();
-            m_process.waitForFinished(2000);
-        }
-    }
-
-    QString output() const
-    {
-        QFile f(m_outputPath);
-        return f.open(QIODevice::ReadOnly) ? QString::fromLocal8Bit(f.readAll().right(2000)) : QString();
-    }
-
-private:
-    QString m_name;
-    QString m_outputPath;
-    QProcess m_process;
-};
 
 QStringList codesOf(const InspectionReport& report)
 {
@@ -254,7 +142,7 @@ private:
     QTemporaryDir m_dir;
     QDateTime m_now;
     LivePki m_pki;
-    std::vector<std::unique_ptr<ServerProcess>> m_servers;
+    RealServers m_servers;
 };
 
 void TestServers::initTestCase()
@@ -271,7 +159,7 @@ void TestServers::initTestCase()
 void TestServers::cleanup()
 {
     // Stop every server of the case that just ran, passed or failed.
-    m_servers.clear();
+    m_servers.stopAll();
 }
 
 void TestServers::writePkiFiles()
@@ -297,24 +185,13 @@ void TestServers::writePkiFiles()
 
 QString TestServers::caseDir(const QString& name)
 {
-    const QString path = QDir(m_dir.path()).filePath(name);
-    QDir().mkpath(path);
-    ::chmod(QFile::encodeName(path).constData(), 0777);
-    return path;
+    return makeServerDir(m_dir.path(), name);
 }
 
 ServerProcess* TestServers::launch(const QString& name, const QString& program, const QStringList& args,
                                    const QString& dir, quint16 port)
 {
-    auto server = std::make_unique<ServerProcess>(name, program, args, dir);
-    QString why;
-    const bool ok = server->start(port, &why);
-    m_servers.push_back(std::move(server));
-    if (!ok) {
-        qWarning("%s", qPrintable(why));
-        return nullptr;
-    }
-    return m_servers.back().get();
+    return m_servers.launch(name, program, args, dir, port);
 }
 
 InspectionReport TestServers::check(quint16 port, std::optional<StartTlsProtocol> protocol, const RoleFiles& compare,
@@ -445,44 +322,15 @@ void TestServers::mustStapleWithoutStaple()
 QString TestServers::startNginx(const QString& dir, quint16 port, const QString& fullchain, const QString& key,
                                 const QString& staple)
 {
-    const QString nginx = findServer(QStringLiteral("nginx"));
-    if (nginx.isEmpty())
-        return QStringLiteral("skip");
-    QDir().mkpath(dir + QStringLiteral("/tmp"));
-    const QString conf = QStringLiteral(R"(daemon off;
-master_process off;
-worker_processes 1;
-pid %1/nginx.pid;
-error_log %1/error.log warn;
-events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path %1/tmp/body;
-    proxy_temp_path %1/tmp/proxy;
-    fastcgi_temp_path %1/tmp/fastcgi;
-    uwsgi_temp_path %1/tmp/uwsgi;
-    scgi_temp_path %1/tmp/scgi;
-    server {
-        listen 127.0.0.1:%2 ssl;
-        server_name %3;
-        ssl_certificate %4;
-        ssl_certificate_key %5;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        %6
-        return 200 "ok\n";
-    }
-}
-)")
-                             .arg(dir)
-                             .arg(port)
-                             .arg(m_pki.hostName, fullchain, key,
-                                  staple.isEmpty() ? QString()
-                                                   : QStringLiteral("ssl_stapling on;\n        ssl_stapling_file %1;").arg(staple));
-    LivePki::write(dir, "nginx.conf", conf.toUtf8());
-    if (!launch(QStringLiteral("nginx"), nginx, {"-p", dir, "-c", dir + "/nginx.conf", "-e", dir + "/error.log"}, dir,
-                port))
-        return QStringLiteral("nginx failed to start");
-    return {};
+    NginxOptions options;
+    options.dir = dir;
+    options.port = port;
+    options.serverName = m_pki.hostName;
+    options.fullchain = fullchain;
+    options.key = key;
+    options.staple = staple;
+    const ServerStart start = m_servers.startNginx(options);
+    return start.notInstalled() ? QStringLiteral("skip") : start.problem;
 }
 
 void TestServers::nginxHealthy()
@@ -582,29 +430,19 @@ void TestServers::nginxServesOlderStapleThanDisk()
 
 void TestServers::haproxyHealthy()
 {
-    const QString haproxy = findServer(QStringLiteral("haproxy"));
-    if (haproxy.isEmpty())
-        QSKIP("haproxy is not installed");
     const quint16 port = freePort();
     const QString dir = caseDir(QStringLiteral("haproxy"));
     // HAProxy's layout: certificate, chain and key in site.pem, the staple beside it as site.pem.ocsp.
     LivePki::write(dir, "site.pem", m_pki.fullchainPem(m_pki.leaf) + LivePki::keyPem(m_pki.leaf));
     LivePki::write(dir, "site.pem.ocsp", m_pki.leafStaple);
-    const QString conf = QStringLiteral(R"(global
-    maxconn 64
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
-frontend tls
-    bind 127.0.0.1:%1 ssl crt %2/site.pem
-    http-request return status 200 content-type text/plain string ok
-)")
-                             .arg(port)
-                             .arg(dir);
-    LivePki::write(dir, "haproxy.cfg", conf.toUtf8());
-    QVERIFY(launch(QStringLiteral("haproxy"), haproxy, {"-db", "-f", dir + "/haproxy.cfg"}, dir, port));
+    HaproxyOptions options;
+    options.dir = dir;
+    options.port = port;
+    options.crt = dir + QStringLiteral("/site.pem");
+    const ServerStart start = m_servers.startHaproxy(options);
+    if (start.notInstalled())
+        QSKIP("haproxy is not installed");
+    QVERIFY2(start.started(), qPrintable(start.problem));
     const InspectionReport report = check(port);
     QVERIFY2(report.exitCode() == 0, qPrintable(describe(report)));
     QCOMPARE(report.bundles.size(), 1);
@@ -615,44 +453,16 @@ frontend tls
 QString TestServers::startExim(const QString& dir, quint16 port, const QString& cert, const QString& key,
                                const QString& staple, bool advertiseTls)
 {
-    const QString exim = findServer(QStringLiteral("exim4"));
-    if (exim.isEmpty())
-        return QStringLiteral("skip");
-    for (const char* sub : {"spool", "log"}) {
-        const QString path = dir + QLatin1Char('/') + QLatin1String(sub);
-        QDir().mkpath(path);
-        ::chmod(QFile::encodeName(path).constData(), 0777);
-    }
-    // A throwaway Exim: its own spool, log and pid file. As root, -C is trusted and Exim drops to
-    // Debian's exim user for each connection, which is why every file it reads is world-readable
-    // in this temporary folder. As anyone else, the setuid binary gives up root for an untrusted
-    // -C and refuses -oP, so it must run as that user and take its pid file from the config.
-    const bool root = ::geteuid() == 0;
-    QString conf = QStringLiteral(R"(exim_user = %6
-exim_group = %7
-keep_environment =
-primary_hostname = %1
-spool_directory = %2/spool
-log_file_path = %2/log/%slog
-pid_file_path = %2/exim.pid
-local_interfaces = 127.0.0.1
-tls_advertise_hosts = %3
-tls_certificate = %4
-tls_privatekey = %5
-)")
-                       .arg(m_pki.hostName, dir, advertiseTls ? QStringLiteral("*") : QString(), cert, key,
-                            root ? QStringLiteral("Debian-exim") : QString::number(::geteuid()),
-                            root ? QStringLiteral("Debian-exim") : QString::number(::getegid()));
-    if (!staple.isEmpty())
-        conf += QStringLiteral("tls_ocsp_file = %1\n").arg(staple);
-    conf += QStringLiteral("acl_smtp_rcpt = acl_check_rcpt\nbegin acl\nacl_check_rcpt:\n  deny\n");
-    LivePki::write(dir, "exim.conf", conf.toUtf8());
-    QStringList arguments{"-C", dir + "/exim.conf", "-bdf", "-oX", QString::number(port)};
-    if (root)
-        arguments << "-oP" << dir + "/exim.pid";
-    if (!launch(QStringLiteral("exim"), exim, arguments, dir, port))
-        return QStringLiteral("exim failed to start");
-    return {};
+    EximOptions options;
+    options.dir = dir;
+    options.port = port;
+    options.hostName = m_pki.hostName;
+    options.cert = cert;
+    options.key = key;
+    options.staple = staple;
+    options.advertiseTls = advertiseTls;
+    const ServerStart start = m_servers.startExim(options);
+    return start.notInstalled() ? QStringLiteral("skip") : start.problem;
 }
 
 void TestServers::eximHealthy()
