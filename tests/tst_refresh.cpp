@@ -4,6 +4,7 @@
 
 #include "Command.h"
 #include "OcspStaple.h"
+#include "RefreshPlan.h"
 #include "TestPki.h"
 #include "TestResponder.h"
 
@@ -170,9 +171,9 @@ void TestRefresh::installsOverStapleOfPreviousCertificate()
 
     const CliRun run = refresh({site});
     QVERIFY2(run.exitCode == 0, qPrintable(run.all()));
-    QVERIFY2(run.out.contains(QLatin1String(": installed — ") + staple), qPrintable(run.out));
+    QVERIFY2(run.out.contains(QStringLiteral(": installed — ") + staple), qPrintable(run.out));
     const OcspSingleResponse now = onlyResponse(readFile(staple));
-    QCOMPARE(now.certId.serialHex(), Certificate::fromDer(m_leaf.der(), {}).serialHex());
+    QCOMPARE(now.certId.serialHex(), Certificate::fromDer(m_leaf.certDer(), {}).serialHex());
     QCOMPARE(now.status, OcspCertStatus::Good);
     QCOMPARE(now.thisUpdate, hoursFrom(m_pki->now(), -1));
     QCOMPARE(modeOf(staple), 0640u);
@@ -360,7 +361,7 @@ void TestRefresh::haproxyCrtFileGetsOcspBesideIt()
     const CliRun run = refresh({m_folder->path(QStringLiteral("haproxy"))});
     QVERIFY2(run.exitCode == 0, qPrintable(run.all()));
     const QString ocsp = crt + QStringLiteral(".ocsp");
-    QVERIFY2(run.out.contains(QLatin1String(": installed — ") + ocsp), qPrintable(run.out));
+    QVERIFY2(run.out.contains(QStringLiteral(": installed — ") + ocsp), qPrintable(run.out));
     QCOMPARE(onlyResponse(readFile(ocsp)).status, OcspCertStatus::Good);
     QCOMPARE(modeOf(ocsp), 0644u);
     QVERIFY2(!run.out.contains(QLatin1String("PRIVATE KEY")), qPrintable(run.out));
@@ -378,9 +379,9 @@ void TestRefresh::stapleNameWritesBesideCertificate()
     const CliRun run = refresh({QStringLiteral("--staple-name"), QStringLiteral("ocsp.der"), a, b});
     QVERIFY2(run.exitCode == 0, qPrintable(run.all()));
     QCOMPARE(onlyResponse(readFile(a + QStringLiteral("/ocsp.der"))).certId.serialHex(),
-             Certificate::fromDer(m_leaf.der(), {}).serialHex());
+             Certificate::fromDer(m_leaf.certDer(), {}).serialHex());
     QCOMPARE(onlyResponse(readFile(b + QStringLiteral("/ocsp.der"))).certId.serialHex(),
-             Certificate::fromDer(other.der(), {}).serialHex());
+             Certificate::fromDer(other.certDer(), {}).serialHex());
     QCOMPARE(m_responder->ocspRequestCount(), 2);
 }
 

@@ -52,6 +52,9 @@ void printPlan(const RefreshPlan& plan, bool dryRun, QTextStream& out)
         for (const Finding& f : line.findings) {
             if (f.severity == Severity::Info && line.severity == Severity::Info)
                 continue;
+            // The reason already quotes the finding that decided the outcome.
+            if (line.reason.contains(f.message.chopped(f.message.endsWith(QLatin1Char('.')) ? 1 : 0)))
+                continue;
             out << QStringLiteral("    %1 %2: %3\n").arg(severityName(f.severity), f.code, escapeText(f.message));
         }
     }

@@ -118,16 +118,29 @@ QByteArray sha256OfFile(const QString& path)
     return hash.result();
 }
 
-// The worst finding's title and message, for a reason sentence.
+const Finding* worstOf(const QList<Finding>& problems)
+{
+    const Finding* worst = nullptr;
+    for (const Finding& f : problems)
+        if (!worst || f.severity > worst->severity)
+            worst = &f;
+    return worst;
+}
+
+// Why no fresh staple can be had: the worst finding's message (it says what the responder did).
 QString firstProblem(const QList<Finding>& problems)
 {
-    if (problems.isEmpty())
+    const Finding* worst = worstOf(problems);
+    if (!worst)
         return QString();
-    const Finding* worst = &problems.first();
-    for (const Finding& f : problems)
-        if (f.severity > worst->severity)
-            worst = &f;
     return worst->message.isEmpty() ? worst->title : worst->message;
+}
+
+// What is wrong with the current staple, in a few words: its findings are in the report.
+QString problemTitle(const QList<Finding>& problems)
+{
+    const Finding* worst = worstOf(problems);
+    return worst ? worst->title.toLower() : QStringLiteral("not one a strict client accepts");
 }
 
 QString eximHint(const QString& destination)
@@ -155,7 +168,9 @@ Finding atSeverity(const Finding& f, Severity severity)
 
 } // namespace
 
-QString stapleDestination(const Bundle& bundle, const RefreshOptions& options)
+namespace {
+
+QString chosenDestination(const Bundle& bundle, const RefreshOptions& options)
 {
     if (!options.staplePath.isEmpty())
         return options.staplePath;
@@ -168,6 +183,15 @@ QString stapleDestination(const Bundle& bundle, const RefreshOptions& options)
     if (!options.stapleName.isEmpty())
         return QFileInfo(bundle.leaf.source().path).absoluteDir().filePath(options.stapleName);
     return QString();
+}
+
+} // namespace
+
+// Absolute: a plan is also executed later, from another working folder (apply through pkexec).
+QString stapleDestination(const Bundle& bundle, const RefreshOptions& options)
+{
+    const QString path = chosenDestination(bundle, options);
+    return path.isEmpty() ? path : QFileInfo(path).absoluteFilePath();
 }
 
 bool refreshPossible(const Bundle& bundle, const RefreshOptions& options)
@@ -379,12 +403,14 @@ RefreshPlan planRefresh(const InspectionSession& session, const RefreshOptions& 
             line.newStapleDer = answer.response.der();
             line.reason = p.current ? (currentGood ? QStringLiteral("a newer good response replaces the current one")
                                                    : QStringLiteral("a good response replaces a staple clients reject: %1")
-                                                         .arg(firstProblem(p.currentJudgement.problems)))
+                                                         .arg(problemTitle(p.currentJudgement.problems)))
                                     : QStringLiteral("a good response is written where there was none");
             continue;
         }
 
         // No installable response.
+        while (whyNot.endsWith(QLatin1Char('.')))
+            whyNot.chop(1);
         line.findings << answer.findings;
         if (currentGood) {
             for (Finding& f : line.findings)
@@ -404,7 +430,7 @@ RefreshPlan planRefresh(const InspectionSession& session, const RefreshOptions& 
             line.outcome = RefreshOutcome::MoveStaleAside;
             line.reason = QStringLiteral("no fresh staple: %1. The current staple is one clients reject (%2), so it is moved to %3 "
                                          "and the server sends none rather than a wrong one.%4%5")
-                              .arg(whyNot, firstProblem(p.currentJudgement.problems), destination + QStringLiteral(".stale"),
+                              .arg(whyNot, problemTitle(p.currentJudgement.problems), destination + QStringLiteral(".stale"),
                                    line.exim ? eximHint(destination) : QString(), mustStapleNote);
             line.severity = line.mustStaple ? Severity::Critical : Severity::Error;
             continue;
@@ -415,7 +441,7 @@ RefreshPlan planRefresh(const InspectionSession& session, const RefreshOptions& 
         else
             line.reason = QStringLiteral("no fresh staple: %1. The current staple is one clients reject (%2); it stays because of "
                                          "--keep-stale.%3")
-                              .arg(whyNot, firstProblem(p.currentJudgement.problems), mustStapleNote);
+                              .arg(whyNot, problemTitle(p.currentJudgement.problems), mustStapleNote);
         line.severity = line.mustStaple ? Severity::Critical : Severity::Error;
     }
     return plan;
