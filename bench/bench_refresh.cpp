@@ -79,8 +79,8 @@ Figures runOpenSslLoop(const QString& openssl, const QStringList& folders, int s
         const QString fullchain = folders[i] + QStringLiteral("/fullchain.pem");
         QProcess p;
         p.setProcessChannelMode(QProcess::MergedChannels);
-        p.start(openssl, {"ocsp", "-issuer", issuer, "-cert", fullchain, "-url", url, "-CAfile", root, "-respout",
-                          folders[i] + QStringLiteral("/openssl-ocsp.der")});
+        p.start(openssl, {"ocsp", "-issuer", issuer, "-cert", fullchain, "-url", url, "-CAfile", root,
+                          "-respout", folders[i] + QStringLiteral("/openssl-ocsp.der")});
         if (!p.waitForFinished(30000))
             p.kill();
         const QByteArray out = p.readAll();
@@ -159,12 +159,15 @@ int main(int argc, char* argv[])
         folders << folder;
     }
 
-    const QStringList refreshArguments{"refresh", "--dry-run", "--json", "--staple-name", "ocsp.der", "--ca-file",
-                                       rootFile, "--concurrency", QString::number(concurrency), bundlesDir};
+    const QStringList refreshArguments{"refresh",       "--dry-run",     "--json",
+                                       "--staple-name", "ocsp.der",      "--ca-file",
+                                       rootFile,        "--concurrency", QString::number(concurrency),
+                                       bundlesDir};
     std::printf("bench_refresh: %d bundles, concurrency %d, openssl sample %d, %u hardware threads\n", count,
                 concurrency, sample, std::thread::hardware_concurrency());
     std::printf("  %s %s\n", qPrintable(cli), qPrintable(refreshArguments.join(QLatin1Char(' '))));
-    std::printf("%-8s %-40s %10s %12s %12s %10s\n", "latency", "work", "seconds", "ms/bundle", "bundles/s", "ok");
+    std::printf("%-8s %-40s %10s %12s %12s %10s\n", "latency", "work", "seconds", "ms/bundle", "bundles/s",
+                "ok");
     for (int latencyMs : latencies) {
         responder.setLatencyMs(latencyMs);
         const QString label = QStringLiteral("%1 ms").arg(latencyMs);
@@ -179,10 +182,12 @@ int main(int argc, char* argv[])
         std::printf("%-8s   responder: %d OCSP requests on %d connections\n", qPrintable(label),
                     responder.ocspRequestCount(), responder.connectionCount() - connectionsBefore);
         if (!openssl.isEmpty() && sample > 0) {
-            const Figures loop = runOpenSslLoop(openssl, folders, sample, issuerFile, rootFile, responder.ocspUrl());
+            const Figures loop =
+                runOpenSslLoop(openssl, folders, sample, issuerFile, rootFile, responder.ocspUrl());
             const double scaled = loop.seconds / loop.runs * count;
             print("openssl ocsp loop (sample, scaled to N)", loop, scaled);
-            std::printf("%-8s   staplescope is %.1fx the openssl loop\n", qPrintable(label), scaled / ours.seconds);
+            std::printf("%-8s   staplescope is %.1fx the openssl loop\n", qPrintable(label),
+                        scaled / ours.seconds);
         }
         std::fflush(stdout);
     }

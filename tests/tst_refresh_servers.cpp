@@ -129,16 +129,16 @@ TestRefreshServers::CliRun TestRefreshServers::runCli(const QStringList& argumen
     run.out = QString::fromUtf8(process.readAllStandardOutput());
     run.err = QString::fromUtf8(process.readAllStandardError());
     if (qEnvironmentVariableIsSet("STAPLESCOPE_TEST_VERBOSE"))
-        qInfo("staplescope-cli %s → %d\n%s%s", qPrintable(arguments.join(' ')), run.exitCode, qPrintable(run.out),
-              qPrintable(run.err));
+        qInfo("staplescope-cli %s → %d\n%s%s", qPrintable(arguments.join(' ')), run.exitCode,
+              qPrintable(run.out), qPrintable(run.err));
     return run;
 }
 
 TestRefreshServers::CliRun TestRefreshServers::refresh(const QStringList& extra)
 {
     return runCli(QStringList{"refresh", "--responder", m_responder->ocspUrl(), "--ca-file", file("root.pem"),
-                              "--timeout", "10", "--no-color"}
-                  + extra);
+                              "--no-system-trust", "--timeout", "10"} +
+                  extra);
 }
 
 ProbeResult TestRefreshServers::probeServer(quint16 port, StartTlsProtocol protocol)
@@ -193,8 +193,9 @@ void TestRefreshServers::nginxReloadServesTheNewStaple()
     QVERIFY(start.process->running());
 
     // `connect --compare` with the files: what the server sends is what is on disk, and healthy.
-    const CliRun check = runCli({"connect", QStringLiteral("127.0.0.1:%1").arg(nginx.port), "--servername",
-                                 m_pki.hostName, "--ca-file", file("root.pem"), "--no-system-trust", "--compare", tls});
+    const CliRun check =
+        runCli({"connect", QStringLiteral("127.0.0.1:%1").arg(nginx.port), "--servername", m_pki.hostName,
+                "--ca-file", file("root.pem"), "--no-system-trust", "--compare", tls});
     QVERIFY2(check.exitCode == 0, qPrintable(check.all()));
 }
 
@@ -289,9 +290,17 @@ void TestRefreshServers::eximSeedIncidentRepaired()
     QVERIFY2(start.started(), qPrintable(start.problem));
     QVERIFY(!probeServer(exim.port, StartTlsProtocol::Smtp).tlsEstablished);
 
-    const QStringList connect{"connect", QStringLiteral("127.0.0.1:%1").arg(exim.port), "--starttls", "smtp",
-                              "--servername", m_pki.hostName, "--ca-file", file("root.pem"), "--no-system-trust",
-                              "--compare", tls};
+    const QStringList connect{"connect",
+                              QStringLiteral("127.0.0.1:%1").arg(exim.port),
+                              "--starttls",
+                              "smtp",
+                              "--servername",
+                              m_pki.hostName,
+                              "--ca-file",
+                              file("root.pem"),
+                              "--no-system-trust",
+                              "--compare",
+                              tls};
     QCOMPARE(runCli(connect).exitCode, 2);
 
     const CliRun run = refresh({exim.cert, exim.key, exim.staple});
@@ -351,7 +360,8 @@ void TestRefreshServers::eximResponderDownMovesStaleAside()
 
     // `${if exists}`: read per connection; the handshake completes, without a staple.
     ProbeResult served;
-    QTRY_VERIFY_WITH_TIMEOUT((served = probeServer(ifExists.port, StartTlsProtocol::Smtp)).tlsEstablished, 15000);
+    QTRY_VERIFY_WITH_TIMEOUT((served = probeServer(ifExists.port, StartTlsProtocol::Smtp)).tlsEstablished,
+                             15000);
     QVERIFY(served.stapleDer.isEmpty());
     QCOMPARE(served.chainDer.value(0), m_pki.leaf.certDer());
     // Plain path: a missing file fails every handshake, as a stale one did.
