@@ -69,8 +69,22 @@ Figures runStaplescope(const QString& cli, const QStringList& arguments, int cou
     return f;
 }
 
+// Responses go to `outDir`, not beside the certificates, where the next refresh run would find them.
+// `inspect` on the same folder: loading and judging without fetching, the part of refresh that
+// does not depend on the responder.
+double runInspect(const QString& cli, const QStringList& arguments)
+{
+    QProcess process;
+    QElapsedTimer timer;
+    timer.start();
+    process.start(cli, arguments);
+    if (!process.waitForFinished(30 * 60 * 1000))
+        process.kill();
+    return timer.nsecsElapsed() / 1e9;
+}
+
 Figures runOpenSslLoop(const QString& openssl, const QStringList& folders, int sample, const QString& issuer,
-                       const QString& root, const QString& url)
+                       const QString& root, const QString& url, const QString& outDir)
 {
     Figures f;
     QElapsedTimer timer;
@@ -80,7 +94,7 @@ Figures runOpenSslLoop(const QString& openssl, const QStringList& folders, int s
         QProcess p;
         p.setProcessChannelMode(QProcess::MergedChannels);
         p.start(openssl, {"ocsp", "-issuer", issuer, "-cert", fullchain, "-url", url, "-CAfile", root,
-                          "-respout", folders[i] + QStringLiteral("/openssl-ocsp.der")});
+                          "-respout", outDir + QStringLiteral("/%1.der").arg(i)});
         if (!p.waitForFinished(30000))
             p.kill();
         const QByteArray out = p.readAll();
@@ -159,15 +173,20 @@ int main(int argc, char* argv[])
         folders << folder;
     }
 
-    const QStringList refreshArguments{"refresh",       "--dry-run",     "--json",
-                                       "--staple-name", "ocsp.der",      "--ca-file",
-                                       rootFile,        "--concurrency", QString::number(concurrency),
-                                       bundlesDir};
+    const QString opensslOut = dir.filePath(QStringLiteral("openssl-responses"));
+    QDir().mkpath(opensslOut);
+    const QStringList refreshArguments{"refresh", "--dry-run", "--json", "--staple-name", "ocsp.der",
+                                       "--ca-file", rootFile, "--no-system-trust", "--concurrency",
+                                       QString::number(concurrency), bundlesDir};
     std::printf("bench_refresh: %d bundles, concurrency %d, openssl sample %d, %u hardware threads\n", count,
                 concurrency, sample, std::thread::hardware_concurrency());
     std::printf("  %s %s\n", qPrintable(cli), qPrintable(refreshArguments.join(QLatin1Char(' '))));
     std::printf("%-8s %-40s %10s %12s %12s %10s\n", "latency", "work", "seconds", "ms/bundle", "bundles/s",
                 "ok");
+    const double inspectSeconds =
+        runInspect(cli, {"inspect", "--json", "--ca-file", rootFile, "--no-system-trust", bundlesDir});
+    std::printf("%-8s %-40s %10.2f %12.2f %12.1f\n", "-", "staplescope-cli inspect (no fetching)", inspectSeconds,
+                1000.0 * inspectSeconds / count, count / inspectSeconds);
     for (int latencyMs : latencies) {
         responder.setLatencyMs(latencyMs);
         const QString label = QStringLiteral("%1 ms").arg(latencyMs);
@@ -175,15 +194,15 @@ int main(int argc, char* argv[])
             std::printf("%-8s %-40s %10.2f %12.2f %12.1f %6d/%d\n", qPrintable(label), work, secondsForN,
                         1000.0 * f.seconds / f.runs, f.runs / f.seconds, f.ok, f.runs);
         };
-        responder.clearRequests();
         const int connectionsBefore = responder.connectionCount();
+        const int requestsBefore = responder.ocspRequestCount();
         const Figures ours = runStaplescope(cli, refreshArguments, count);
         print("staplescope-cli refresh --dry-run", ours, ours.seconds);
         std::printf("%-8s   responder: %d OCSP requests on %d connections\n", qPrintable(label),
-                    responder.ocspRequestCount(), responder.connectionCount() - connectionsBefore);
+                    responder.ocspRequestCount() - requestsBefore, responder.connectionCount() - connectionsBefore);
         if (!openssl.isEmpty() && sample > 0) {
             const Figures loop =
-                runOpenSslLoop(openssl, folders, sample, issuerFile, rootFile, responder.ocspUrl());
+                runOpenSslLoop(openssl, folders, sample, issuerFile, rootFile, responder.ocspUrl(), opensslOut);
             const double scaled = loop.seconds / loop.runs * count;
             print("openssl ocsp loop (sample, scaled to N)", loop, scaled);
             std::printf("%-8s   staplescope is %.1fx the openssl loop\n", qPrintable(label),

@@ -1218,7 +1218,19 @@ std::optional<QByteArray> readAtMost(QFile& file, qint64 bound)
 {
     if (file.size() > bound)
         return std::nullopt;
-    QByteArray data = file.read(bound + 1);
+    // QIODevice::read(n) allocates n bytes before reading: with the 16 MiB bound that is an mmap
+    // and munmap of 16 MiB per file, which cost more than parsing a certificate. Read in pieces,
+    // sized by what stat() said, until end of file or one byte past the bound (the file may have
+    // grown since, or be a special file whose size says nothing).
+    constexpr qint64 kChunkBytes = 64 * 1024;
+    QByteArray data;
+    data.reserve(qsizetype(std::min(bound, file.size()) + 1));
+    while (data.size() <= bound) {
+        const QByteArray chunk = file.read(std::min(kChunkBytes, bound + 1 - data.size()));
+        if (chunk.isEmpty())
+            break;
+        data.append(chunk);
+    }
     if (data.size() > bound)
         return std::nullopt;
     return data;
