@@ -36,6 +36,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 using namespace staplescope;
@@ -167,7 +168,7 @@ public:
                     std::lock_guard<std::mutex> lock(m_mutex);
                     m_lines << line;
                 }
-                ::write(client, m_answer.constData(), size_t(m_answer.size()));
+                (void)!::write(client, m_answer.constData(), size_t(m_answer.size()));
                 ::close(client);
             }
         });

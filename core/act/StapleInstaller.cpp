@@ -434,7 +434,9 @@ CommandRun runShellCommand(const QString& command, int timeoutMs)
         drain();
     }
     if (run.timedOut) {
-        ::kill(-pid_t(process.processId()), SIGKILL);
+        // The group setsid() made (its id is the shell's pid); never 0, which would be our own group.
+        if (const qint64 pid = process.processId(); pid > 0)
+            ::kill(-pid_t(pid), SIGKILL);
         process.waitForFinished(3000);
     }
     drain();
