@@ -231,6 +231,7 @@ private slots:
     void refusesWhenDestinationChangedSincePlan();
     void refusesWhenFileAppearedThatMustNotExist();
     void refusesWhatIsNotARegularFile();
+    void writesThroughSymbolicLink();
     void movesStaleAsideReplacingOlderStale();
     void rerunOfADonePlanCompletes();
     void reloadRunsOnceAfterChanges();
@@ -548,6 +549,23 @@ void TestInstaller::refusesWhatIsNotARegularFile()
     QVERIFY(!noFolder.steps[0].done);
     QVERIFY2(noFolder.steps[0].message.contains(QLatin1String("No such file")), qPrintable(noFolder.steps[0].message));
     QVERIFY(!QFileInfo::exists(dir + QStringLiteral("/missing")));
+}
+
+void TestInstaller::writesThroughSymbolicLink()
+{
+    // certbot-style: the name the server reads is a link into another folder.
+    const QString dir = caseDir();
+    QVERIFY(QDir().mkpath(dir + QStringLiteral("/archive")));
+    const QString target = dir + QStringLiteral("/archive/ocsp1.der");
+    const QString link = dir + QStringLiteral("/ocsp.der");
+    QVERIFY(writeBytes(target, m_oldStaple, 0640));
+    QVERIFY(QFile::link(QStringLiteral("archive/ocsp1.der"), link));
+    const InstallResult result = executeRefreshPlan(planOf({installStep(link, m_oldStaple, m_newStaple)}));
+    QVERIFY2(result.ok(), qPrintable(result.steps.value(0).message));
+    QVERIFY(QFileInfo(link).isSymLink());
+    QCOMPARE(readAll(target), m_newStaple);
+    QCOMPARE(modeOf(target), mode_t(0640));
+    QVERIFY(tempFilesIn(dir).isEmpty() && tempFilesIn(dir + QStringLiteral("/archive")).isEmpty());
 }
 
 void TestInstaller::movesStaleAsideReplacingOlderStale()
@@ -956,6 +974,10 @@ void TestInstaller::crashAtEveryFaultPointLeavesWholeFile()
     const QString dir = caseDir();
     const QString destination = dir + QStringLiteral("/ocsp.der");
     QVERIFY(writeBytes(destination, m_oldStaple, 0640));
+    // As root, the file belongs to someone else: the temp of a killed run then does too.
+    const bool root = ::geteuid() == 0;
+    if (root)
+        QCOMPARE(::chown(QFile::encodeName(destination).constData(), 4321, 8765), 0);
     const bool moveAside = point == QLatin1String("stale-renamed");
     RefreshPlan plan = planOf({moveAside ? moveAsideStep(destination, m_oldStaple) : installStep(destination, m_oldStaple, m_newStaple)});
     plan.reloadCommand = QStringLiteral("echo >> '%1/reloads'").arg(dir);
@@ -982,6 +1004,10 @@ void TestInstaller::crashAtEveryFaultPointLeavesWholeFile()
         // The whole old or the whole new staple, never a mix, never missing.
         QCOMPARE(readAll(destination), changed ? m_newStaple : m_oldStaple);
         QCOMPARE(modeOf(destination), mode_t(0640));
+        struct stat st = {};
+        QCOMPARE(::stat(QFile::encodeName(destination).constData(), &st), 0);
+        if (root)
+            QCOMPARE(st.st_uid, uid_t(4321));
     }
     // A temp written before the crash stays until the next run into the folder.
     if (point == QLatin1String("temp-written") || point == QLatin1String("temp-synced"))
