@@ -4,6 +4,7 @@
 #include "DemoCommand.h"
 #include "EvaluationTime.h"
 #include "InspectCommand.h"
+#include "RefreshCommand.h"
 #include "CliRemedy.h"
 #include "ReportFormat.h"
 #include "TextEscape.h"
@@ -112,7 +113,8 @@ QString EvaluationOptions::read(const QCommandLineParser& parser, const Clock& c
 
 QList<std::shared_ptr<Command>> allCommands()
 {
-    return {std::make_shared<InspectCommand>(), std::make_shared<ConnectCommand>(), std::make_shared<DemoCommand>()};
+    return {std::make_shared<InspectCommand>(), std::make_shared<ConnectCommand>(), std::make_shared<RefreshCommand>(),
+            std::make_shared<DemoCommand>()};
 }
 
 namespace {
