@@ -98,6 +98,41 @@ private:
     QList<Saved> m_saved;
 };
 
+Certificate asCert(const IssuedCert& c, const QString& path = QStringLiteral("/etc/ssl/site/cert.pem"))
+{
+    SourceLocation where;
+    where.path = path;
+    return Certificate::fromDer(c.certDer(), where);
+}
+
+OnlineOptions quickOnline()
+{
+    OnlineOptions o;
+    o.fetch = quickOptions();
+    return o;
+}
+
+// The one finding with `code`, or a default one (code empty) when there is none or several.
+Finding only(const QList<Finding>& findings, const char* code)
+{
+    Finding found;
+    int n = 0;
+    for (const Finding& f : findings)
+        if (f.code == QLatin1String(code)) {
+            found = f;
+            ++n;
+        }
+    return n == 1 ? found : Finding{};
+}
+
+QString describe(const QList<Finding>& findings)
+{
+    QStringList lines;
+    for (const Finding& f : findings)
+        lines << QStringLiteral("%1 %2: %3").arg(f.code, severityName(f.severity), f.message);
+    return lines.join(QLatin1Char('\n'));
+}
+
 const std::initializer_list<std::pair<const char*, QByteArray>> kNoProxyEnv{
     {"http_proxy", {}}, {"HTTP_PROXY", {}}, {"https_proxy", {}}, {"HTTPS_PROXY", {}}, {"no_proxy", {}}, {"NO_PROXY", {}}};
 
@@ -126,6 +161,31 @@ private slots:
     void environmentProxyRules();
     void worksOnWorkerThreads();
     void cancelStopsWaiting();
+
+    // OCSP requests and responses
+    void ocspRequestGetAndPost();
+    void longRequestsArePosted();
+    void sha256CertId();
+    void nonce();
+    void delegatedSigner();
+    void unsuccessfulStatusesComeBackForJudging();
+    void ocspFailuresBecomeFindings_data();
+    void ocspFailuresBecomeFindings();
+    void noResponderUrl();
+    void optionParsing();
+
+    // Issuers from CA Issuers URLs
+    void issuerFetched_data();
+    void issuerFetched();
+    void wrongIssuerRefused();
+    void issuerFetchFailures();
+
+    // CRLs
+    void crlNotListed();
+    void crlRevoked();
+    void crlExpired();
+    void crlNotFromIssuer();
+    void crlFetchFailures();
 };
 
 void TestFetcher::initTestCase()
@@ -487,6 +547,445 @@ void TestFetcher::cancelStopsWaiting()
     QCOMPARE(results[0].failure, FetchFailure::Cancelled);
     QCOMPARE(results[1].failure, FetchFailure::Cancelled);
     QVERIFY(clock.elapsed() < 15000); // bounded by the cancel, not by the 20 s timeouts
+}
+
+void TestFetcher::ocspRequestGetAndPost()
+{
+    TestPki pki;
+    TestResponder responder(pki);
+    QVERIFY(responder.start());
+    const IssuedCert leaf = responder.issueLeaf();
+    const Certificate cert = asCert(leaf), issuer = asCert(pki.intermediate, QStringLiteral("/etc/ssl/site/chain.pem"));
+
+    // Auto: a SHA-1 request fits RFC 5019's 255 bytes, so GET.
+    const OcspRequestBuild build = buildOcspRequest(cert, issuer, {});
+    QVERIFY2(build.error.isEmpty(), qPrintable(build.error));
+    QVERIFY(build.fetch.postBody.isEmpty());
+    QVERIFY(build.fetch.url.toEncoded().size() <= 255);
+    QVERIFY(build.fetch.url.toEncoded().startsWith(responder.ocspUrl().toLatin1() + "/"));
+    QVERIFY(build.nonce.isEmpty());
+
+    OnlineLookup online(quickOnline());
+    const OcspLookup got = online.fetchOcsp({{cert, issuer}}).value(0);
+    QVERIFY2(got.findings.isEmpty(), qPrintable(describe(got.findings)));
+    QVERIFY(!got.response.isNull());
+    QCOMPARE(got.responder, QUrl(responder.ocspUrl()));
+    QCOMPARE(got.response.responses().size(), 1);
+    QCOMPARE(got.response.responses()[0].status, OcspCertStatus::Good);
+    QVERIFY(got.response.responses()[0].certId.matches(cert, issuer));
+    QCOMPARE(got.response.responses()[0].certId.hashNid, NID_sha1);
+    ResponderRequest seen = responder.requests().last();
+    QVERIFY(seen.ocspGet);
+    QCOMPARE(seen.method, QByteArray("GET"));
+    QCOMPARE(seen.ocspRequestDer, build.der);
+
+    // Forced POST.
+    OnlineOptions postOptions = quickOnline();
+    postOptions.ocsp.method = OcspRequestOptions::Method::Post;
+    const OcspLookup posted = OnlineLookup(postOptions).fetchOcsp({{cert, issuer}}).value(0);
+    QVERIFY2(!posted.response.isNull(), qPrintable(describe(posted.findings)));
+    seen = responder.requests().last();
+    QCOMPARE(seen.method, QByteArray("POST"));
+    QCOMPARE(seen.contentType, QByteArray("application/ocsp-request"));
+    QCOMPARE(seen.path, QByteArray("/ocsp"));
+    QCOMPARE(seen.ocspRequestDer, build.der);
+    QCOMPARE(responder.ocspRequestCount(), 2);
+}
+
+void TestFetcher::longRequestsArePosted()
+{
+    TestPki pki;
+    TestResponder responder(pki);
+    QVERIFY(responder.start());
+    const IssuedCert leaf = responder.issueLeaf();
+    const Certificate cert = asCert(leaf), issuer = asCert(pki.intermediate);
+    // A responder URL so long that the GET form passes 255 bytes.
+    OcspRequestOptions options;
+    options.responder = QUrl(responder.baseUrl() + QLatin1Char('/') + QString(150, QLatin1Char('p')) + QStringLiteral("/ocsp"));
+    const OcspRequestBuild auto_ = buildOcspRequest(cert, issuer, options);
+    QVERIFY(ocspGetUrl(options.responder, auto_.der).toEncoded().size() > 255);
+    QCOMPARE(auto_.fetch.postBody, auto_.der);
+    QCOMPARE(auto_.fetch.url, options.responder);
+    OnlineOptions online = quickOnline();
+    online.ocsp = options;
+    const OcspLookup got = OnlineLookup(online).fetchOcsp({{cert, issuer}}).value(0);
+    QVERIFY2(!got.response.isNull(), qPrintable(describe(got.findings)));
+    QCOMPARE(responder.requests().last().method, QByteArray("POST"));
+
+    // Forced GET even so.
+    options.method = OcspRequestOptions::Method::Get;
+    online.ocsp = options;
+    const OcspLookup viaGet = OnlineLookup(online).fetchOcsp({{cert, issuer}}).value(0);
+    QVERIFY2(!viaGet.response.isNull(), qPrintable(describe(viaGet.findings)));
+    QCOMPARE(responder.requests().last().method, QByteArray("GET"));
+    QCOMPARE(responder.requests().last().ocspRequestDer, auto_.der);
+}
+
+void TestFetcher::sha256CertId()
+{
+    TestPki pki;
+    TestResponder responder(pki);
+    QVERIFY(responder.start());
+    const Certificate cert = asCert(responder.issueLeaf()), issuer = asCert(pki.intermediate);
+    OnlineOptions o = quickOnline();
+    o.ocsp.certIdHash = QStringLiteral("sha256");
+    const OcspLookup got = OnlineLookup(o).fetchOcsp({{cert, issuer}}).value(0);
+    QVERIFY2(!got.response.isNull(), qPrintable(describe(got.findings)));
+    // The responder answers with the CertID it was asked about.
+    QCOMPARE(got.response.responses()[0].certId.hashNid, NID_sha256);
+    QVERIFY(got.response.responses()[0].certId.matches(cert, issuer));
+    o.ocsp.certIdHash = QStringLiteral("md5");
+    const OcspRequestBuild bad = buildOcspRequest(cert, issuer, o.ocsp);
+    QVERIFY(bad.error.contains(QLatin1String("unknown CertID hash \"md5\"")));
+}
+
+void TestFetcher::nonce()
+{
+    TestPki pki;
+    TestResponder responder(pki);
+    QVERIFY(responder.start());
+    const IssuedCert leaf = responder.issueLeaf();
+    const Certificate cert = asCert(leaf), issuer = asCert(pki.intermediate);
+    OnlineOptions o = quickOnline();
+    o.ocsp.nonce = true;
+
+    const OcspRequestBuild build = buildOcspRequest(cert, issuer, o.ocsp);
+    QCOMPARE(build.nonce.size(), 16);
+    QVERIFY(build.der.contains(build.nonce));
+    QVERIFY(buildOcspRequest(cert, issuer, o.ocsp).nonce != build.nonce);
+
+    const OcspLookup echoed = OnlineLookup(o).fetchOcsp({{cert, issuer}}).value(0);
+    QVERIFY2(!echoed.response.isNull(), qPrintable(describe(echoed.findings)));
+    QVERIFY(echoed.nonceEchoed);
+    QVERIFY(echoed.findings.isEmpty());
+
+    // Left out (what most CA responders do): accepted, and said.
+    responder.setEchoNonce(false);
+    const OcspLookup omitted = OnlineLookup(o).fetchOcsp({{cert, issuer}}).value(0);
+    QVERIFY(!omitted.response.isNull());
+    QVERIFY(!omitted.nonceEchoed);
+    QVERIFY(omitted.findings.isEmpty());
+
+    // Another nonce: not used.
+    responder.setScenario(leaf, ResponderScenario::WrongNonce);
+    const OcspLookup wrong = OnlineLookup(o).fetchOcsp({{cert, issuer}}).value(0);
+    QVERIFY(wrong.response.isNull());
+    const Finding f = only(wrong.findings, "OCSP_FETCH_FAILED");
+    QCOMPARE(f.severity, Severity::Error);
+    QVERIFY2(f.message.contains(QLatin1String("nonce other than the one sent")), qPrintable(f.message));
+
+    // Without --nonce the request carries none, and a response's nonce is not looked at.
+    o.ocsp.nonce = false;
+    const OcspLookup plain = OnlineLookup(o).fetchOcsp({{cert, issuer}}).value(0);
+    QVERIFY(!plain.response.isNull());
+    QVERIFY(plain.findings.isEmpty());
+}
+
+void TestFetcher::delegatedSigner()
+{
+    TestPki pki;
+    TestResponder responder(pki);
+    QVERIFY(responder.start());
+    responder.setDelegatedSigner(true);
+    const Certificate cert = asCert(responder.issueLeaf()), issuer = asCert(pki.intermediate);
+    const OcspLookup got = OnlineLookup(quickOnline()).fetchOcsp({{cert, issuer}}).value(0);
+    QVERIFY(!got.response.isNull());
+    QVERIFY(got.response.isResponder(asCert(pki.responder)));
+    QVERIFY(!got.response.isResponder(issuer));
+    QVERIFY(got.response.verifySignature(asCert(pki.responder)));
+}
+
+void TestFetcher::unsuccessfulStatusesComeBackForJudging()
+{
+    TestPki pki;
+    TestResponder responder(pki);
+    QVERIFY(responder.start());
+    const IssuedCert a = responder.issueLeaf(), b = responder.issueLeaf(), c = responder.issueLeaf(), d = responder.issueLeaf();
+    responder.setScenario(a, ResponderScenario::TryLater);
+    responder.setScenario(b, ResponderScenario::Revoked);
+    responder.setScenario(c, ResponderScenario::Unknown);
+    const IssuedCert stranger = pki.issueLeaf({}, nullptr); // a certificate the responder does not know
+    const Certificate issuer = asCert(pki.intermediate);
+    OnlineLookup online(quickOnline());
+    const auto lookups = online.fetchOcsp({{asCert(a), issuer}, {asCert(b), issuer}, {asCert(c), issuer}, {asCert(d), issuer}});
+    QCOMPARE(lookups.size(), 4);
+    for (const OcspLookup& l : lookups) {
+        QVERIFY2(l.findings.isEmpty(), qPrintable(describe(l.findings)));
+        QVERIFY(!l.response.isNull());
+    }
+    QCOMPARE(lookups[0].response.responseStatusName(), QStringLiteral("tryLater"));
+    QCOMPARE(lookups[1].response.responses()[0].status, OcspCertStatus::Revoked);
+    QCOMPARE(lookups[1].response.responses()[0].revocationReasonName, QStringLiteral("keyCompromise"));
+    QCOMPARE(lookups[2].response.responses()[0].status, OcspCertStatus::Unknown);
+    QCOMPARE(lookups[3].response.responses()[0].status, OcspCertStatus::Good);
+    QCOMPARE(responder.ocspRequestCount(), 4);
+    Q_UNUSED(stranger);
+}
+
+void TestFetcher::ocspFailuresBecomeFindings_data()
+{
+    QTest::addColumn<ResponderScenario>("scenario");
+    QTest::addColumn<QStringList>("contains");
+    using S = ResponderScenario;
+    QTest::newRow("HTTP 500") << S::Http500 << QStringList{"answered HTTP 500 Internal Server Error"};
+    QTest::newRow("HTML error page") << S::HtmlErrorPage << QStringList{"HTTP 503", "\"503 Service Temporarily Unavailable\""};
+    QTest::newRow("wrong content type") << S::WrongContentType << QStringList{"content type text/html"};
+    QTest::newRow("oversized") << S::Oversized << QStringList{"more than the 64 KiB an OCSP response may have"};
+    QTest::newRow("garbage") << S::Garbage << QStringList{"answered HTTP 200 with 21 bytes (application/ocsp-response) that are not an OCSP response"};
+    QTest::newRow("slow") << S::Slow << QStringList{"did not answer within 0.3 s"};
+    QTest::newRow("redirect loop") << S::RedirectLoop << QStringList{"redirect loop"};
+    QTest::newRow("closed mid-body") << S::ClosedMidBody << QStringList{"closed the connection after"};
+}
+
+void TestFetcher::ocspFailuresBecomeFindings()
+{
+    QFETCH(ResponderScenario, scenario);
+    QFETCH(QStringList, contains);
+    TestPki pki;
+    TestResponder responder(pki);
+    QVERIFY(responder.start());
+    responder.setSlowMs(3000);
+    const IssuedCert leaf = responder.issueLeaf();
+    responder.setScenario(leaf, scenario);
+    OnlineOptions o = quickOnline();
+    o.fetch.connectTimeoutMs = 300;
+    o.ocsp.method = OcspRequestOptions::Method::Post; // the redirect loop needs a stable URL
+    const OcspLookup got = OnlineLookup(o).fetchOcsp({{asCert(leaf), asCert(pki.intermediate)}}).value(0);
+    QVERIFY(got.response.isNull());
+    const Finding f = only(got.findings, "OCSP_FETCH_FAILED");
+    QCOMPARE(f.severity, Severity::Error);
+    QVERIFY2(f.message.contains(QStringLiteral("OCSP responder %1").arg(responder.ocspUrl())), qPrintable(f.message));
+    for (const QString& fragment : contains)
+        QVERIFY2(f.message.contains(fragment), qPrintable(f.message));
+    QVERIFY(f.subject.contains(QLatin1String("/etc/ssl/site/cert.pem: www.example.test")));
+    QCOMPARE(f.remedy.kind, RemedyKind::RetryFetch);
+    QCOMPARE(f.remedy.url, responder.ocspUrl());
+    if (scenario == ResponderScenario::Garbage)
+        dumpExample(f, responder.baseUrl(), QStringLiteral("http://ocsp.example.test"), QStringLiteral("responder sends garbage"));
+}
+
+void TestFetcher::noResponderUrl()
+{
+    TestPki pki;
+    TestResponder responder(pki);
+    QVERIFY(responder.start());
+    const IssuedCert leaf = responder.issueLeaf([](CertSpec& s) { s.ocspUrls.clear(); });
+    const OcspLookup got = OnlineLookup(quickOnline()).fetchOcsp({{asCert(leaf), asCert(pki.intermediate)}}).value(0);
+    const Finding f = only(got.findings, "OCSP_FETCH_FAILED");
+    QVERIFY2(f.message.contains(QLatin1String("names no OCSP responder")), qPrintable(f.message));
+    QCOMPARE(responder.requestCount(), 0);
+    // --responder fills in.
+    OnlineOptions o = quickOnline();
+    o.ocsp.responder = QUrl(responder.ocspUrl());
+    const OcspLookup given = OnlineLookup(o).fetchOcsp({{asCert(leaf), asCert(pki.intermediate)}}).value(0);
+    QVERIFY2(!given.response.isNull(), qPrintable(describe(given.findings)));
+}
+
+void TestFetcher::optionParsing()
+{
+    QCOMPARE(parseCertIdHash(QStringLiteral("SHA256")), std::optional<QString>(QStringLiteral("sha256")));
+    QCOMPARE(parseCertIdHash(QStringLiteral("sha-1")), std::optional<QString>(QStringLiteral("sha1")));
+    QVERIFY(!parseCertIdHash(QStringLiteral("md5")));
+    QCOMPARE(parseOcspMethod(QStringLiteral("POST")), std::optional(OcspRequestOptions::Method::Post));
+    QCOMPARE(parseOcspMethod(QStringLiteral("get")), std::optional(OcspRequestOptions::Method::Get));
+    QVERIFY(!parseOcspMethod(QStringLiteral("put")));
+}
+
+void TestFetcher::issuerFetched_data()
+{
+    QTest::addColumn<int>("format");
+    QTest::newRow("DER") << int(TestResponder::IssuerFormat::Der);
+    QTest::newRow("PEM") << int(TestResponder::IssuerFormat::Pem);
+    QTest::newRow("PKCS#7 DER") << int(TestResponder::IssuerFormat::Pkcs7Der);
+    QTest::newRow("PKCS#7 PEM") << int(TestResponder::IssuerFormat::Pkcs7Pem);
+}
+
+void TestFetcher::issuerFetched()
+{
+    QFETCH(int, format);
+    TestPki pki;
+    TestResponder responder(pki);
+    QVERIFY(responder.start());
+    const QString url = responder.issuerUrl(TestResponder::IssuerFormat(format));
+    const IssuedCert leaf = responder.issueLeaf([&](CertSpec& s) { s.caIssuerUrls = {url}; });
+    const IssuerLookup got = OnlineLookup(quickOnline()).fetchIssuers({asCert(leaf)}).value(0);
+    QVERIFY2(!got.issuer.isNull(), qPrintable(describe(got.findings)));
+    QCOMPARE(got.issuer.der(), pki.intermediate.certDer());
+    QCOMPARE(got.issuer.source().path, url);
+    QVERIFY(got.issuer.source().served);
+    const Finding f = only(got.findings, "ISSUER_FETCHED");
+    QCOMPARE(f.severity, Severity::Info);
+    QVERIFY2(f.message.contains(QStringLiteral("fetched from %1").arg(url)), qPrintable(f.message));
+    QVERIFY(f.message.contains(QLatin1String("Staplescope Test Intermediate")));
+    QCOMPARE(got.findings.size(), 1);
+    if (format == int(TestResponder::IssuerFormat::Der))
+        dumpExample(f, responder.baseUrl(), QStringLiteral("http://ca.example.test"), QStringLiteral("issuer fetched (DER)"));
+}
+
+void TestFetcher::wrongIssuerRefused()
+{
+    TestPki pki;
+    TestResponder responder(pki);
+    QVERIFY(responder.start());
+    // A re-keyed CA: same name, another key. Only the signature tells it apart.
+    const QString url = responder.serveCertificate(QStringLiteral("/rekeyed.der"), pki.rekeyedIntermediate());
+    const IssuedCert leaf = responder.issueLeaf([&](CertSpec& s) { s.caIssuerUrls = {url}; s.authorityKeyId = false; });
+    const IssuerLookup got = OnlineLookup(quickOnline()).fetchIssuers({asCert(leaf)}).value(0);
+    QVERIFY(got.issuer.isNull());
+    const Finding f = only(got.findings, "ISSUER_FETCH_FAILED");
+    QCOMPARE(f.severity, Severity::Warning);
+    QVERIFY2(f.message.contains(QStringLiteral("%1 serves CN=Staplescope Test Intermediate").arg(url)), qPrintable(f.message));
+    QVERIFY2(f.message.contains(QLatin1String("which did not sign this certificate")), qPrintable(f.message));
+    QCOMPARE(f.remedy.kind, RemedyKind::RetryFetch);
+    dumpExample(f, responder.baseUrl(), QStringLiteral("http://ca.example.test"), QStringLiteral("CA Issuers URL serves a re-keyed CA"));
+
+    // Another CA altogether.
+    const IssuedCert other = pki.otherCa();
+    const QString otherUrl = responder.serveCertificate(QStringLiteral("/other.der"), other);
+    const IssuedCert leaf2 = responder.issueLeaf([&](CertSpec& s) { s.caIssuerUrls = {otherUrl}; });
+    const IssuerLookup got2 = OnlineLookup(quickOnline()).fetchIssuers({asCert(leaf2)}).value(0);
+    QVERIFY(got2.issuer.isNull());
+    QVERIFY(only(got2.findings, "ISSUER_FETCH_FAILED").message.contains(QLatin1String("did not sign")));
+}
+
+void TestFetcher::issuerFetchFailures()
+{
+    TestPki pki;
+    TestResponder responder(pki);
+    QVERIFY(responder.start());
+    responder.serve(QStringLiteral("/garbage.der"), "definitely not a certificate", "application/pkix-cert");
+    responder.setPathScenario(QStringLiteral("/down.der"), ResponderScenario::Http500);
+    const IssuedCert garbage = responder.issueLeaf([&](CertSpec& s) { s.caIssuerUrls = {responder.baseUrl() + "/garbage.der"}; });
+    const IssuedCert down = responder.issueLeaf([&](CertSpec& s) { s.caIssuerUrls = {responder.baseUrl() + "/down.der"}; });
+    const IssuedCert none = responder.issueLeaf([&](CertSpec& s) { s.caIssuerUrls.clear(); });
+    // Two URLs: the first fails, the second serves it.
+    const IssuedCert second = responder.issueLeaf(
+        [&](CertSpec& s) { s.caIssuerUrls = {responder.baseUrl() + "/down.der", responder.issuerUrl()}; });
+    const auto got = OnlineLookup(quickOnline()).fetchIssuers({asCert(garbage), asCert(down), asCert(none), asCert(second)});
+    QCOMPARE(got.size(), 4);
+    QVERIFY(only(got[0].findings, "ISSUER_FETCH_FAILED").message.contains(QLatin1String("28 bytes that are no certificate (DER, PEM or PKCS#7)")));
+    QVERIFY2(only(got[1].findings, "ISSUER_FETCH_FAILED").message.contains(QLatin1String("answered HTTP 500")),
+             qPrintable(describe(got[1].findings)));
+    QVERIFY(only(got[2].findings, "ISSUER_FETCH_FAILED").message.contains(QLatin1String("names no CA Issuers URL")));
+    QVERIFY(!got[3].issuer.isNull());
+    QVERIFY(!only(got[3].findings, "ISSUER_FETCHED").code.isEmpty());
+    // /down.der was asked once for both certificates.
+    int downRequests = 0;
+    for (const ResponderRequest& r : responder.requests())
+        downRequests += r.path == "/down.der";
+    QCOMPARE(downRequests, 1);
+}
+
+void TestFetcher::crlNotListed()
+{
+    TestPki pki;
+    TestResponder responder(pki);
+    QVERIFY(responder.start());
+    const IssuedCert leaf = responder.issueLeaf();
+    const IssuedCert revokedOther = responder.issueLeaf();
+    responder.setScenario(revokedOther, ResponderScenario::Revoked);
+    const CrlLookup got = OnlineLookup(quickOnline()).checkCrls({{asCert(leaf), asCert(pki.intermediate)}}, pki.now()).value(0);
+    QVERIFY(!got.crl.isNull());
+    QCOMPARE(got.crl.revokedCount(), 1);
+    QCOMPARE(got.crl.source().path, responder.crlUrl());
+    QCOMPARE(got.findings.size(), 1);
+    const Finding f = only(got.findings, "REVOCATION_CHECKED");
+    QCOMPARE(f.severity, Severity::Info);
+    QVERIFY2(f.message.contains(QStringLiteral("thisUpdate %1, nextUpdate %2")
+                                    .arg(formatTime(pki.now().addDays(-1)), formatTime(pki.now().addDays(6)))),
+             qPrintable(f.message));
+    QVERIFY(f.message.contains(QLatin1String("does not list this certificate")));
+    dumpExample(f, responder.baseUrl(), QStringLiteral("http://crl.example.test"), QStringLiteral("CRL does not list the certificate"));
+
+    // PEM is read too.
+    const IssuedCert pemLeaf = responder.issueLeaf([&](CertSpec& s) { s.crlUrls = {responder.crlUrl(true)}; });
+    const CrlLookup pem = OnlineLookup(quickOnline()).checkCrls({{asCert(pemLeaf), asCert(pki.intermediate)}}, pki.now()).value(0);
+    QVERIFY2(!only(pem.findings, "REVOCATION_CHECKED").code.isEmpty(), qPrintable(describe(pem.findings)));
+}
+
+void TestFetcher::crlRevoked()
+{
+    TestPki pki;
+    TestResponder responder(pki);
+    QVERIFY(responder.start());
+    const IssuedCert leaf = responder.issueLeaf();
+    responder.setScenario(leaf, ResponderScenario::Revoked);
+    const CrlLookup got = OnlineLookup(quickOnline()).checkCrls({{asCert(leaf), asCert(pki.intermediate)}}, pki.now()).value(0);
+    QVERIFY(!got.crl.isNull());
+    const Finding f = only(got.findings, "CERT_REVOKED");
+    QCOMPARE(f.severity, Severity::Critical);
+    QVERIFY2(f.message.contains(QStringLiteral("revoked since %1 (1 day ago), reason: keyCompromise").arg(formatTime(pki.now().addDays(-1)))),
+             qPrintable(f.message));
+    QVERIFY(only(got.findings, "REVOCATION_CHECKED").code.isEmpty());
+    // Judged at a time before the revocation: not revoked yet.
+    const CrlLookup before =
+        OnlineLookup(quickOnline()).checkCrls({{asCert(leaf), asCert(pki.intermediate)}}, pki.now().addDays(-2)).value(0);
+    QVERIFY(only(before.findings, "CERT_REVOKED").code.isEmpty());
+}
+
+void TestFetcher::crlExpired()
+{
+    TestPki pki;
+    TestResponder responder(pki);
+    QVERIFY(responder.start());
+    const QString url = responder.serveCrl(QStringLiteral("/old.crl"), pki.now().addDays(-10), pki.now().addDays(-3));
+    const IssuedCert leaf = responder.issueLeaf([&](CertSpec& s) { s.crlUrls = {url}; });
+    const CrlLookup got = OnlineLookup(quickOnline()).checkCrls({{asCert(leaf), asCert(pki.intermediate)}}, pki.now()).value(0);
+    QVERIFY(!got.crl.isNull()); // still shown on the timeline
+    const Finding f = only(got.findings, "CRL_EXPIRED");
+    QCOMPARE(f.severity, Severity::Warning);
+    QVERIFY2(f.message.contains(QLatin1String("passed its nextUpdate 3 days ago")), qPrintable(f.message));
+    QVERIFY(!only(got.findings, "REVOCATION_CHECKED").code.isEmpty());
+    dumpExample(f, responder.baseUrl(), QStringLiteral("http://crl.example.test"), QStringLiteral("CRL past its nextUpdate"));
+}
+
+void TestFetcher::crlNotFromIssuer()
+{
+    TestPki pki;
+    TestResponder responder(pki);
+    QVERIFY(responder.start());
+    // Same name, other key: the signature does not verify.
+    const IssuedCert rekeyed = pki.rekeyedIntermediate();
+    const QString forged = responder.serveCrl(QStringLiteral("/forged.crl"), pki.now().addDays(-1), pki.now().addDays(6), {}, &rekeyed);
+    const IssuedCert leaf = responder.issueLeaf([&](CertSpec& s) { s.crlUrls = {forged}; });
+    const CrlLookup got = OnlineLookup(quickOnline()).checkCrls({{asCert(leaf), asCert(pki.intermediate)}}, pki.now()).value(0);
+    QVERIFY(got.crl.isNull());
+    const Finding f = only(got.findings, "CRL_INVALID");
+    QCOMPARE(f.severity, Severity::Error);
+    QVERIFY2(f.message.contains(QLatin1String("its signature does not verify with that issuer's key")), qPrintable(f.message));
+    dumpExample(f, responder.baseUrl(), QStringLiteral("http://crl.example.test"), QStringLiteral("CRL signed with another key"));
+
+    // Another CA's CRL.
+    const IssuedCert other = pki.otherCa();
+    const QString foreign = responder.serveCrl(QStringLiteral("/foreign.crl"), pki.now().addDays(-1), pki.now().addDays(6), {}, &other);
+    const IssuedCert leaf2 = responder.issueLeaf([&](CertSpec& s) { s.crlUrls = {foreign}; });
+    const CrlLookup got2 = OnlineLookup(quickOnline()).checkCrls({{asCert(leaf2), asCert(pki.intermediate)}}, pki.now()).value(0);
+    QVERIFY2(only(got2.findings, "CRL_INVALID").message.contains(QLatin1String("is issued by CN=Other Test CA")),
+             qPrintable(describe(got2.findings)));
+}
+
+void TestFetcher::crlFetchFailures()
+{
+    TestPki pki;
+    TestResponder responder(pki);
+    QVERIFY(responder.start());
+    responder.setPathScenario(QStringLiteral("/int.crl"), ResponderScenario::HtmlErrorPage);
+    const IssuedCert leaf = responder.issueLeaf();
+    responder.serve(QStringLiteral("/garbage.crl"), QByteArray(40, 'x'), "application/pkix-crl");
+    const IssuedCert garbage = responder.issueLeaf([&](CertSpec& s) { s.crlUrls = {responder.baseUrl() + "/garbage.crl"}; });
+    const IssuedCert none = responder.issueLeaf([&](CertSpec& s) { s.crlUrls.clear(); });
+    const auto got = OnlineLookup(quickOnline()).checkCrls(
+        {{asCert(leaf), asCert(pki.intermediate)}, {asCert(garbage), asCert(pki.intermediate)}, {asCert(none), asCert(pki.intermediate)}},
+        pki.now());
+    const Finding f = only(got[0].findings, "CRL_FETCH_FAILED");
+    QCOMPARE(f.severity, Severity::Warning);
+    QVERIFY2(f.message.contains(QLatin1String("answered HTTP 503 Service Unavailable: \"503 Service Temporarily Unavailable\"")),
+             qPrintable(f.message));
+    QCOMPARE(f.remedy.url, responder.crlUrl());
+    dumpExample(f, responder.baseUrl(), QStringLiteral("http://crl.example.test"), QStringLiteral("CRL server sends an error page"));
+    QVERIFY(only(got[1].findings, "CRL_FETCH_FAILED").message.contains(QLatin1String("40 bytes that are no CRL (DER or PEM)")));
+    QVERIFY(got[2].findings.isEmpty());
+    QVERIFY(got[2].crl.isNull());
 }
 
 QTEST_GUILESS_MAIN(TestFetcher)

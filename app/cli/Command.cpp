@@ -1,5 +1,6 @@
 #include "Command.h"
 
+#include "ApplyCommand.h"
 #include "ConnectCommand.h"
 #include "DemoCommand.h"
 #include "EvaluationTime.h"
@@ -114,7 +115,7 @@ QString EvaluationOptions::read(const QCommandLineParser& parser, const Clock& c
 QList<std::shared_ptr<Command>> allCommands()
 {
     return {std::make_shared<InspectCommand>(), std::make_shared<ConnectCommand>(), std::make_shared<RefreshCommand>(),
-            std::make_shared<DemoCommand>()};
+            std::make_shared<ApplyCommand>(), std::make_shared<DemoCommand>()};
 }
 
 namespace {

@@ -199,6 +199,17 @@ bool syncFolder(const QString& folder)
     return ok;
 }
 
+bool alreadyDone(const BundleRefresh& bundle)
+{
+    const FileHash now = hashDestination(bundle.destination);
+    if (bundle.outcome == RefreshOutcome::Install)
+        return now.state == FileHash::Hashed && now.sha256 == QCryptographicHash::hash(bundle.newStapleDer, QCryptographicHash::Sha256);
+    if (bundle.outcome != RefreshOutcome::MoveStaleAside || now.state != FileHash::Missing)
+        return false;
+    const FileHash aside = hashDestination(bundle.destination + QStringLiteral(".stale"));
+    return aside.state == FileHash::Hashed && aside.sha256 == bundle.destinationSha256;
+}
+
 StepResult executeStep(const BundleRefresh& bundle, const InstallOptions& options, const std::atomic<bool>* cancel)
 {
     StepResult step;
@@ -248,14 +259,25 @@ StepResult executeStep(const BundleRefresh& bundle, const InstallOptions& option
                                     : QFileInfo(destination).fileName();
     const QStringList leftovers = removeLeftoverTempFiles(lockedFolder, writtenName);
 
+    const QString cleaned = leftovers.isEmpty() ? QString()
+                                                : QStringLiteral(" (removed %1 temporary file(s) a killed run left)").arg(leftovers.size());
+    // The same plan run again after a crash between its change and its end: the change is there,
+    // so the step counts as done and the servers are still told.
+    if (alreadyDone(bundle)) {
+        step.done = true;
+        step.message = (bundle.outcome == RefreshOutcome::Install
+                            ? QStringLiteral("%1 already holds the new staple (an earlier run of this plan wrote it)")
+                            : QStringLiteral("%1 was already moved aside to %1.stale (by an earlier run of this plan)"))
+                           .arg(destination)
+                       + cleaned;
+        return step;
+    }
     if (QString change = destinationChangeSincePlan(bundle); !change.isEmpty()) {
         step.message = change + QStringLiteral(": nothing written");
         return step;
     }
     faultPoint("checked");
 
-    const QString cleaned = leftovers.isEmpty() ? QString()
-                                                : QStringLiteral(" (removed %1 temporary file(s) a killed run left)").arg(leftovers.size());
     if (bundle.outcome == RefreshOutcome::Install) {
         const WriteResult written = writeFileAtomically(destination, bundle.newStapleDer, 0644);
         if (!written.ok) {
@@ -263,10 +285,10 @@ StepResult executeStep(const BundleRefresh& bundle, const InstallOptions& option
             return step;
         }
         step.done = true;
-        step.message = QStringLiteral("wrote the new staple to %1 (%2 bytes; window %3)%4")
+        step.message = QStringLiteral("wrote the new staple to %1 (%2 bytes%3)%4")
                            .arg(destination)
                            .arg(bundle.newStapleDer.size())
-                           .arg(windowText(bundle.fetched), cleaned);
+                           .arg(bundle.fetched.isNull() ? QString() : QStringLiteral(", valid %1").arg(windowText(bundle.fetched)), cleaned);
         return step;
     }
 
@@ -412,7 +434,9 @@ CommandRun runShellCommand(const QString& command, int timeoutMs)
         drain();
     }
     if (run.timedOut) {
-        ::kill(-pid_t(process.processId()), SIGKILL);
+        // The group setsid() made (its id is the shell's pid); never 0, which would be our own group.
+        if (const qint64 pid = process.processId(); pid > 0)
+            ::kill(-pid_t(pid), SIGKILL);
         process.waitForFinished(3000);
     }
     drain();

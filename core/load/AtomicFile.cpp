@@ -171,6 +171,14 @@ QStringList removeLeftoverTempFiles(const QString& folder, const QString& fileNa
 {
     QStringList removed;
     const QString prefix = tempFilePrefix(fileName);
+    // Root gives its temp the existing file's owner before writing (to keep it), so a temp of
+    // root's may also belong to the file's owner.
+    struct stat destination = {};
+    const bool destinationExists = ::stat(QFile::encodeName(folder + QLatin1Char('/') + fileName).constData(), &destination) == 0;
+    const auto ours = [&](const struct stat& st) {
+        return S_ISREG(st.st_mode)
+               && (st.st_uid == ::geteuid() || (::geteuid() == 0 && destinationExists && st.st_uid == destination.st_uid));
+    };
     const QByteArray folderBytes = QFile::encodeName(folder);
     const int folderFd = ::open(folderBytes.constData(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (folderFd < 0)
@@ -192,8 +200,7 @@ QStringList removeLeftoverTempFiles(const QString& folder, const QString& fileNa
         if (fd < 0)
             continue;
         struct stat st = {};
-        const bool ours = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == ::geteuid();
-        if (ours && ::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        if (::fstat(fd, &st) == 0 && ours(st) && ::flock(fd, LOCK_EX | LOCK_NB) == 0) {
             struct stat now = {};
             // Still the same file under that name (not replaced between open and unlink).
             if (::fstatat(folderFd, nameBytes.constData(), &now, AT_SYMLINK_NOFOLLOW) == 0 && now.st_ino == st.st_ino

@@ -28,8 +28,9 @@ WriteResult writeFileAtomically(const QString& path, const QByteArray& content,
 QString tempFilePrefix(const QString& fileName);
 
 // Removes what a killed writeFileAtomically left behind for `fileName` in `folder`: only regular
-// files owned by this user, named exactly like its temp files, that no live writer holds (a writer
-// keeps its temp locked until the rename). Returns the paths removed.
+// files named exactly like its temp files, owned by this user (or, for root, by the owner of
+// `fileName`, which root's temp takes), that no live writer holds (a writer keeps its temp locked
+// until the rename). Returns the paths removed.
 QStringList removeLeftoverTempFiles(const QString& folder, const QString& fileName);
 
 } // namespace staplescope

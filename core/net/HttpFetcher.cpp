@@ -95,11 +95,12 @@ QString plainUrl(const QUrl& url)
     return url.toString(QUrl::RemoveUserInfo);
 }
 
-QString environmentValue(const char* lower, const char* upper)
+// The lowercase variable, else its uppercase spelling.
+QString environmentValue(const QByteArray& lower)
 {
-    QString value = qEnvironmentVariable(lower);
+    QString value = qEnvironmentVariable(lower.constData());
     if (value.isEmpty())
-        value = qEnvironmentVariable(upper);
+        value = qEnvironmentVariable(lower.toUpper().constData());
     return value.trimmed();
 }
 
@@ -710,11 +711,11 @@ QUrl environmentProxyFor(const QUrl& url)
     const QString scheme = url.scheme().toLower();
     // curl reads only the lowercase http_proxy (HTTP_PROXY can be set by a CGI request header);
     // we do the same for http and accept both spellings for the others.
-    const QString proxy = scheme == QLatin1String("https") ? environmentValue("https_proxy", "HTTPS_PROXY")
+    const QString proxy = scheme == QLatin1String("https") ? environmentValue("https_proxy")
                                                            : qEnvironmentVariable("http_proxy").trimmed();
     if (proxy.isEmpty())
         return {};
-    if (noProxyMatches(environmentValue("no_proxy", "NO_PROXY"), url.host()))
+    if (noProxyMatches(environmentValue("no_proxy"), url.host()))
         return {};
     return parseProxyUrl(proxy);
 }

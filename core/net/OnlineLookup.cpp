@@ -455,7 +455,7 @@ QList<CrlLookup> OnlineLookup::checkCrls(const QList<std::pair<Certificate, Cert
             if (crl.nextUpdate().isValid() && crl.nextUpdate() < at) {
                 lookup.findings << makeFinding(
                     FindingCode::CrlExpired, Severity::Warning, QStringLiteral("CRL past its nextUpdate"), subject,
-                    QStringLiteral("The CRL at %1 (%2) is past its nextUpdate since %3: the CA has not published a newer one, so "
+                    QStringLiteral("The CRL at %1 (%2) passed its nextUpdate %3: the CA has not published a newer one, so "
                                    "clients that check CRLs may treat the certificate's status as unknown.")
                         .arg(url, window, relativeTo(at, crl.nextUpdate())),
                     QStringLiteral("Fetch it again later; if it stays old, tell the CA."), {cert.id()},

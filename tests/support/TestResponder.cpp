@@ -78,6 +78,34 @@ QByteArray head(const HttpAnswer& a, bool withLength, bool close)
     return out;
 }
 
+// Gives every entry of a CRL the reason keyCompromise (as the OCSP answers say) and signs it again.
+QByteArray withKeyCompromiseReasons(const QByteArray& crlDer, const IssuedCert& signer)
+{
+    const auto* p = reinterpret_cast<const unsigned char*>(crlDer.constData());
+    X509CrlPtr crl(d2i_X509_CRL(nullptr, &p, long(crlDer.size())));
+    if (!crl)
+        return crlDer;
+    STACK_OF(X509_REVOKED)* entries = X509_CRL_get_REVOKED(crl.get());
+    if (sk_X509_REVOKED_num(entries) <= 0)
+        return crlDer;
+    for (int i = 0; i < sk_X509_REVOKED_num(entries); ++i) {
+        OpenSslPtr<ASN1_ENUMERATED, ASN1_ENUMERATED_free> reason(ASN1_ENUMERATED_new());
+        if (!reason || ASN1_ENUMERATED_set(reason.get(), OCSP_REVOKED_STATUS_KEYCOMPROMISE) != 1
+            || X509_REVOKED_add1_ext_i2d(sk_X509_REVOKED_value(entries, i), NID_crl_reason, reason.get(), 0, 0) != 1)
+            return crlDer;
+    }
+    const EVP_MD* md = EVP_PKEY_get_id(signer.key.get()) == EVP_PKEY_ED25519 ? nullptr : EVP_sha256();
+    if (X509_CRL_sign(crl.get(), signer.key.get(), md) <= 0)
+        return crlDer;
+    unsigned char* out = nullptr;
+    const int len = i2d_X509_CRL(crl.get(), &out);
+    if (len <= 0)
+        return crlDer;
+    QByteArray der(reinterpret_cast<const char*>(out), len);
+    OPENSSL_free(out);
+    return der;
+}
+
 } // namespace
 
 QString responderScenarioName(ResponderScenario scenario)
@@ -146,7 +174,7 @@ struct TestResponder::State {
         for (auto it = certs.constBegin(); it != certs.constEnd(); ++it)
             if (scenarioFor(it.key()) == ResponderScenario::Revoked)
                 revoked << &it.value();
-        return factory.crlDer(ca.issuer, now.addDays(-1), now.addDays(6), revoked);
+        return withKeyCompromiseReasons(factory.crlDer(ca.issuer, now.addDays(-1), now.addDays(6), revoked), ca.issuer);
     }
 
     QByteArray issuerBytes(IssuerFormat format) const
@@ -434,26 +462,6 @@ private:
     QByteArray m_buffer;
 };
 
-bool isHttpLevel(ResponderScenario s)
-{
-    switch (s) {
-    case ResponderScenario::Garbage:
-    case ResponderScenario::Http500:
-    case ResponderScenario::HtmlErrorPage:
-    case ResponderScenario::WrongContentType:
-    case ResponderScenario::Oversized:
-    case ResponderScenario::OversizedNoLength:
-    case ResponderScenario::Slow:
-    case ResponderScenario::SlowBody:
-    case ResponderScenario::RedirectLoop:
-    case ResponderScenario::ClosedMidBody:
-    case ResponderScenario::CloseWithoutAnswer:
-        return true;
-    default:
-        return false;
-    }
-}
-
 int responseStatusOf(ResponderScenario s)
 {
     switch (s) {
@@ -583,12 +591,15 @@ void TestResponder::handle(Connection& connection)
             latency = state->latencyMs;
             slowMs = state->slowMs;
             oversize = state->oversizeBytes;
-            const bool hasPathScenario = state->byPath.contains(pathText);
-            scenario = state->byPath.value(pathText, ResponderScenario::Good);
-
             static const QRegularExpression redirect(QStringLiteral("^/redirect/(\\d+)/(.*)$"));
-            const bool isOcspGet = request.method == "GET" && pathText.startsWith(QLatin1String("/ocsp/"));
-            const bool isOcspPost = request.method == "POST" && pathText == QLatin1String("/ocsp");
+            // "/ocsp", or any longer path ending in it ("/a/long/prefix/ocsp", to make GET URLs long).
+            const qsizetype ocspAt = pathText.indexOf(QLatin1String("/ocsp/"));
+            const bool isOcspGet = request.method == "GET" && ocspAt >= 0 && !pathText.startsWith(QLatin1String("/redirect/"));
+            const bool isOcspPost = request.method == "POST" && pathText.endsWith(QLatin1String("/ocsp"));
+            // A scenario for "/ocsp" covers its GETs ("/ocsp/<request>") too.
+            const QString scenarioPath = isOcspGet ? pathText.left(ocspAt + 5) : pathText;
+            const bool hasPathScenario = state->byPath.contains(scenarioPath);
+            scenario = state->byPath.value(scenarioPath, ResponderScenario::Good);
             if (const auto m = redirect.match(pathText); m.hasMatch()) {
                 const int hops = m.captured(1).toInt();
                 redirectTo = hops <= 1 ? QStringLiteral("/") + m.captured(2)
@@ -598,7 +609,7 @@ void TestResponder::handle(Connection& connection)
                 ++state->ocspRequests;
                 request.ocspGet = isOcspGet;
                 request.ocspRequestDer = isOcspGet
-                    ? QByteArray::fromBase64(QByteArray::fromPercentEncoding(path.mid(int(strlen("/ocsp/")))))
+                    ? QByteArray::fromBase64(QByteArray::fromPercentEncoding(path.mid(ocspAt + qsizetype(strlen("/ocsp/")))))
                     : request.body;
                 const auto* p = reinterpret_cast<const unsigned char*>(request.ocspRequestDer.constData());
                 OcspRequestPtr ocspRequest(d2i_OCSP_REQUEST(nullptr, &p, long(request.ocspRequestDer.size())));
@@ -625,7 +636,8 @@ void TestResponder::handle(Connection& connection)
                         answer.body = unsuccessful(OCSP_RESPONSE_STATUS_UNAUTHORIZED);
                     } else if (responseStatusOf(scenario) != OCSP_RESPONSE_STATUS_SUCCESSFUL) {
                         answer.body = unsuccessful(responseStatusOf(scenario));
-                    } else if (!isHttpLevel(scenario)) {
+                    } else {
+                        // HTTP-level scenarios (closed mid-body, slow …) send a good response their way.
                         OcspSpec spec;
                         spec.certIdHash = EVP_MD_get_type(hash) == NID_sha1 ? nullptr : hash;
                         spec.thisUpdate = state->now.addSecs(-3600);

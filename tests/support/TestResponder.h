@@ -14,9 +14,11 @@
 //   QCOMPARE(responder.requestCount(), 1);
 //
 // Routes (paths are fixed; the URL helpers build them):
-//   POST /ocsp, GET /ocsp/<url-encoded base64 request>   OCSP (RFC 6960 / RFC 5019)
-//   GET /int.crl, /int.pem.crl                             the issuer's CRL (DER / PEM), listing every
-//                                                          certificate whose scenario is Revoked
+//   POST /ocsp, GET /ocsp/<url-encoded base64 request>   OCSP (RFC 6960 / RFC 5019); also under any
+//                                                          prefix ("/long/prefix/ocsp") for long URLs
+//   GET /int.crl, /int.pem.crl                             the issuer's CRL (DER / PEM), now − 1 d …
+//                                                          now + 6 d, listing every certificate whose
+//                                                          scenario is Revoked (at now − 1 d, keyCompromise)
 //   GET /issuer.der, /issuer.pem, /issuer.p7c, /issuer.p7b  the issuer as DER, PEM, PKCS#7 DER, PKCS#7 PEM
 //   GET /redirect/<n>/<path>                               redirects n times, then serves <path>
 //   anything set with serve(path, …)                       those bytes
@@ -135,7 +137,7 @@ public:
     void setScenario(const IssuedCert& cert, ResponderScenario scenario);
     void setScenario(const QString& serialHex, ResponderScenario scenario); // Certificate::serialHex() form
     void setDefaultScenario(ResponderScenario scenario);                    // Good unless set
-    void setPathScenario(const QString& path, ResponderScenario scenario);  // "/int.crl", "/ocsp"
+    void setPathScenario(const QString& path, ResponderScenario scenario);  // "/int.crl"; "/ocsp" covers its GETs
     void clearScenarios();
 
     // Serves `bytes` at `path` ("/my.crl") with `contentType`.
