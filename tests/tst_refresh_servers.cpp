@@ -240,6 +240,7 @@ void TestRefreshServers::nginxWithoutItsStapleFileRefusesToReload()
 }
 
 // HAProxy takes the new staple through its runtime API: served at once, no reload, same process.
+// The folder is given, as the timer's configuration would: the crt file and its <crt>.ocsp.
 void TestRefreshServers::haproxyRuntimeApiWithoutReload()
 {
     const QString dir = caseDir(QStringLiteral("haproxy"));
@@ -257,7 +258,7 @@ void TestRefreshServers::haproxyRuntimeApiWithoutReload()
     const qint64 pid = start.process->pid();
     QCOMPARE(probeServer(haproxy.port).stapleDer, m_pki.olderLeafStaple);
 
-    const CliRun run = refresh({"--haproxy-socket", haproxy.adminSocket, haproxy.crt});
+    const CliRun run = refresh({"--haproxy-socket", haproxy.adminSocket, tls});
     QVERIFY2(run.exitCode == 0, qPrintable(run.all()));
     QVERIFY2(run.out.contains(QLatin1String("installed")), qPrintable(run.out));
     QVERIFY2(run.all().contains(QLatin1String("OCSP Response updated")), qPrintable(run.all()));
@@ -268,6 +269,14 @@ void TestRefreshServers::haproxyRuntimeApiWithoutReload()
     QCOMPARE(probeServer(haproxy.port).stapleDer, installed);
     QVERIFY(start.process->running());
     QCOMPARE(start.process->pid(), pid);
+
+    // Run again (the hourly timer): the staple in <crt>.ocsp is the fresh one, as recent as what
+    // the responder gives, so it is kept and HAProxy is not told anything.
+    const CliRun again = refresh({"--haproxy-socket", haproxy.adminSocket, tls});
+    QVERIFY2(again.exitCode == 0, qPrintable(again.all()));
+    QVERIFY2(again.out.contains(QLatin1String("kept current")), qPrintable(again.out));
+    QVERIFY2(!again.out.contains(QLatin1String("HAProxy updated")), qPrintable(again.out));
+    QCOMPARE(readFile(stapleFile), installed);
 }
 
 // The seed incident: renewed certificate, the previous certificate's staple still in
