@@ -1028,8 +1028,10 @@ void TestInstaller::crashAtEveryFaultPointLeavesWholeFile()
     QCOMPARE(readAll(dir + QStringLiteral("/reloads")), reloadsBefore + "\n");
     if (point == QLatin1String("temp-written"))
         QVERIFY2(rerun.out.contains(QLatin1String("removed 1 temporary file(s) a killed run left")), qPrintable(rerun.out));
-    if (api)
+    if (api) {
         QCOMPARE(api->lines().size(), 2);
+        QVERIFY2(rerun.out.contains(QLatin1String("HAProxy updated for www.example.test: OCSP Response updated!")), qPrintable(rerun.out));
+    }
 }
 
 void TestInstaller::concurrentAppliesOnOneFolder()

@@ -110,7 +110,9 @@ void printPlan(const RefreshPlan& plan, QTextStream& out)
         out << QStringLiteral("  %1  %2").arg(refreshOutcomeName(bundle.outcome).leftJustified(13), escapeText(bundle.name));
         if (!bundle.destination.isEmpty())
             out << QStringLiteral("  %1").arg(escapeText(bundle.destination));
-        out << QStringLiteral("  %1 → %2\n").arg(windowText(bundle.current), windowText(bundle.fetched));
+        if (!bundle.current.isNull() || !bundle.fetched.isNull())
+            out << QStringLiteral("  %1 → %2").arg(windowText(bundle.current), windowText(bundle.fetched));
+        out << '\n';
         if (!bundle.reason.isEmpty())
             out << QStringLiteral("      %1\n").arg(escapeText(bundle.reason));
     }
@@ -149,9 +151,14 @@ void printResult(const RefreshPlan& plan, const InstallResult& result, QTextStre
     } else if (!plan.reloadCommand.isEmpty()) {
         out << "Reload command not run: nothing changed.\n";
     }
-    for (const HaproxyUpdate& update : result.haproxy)
-        out << QStringLiteral("HAProxy %1 (%2): %3\n")
-                   .arg(update.ok ? QStringLiteral("updated") : QStringLiteral("NOT updated"), escapeText(update.bundleId), update.answer);
+    for (const HaproxyUpdate& update : result.haproxy) {
+        QString named = update.bundleId;
+        for (const BundleRefresh& bundle : plan.bundles)
+            if (bundle.bundleId == update.bundleId && !bundle.name.isEmpty())
+                named = bundle.name;
+        out << QStringLiteral("HAProxy %1 for %2: %3\n")
+                   .arg(update.ok ? QStringLiteral("updated") : QStringLiteral("NOT updated"), escapeText(named), update.answer);
+    }
 }
 
 } // namespace

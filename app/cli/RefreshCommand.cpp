@@ -2,6 +2,7 @@
 
 #include "CliRemedy.h"
 #include "FindingRegistry.h"
+#include "OnlineCliOptions.h"
 #include "RefreshEngine.h"
 #include "StapleInstaller.h"
 #include "TextEscape.h"
@@ -52,10 +53,10 @@ void printPlan(const RefreshPlan& plan, bool dryRun, QTextStream& out)
         for (const Finding& f : line.findings) {
             if (f.severity == Severity::Info && line.severity == Severity::Info)
                 continue;
-            // The reason already quotes the finding that decided the outcome.
-            if (line.reason.contains(f.message.chopped(f.message.endsWith(QLatin1Char('.')) ? 1 : 0)))
-                continue;
-            out << QStringLiteral("    %1 %2: %3\n").arg(severityName(f.severity), f.code, escapeText(f.message));
+            // The reason already quotes the message of the finding that decided the outcome: then its title.
+            const QString message = f.message.chopped(f.message.endsWith(QLatin1Char('.')) ? 1 : 0);
+            const QString text = line.reason.contains(message) ? f.title : f.message;
+            out << QStringLiteral("    %1 %2: %3\n").arg(severityName(f.severity), f.code, escapeText(text));
         }
     }
     if (!plan.reloadCommand.isEmpty())
@@ -88,30 +89,6 @@ void printResult(const InstallResult& result, QTextStream& out)
                                                       escapeText(update.answer));
 }
 
-QJsonObject resultJson(const InstallResult& result)
-{
-    QJsonArray steps;
-    for (const StepResult& step : result.steps)
-        steps << QJsonObject{{QStringLiteral("bundleId"), step.bundleId},
-                             {QStringLiteral("outcome"), refreshOutcomeKey(step.outcome)},
-                             {QStringLiteral("done"), step.done},
-                             {QStringLiteral("message"), step.message}};
-    QJsonObject out{{QStringLiteral("ok"), result.ok()}, {QStringLiteral("steps"), steps}};
-    if (result.reload)
-        out.insert(QStringLiteral("reload"), QJsonObject{{QStringLiteral("command"), result.reload->command},
-                                                         {QStringLiteral("ran"), result.reload->ran},
-                                                         {QStringLiteral("exitStatus"), result.reload->exitStatus},
-                                                         {QStringLiteral("timedOut"), result.reload->timedOut},
-                                                         {QStringLiteral("output"), result.reload->output}});
-    QJsonArray haproxy;
-    for (const HaproxyUpdate& update : result.haproxy)
-        haproxy << QJsonObject{{QStringLiteral("bundleId"), update.bundleId}, {QStringLiteral("ok"), update.ok},
-                               {QStringLiteral("answer"), update.answer}};
-    if (!haproxy.isEmpty())
-        out.insert(QStringLiteral("haproxy"), haproxy);
-    return out;
-}
-
 } // namespace
 
 int RefreshCommand::run(const QStringList& arguments, CommandStreams& streams)
@@ -135,9 +112,6 @@ int RefreshCommand::run(const QStringList& arguments, CommandStreams& streams)
     const QCommandLineOption ifDue(QStringLiteral("if-due"),
                                    QStringLiteral("Only certificates whose staple is missing, for another certificate, bad, or "
                                                   "past its refresh point (half its window); for an hourly timer."));
-    const QCommandLineOption responder(QStringLiteral("responder"),
-                                       QStringLiteral("Ask this OCSP responder instead of the certificate's AIA OCSP URL."),
-                                       QStringLiteral("URL"));
     const QCommandLineOption staplePath(QStringLiteral("staple-path"),
                                         QStringLiteral("Write the staple to FILE (one certificate only)."), QStringLiteral("FILE"));
     const QCommandLineOption stapleName(QStringLiteral("staple-name"),
@@ -151,21 +125,10 @@ int RefreshCommand::run(const QStringList& arguments, CommandStreams& streams)
     const QCommandLineOption haproxySocket(QStringLiteral("haproxy-socket"),
                                            QStringLiteral("HAProxy runtime API socket: send each new staple with set ssl ocsp-response."),
                                            QStringLiteral("PATH"));
-    const QCommandLineOption timeout(QStringLiteral("timeout"),
-                                     QStringLiteral("Give up on a responder after SECONDS (default 30; connect at most 10)."),
-                                     QStringLiteral("SECONDS"));
-    const QCommandLineOption concurrency(QStringLiteral("concurrency"),
-                                         QStringLiteral("Requests in flight at once (default 16)."), QStringLiteral("N"));
-    const QCommandLineOption certIdHash(QStringLiteral("certid-hash"),
-                                        QStringLiteral("Hash of the request's CertID: sha1 (default, what every responder answers) or sha256."),
-                                        QStringLiteral("HASH"));
-    const QCommandLineOption ocspMethod(QStringLiteral("ocsp-method"),
-                                        QStringLiteral("get (RFC 5019, default when the request fits 255 bytes) or post."),
-                                        QStringLiteral("METHOD"));
-    const QCommandLineOption nonce(QStringLiteral("nonce"), QStringLiteral("Send a nonce and require it back (most responders ignore nonces)."));
     const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print the plan and the result as JSON (docs/json-schema.md)."));
-    parser.addOptions({dryRun, ifDue, responder, staplePath, stapleName, keepStale, reloadCommand, haproxySocket, timeout,
-                       concurrency, certIdHash, ocspMethod, nonce, json});
+    parser.addOptions({dryRun, ifDue, staplePath, stapleName, keepStale, reloadCommand, haproxySocket, json});
+    OnlineCliOptions online;
+    online.addOptions(parser);
     EvaluationOptions evaluation(QStringLiteral("Judge as of TIME instead of now (for tests and what-if runs)."));
     evaluation.addOptions(parser);
 
@@ -194,40 +157,9 @@ int RefreshCommand::run(const QStringList& arguments, CommandStreams& streams)
     if (options.stapleName.contains(QLatin1Char('/')) || options.stapleName == QLatin1String("..") ||
         options.stapleName == QLatin1String("."))
         return usageError(streams, QStringLiteral("--staple-name is a file name, not a path: '%1'").arg(options.stapleName));
-    if (parser.isSet(responder)) {
-        const QUrl url(parser.value(responder), QUrl::StrictMode);
-        if (!url.isValid() || url.scheme() != QLatin1String("http") || url.host().isEmpty())
-            return usageError(streams, QStringLiteral("--responder '%1' is not an http:// URL").arg(parser.value(responder)));
-        options.online.ocsp.responder = url;
-    }
-    if (parser.isSet(timeout)) {
-        bool ok = false;
-        const double seconds = parser.value(timeout).toDouble(&ok);
-        if (!ok || seconds <= 0 || seconds > 3600)
-            return usageError(streams, QStringLiteral("--timeout '%1' is not a number of seconds (0 < S ≤ 3600)").arg(parser.value(timeout)));
-        options.online.fetch.totalTimeoutMs = int(seconds * 1000);
-        options.online.fetch.connectTimeoutMs = std::min(options.online.fetch.connectTimeoutMs, options.online.fetch.totalTimeoutMs);
-    }
-    if (parser.isSet(concurrency)) {
-        bool ok = false;
-        const int n = parser.value(concurrency).toInt(&ok);
-        if (!ok || n < 1 || n > 256)
-            return usageError(streams, QStringLiteral("--concurrency '%1' is not a number from 1 to 256").arg(parser.value(concurrency)));
-        options.online.fetch.maxConcurrent = n;
-    }
-    if (parser.isSet(certIdHash)) {
-        const std::optional<QString> hash = parseCertIdHash(parser.value(certIdHash));
-        if (!hash)
-            return usageError(streams, QStringLiteral("--certid-hash '%1': use sha1 or sha256").arg(parser.value(certIdHash)));
-        options.online.ocsp.certIdHash = *hash;
-    }
-    if (parser.isSet(ocspMethod)) {
-        const std::optional<OcspRequestOptions::Method> method = parseOcspMethod(parser.value(ocspMethod));
-        if (!method)
-            return usageError(streams, QStringLiteral("--ocsp-method '%1': use get or post").arg(parser.value(ocspMethod)));
-        options.online.ocsp.method = *method;
-    }
-    options.online.ocsp.nonce = parser.isSet(nonce);
+    if (const QString problem = online.read(parser); !problem.isEmpty())
+        return usageError(streams, problem);
+    options.online = online.options;
 
     const std::shared_ptr<InspectionSession> session = InspectionSession::load(request);
     qsizetype current = 0;
@@ -251,7 +183,7 @@ int RefreshCommand::run(const QStringList& arguments, CommandStreams& streams)
         QJsonObject out = plan.toJson();
         out.insert(QStringLiteral("dryRun"), parser.isSet(dryRun));
         if (result)
-            out.insert(QStringLiteral("result"), resultJson(*result));
+            out.insert(QStringLiteral("result"), installResultToJson(*result));
         out.insert(QStringLiteral("exitCode"), status);
         streams.out << QString::fromUtf8(QJsonDocument(out).toJson(QJsonDocument::Indented));
     } else {
