@@ -11,6 +11,7 @@
 #include "TlsProbe.h"
 
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
 #include <QProcess>
@@ -189,7 +190,19 @@ void TestRefreshServers::nginxReloadServesTheNewStaple()
     QVERIFY(!installed.isEmpty());
     QVERIFY(installed != m_pki.olderLeafStaple);
     // The reload is asynchronous inside nginx (the master starts new workers): wait for them.
-    QTRY_COMPARE_WITH_TIMEOUT(probeServer(nginx.port).stapleDer, installed, 10000);
+    QByteArray served;
+    QElapsedTimer waited;
+    waited.start();
+    while ((served = probeServer(nginx.port).stapleDer) != installed && waited.elapsed() < 20000)
+        QTest::qWait(100);
+    QVERIFY2(served == installed,
+             qPrintable(
+                 QStringLiteral("nginx still serves %1 %2 ms after the reload; its log:\n%3")
+                     .arg(served == m_pki.olderLeafStaple ? QStringLiteral("the old staple")
+                          : served.isEmpty()              ? QStringLiteral("no staple")
+                                                          : QStringLiteral("another staple"))
+                     .arg(waited.elapsed())
+                     .arg(QString::fromLocal8Bit(readFile(dir + QStringLiteral("/error.log")).right(3000)))));
     QVERIFY(start.process->running());
 
     // `connect --compare` with the files: what the server sends is what is on disk, and healthy.
