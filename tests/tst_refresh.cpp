@@ -76,6 +76,7 @@ private slots:
     void certificateWithoutOcspUrlIsSkipped();
     void missingIssuerIsFetchedFromCaIssuers();
     void haproxyCrtFileGetsOcspBesideIt();
+    void haproxyCrtFileGivenAloneKeepsItsGoodStaple();
     void stapleNameWritesBesideCertificate();
     void noDestinationIsSkippedWithAHint();
     void smallClockSkewIsAccepted();
@@ -365,6 +366,20 @@ void TestRefresh::haproxyCrtFileGetsOcspBesideIt()
     QCOMPARE(onlyResponse(readFile(ocsp)).status, OcspCertStatus::Good);
     QCOMPARE(modeOf(ocsp), 0644u);
     QVERIFY2(!run.out.contains(QLatin1String("PRIVATE KEY")), qPrintable(run.out));
+}
+
+// Given only site.pem, HAProxy's site.pem.ocsp is its current staple: a good, newer one is kept.
+void TestRefresh::haproxyCrtFileGivenAloneKeepsItsGoodStaple()
+{
+    const QString crt = m_folder->write(QStringLiteral("haproxy/site.pem"),
+                                        m_leaf.certPem() + m_pki->keyPem(m_leaf) + m_pki->intermediate.certPem());
+    const QByteArray newer = stapleAbout(m_leaf, -0.5 / 24, 6);
+    const QString ocsp = m_folder->write(QStringLiteral("haproxy/site.pem.ocsp"), newer);
+
+    const CliRun run = refresh({crt});
+    QVERIFY2(run.exitCode == 0, qPrintable(run.all()));
+    QVERIFY2(run.out.contains(QStringLiteral(": kept current — ") + ocsp), qPrintable(run.out));
+    QCOMPARE(readFile(ocsp), newer);
 }
 
 void TestRefresh::stapleNameWritesBesideCertificate()

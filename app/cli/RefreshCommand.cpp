@@ -7,6 +7,7 @@
 #include "StapleInstaller.h"
 #include "TextEscape.h"
 
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 
@@ -140,6 +141,13 @@ int RefreshCommand::run(const QStringList& arguments, CommandStreams& streams)
     request.files.paths = parser.positionalArguments();
     if (request.files.paths.isEmpty())
         return usageError(streams, QStringLiteral("nothing to refresh: give the certificate files or folders"));
+    // HAProxy's convention: a crt file's staple is <crt>.ocsp beside it. Given only the crt file,
+    // its current staple is read too, so a good one is kept rather than fetched and sent again.
+    for (const QString& path : parser.positionalArguments()) {
+        const QString staple = path + QStringLiteral(".ocsp");
+        if (QFileInfo(path).isFile() && QFileInfo(staple).isFile() && !request.files.paths.contains(staple))
+            request.files.paths << staple;
+    }
     if (const QString problem = evaluation.read(parser, clock()); !problem.isEmpty())
         return usageError(streams, problem);
     request.caFiles = evaluation.caFiles;

@@ -145,8 +145,8 @@ QString problemTitle(const QList<Finding>& problems)
 
 QString eximHint(const QString& destination)
 {
-    return QStringLiteral(" Exim reads it per connection: with tls_ocsp_file = ${if exists{%1}{%1}} a missing file means no "
-                          "staple and handshakes succeed; with the plain path every STARTTLS handshake fails while the file is "
+    return QStringLiteral(" For Exim: with tls_ocsp_file = ${if exists{%1}{%1}} a missing file means no staple and "
+                          "handshakes succeed; with the plain path every STARTTLS handshake fails while the file is "
                           "missing (docs/refresh.md).")
         .arg(destination);
 }
