@@ -538,8 +538,8 @@ quint64 Workspace::applyRefresh(const RefreshPlan& plan)
             result.install = executeRefreshPlan(result.plan, {}, control.cancelFlag());
         } else {
             const PlanFile planFile = writePlanFile(result.plan);
-            const QString cli = cliOverride.isEmpty() ? findStaplescopeCli() : cliOverride;
-            const QString pkexec = pkexecOverride.isEmpty() ? findPkexec() : pkexecOverride;
+            const QString cli = cliOverride ? *cliOverride : findStaplescopeCli();
+            const QString pkexec = pkexecOverride ? *pkexecOverride : findPkexec();
             result.planFile = planFile.path;
             if (!planFile.error.isEmpty()) {
                 result.error = planFile.error;
@@ -553,7 +553,7 @@ quint64 Workspace::applyRefresh(const RefreshPlan& plan)
             } else {
                 // pkexec takes the program's absolute path; polkit's action matches it (exec.path).
                 const QStringList arguments{cli, QStringLiteral("apply"), planFile.path};
-                result.command = QStringList{pkexec, arguments}.join(QLatin1Char(' '));
+                result.command = (QStringList{pkexec} + arguments).join(QLatin1Char(' '));
                 result.run = runner(pkexec, arguments, control.cancelFlag());
                 const int status = result.run->exitCode;
                 if (!result.run->started || status == kPkexecNotAuthorized || status == kPkexecDismissed)
@@ -590,9 +590,10 @@ void Workspace::applyRefreshResult(const JobInfo& job, const RefreshApplyResult&
         if (history.size() > kReplacedStapleLanes)
             history.resize(kReplacedStapleLanes);
     }
-    emit refreshApplied(job, result);
-    // Evaluate what is on disk now, whatever happened: that is the truth to show.
+    // Evaluate what is on disk now, whatever happened: that is the truth to show. Started first,
+    // so observers of refreshApplied see the load running.
     reload();
+    emit refreshApplied(job, result);
 }
 
 InspectionReport Workspace::withReplacedStaples(InspectionReport report) const
@@ -613,10 +614,10 @@ void Workspace::setProcessRunner(ProcessRunner runner)
         m_processRunner = std::move(runner);
 }
 
-void Workspace::setPrivilegedTools(const QString& pkexecPath, const QString& cliPath)
+void Workspace::setPrivilegedTools(std::optional<QString> pkexecPath, std::optional<QString> cliPath)
 {
-    m_pkexecPath = pkexecPath;
-    m_cliPath = cliPath;
+    m_pkexecPath = std::move(pkexecPath);
+    m_cliPath = std::move(cliPath);
 }
 
 void Workspace::setWriteAccessCheck(WriteAccessCheck check)

@@ -220,10 +220,10 @@ public:
     }
     // The staples refreshes replaced for a bundle (Bundle::id), most recent first.
     QList<ReplacedStaple> replacedStaples(const QString& bundleId) const { return m_replacedStaples.value(bundleId); }
-    // Tests: how processes run (pkexec), where pkexec and staplescope-cli are (empty: searched,
-    // see PrivilegedApply.h), who may change a file.
+    // Tests: how processes run (pkexec), where pkexec and staplescope-cli are (nullopt: searched,
+    // see PrivilegedApply.h; empty: not installed), who may change a file.
     void setProcessRunner(ProcessRunner runner);
-    void setPrivilegedTools(const QString& pkexecPath, const QString& cliPath);
+    void setPrivilegedTools(std::optional<QString> pkexecPath, std::optional<QString> cliPath);
     void setWriteAccessCheck(WriteAccessCheck check);
 
 signals:
@@ -279,8 +279,8 @@ private:
 
     QHash<QString, QList<ReplacedStaple>> m_replacedStaples; // bundle id → most recent first
     ProcessRunner m_processRunner;
-    QString m_pkexecPath;
-    QString m_cliPath;
+    std::optional<QString> m_pkexecPath;
+    std::optional<QString> m_cliPath;
     WriteAccessCheck m_writeAccessCheck = userCanReplace;
 };
 
