@@ -1029,15 +1029,20 @@ void MainWindow::updateRefreshControls()
         why = tr("A staple refresh is running.");
     else if (!selected)
         why = tr("Select a bundle to refresh its staple.");
-    else if (!refreshPossible(selected->bundle, options))
-        why = tr("The certificate names no OCSP responder: its CA gives no OCSP URL (Let's Encrypt since 2025), so "
-                 "there is no staple to fetch; revocation is told by its CRL.");
-    else if (stapleDestination(selected->bundle, options).isEmpty())
-        why = selected->bundle.served
-                  ? tr("This bundle was received from a live server: open its files (certificate and staple) to refresh "
-                       "the staple there.")
-                  : tr("Staplescope does not know which file this bundle's staple goes to: open the certificate together "
-                       "with its staple file (or a HAProxy crt file).");
+    else if (!refreshPossible(selected->bundle, options) || stapleDestination(selected->bundle, options).isEmpty()) {
+        // Core said no; the words say which of its reasons applies.
+        if (selected->bundle.served)
+            why = tr("This bundle was received from a live server: open its files (certificate and staple) to refresh "
+                     "the staple there.");
+        else if (selected->bundle.isSuperseded())
+            why = tr("A newer certificate replaced this one: refresh the staple of the current certificate.");
+        else if (selected->bundle.leaf.ocspUrls().isEmpty())
+            why = tr("The certificate names no OCSP responder: its CA gives no OCSP URL (Let's Encrypt since 2025), so "
+                     "there is no staple to fetch; revocation is told by its CRL.");
+        else
+            why = tr("Staplescope does not know which file this bundle's staple goes to: open the certificate together "
+                     "with its staple file (or a HAProxy crt file).");
+    }
     const bool possible = why.isEmpty();
     const QString tip = possible ? tr("Fetch a fresh staple for %1 into %2; the plan is shown before anything changes")
                                        .arg(selected->bundle.leaf.commonName(),
@@ -1061,7 +1066,6 @@ bool MainWindow::refreshSelectedStaple()
     const QString bundleId = selectedBundleId();
     if (!m_refreshStapleAction->isEnabled() || bundleId.isEmpty())
         return false;
-    m_selectAfterEvaluation.clear();
     return m_workspace->planRefresh(m_workspace->refreshOptions(false, {bundleId})) != 0;
 }
 
