@@ -198,11 +198,12 @@ RefreshPlanDialog::RefreshPlanDialog(const RefreshPlan& plan, const QStringList&
                                  "line to run.")
                                   .arg(shown.join(QStringLiteral(", "))));
     }
-    m_privileged->setVisible(!m_privileged->text().isEmpty());
+    const bool asAdministrator = !m_privileged->text().isEmpty();
+    m_privileged->setVisible(asAdministrator);
     layout->addWidget(m_privileged);
 
     auto* buttons = new QDialogButtonBox(this);
-    m_apply = buttons->addButton(m_privileged->isVisible() ? tr("&Apply as Administrator…") : tr("&Apply"),
+    m_apply = buttons->addButton(asAdministrator ? tr("&Apply as Administrator…") : tr("&Apply"),
                                  QDialogButtonBox::AcceptRole);
     m_apply->setObjectName(QStringLiteral("applyRefreshButton"));
     m_apply->setEnabled(changes > 0);
