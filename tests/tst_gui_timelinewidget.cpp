@@ -172,7 +172,12 @@ private slots:
         QVERIFY(!bar.isNull());
         const QColor painted = pixelAt(image, QPointF(bar.left() + bar.width() * 0.85, bar.top() + bar.height() * 0.3),
                                        image.devicePixelRatio());
-        QCOMPARE(painted.name(), m_widget->palette().color(QPalette::Mid).name());
+        // Neutral grey, not the state's green (a pixel may differ by rounding in the blend).
+        const QColor grey = m_widget->palette().color(QPalette::Mid);
+        QVERIFY2(qAbs(painted.red() - grey.red()) <= 3 && qAbs(painted.green() - grey.green()) <= 3 &&
+                     qAbs(painted.blue() - grey.blue()) <= 3,
+                 qPrintable(painted.name() + QStringLiteral(" vs ") + grey.name()));
+        QVERIFY(painted.name() != laneStateColor(LaneState::Ok, m_widget->palette()).name());
     }
 
     void rendersLanesWhereTheModelSays()
