@@ -2,6 +2,7 @@
 
 #include "Certificate.h" // formatTime
 #include "GuiRemedy.h"
+#include "TextEscape.h"
 #include "UiStyle.h"
 
 #include <QDialogButtonBox>
@@ -9,6 +10,8 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QPushButton>
+#include <QSplitter>
+#include <QTextBrowser>
 #include <QTreeWidget>
 #include <QVBoxLayout>
 
@@ -47,18 +50,27 @@ QString fileAction(const BundleRefresh& bundle)
     return {};
 }
 
+// The list's short form: where each window ends; the details give both windows in full.
+QString windowEnd(const StapleWindow& window)
+{
+    if (window.isNull())
+        return RefreshPlanDialog::tr("no staple");
+    return window.nextUpdate.isValid() ? RefreshPlanDialog::tr("ends ") + formatTime(window.nextUpdate)
+                                       : RefreshPlanDialog::tr("no nextUpdate");
+}
+
 QString windowChange(const BundleRefresh& bundle)
 {
-    const QString before = stapleWindowText(bundle.current);
+    const QString before = windowEnd(bundle.current);
     switch (bundle.outcome) {
-    case RefreshOutcome::Install: return before + QStringLiteral("  →  ") + stapleWindowText(bundle.fetched);
+    case RefreshOutcome::Install: return before + QStringLiteral("  →  ") + windowEnd(bundle.fetched);
     case RefreshOutcome::MoveStaleAside: return before + QStringLiteral("  →  ") + RefreshPlanDialog::tr("no staple");
     case RefreshOutcome::KeepCurrent:
     case RefreshOutcome::NotDue:
     case RefreshOutcome::Skipped:
     case RefreshOutcome::Failed: break;
     }
-    return before;
+    return before + RefreshPlanDialog::tr(" (unchanged)");
 }
 
 QTreeWidgetItem* findingItem(const Finding& finding, const QPalette& palette)
@@ -68,7 +80,7 @@ QTreeWidgetItem* findingItem(const Finding& finding, const QPalette& palette)
     item->setText(RefreshPlanDialog::OutcomeColumn, severityLabel(finding.severity));
     item->setIcon(RefreshPlanDialog::OutcomeColumn, severityIcon(finding.severity));
     item->setForeground(RefreshPlanDialog::OutcomeColumn, severityColor(finding.severity, palette));
-    item->setText(RefreshPlanDialog::ReasonColumn, finding.message);
+    item->setText(RefreshPlanDialog::FileColumn, finding.message);
     QString tip = finding.title + QStringLiteral(" (") + finding.code + QStringLiteral(")\n") + finding.message;
     if (!finding.fix.isEmpty())
         tip += QStringLiteral("\n") + RefreshPlanDialog::tr("Fix: ") + finding.fix;
@@ -106,25 +118,30 @@ RefreshPlanDialog::RefreshPlanDialog(const RefreshPlan& plan, const QStringList&
     m_summary = new QLabel(this);
     m_summary->setTextFormat(Qt::PlainText);
     m_summary->setWordWrap(true);
-    m_summary->setText(
-        changes > 0 ? tr("Judged at %1. %n staple file(s) will change when you press Apply; nothing has changed yet.", nullptr, changes)
-                          .arg(formatTime(plan.madeAt))
-                    : tr("Judged at %1. Nothing needs to change.").arg(formatTime(plan.madeAt)));
+    const QString when = formatTime(plan.madeAt);
+    if (changes == 0)
+        m_summary->setText(tr("Judged at %1. Nothing needs to change.").arg(when));
+    else if (changes == 1)
+        m_summary->setText(tr("Judged at %1. One staple file will change when you press Apply; nothing has changed yet.").arg(when));
+    else
+        m_summary->setText(tr("Judged at %1. %2 staple files will change when you press Apply; nothing has changed yet.")
+                               .arg(when, QString::number(changes)));
     layout->addWidget(m_summary);
 
     m_list = new QTreeWidget(this);
     m_list->setObjectName(QStringLiteral("refreshPlanList"));
     m_list->setColumnCount(ColumnCount);
-    m_list->setHeaderLabels({tr("Bundle"), tr("Outcome"), tr("File"), tr("Staple window: now → after"), tr("Why")});
+    m_list->setHeaderLabels({tr("Bundle"), tr("Outcome"), tr("File"), tr("Staple: now → after")});
     m_list->setRootIsDecorated(true);
     m_list->setUniformRowHeights(true);
     m_list->setAlternatingRowColors(true);
     m_list->setAccessibleName(tr("What the refresh does, per bundle"));
     const QPalette pal = palette();
-    for (const BundleRefresh& bundle : plan.bundles) {
+    for (qsizetype index = 0; index < plan.bundles.size(); ++index) {
+        const BundleRefresh& bundle = plan.bundles[index];
         auto* item = new QTreeWidgetItem(m_list);
         item->setText(BundleColumn, bundle.name);
-        item->setData(BundleColumn, Qt::UserRole, bundle.bundleId);
+        item->setData(BundleColumn, Qt::UserRole, int(index));
         item->setText(OutcomeColumn, outcomeLabel(bundle.outcome));
         item->setIcon(OutcomeColumn, severityIcon(bundle.severity, bundle.severity == Severity::Info));
         if (bundle.severity != Severity::Info)
@@ -136,21 +153,8 @@ RefreshPlanDialog::RefreshPlanDialog(const RefreshPlan& plan, const QStringList&
         }
         item->setText(FileColumn, fileAction(bundle));
         item->setText(WindowColumn, windowChange(bundle));
-        item->setText(ReasonColumn, bundle.reason);
-        QString tip = bundle.name + QStringLiteral("\n") + tr("Serial: ") + bundle.serial + QStringLiteral("\n") +
-                      tr("Certificate: ") + QDir::toNativeSeparators(bundle.certificatePath);
-        if (!bundle.responder.isEmpty())
-            tip += QStringLiteral("\n") + tr("Responder: ") + bundle.responder;
-        tip += QStringLiteral("\n\n") + bundle.reason;
-        if (bundle.exim && bundle.outcome == RefreshOutcome::MoveStaleAside)
-            tip += QStringLiteral("\n\n") + tr("Exim fails every handshake when tls_ocsp_file names a missing file; "
-                                               "write it as ${if exists{FILE}{FILE}} (docs/refresh.md).");
-        if (bundle.mustStaple && bundle.outcome != RefreshOutcome::Install && bundle.outcome != RefreshOutcome::KeepCurrent &&
-            bundle.outcome != RefreshOutcome::NotDue)
-            tip += QStringLiteral("\n\n") + tr("The certificate requires a staple (must-staple): clients fail until a "
-                                               "response can be fetched.");
         for (int c = 0; c < ColumnCount; ++c)
-            item->setToolTip(c, plainToolTip(tip));
+            item->setToolTip(c, plainToolTip(bundle.reason));
         for (const Finding& finding : bundle.findings)
             item->addChild(findingItem(finding, pal));
     }
@@ -162,11 +166,32 @@ RefreshPlanDialog::RefreshPlanDialog(const RefreshPlan& plan, const QStringList&
             inputs->addChild(findingItem(finding, pal));
     }
     m_list->header()->setStretchLastSection(true);
-    for (int c = 0; c < ReasonColumn; ++c)
+    for (int c = 0; c < WindowColumn; ++c)
         m_list->resizeColumnToContents(c);
-    m_list->setColumnWidth(FileColumn, qMin(m_list->columnWidth(FileColumn), 380));
-    m_list->setColumnWidth(WindowColumn, qMin(m_list->columnWidth(WindowColumn), 520));
-    layout->addWidget(m_list, 1);
+    m_list->setColumnWidth(BundleColumn, qMin(m_list->columnWidth(BundleColumn), 260));
+    m_list->setColumnWidth(FileColumn, qMin(m_list->columnWidth(FileColumn), 420));
+
+    // The selected bundle in full: why, both windows, the responder, its findings.
+    m_details = new QTextBrowser(this);
+    m_details->setObjectName(QStringLiteral("refreshPlanDetails"));
+    m_details->setOpenLinks(false);
+    m_details->setAccessibleName(tr("The selected bundle: why, the staple windows, findings"));
+    auto* split = new QSplitter(Qt::Vertical, this);
+    split->setChildrenCollapsible(false);
+    split->addWidget(m_list);
+    split->addWidget(m_details);
+    split->setStretchFactor(0, 2);
+    split->setStretchFactor(1, 3);
+    layout->addWidget(split, 1);
+    connect(m_list, &QTreeWidget::currentItemChanged, this, [this](QTreeWidgetItem* current) {
+        while (current && current->parent())
+            current = current->parent(); // a finding row shows its bundle
+        showDetails(current ? current->data(BundleColumn, Qt::UserRole).toInt() : -1);
+    });
+    if (m_list->topLevelItemCount() > 0)
+        m_list->setCurrentItem(m_list->topLevelItem(0));
+    else
+        showDetails(-1);
 
     // After the change: what tells the servers. Both are only run when a file changes.
     QStringList after;
@@ -218,12 +243,59 @@ RefreshPlanDialog::RefreshPlanDialog(const RefreshPlan& plan, const QStringList&
     connect(buttons, &QDialogButtonBox::accepted, this, &QDialog::accept);
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
     layout->addWidget(buttons);
-    resize(1100, 440);
+    resize(1040, 560);
 }
 
 QString RefreshPlanDialog::afterText() const
 {
     return m_after->text();
+}
+
+QString RefreshPlanDialog::detailsText() const
+{
+    return m_details->toPlainText();
+}
+
+void RefreshPlanDialog::showDetails(int bundleIndex)
+{
+    if (bundleIndex < 0 || bundleIndex >= m_plan.bundles.size()) {
+        m_details->setHtml(m_plan.inputFindings.isEmpty() ? tr("<p>No bundle to refresh.</p>")
+                                                          : tr("<p>Problems with the input files: see the list.</p>"));
+        return;
+    }
+    const BundleRefresh& b = m_plan.bundles[bundleIndex];
+    // Everything here is outside text (names, paths, URLs, core's sentences quoting them): escaped.
+    auto row = [](const QString& label, const QString& value) {
+        return QStringLiteral("<tr><td style='padding-right:12px'><b>%1</b></td><td>%2</td></tr>").arg(label, escapeHtml(value));
+    };
+    QString html = QStringLiteral("<p><b>%1</b> — %2</p>").arg(escapeHtml(b.name), escapeHtml(outcomeLabel(b.outcome)));
+    html += QStringLiteral("<p>%1</p>").arg(escapeHtml(b.reason));
+    html += QStringLiteral("<table>");
+    html += row(tr("File"), b.destination.isEmpty() ? tr("none known") : fileAction(b));
+    html += row(tr("Staple now"), stapleWindowText(b.current));
+    if (!b.fetched.isNull() || b.outcome == RefreshOutcome::Install)
+        html += row(tr("Fetched"), stapleWindowText(b.fetched));
+    html += row(tr("Certificate"), QDir::toNativeSeparators(b.certificatePath) + tr(", serial ") + b.serial);
+    if (!b.responder.isEmpty())
+        html += row(tr("Responder"), b.responder);
+    html += QStringLiteral("</table>");
+    if (b.exim && b.outcome == RefreshOutcome::MoveStaleAside)
+        html += QStringLiteral("<p>%1</p>").arg(escapeHtml(
+            tr("Exim fails every handshake when tls_ocsp_file names a missing file; write it as "
+               "${if exists{FILE}{FILE}} so no file means no stapling (docs/refresh.md).")));
+    if (b.mustStaple && b.outcome != RefreshOutcome::Install && b.outcome != RefreshOutcome::KeepCurrent &&
+        b.outcome != RefreshOutcome::NotDue)
+        html += QStringLiteral("<p>%1</p>").arg(escapeHtml(
+            tr("The certificate demands a staple (must-staple): clients fail until a response can be fetched.")));
+    if (!b.findings.isEmpty()) {
+        html += QStringLiteral("<p><b>%1</b></p><ul>").arg(tr("Findings"));
+        for (const Finding& f : b.findings)
+            html += QStringLiteral("<li><b style='color:%1'>%2</b> %3 <tt>%4</tt><br>%5</li>")
+                        .arg(severityColor(f.severity, palette()).name(), severityLabel(f.severity), escapeHtml(f.title),
+                             escapeHtml(f.code), escapeHtml(f.message));
+        html += QStringLiteral("</ul>");
+    }
+    m_details->setHtml(html);
 }
 
 } // namespace staplescope::ui

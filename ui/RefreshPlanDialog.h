@@ -10,6 +10,7 @@
 
 class QLabel;
 class QPushButton;
+class QTextBrowser;
 class QTreeWidget;
 
 namespace staplescope::ui {
@@ -17,7 +18,7 @@ namespace staplescope::ui {
 class RefreshPlanDialog : public QDialog {
     Q_OBJECT
 public:
-    enum Column { BundleColumn, OutcomeColumn, FileColumn, WindowColumn, ReasonColumn, ColumnCount };
+    enum Column { BundleColumn, OutcomeColumn, FileColumn, WindowColumn, ColumnCount };
 
     // `privilegedFiles`: the destinations the user cannot change (Apply goes through pkexec).
     RefreshPlanDialog(const RefreshPlan& plan, const QStringList& privilegedFiles, QWidget* parent = nullptr);
@@ -28,10 +29,15 @@ public:
     QPushButton* cancelButton() const { return m_cancel; }
     // The "after the change" lines (reload command, HAProxy socket) as shown, for tests.
     QString afterText() const;
+    // What the details below the list say about the selected bundle (its reason, windows, findings).
+    QString detailsText() const;
 
 private:
     RefreshPlan m_plan;
+    void showDetails(int bundleIndex);
+
     QTreeWidget* m_list = nullptr;
+    QTextBrowser* m_details = nullptr;
     QLabel* m_summary = nullptr;
     QLabel* m_after = nullptr;
     QLabel* m_privileged = nullptr;
@@ -39,7 +45,7 @@ private:
     QPushButton* m_cancel = nullptr;
 };
 
-// "good · 2026-12-01 08:00 → 2026-12-08 08:00 UTC (for serial 0A:…)"; "none" for a null window.
+// "good · 2026-12-01 08:00:00 UTC → 2026-12-08 08:00:00 UTC (serial 0A:…)"; "none" for a null window.
 QString stapleWindowText(const StapleWindow& window);
 
 } // namespace staplescope::ui

@@ -14,13 +14,22 @@
 
 namespace staplescope::ui {
 
+namespace {
+
+QString stapleFiles(qsizetype count)
+{
+    return count == 1 ? RefreshResultDialog::tr("one staple file") : RefreshResultDialog::tr("%1 staple files").arg(count);
+}
+
+} // namespace
+
 QString refreshResultHeadline(const RefreshApplyResult& result)
 {
-    const int changed = int(result.changedFiles.size());
+    const QString changed = stapleFiles(result.changedFiles.size());
     if (!result.error.isEmpty())
         return RefreshResultDialog::tr("The plan was not applied: ") + result.error;
     if (result.cancelled)
-        return RefreshResultDialog::tr("Cancelled; %n staple file(s) had changed by then.", nullptr, changed);
+        return RefreshResultDialog::tr("Cancelled; %1 changed by then.").arg(changed);
     if (result.privileged() && !result.sudoLine.isEmpty()) {
         if (result.command.isEmpty())
             return RefreshResultDialog::tr("pkexec is not installed: run the line below in a terminal to apply the plan "
@@ -32,8 +41,8 @@ QString refreshResultHeadline(const RefreshApplyResult& result)
                                        "run the line below in a terminal to apply the plan.");
     }
     if (result.ok())
-        return RefreshResultDialog::tr("Done: %n staple file(s) changed.", nullptr, changed);
-    return RefreshResultDialog::tr("Applied with problems: %n staple file(s) changed; see below.", nullptr, changed);
+        return RefreshResultDialog::tr("Done: %1 changed.").arg(changed);
+    return RefreshResultDialog::tr("Applied with problems: %1 changed; see below.").arg(changed);
 }
 
 QString refreshResultDetails(const RefreshApplyResult& result)

@@ -498,10 +498,8 @@ quint64 Workspace::planRefresh(const RefreshOptions& options)
     const QDateTime at = m_clock->now();
     Job job;
     job.kind = JobKind::PlanRefresh;
-    job.title = options.bundleIds.size() == 1 ? tr("one bundle")
-                                              : tr("%n bundle(s)", nullptr, int(options.bundleIds.isEmpty()
-                                                                                    ? m_session->bundles().size()
-                                                                                    : options.bundleIds.size()));
+    const qsizetype bundles = options.bundleIds.isEmpty() ? m_session->bundles().size() : options.bundleIds.size();
+    job.title = bundles == 1 ? tr("one bundle") : tr("%1 bundles").arg(bundles);
     const QString title = job.title;
     job.work = [this, session = m_session, options, at, title](JobControl& control) {
         RefreshPlan plan = staplescope::planRefresh(*session, options, at, control.cancelFlag(),
@@ -522,12 +520,10 @@ quint64 Workspace::applyRefresh(const RefreshPlan& plan)
 
     Job job;
     job.kind = JobKind::ApplyRefresh;
-    job.title = prepared.privileged() ? tr("as administrator") : tr("%n staple file(s)", nullptr, [&plan] {
-        int files = 0;
-        for (const BundleRefresh& b : plan.bundles)
-            files += b.changesFiles() ? 1 : 0;
-        return files;
-    }());
+    int files = 0;
+    for (const BundleRefresh& b : plan.bundles)
+        files += b.changesFiles() ? 1 : 0;
+    job.title = prepared.privileged() ? tr("as administrator") : files == 1 ? tr("one staple file") : tr("%1 staple files").arg(files);
     // What was done before a cancel is on disk: the result is shown and the files read again.
     job.applyWhenCancelled = true;
     const QString title = job.title;
