@@ -11,6 +11,7 @@
 #include "MainWindow.h"
 #include "RefreshPlanDialog.h"
 #include "RefreshResultDialog.h"
+#include "SettingsDialog.h"
 #include "TestClock.h"
 #include "TestPki.h"
 #include "TestResponder.h"
@@ -22,6 +23,7 @@
 #include <QFileInfo>
 #include <QJsonDocument>
 #include <QLabel>
+#include <QLineEdit>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -512,8 +514,20 @@ void TestGuiRefresh::settingsReachThePlan()
     stale.thisUpdate = daysFrom(m_pki.now(), -10);
     stale.nextUpdate = daysFrom(m_pki.now(), -3);
     writeFolder(m_pki.staple(stale, &m_leaf));
-    m_window->settings().setRefreshReloadCommand(QStringLiteral("true reload-for-test"));
-    m_window->settings().setHaproxySocket(m_dir.filePath(QStringLiteral("haproxy.sock")));
+    {
+        // File ▸ Settings…: the two fields, written to AppSettings when accepted.
+        SettingsDialog settings(m_window->settings(), m_window.get());
+        auto* reload = settings.findChild<QLineEdit*>(QStringLiteral("reloadCommandEdit"));
+        auto* socket = settings.findChild<QLineEdit*>(QStringLiteral("haproxySocketEdit"));
+        QVERIFY(reload && socket);
+        QVERIFY(reload->text().isEmpty());
+        reload->setText(QStringLiteral("  true reload-for-test "));
+        socket->setText(m_dir.filePath(QStringLiteral("haproxy.sock")));
+        settings.show();
+        saveShot(&settings, QStringLiteral("settings.png"));
+        settings.accept();
+    }
+    QCOMPARE(m_window->settings().refreshReloadCommand(), QStringLiteral("true reload-for-test"));
     loadFolder();
     const RefreshOptions options = m_window->workspace()->refreshOptions(true);
     QVERIFY(options.ifDue);
