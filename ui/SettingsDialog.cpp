@@ -86,7 +86,11 @@ SettingsDialog::SettingsDialog(AppSettings& settings, QWidget* parent) : QDialog
     auto* browseSocket = new QPushButton(tr("&Browse…"), refreshBox);
     socketRow->addWidget(m_haproxySocket, 1);
     socketRow->addWidget(browseSocket);
-    refreshForm->addRow(tr("&HAProxy runtime API socket:"), socketRow);
+    m_haproxySocket->setMinimumWidth(fontMetrics().horizontalAdvance(QStringLiteral("/run/haproxy/admin.sock")) * 3 / 2);
+    // A row of widgets gets no buddy by itself: the label is made here so Alt+H reaches the field.
+    auto* socketLabel = new QLabel(tr("&HAProxy runtime API socket:"), refreshBox);
+    socketLabel->setBuddy(m_haproxySocket);
+    refreshForm->addRow(socketLabel, socketRow);
     layout->addWidget(refreshBox);
     connect(browseSocket, &QPushButton::clicked, this, [this] {
         const QString socket = QFileDialog::getOpenFileName(this, tr("HAProxy runtime API socket"), QStringLiteral("/run/haproxy"),
