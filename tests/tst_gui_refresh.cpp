@@ -114,6 +114,8 @@ private slots:
     void unwritableDestinationGoesToPkexecOrSudo_data();
     void unwritableDestinationGoesToPkexecOrSudo();
     void settingsReachThePlan();
+    void processRunnerReportsWhatRan();
+    void sudoLineQuotesForTheShell();
 
 private:
     // Writes the bundle folder: the responder's leaf with the intermediate, and `staple`.
@@ -547,6 +549,45 @@ void TestGuiRefresh::settingsReachThePlan()
     QCOMPARE(dialog->plan().bundles.size(), 1);
     QCOMPARE(dialog->plan().bundles.first().outcome, RefreshOutcome::Install); // expired: due
     dialog->reject();
+}
+
+void TestGuiRefresh::processRunnerReportsWhatRan()
+{
+    // The runner pkexec goes through, with a shell standing in for it.
+    const ProcessRun done = runProcess(QStringLiteral("/bin/sh"),
+                                       {QStringLiteral("-c"), QStringLiteral("printf 'applied\\033[31m\\n'; echo oops >&2; exit 2")},
+                                       nullptr, 10000);
+    QVERIFY(done.started);
+    QCOMPARE(done.exitCode, 2);
+    QVERIFY2(done.output.contains(QStringLiteral("applied\\x1b[31m")), qPrintable(done.output)); // no raw escape
+    QVERIFY(done.output.contains(QStringLiteral("oops")));
+    QVERIFY(done.error.isEmpty());
+
+    const ProcessRun missing = runProcess(m_dir.filePath(QStringLiteral("no-such-program")), {}, nullptr, 10000);
+    QVERIFY(!missing.started);
+    QCOMPARE(missing.exitCode, -1);
+    QVERIFY(!missing.error.isEmpty());
+
+    // Cancel stops a process that would wait long (pkexec waiting for a password).
+    std::atomic<bool> cancel{true};
+    const ProcessRun cancelled = runProcess(QStringLiteral("/bin/sleep"), {QStringLiteral("60")}, &cancel, 120000);
+    QVERIFY(cancelled.started);
+    QVERIFY(cancelled.cancelled);
+    QCOMPARE(cancelled.exitCode, -1);
+
+    const ProcessRun slow = runProcess(QStringLiteral("/bin/sleep"), {QStringLiteral("60")}, nullptr, 300);
+    QVERIFY(slow.timedOut);
+    QCOMPARE(slow.exitCode, -1);
+    QVERIFY(!slow.error.isEmpty());
+}
+
+void TestGuiRefresh::sudoLineQuotesForTheShell()
+{
+    QCOMPARE(sudoApplyLine(QStringLiteral("/usr/bin/staplescope-cli"), QStringLiteral("/tmp/staplescope-plan-ab12.json")),
+             QStringLiteral("sudo /usr/bin/staplescope-cli apply /tmp/staplescope-plan-ab12.json"));
+    QCOMPARE(sudoApplyLine(QStringLiteral("/opt/my tools/staplescope-cli"), QStringLiteral("/tmp/it's.json")),
+             QStringLiteral("sudo '/opt/my tools/staplescope-cli' apply '/tmp/it'\\''s.json'"));
+    QCOMPARE(shellQuoted(QStringLiteral("$(reboot)")), QStringLiteral("'$(reboot)'"));
 }
 
 QTEST_MAIN(TestGuiRefresh)
