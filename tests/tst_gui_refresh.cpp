@@ -236,7 +236,8 @@ void TestGuiRefresh::refreshReplacesTheStaleStaple()
     saveShot(dialog, QStringLiteral("refresh-plan-%1.png").arg(previousCertificate ? QStringLiteral("previous") : QStringLiteral("expired")));
     // The plan: install the fetched staple over the stale one; the dialog says which file.
     QCOMPARE(dialog->plan().bundles.size(), 1);
-    const BundleRefresh& planned = dialog->plan().bundles.first();
+    // A copy: the dialog deletes itself once closed.
+    const BundleRefresh planned = dialog->plan().bundles.first();
     QCOMPARE(planned.outcome, RefreshOutcome::Install);
     QCOMPARE(QFileInfo(planned.destination).canonicalFilePath(), QFileInfo(m_stapleFile).canonicalFilePath());
     QCOMPARE(dialog->list()->topLevelItemCount(), 1);
@@ -390,10 +391,12 @@ void TestGuiRefresh::unwritableDestinationGoesToPkexecOrSudo_data()
     QTest::addColumn<int>("pkexecStatus");
     QTest::addColumn<bool>("expectSudoLine");
     QTest::addColumn<bool>("planFileKept");
-    QTest::newRow("polkit unavailable (pkexec 127)") << true << 127 << true << true;
-    QTest::newRow("password dialog dismissed (pkexec 126)") << true << 126 << true << true;
-    QTest::newRow("applied as administrator") << true << 0 << false << false;
-    QTest::newRow("pkexec not installed") << false << -1 << true << true;
+    QTest::addColumn<bool>("runTheCli"); // the runner runs the real `staplescope-cli apply` as pkexec would
+    QTest::newRow("polkit unavailable (pkexec 127)") << true << 127 << true << true << false;
+    QTest::newRow("password dialog dismissed (pkexec 126)") << true << 126 << true << true << false;
+    QTest::newRow("pkexec succeeded") << true << 0 << false << false << false;
+    QTest::newRow("pkexec not installed") << false << -1 << true << true << false;
+    QTest::newRow("staplescope-cli apply as administrator") << true << 0 << false << false << true;
 }
 
 void TestGuiRefresh::unwritableDestinationGoesToPkexecOrSudo()
@@ -402,6 +405,10 @@ void TestGuiRefresh::unwritableDestinationGoesToPkexecOrSudo()
     QFETCH(int, pkexecStatus);
     QFETCH(bool, expectSudoLine);
     QFETCH(bool, planFileKept);
+    QFETCH(bool, runTheCli);
+    const QString realCli = qEnvironmentVariable("STAPLESCOPE_CLI");
+    if (runTheCli && !QFileInfo(realCli).isExecutable())
+        QSKIP("STAPLESCOPE_CLI does not name staplescope-cli (ctest sets it)");
 
     OcspSpec stale = m_pki.goodStapleSpec();
     stale.thisUpdate = daysFrom(m_pki.now(), -10);
@@ -418,12 +425,13 @@ void TestGuiRefresh::unwritableDestinationGoesToPkexecOrSudo()
         const QFileInfo parent(QFileInfo(path).absolutePath());
         return userCanReplace(path) && parent.permissions().testFlag(QFileDevice::WriteOwner);
     });
-    const QString cli = QStringLiteral("/usr/bin/staplescope-cli");
+    const QString cli = runTheCli ? realCli : QStringLiteral("/usr/bin/staplescope-cli");
     const QString pkexec = QStringLiteral("/usr/bin/pkexec");
     m_window->workspace()->setPrivilegedTools(pkexecInstalled ? pkexec : QString(), cli);
     auto recorded = std::make_shared<RecordedRun>();
     m_window->workspace()->setProcessRunner(
-        [recorded, pkexecStatus](const QString& program, const QStringList& arguments, const std::atomic<bool>*) {
+        [recorded, pkexecStatus, runTheCli, folder](const QString& program, const QStringList& arguments,
+                                                    const std::atomic<bool>* cancel) {
             const std::lock_guard lock(recorded->mutex);
             ++recorded->calls;
             recorded->program = program;
@@ -432,6 +440,11 @@ void TestGuiRefresh::unwritableDestinationGoesToPkexecOrSudo()
             recorded->planFileExisted = QFileInfo::exists(planFile);
             recorded->planFilePermissions = QFileInfo(planFile).permissions();
             recorded->planJson = readFile(planFile);
+            if (runTheCli) {
+                // What pkexec does once authorized: the program, as root, who may write the folder.
+                QFile::setPermissions(folder, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
+                return runProcess(arguments.value(0), arguments.mid(1), cancel, 60000);
+            }
             ProcessRun run;
             run.started = true;
             run.exitCode = pkexecStatus;
@@ -448,6 +461,7 @@ void TestGuiRefresh::unwritableDestinationGoesToPkexecOrSudo()
     QVERIFY(privilegedLabel->text().contains(QStringLiteral("ocsp.der")));
     QVERIFY(dialog->applyButton()->text().contains(QStringLiteral("Administrator")));
     saveShot(dialog, QStringLiteral("refresh-plan-privileged.png"));
+    const RefreshPlan shownPlan = dialog->plan(); // the dialog deletes itself once closed
 
     std::optional<RefreshApplyResult> applied;
     connect(m_window->workspace(), &Workspace::refreshApplied, this,
@@ -475,8 +489,8 @@ void TestGuiRefresh::unwritableDestinationGoesToPkexecOrSudo()
         QVERIFY2(plan, qPrintable(error));
         QCOMPARE(plan->bundles.size(), 1);
         QCOMPARE(plan->bundles.first().outcome, RefreshOutcome::Install);
-        QCOMPARE(plan->bundles.first().destination, dialog->plan().bundles.first().destination);
-        QCOMPARE(plan->bundles.first().newStapleDer, dialog->plan().bundles.first().newStapleDer);
+        QCOMPARE(plan->bundles.first().destination, shownPlan.bundles.first().destination);
+        QCOMPARE(plan->bundles.first().newStapleDer, shownPlan.bundles.first().newStapleDer);
     } else {
         QCOMPARE(recorded->calls, 0);
         QVERIFY(applied->command.isEmpty());
@@ -501,6 +515,15 @@ void TestGuiRefresh::unwritableDestinationGoesToPkexecOrSudo()
     } else {
         QVERIFY(applied->sudoLine.isEmpty());
         QVERIFY(applied->ok());
+    }
+    if (runTheCli) {
+        // staplescope-cli apply wrote the plan's staple; the window read it back and keeps the old one as history.
+        QVERIFY2(applied->run && applied->run->exitCode == 0, qPrintable(applied->run ? applied->run->output : QString()));
+        QCOMPARE(readFile(m_stapleFile), shownPlan.bundles.first().newStapleDer);
+        QCOMPARE(applied->changedFiles, QStringList{shownPlan.bundles.first().destination});
+        QVERIFY(laneOf(m_window->timeline()->timeline(), LaneKind::ReplacedStaple));
+        QVERIFY(!codesOf(m_window->report().bundles.first().findings).contains(QStringLiteral("STAPLE_EXPIRED")));
+        return;
     }
     // This test's runner changed nothing: the staple is the old one and nothing is history.
     QCOMPARE(readFile(m_stapleFile), oldStaple);
