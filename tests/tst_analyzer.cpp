@@ -6,7 +6,9 @@
 #include "FindingRegistry.h"
 #include "Inspection.h"
 #include "Loader.h"
+#include "OnlineCheck.h"
 #include "TestPki.h"
+#include "TestResponder.h"
 
 #include <QDir>
 #include <QDirIterator>
@@ -265,7 +267,50 @@ QString describe(const InspectionReport& report)
 
 void dumpExample(const Finding& f, const QString& tempDir)
 {
-    test::dumpExample(f, tempDir, QStringLiteral("/srv/tls"), QString::fromLatin1(QTest::currentDataTag()));
+    // Online rows ask the loopback responder on a free port; the docs show it as a CA's host.
+    static const QRegularExpression loopbackUrl(QStringLiteral("http://127\\.0\\.0\\.1:\\d+"));
+    static const QRegularExpression loopbackHost(QStringLiteral("127\\.0\\.0\\.1:\\d+"));
+    Finding shown = f;
+    for (QString* text : {&shown.subject, &shown.message, &shown.fix}) {
+        text->replace(loopbackUrl, QStringLiteral("http://ca.example.test"));
+        text->replace(loopbackHost, QStringLiteral("ca.example.test:80"));
+    }
+    test::dumpExample(shown, tempDir, QStringLiteral("/srv/tls"), QString::fromLatin1(QTest::currentDataTag()));
+}
+
+// `inspect --online` against a loopback responder (tests/support/TestResponder): `prepare` sets the
+// responder up and issues the leaf (its URLs point at the responder); the site holds that leaf,
+// its key, the chain unless `withChain` is false, and a good staple when the leaf names a responder.
+using OnlinePrepare = std::function<IssuedCert(Case&, TestResponder&)>;
+Setup onlineSite(const OnlinePrepare& prepare, bool withChain = true)
+{
+    return [=](Case& c) {
+        c.custom = [=](Case& c) {
+            TestResponder responder(c.pki);
+            if (!responder.start())
+                return InspectionReport{};
+            const IssuedCert leaf = prepare(c, responder);
+            Site s = standardSite(c.pki);
+            s.cert = leaf.certPem();
+            s.key = c.pki.keyPem(leaf);
+            const bool hasResponder = !Certificate::fromDer(leaf.certDer(), {}).ocspUrls().isEmpty();
+            s.staple = hasResponder ? c.pki.staple(c.pki.goodStapleSpec(), &leaf) : QByteArray();
+            if (!withChain)
+                s.chain.clear();
+            writeSite(c, s);
+            OnlineOptions options;
+            options.fetch.connectTimeoutMs = 2000;
+            options.fetch.totalTimeoutMs = 5000;
+            options.fetch.proxyFromEnvironment = false;
+            OnlineLookup lookup(options);
+            return inspectOnline(*InspectionSession::load(c.req), c.req.analysis, lookup);
+        };
+    };
+}
+
+IssuedCert leafWithoutResponder(TestResponder& r)
+{
+    return r.issueLeaf([](CertSpec& s) { s.ocspUrls.clear(); });
 }
 
 // The row's severity column: a Severity, or absent.
@@ -959,6 +1004,57 @@ void TestAnalyzer::findings_data()
         writeLeafSite(c, c.pki.issueLeaf([](CertSpec& s) { s.ocspUrls.clear(); }), true);
     }, "STAPLE_BUT_NO_OCSP_URL", warning, {"names no OCSP responder", kCrlUrl.toLatin1().constData()});
 
+    // ---- Online checks (inspect --online, against the loopback responder) ----------------------
+    row("online: responder says good", onlineSite([](Case&, TestResponder& r) { return r.issueLeaf(); }),
+        "REVOCATION_CHECKED", info, {"says good", "thisUpdate 2026-06-15 11:00:00 UTC, nextUpdate 2026-06-22 12:00:00 UTC"});
+    row("online: responder says good, nothing failed", onlineSite([](Case&, TestResponder& r) { return r.issueLeaf(); }),
+        "OCSP_FETCH_FAILED", kAbsent);
+    row("online: responder says revoked", onlineSite([](Case&, TestResponder& r) {
+        const IssuedCert leaf = r.issueLeaf();
+        r.setScenario(leaf, ResponderScenario::Revoked);
+        return leaf;
+    }), "CERT_REVOKED", critical, {"says this certificate was revoked at 2026-06-14 12:00:00 UTC (1 day ago), reason: keyCompromise"});
+    row("online: responder sends an error page", onlineSite([](Case&, TestResponder& r) {
+        r.setPathScenario(QStringLiteral("/ocsp"), ResponderScenario::HtmlErrorPage);
+        return r.issueLeaf();
+    }), "OCSP_FETCH_FAILED", error, {"Asking the OCSP responder", "answered HTTP 503 Service Unavailable"});
+    row("online: responder answers tryLater", onlineSite([](Case&, TestResponder& r) {
+        const IssuedCert leaf = r.issueLeaf();
+        r.setScenario(leaf, ResponderScenario::TryLater);
+        return leaf;
+    }), "OCSP_FETCH_FAILED", error, {"answered \"tryLater\""});
+    row("online: responder signs with a stranger's key", onlineSite([](Case&, TestResponder& r) {
+        const IssuedCert leaf = r.issueLeaf();
+        r.setScenario(leaf, ResponderScenario::WrongSigner);
+        return leaf;
+    }), "OCSP_FETCH_FAILED", error, {"neither the issuer nor a responder the issuer authorised"});
+    row("online: issuer fetched from its CA Issuers URL", onlineSite([](Case&, TestResponder& r) { return r.issueLeaf(); }, false),
+        "ISSUER_FETCHED", info, {"fetched from http://", "/issuer.der", "verifies the certificate's signature"});
+    row("online: CA Issuers URL serves another CA", onlineSite([](Case& c, TestResponder& r) {
+        const QString url = r.serveCertificate(QStringLiteral("/other.der"), c.pki.otherCa());
+        return r.issueLeaf([&](CertSpec& s) { s.caIssuerUrls = {url}; });
+    }, false), "ISSUER_FETCH_FAILED", warning, {"serves CN=Other Test CA", "which did not sign this certificate"});
+    row("online: CRL does not list the certificate", onlineSite([](Case&, TestResponder& r) { return leafWithoutResponder(r); }),
+        "REVOCATION_CHECKED", info, {"does not list this certificate", "thisUpdate 2026-06-14 12:00:00 UTC, nextUpdate 2026-06-21 12:00:00 UTC"});
+    row("online: CRL lists the certificate", onlineSite([](Case&, TestResponder& r) {
+        const IssuedCert leaf = leafWithoutResponder(r);
+        r.setScenario(leaf, ResponderScenario::Revoked);
+        return leaf;
+    }), "CERT_REVOKED", critical, {"/int.crl lists this certificate as revoked since 2026-06-14 12:00:00 UTC"});
+    row("online: CRL server fails", onlineSite([](Case&, TestResponder& r) {
+        r.setPathScenario(QStringLiteral("/int.crl"), ResponderScenario::Http500);
+        return leafWithoutResponder(r);
+    }), "CRL_FETCH_FAILED", warning, {"could not be fetched", "answered HTTP 500 Internal Server Error"});
+    row("online: CRL signed with another key", onlineSite([](Case& c, TestResponder& r) {
+        const IssuedCert rekeyed = c.pki.rekeyedIntermediate();
+        const QString url = r.serveCrl(QStringLiteral("/int.crl"), daysFrom(fixedNow(), -1), daysFrom(fixedNow(), 6), {}, &rekeyed);
+        return r.issueLeaf([&](CertSpec& s) { s.ocspUrls.clear(); s.crlUrls = {url}; });
+    }), "CRL_INVALID", error, {"signature does not verify with that issuer's key"});
+    row("online: CRL past its nextUpdate", onlineSite([](Case&, TestResponder& r) {
+        const QString url = r.serveCrl(QStringLiteral("/int.crl"), daysFrom(fixedNow(), -9), daysFrom(fixedNow(), -2));
+        return r.issueLeaf([&](CertSpec& s) { s.ocspUrls.clear(); s.crlUrls = {url}; });
+    }), "CRL_EXPIRED", warning, {"passed its nextUpdate 2 days ago"});
+
     // ---- Served bundles (what a live handshake gives) -----------------------------------------
     const auto served = [](const QString& hostName, bool withStaple) {
         return [=](Case& c) {
@@ -1287,7 +1383,7 @@ void TestAnalyzer::everyCodeInTheSourcesIsProduced()
 
     QSet<QString> inSources;
     static const QRegularExpression codePattern(
-        QStringLiteral("\"((?:INPUT|CERT|KEY|CHAIN|STAPLE|MUST|OCSP|HOSTNAME)_[A-Z0-9_]+)\""));
+        QStringLiteral("\"((?:INPUT|CERT|KEY|CHAIN|STAPLE|MUST|OCSP|HOSTNAME|ISSUER|CRL|REVOCATION)_[A-Z0-9_]+)\""));
     QDirIterator it(QStringLiteral(STAPLESCOPE_SOURCE_DIR "/core"), {QStringLiteral("*.cpp")}, QDir::Files, QDirIterator::Subdirectories);
     int files = 0;
     while (it.hasNext()) {

@@ -26,7 +26,7 @@ namespace {
 const QRegularExpression& codeLiteral()
 {
     static const QRegularExpression pattern(QStringLiteral(
-        "\"((?:INPUT|CERT|KEY|CHAIN|STAPLE|MUST|OCSP|HOSTNAME|NO|TLS|STARTTLS|SERVER|SERVED|CONNECT|DNS|ADDRESSES)_[A-Z0-9_]+)\""));
+        "\"((?:INPUT|CERT|KEY|CHAIN|STAPLE|MUST|OCSP|HOSTNAME|NO|TLS|STARTTLS|SERVER|SERVED|CONNECT|DNS|ADDRESSES|ISSUER|CRL|REVOCATION)_[A-Z0-9_]+)\""));
     return pattern;
 }
 

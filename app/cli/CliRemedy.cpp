@@ -41,14 +41,16 @@ QString cliRemedyText(const Remedy& r)
         return QStringLiteral("give the private CA's root with --ca-file ") + orPlaceholder(r.file, QStringLiteral("ROOT.pem"));
     case RemedyKind::FetchCrl: return QStringLiteral("fetch the current CRL") + (r.url.isEmpty() ? QString() : QStringLiteral(" from ") + r.url);
     case RemedyKind::RefreshStaple: {
-        QString text = QStringLiteral("fetch a fresh staple");
+        // refresh fetches from the certificate's own responder and writes where the staple is read;
+        // the remedy names what it knows so the admin can check the plan.
+        QString text = QStringLiteral("run staplescope-cli refresh --dry-run PATH to see the plan, then without --dry-run: it fetches a fresh staple");
         if (!r.serial.isEmpty())
             text += QStringLiteral(" for serial ") + r.serial;
         if (!r.url.isEmpty())
             text += QStringLiteral(" from ") + r.url;
         if (!r.file.isEmpty())
             text += QStringLiteral(" into ") + r.file;
-        return text + QStringLiteral(", then check it with --staple FILE");
+        return text + QStringLiteral(" (--reload-command CMD tells the server)");
     }
     case RemedyKind::RemoveStaple: return QStringLiteral("remove the stale staple files");
     case RemedyKind::ConvertStaple: return QStringLiteral("convert ") + orPlaceholder(r.file, QStringLiteral("the staple")) + QStringLiteral(" to DER");

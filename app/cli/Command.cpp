@@ -1,9 +1,11 @@
 #include "Command.h"
 
+#include "ApplyCommand.h"
 #include "ConnectCommand.h"
 #include "DemoCommand.h"
 #include "EvaluationTime.h"
 #include "InspectCommand.h"
+#include "RefreshCommand.h"
 #include "CliRemedy.h"
 #include "ReportFormat.h"
 #include "TextEscape.h"
@@ -112,7 +114,8 @@ QString EvaluationOptions::read(const QCommandLineParser& parser, const Clock& c
 
 QList<std::shared_ptr<Command>> allCommands()
 {
-    return {std::make_shared<InspectCommand>(), std::make_shared<ConnectCommand>(), std::make_shared<DemoCommand>()};
+    return {std::make_shared<InspectCommand>(), std::make_shared<ConnectCommand>(), std::make_shared<RefreshCommand>(),
+            std::make_shared<ApplyCommand>(), std::make_shared<DemoCommand>()};
 }
 
 namespace {

@@ -1,6 +1,8 @@
 #include "InspectCommand.h"
 
 #include "Inspection.h"
+#include "OnlineCheck.h"
+#include "OnlineCliOptions.h"
 #include "TextEscape.h"
 
 #include <QFile>
@@ -184,9 +186,16 @@ int InspectCommand::run(const QStringList& arguments, CommandStreams& streams)
     const QCommandLineOption refreshFraction(QStringLiteral("refresh-fraction"),
                                              QStringLiteral("Staple refresh point as a fraction of thisUpdate→nextUpdate (default 0.5)."),
                                              QStringLiteral("FRACTION"));
+    const QCommandLineOption onlineOption(
+        QStringLiteral("online"),
+        QStringLiteral("Also ask the network, installing nothing: each certificate's OCSP responder (or --responder), "
+                       "its CRL Distribution Point when it has no responder (signature checked with the issuer), and "
+                       "the CA Issuers URL for an issuer missing from the inputs. Honours http_proxy and no_proxy."));
     for (const auto& option : {password, passwordFile, cert, chain, staple, key,
-                               warnDays, refreshFraction})
+                               warnDays, refreshFraction, onlineOption})
         parser.addOption(option);
+    OnlineCliOptions online;
+    online.addOptions(parser);
     EvaluationOptions evaluation(QStringLiteral("Evaluate as of TIME (ISO 8601, UTC unless an offset is given; or now, +7d, -12h)."));
     evaluation.addOptions(parser);
     ReportOutput output;
@@ -213,6 +222,13 @@ int InspectCommand::run(const QStringList& arguments, CommandStreams& streams)
 
     if (const QString problem = evaluation.read(parser, clock()); !problem.isEmpty())
         return usageError(streams, problem);
+    if (const QString problem = online.read(parser); !problem.isEmpty())
+        return usageError(streams, problem);
+    const bool askNetwork = parser.isSet(onlineOption);
+    for (const QString& name : {QStringLiteral("timeout"), QStringLiteral("concurrency"), QStringLiteral("responder"),
+                                QStringLiteral("certid-hash"), QStringLiteral("ocsp-method"), QStringLiteral("nonce")})
+        if (!askNetwork && parser.isSet(name))
+            return usageError(streams, QStringLiteral("--%1 is for --online; give --online too").arg(name));
     request.analysis.at = evaluation.at;
     request.caFiles = evaluation.caFiles;
     request.useSystemTrust = evaluation.useSystemTrust;
@@ -250,6 +266,11 @@ int InspectCommand::run(const QStringList& arguments, CommandStreams& streams)
         return std::nullopt;
     };
 
+    if (askNetwork) {
+        OnlineLookup lookup(online.options);
+        const InspectionReport report = inspectOnline(*InspectionSession::load(request), request.analysis, lookup, clock());
+        return output.write(report, streams);
+    }
     const InspectionReport report = inspect(request);
     return output.write(report, streams);
 }

@@ -48,6 +48,7 @@ struct BundleRefresh {
     QString destination;       // the staple file written or moved aside; empty when none
     // SHA-256 of what `destination` held when the plan was made; empty when it did not exist.
     // The installer refuses to act when the file changed since (apply runs later, as root).
+    // The 32 raw bytes (QCryptographicHash::Sha256); lowercase hex in JSON.
     QByteArray destinationSha256;
     QByteArray newStapleDer;   // Install: the response, DER
     StapleWindow current;      // the staple there now (null: none)

@@ -8,7 +8,10 @@
 // Fault points (STYLE.md 17): with STAPLESCOPE_FAULT_POINT=<name> in the environment the process
 // kills itself with SIGKILL when it reaches that point; tests use it to prove crash safety.
 
+#include "FaultPoint.h"
 #include "RefreshPlan.h"
+
+#include <QJsonObject>
 
 #include <QString>
 #include <QStringList>
@@ -21,11 +24,12 @@ namespace staplescope {
 // "temp-synced", "renamed", "folder-synced", "stale-renamed", "before-reload", "after-reload",
 // "haproxy-sent".
 QStringList installFaultPoints();
-// Kills the process when STAPLESCOPE_FAULT_POINT names `point` (a no-op otherwise).
-void faultPoint(const char* point);
+// faultPoint(name) (core/model/FaultPoint.h, re-exported here) kills the process when
+// STAPLESCOPE_FAULT_POINT names the point; "temp-written" … "folder-synced" are AtomicFile's own.
 
 struct StepResult {
     QString bundleId;
+    QString destination;
     RefreshOutcome outcome = RefreshOutcome::Skipped; // what the plan asked
     bool done = false;        // the file change happened
     QString message;          // what was done, or why not ("… changed since the plan was made: nothing written")
@@ -49,6 +53,10 @@ struct InstallOptions {
     int lockTimeoutMs = 30000;    // waiting for another run holding the same folder
     int reloadTimeoutMs = 60000;
     int haproxyTimeoutMs = 10000;
+    // `apply` run as root on behalf of another user (pkexec, sudo): write only where that user
+    // cannot redirect the write, i.e. every folder on the destination's path (as given and as
+    // resolved) is owned by root and writable by root only (docs/security.md).
+    bool onlyRootControlledPaths = false;
 };
 
 struct InstallResult {
@@ -60,6 +68,14 @@ struct InstallResult {
 
 InstallResult executeRefreshPlan(const RefreshPlan& plan, const InstallOptions& options = {},
                                  const std::atomic<bool>* cancel = nullptr);
+
+// Empty when `bundle.destination` holds what the plan saw (destinationSha256; empty: nothing
+// there), else why not ("/etc/exim4/ocsp.der changed since the plan was made"). Read-only, no
+// lock: `apply --dry-run` uses it; executeRefreshPlan checks again under the lock.
+QString destinationChangeSincePlan(const BundleRefresh& bundle);
+
+// The result as `apply --json` prints it (docs/json-schema.md, "apply result").
+QJsonObject installResultToJson(const InstallResult& result);
 
 // Runs `command` with /bin/sh -c, bounded in time and output (the reload step; also for tests).
 CommandRun runShellCommand(const QString& command, int timeoutMs);

@@ -1,12 +1,17 @@
 #include "AtomicFile.h"
 
+#include "FaultPoint.h"
+
 #include <QDir>
+#include <QDirIterator>
 #include <QFileInfo>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -114,11 +119,14 @@ WriteResult writeFileAtomically(const QString& path, const QByteArray& content, 
         return result;
     }
 
-    QByteArray tempPath = folder + "/." + QFile::encodeName(info.fileName()) + ".staplescope-XXXXXX";
-    const int fd = ::mkstemp(tempPath.data());
+    QByteArray tempPath = folder + "/" + QFile::encodeName(tempFilePrefix(info.fileName())) + "XXXXXX";
+    const int fd = ::mkostemp(tempPath.data(), O_CLOEXEC);
     if (fd < 0)
         return fail(QStringLiteral("cannot create a temporary file in %1").arg(info.absolutePath()), errno);
     TempFileGuard temp(fd, tempPath);
+    // Held until the rename: removeLeftoverTempFiles() takes a temp it can lock for one whose
+    // writer died (the kernel drops the lock with the process).
+    ::flock(fd, LOCK_EX | LOCK_NB);
 
     const mode_t mode = exists ? (existing.st_mode & 07777) : mode_t(newFileMode.value_or(0644));
     if (::fchmod(fd, mode) != 0)
@@ -132,22 +140,77 @@ WriteResult writeFileAtomically(const QString& path, const QByteArray& content, 
     }
     if (!writeAll(fd, content))
         return fail(QStringLiteral("write failed"), errno);
+    faultPoint("temp-written");
     if (::fsync(fd) != 0)
         return fail(QStringLiteral("fsync failed"), errno);
-    if (!temp.close())
-        return fail(QStringLiteral("close failed"), errno);
+    faultPoint("temp-synced");
     if (::rename(tempPath.constData(), target.constData()) != 0)
         return fail(QStringLiteral("rename failed"), errno);
     temp.release();
+    faultPoint("renamed");
+    // After the rename: the data is on disk (fsync above), so a late close error changes nothing.
+    temp.close();
 
     // The rename itself must survive a crash: sync the folder entry.
-    const int folderFd = ::open(folder.constData(), O_RDONLY | O_DIRECTORY);
+    const int folderFd = ::open(folder.constData(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (folderFd >= 0) {
         ::fsync(folderFd);
         ::close(folderFd);
     }
+    faultPoint("folder-synced");
     result.ok = true;
     return result;
+}
+
+QString tempFilePrefix(const QString& fileName)
+{
+    return QLatin1Char('.') + fileName + QLatin1String(".staplescope-");
+}
+
+QStringList removeLeftoverTempFiles(const QString& folder, const QString& fileName)
+{
+    QStringList removed;
+    const QString prefix = tempFilePrefix(fileName);
+    // Root gives its temp the existing file's owner before writing (to keep it), so a temp of
+    // root's may also belong to the file's owner.
+    struct stat destination = {};
+    const bool destinationExists = ::stat(QFile::encodeName(folder + QLatin1Char('/') + fileName).constData(), &destination) == 0;
+    const auto ours = [&](const struct stat& st) {
+        return S_ISREG(st.st_mode)
+               && (st.st_uid == ::geteuid() || (::geteuid() == 0 && destinationExists && st.st_uid == destination.st_uid));
+    };
+    const QByteArray folderBytes = QFile::encodeName(folder);
+    const int folderFd = ::open(folderBytes.constData(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (folderFd < 0)
+        return removed;
+    // No name filter: a file name may hold glob characters.
+    QDirIterator entries(folder, QDir::Files | QDir::Hidden | QDir::System);
+    while (entries.hasNext()) {
+        entries.next();
+        const QString name = entries.fileName();
+        // Exactly mkstemp's six characters after our prefix, nothing else.
+        const QString suffix = name.mid(prefix.size());
+        if (!name.startsWith(prefix) || suffix.size() != 6
+            || !std::all_of(suffix.begin(), suffix.end(), [](QChar c) { return c.isLetterOrNumber() && c.unicode() < 128; }))
+            continue;
+        const QByteArray nameBytes = QFile::encodeName(name);
+        // Opened relative to the folder without following links, and checked on the open file:
+        // only a regular file this user owns, which no live writer holds locked.
+        const int fd = ::openat(folderFd, nameBytes.constData(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        struct stat st = {};
+        if (::fstat(fd, &st) == 0 && ours(st) && ::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            struct stat now = {};
+            // Still the same file under that name (not replaced between open and unlink).
+            if (::fstatat(folderFd, nameBytes.constData(), &now, AT_SYMLINK_NOFOLLOW) == 0 && now.st_ino == st.st_ino
+                && now.st_dev == st.st_dev && ::unlinkat(folderFd, nameBytes.constData(), 0) == 0)
+                removed << entries.filePath();
+        }
+        ::close(fd);
+    }
+    ::close(folderFd);
+    return removed;
 }
 
 } // namespace staplescope

@@ -6,6 +6,7 @@
 
 #include <QByteArray>
 #include <QString>
+#include <QStringList>
 
 #include <optional>
 
@@ -17,7 +18,19 @@ struct WriteResult {
 };
 
 // `newFileMode` (octal, e.g. 0644) applies only when the file does not exist yet.
+//
+// Fault points (FaultPoint.h), in order: "temp-written", "temp-synced", "renamed", "folder-synced".
 WriteResult writeFileAtomically(const QString& path, const QByteArray& content,
                                 std::optional<unsigned> newFileMode = std::nullopt);
+
+// The temp file writeFileAtomically makes for `fileName` is `<tempFilePrefix>XXXXXX` (mkstemp's six
+// letters or digits) in the same folder: ".ocsp.der.staplescope-" for "ocsp.der".
+QString tempFilePrefix(const QString& fileName);
+
+// Removes what a killed writeFileAtomically left behind for `fileName` in `folder`: only regular
+// files named exactly like its temp files, owned by this user (or, for root, by the owner of
+// `fileName`, which root's temp takes), that no live writer holds (a writer keeps its temp locked
+// until the rename). Returns the paths removed.
+QStringList removeLeftoverTempFiles(const QString& folder, const QString& fileName);
 
 } // namespace staplescope

@@ -30,9 +30,16 @@ struct FetchOptions {
     int totalTimeoutMs = 30000;   // the whole request, redirects included
     int maxConcurrent = 16;       // requests in flight at once (--concurrency)
     int maxRedirects = 3;
+    // http_proxy / https_proxy / no_proxy (lowercase first, then uppercase), read by us rather than
+    // through QNetworkProxyFactory::setUseSystemConfiguration: Debian's Qt asks libproxy, which may
+    // also consult desktop settings or PAC/WPAD; we want exactly what curl and openssl do.
+    // false: always direct.
     bool proxyFromEnvironment = true;
-    QByteArray userAgent;         // empty: "Staplescope/VERSION"
+    QByteArray userAgent;         // empty: defaultUserAgent()
 };
+
+// "Staplescope/0.1.0": the application's version when set, else the version CMake built.
+QByteArray defaultUserAgent();
 
 struct FetchRequest {
     FetchKind kind = FetchKind::OcspResponse;
@@ -53,7 +60,8 @@ enum class FetchFailure {
     HttpStatus,        // not 200; `error` quotes the status and the first line of an HTML error page
     WrongContentType,  // e.g. text/html for an OCSP request
     TooLarge,          // over maxBodyBytes(kind)
-    TooManyRedirects,
+    TooManyRedirects,  // more than maxRedirects, or a redirect loop
+    EmptyBody,         // HTTP 200 with nothing in it
     ProxyFailed,
     Network,           // anything else the network layer reports
     Cancelled,
@@ -69,9 +77,17 @@ struct FetchResult {
     QByteArray body;               // the whole body when ok()
     qint64 elapsedMs = 0;
     bool fromCache = false;        // the same request was made earlier by this fetcher
+    QString proxy;                 // "127.0.0.1:3128" when it went through a proxy; empty: direct
 
     bool ok() const { return failure == FetchFailure::None; }
 };
+
+QString fetchFailureName(FetchFailure failure); // "timeout", "http-status", … (for JSON and tests)
+
+// The proxy the environment names for `url` ("http://user:pw@host:port"); empty when none applies
+// (no variable set, or no_proxy names the host: "*", a host, ".domain" or "domain" suffix, an IP;
+// a ":port" on an entry is ignored).
+QUrl environmentProxyFor(const QUrl& url);
 
 class HttpFetcher {
 public:
@@ -83,7 +99,8 @@ public:
     const FetchOptions& options() const { return m_options; }
 
     // Runs every request, at most maxConcurrent at once; identical requests (also those made by
-    // earlier calls on this fetcher) are made once. Results in request order. `cancel` stops
+    // earlier calls on this fetcher) are made once. Within a call every identical request gets the
+    // one result; across calls only successful results are reused (a failure is asked again). Results in request order. `cancel` stops
     // waiting (results then say Cancelled); `progress` is called as requests finish.
     QList<FetchResult> fetchAll(const QList<FetchRequest>& requests, const std::atomic<bool>* cancel = nullptr,
                                 const std::function<void(int done, int total)>& progress = {});

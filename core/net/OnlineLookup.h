@@ -39,6 +39,9 @@ struct OcspRequestBuild {
     QString error;            // non-empty: no request could be made (no responder URL, bad hash …)
 };
 OcspRequestBuild buildOcspRequest(const Certificate& cert, const Certificate& issuer, const OcspRequestOptions& options);
+// The RFC 5019 GET URL for `requestDer` at `responder`: {url}/{URL-encoded base64 of the DER}.
+// Auto uses it when it is at most 255 bytes long (RFC 5019 §5 counts the whole URL).
+QUrl ocspGetUrl(const QUrl& responder, const QByteArray& requestDer);
 
 struct OcspLookup {
     QUrl responder;
@@ -46,6 +49,10 @@ struct OcspLookup {
     // OCSP_FETCH_FAILED (at Severity::Error) when none came back, or the nonce did not match.
     QList<Finding> findings;
     FetchResult http;
+    // With --nonce: whether the response carried our nonce. A responder that leaves it out is
+    // accepted (large CAs serve pre-signed responses and never echo one; RFC 5019 allows it);
+    // a different nonce is OCSP_FETCH_FAILED and the response is not used.
+    bool nonceEchoed = false;
 };
 
 struct IssuerLookup {
@@ -54,7 +61,8 @@ struct IssuerLookup {
 };
 
 struct CrlLookup {
-    Crl crl;                  // null when none usable came back
+    Crl crl;                  // null when none usable came back, or the certificate names no CRL
+                              // Distribution Point (then there are no findings either)
     // CRL_FETCH_FAILED, CRL_INVALID, CRL_EXPIRED; CERT_REVOKED (with time and reason) when it
     // lists the certificate; REVOCATION_CHECKED when it does not.
     QList<Finding> findings;
@@ -77,7 +85,8 @@ public:
                                 const std::atomic<bool>* cancel = nullptr,
                                 const std::function<void(int done, int total)>& progress = {});
     // Revocation through each certificate's CRL Distribution Point, judged at `at`; the CRL's
-    // signature is verified with the issuer. In input order.
+    // signature is verified with the issuer. Several URLs: the first usable CRL counts. A CRL past
+    // nextUpdate is still used (CRL_EXPIRED beside its verdict). In input order.
     QList<CrlLookup> checkCrls(const QList<std::pair<Certificate, Certificate>>& certAndIssuer, const QDateTime& at,
                                const std::atomic<bool>* cancel = nullptr);
 

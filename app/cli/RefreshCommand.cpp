@@ -1,0 +1,202 @@
+#include "RefreshCommand.h"
+
+#include "CliRemedy.h"
+#include "FindingRegistry.h"
+#include "OnlineCliOptions.h"
+#include "RefreshEngine.h"
+#include "StapleInstaller.h"
+#include "TextEscape.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+
+namespace staplescope::cli {
+
+namespace {
+
+QString windowText(const StapleWindow& w)
+{
+    if (w.isNull())
+        return QStringLiteral("none");
+    return QStringLiteral("%1 for serial %2, %3 to %4")
+        .arg(w.status, w.serial, formatTime(w.thisUpdate),
+             w.nextUpdate.isValid() ? formatTime(w.nextUpdate) : QStringLiteral("(no nextUpdate)"));
+}
+
+QString outcomeText(RefreshOutcome outcome, bool dryRun)
+{
+    if (!dryRun)
+        return refreshOutcomeName(outcome);
+    switch (outcome) {
+    case RefreshOutcome::Install: return QStringLiteral("would install");
+    case RefreshOutcome::MoveStaleAside: return QStringLiteral("would remove stale");
+    default: return refreshOutcomeName(outcome);
+    }
+}
+
+void printPlan(const RefreshPlan& plan, bool dryRun, QTextStream& out)
+{
+    for (const Finding& f : plan.inputFindings)
+        out << QStringLiteral("%1: %2 (%3)\n").arg(severityName(f.severity), escapeText(f.title), escapeText(f.subject));
+    for (const BundleRefresh& line : plan.bundles) {
+        out << QStringLiteral("%1 (serial %2): %3").arg(escapeText(line.name), line.serial, outcomeText(line.outcome, dryRun));
+        if (!line.destination.isEmpty())
+            out << QStringLiteral(" — %1").arg(escapeText(line.destination));
+        out << '\n';
+        if (!line.current.isNull() || line.changesFiles())
+            out << QStringLiteral("    current: %1\n").arg(windowText(line.current));
+        if (!line.fetched.isNull())
+            out << QStringLiteral("    fetched: %1%2\n")
+                       .arg(windowText(line.fetched),
+                            line.responder.isEmpty() ? QString() : QStringLiteral(" from ") + escapeText(line.responder));
+        out << QStringLiteral("    why: %1\n").arg(escapeText(line.reason));
+        for (const Finding& f : line.findings) {
+            if (f.severity == Severity::Info && line.severity == Severity::Info)
+                continue;
+            // The reason already quotes the message of the finding that decided the outcome: then its title.
+            const QString message = f.message.chopped(f.message.endsWith(QLatin1Char('.')) ? 1 : 0);
+            const QString text = line.reason.contains(message) ? f.title : f.message;
+            out << QStringLiteral("    %1 %2: %3\n").arg(severityName(f.severity), f.code, escapeText(text));
+        }
+    }
+    if (!plan.reloadCommand.isEmpty())
+        out << QStringLiteral("reload command: %1 (%2)\n")
+                   .arg(escapeText(plan.reloadCommand),
+                        plan.changesAnything() ? (dryRun ? QStringLiteral("would run") : QStringLiteral("runs after the changes"))
+                                               : QStringLiteral("not run: nothing changes"));
+    if (!plan.haproxySocket.isEmpty())
+        out << QStringLiteral("HAProxy runtime API: %1\n").arg(escapeText(plan.haproxySocket));
+}
+
+void printResult(const InstallResult& result, QTextStream& out)
+{
+    for (const StepResult& step : result.steps)
+        if (!step.done)
+            out << QStringLiteral("not done: %1\n").arg(escapeText(step.message));
+    if (result.reload) {
+        const CommandRun& run = *result.reload;
+        if (run.timedOut)
+            out << QStringLiteral("reload command timed out: %1\n").arg(escapeText(run.command));
+        else if (!run.ran)
+            out << QStringLiteral("reload command did not start: %1\n").arg(escapeText(run.command));
+        else
+            out << QStringLiteral("reload command exited %1: %2\n").arg(QString::number(run.exitStatus), escapeText(run.command));
+        if (!run.output.trimmed().isEmpty())
+            out << QStringLiteral("    %1\n").arg(escapeText(run.output.trimmed()).replace(QLatin1String("\\n"), QLatin1String("\n    ")));
+    }
+    for (const HaproxyUpdate& update : result.haproxy)
+        out << QStringLiteral("HAProxy %1: %2\n").arg(update.ok ? QStringLiteral("updated") : QStringLiteral("NOT updated"),
+                                                      escapeText(update.answer));
+}
+
+} // namespace
+
+int RefreshCommand::run(const QStringList& arguments, CommandStreams& streams)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+        "Fetches a fresh OCSP response for each certificate in PATH from its responder, judges it with the rules "
+        "that judge a staple on disk (for this certificate, status good, signature valid, responder authorized, "
+        "within its window, nextUpdate present), and installs it atomically as DER where the server reads it: the "
+        "bundle's current staple file, <crt>.ocsp for a HAProxy crt file, --staple-path, or --staple-name beside "
+        "the certificate. A good current staple is never replaced by an older one; a revoked answer is never "
+        "installed. When no good response can be had and the current staple is one clients reject (for another "
+        "certificate, expired, unverifiable), it is moved to FILE.stale so the server sends none rather than a "
+        "wrong one. Then the reload command runs once, and HAProxy gets each new staple over its runtime API.\n\n"
+        "Exit status: 0 every certificate that should have a good staple has one, 1 the current staple was kept "
+        "because the responder failed, 2 a certificate is left without a good staple (or a step failed), 3 bad "
+        "usage. docs/refresh.md explains the wiring for nginx, Exim, HAProxy, certbot and the systemd timer."));
+    parser.addPositionalArgument(QStringLiteral("PATH"), QStringLiteral("Files or folders, as for inspect."),
+                                 QStringLiteral("PATH…"));
+    const QCommandLineOption dryRun(QStringLiteral("dry-run"), QStringLiteral("Fetch and judge, print the plan, change nothing."));
+    const QCommandLineOption ifDue(QStringLiteral("if-due"),
+                                   QStringLiteral("Only certificates whose staple is missing, for another certificate, bad, or "
+                                                  "past its refresh point (half its window); for an hourly timer."));
+    const QCommandLineOption staplePath(QStringLiteral("staple-path"),
+                                        QStringLiteral("Write the staple to FILE (one certificate only)."), QStringLiteral("FILE"));
+    const QCommandLineOption stapleName(QStringLiteral("staple-name"),
+                                        QStringLiteral("Write a staple named NAME beside each certificate that has no staple file yet."),
+                                        QStringLiteral("NAME"));
+    const QCommandLineOption keepStale(QStringLiteral("keep-stale"),
+                                       QStringLiteral("Never move a wrong staple aside (the server keeps sending it)."));
+    const QCommandLineOption reloadCommand(QStringLiteral("reload-command"),
+                                           QStringLiteral("Run CMD (sh -c) once after any change, e.g. \"systemctl reload nginx\"."),
+                                           QStringLiteral("CMD"));
+    const QCommandLineOption haproxySocket(QStringLiteral("haproxy-socket"),
+                                           QStringLiteral("HAProxy runtime API socket: send each new staple with set ssl ocsp-response."),
+                                           QStringLiteral("PATH"));
+    const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print the plan and the result as JSON (docs/json-schema.md)."));
+    parser.addOptions({dryRun, ifDue, staplePath, stapleName, keepStale, reloadCommand, haproxySocket, json});
+    OnlineCliOptions online;
+    online.addOptions(parser);
+    EvaluationOptions evaluation(QStringLiteral("Judge as of TIME instead of now (for tests and what-if runs)."));
+    evaluation.addOptions(parser);
+
+    int exitCode = ExitOk;
+    if (!parse(parser, arguments, streams, &exitCode))
+        return exitCode;
+
+    InspectRequest request;
+    request.files.paths = parser.positionalArguments();
+    if (request.files.paths.isEmpty())
+        return usageError(streams, QStringLiteral("nothing to refresh: give the certificate files or folders"));
+    if (const QString problem = evaluation.read(parser, clock()); !problem.isEmpty())
+        return usageError(streams, problem);
+    request.caFiles = evaluation.caFiles;
+    request.useSystemTrust = evaluation.useSystemTrust;
+
+    RefreshOptions options;
+    options.ifDue = parser.isSet(ifDue);
+    options.keepStale = parser.isSet(keepStale);
+    options.staplePath = parser.value(staplePath);
+    options.stapleName = parser.value(stapleName);
+    options.reloadCommand = parser.value(reloadCommand);
+    options.haproxySocket = parser.value(haproxySocket);
+    if (!options.staplePath.isEmpty() && !options.stapleName.isEmpty())
+        return usageError(streams, QStringLiteral("--staple-path and --staple-name exclude each other"));
+    if (options.stapleName.contains(QLatin1Char('/')) || options.stapleName == QLatin1String("..") ||
+        options.stapleName == QLatin1String("."))
+        return usageError(streams, QStringLiteral("--staple-name is a file name, not a path: '%1'").arg(options.stapleName));
+    if (const QString problem = online.read(parser); !problem.isEmpty())
+        return usageError(streams, problem);
+    options.online = online.options;
+
+    const std::shared_ptr<InspectionSession> session = InspectionSession::load(request);
+    qsizetype current = 0;
+    for (const Bundle& b : session->bundles())
+        current += (!b.isSuperseded() && !b.served) ? 1 : 0;
+    if (!options.staplePath.isEmpty() && current > 1)
+        return usageError(streams, QStringLiteral("--staple-path names one file, but PATH holds %1 current certificates: "
+                                                  "use --staple-name, or give one certificate")
+                                       .arg(current));
+
+    const RefreshPlan plan = planRefresh(*session, options, evaluation.at);
+    int status = plan.exitCode();
+    std::optional<InstallResult> result;
+    if (!parser.isSet(dryRun) && plan.changesAnything()) {
+        result = executeRefreshPlan(plan);
+        if (!result->ok())
+            status = ExitCritical;
+    }
+
+    if (parser.isSet(json)) {
+        QJsonObject out = plan.toJson();
+        out.insert(QStringLiteral("dryRun"), parser.isSet(dryRun));
+        if (result)
+            out.insert(QStringLiteral("result"), installResultToJson(*result));
+        out.insert(QStringLiteral("exitCode"), status);
+        streams.out << QString::fromUtf8(QJsonDocument(out).toJson(QJsonDocument::Indented));
+    } else {
+        printPlan(plan, parser.isSet(dryRun), streams.out);
+        if (result)
+            printResult(*result, streams.out);
+        if (plan.bundles.isEmpty())
+            streams.out << QStringLiteral("no current certificates found in the PATHs: nothing to refresh\n");
+    }
+    streams.out.flush();
+    if (plan.bundles.isEmpty())
+        return std::max(status, int(ExitCritical));
+    return status;
+}
+
+} // namespace staplescope::cli
