@@ -944,6 +944,15 @@ void TimelineWidget::paintLegend(QPainter& p)
         x = swatch.right() + 5;
         text(laneStateLabel(state), pal.color(QPalette::WindowText));
     }
+    // Grey lanes are context (a superseded certificate, a staple a refresh replaced): say so.
+    if (std::any_of(m_timeline.lanes.cbegin(), m_timeline.lanes.cend(), isContextLane)) {
+        const QRectF swatch(x, y + 2, h * 1.6, h - 4);
+        p.setPen(Qt::NoPen);
+        p.setBrush(pal.color(QPalette::Mid));
+        p.drawRect(swatch);
+        x = swatch.right() + 5;
+        text(tr("superseded / replaced"), pal.color(QPalette::WindowText));
+    }
     const QColor markColor = isDarkPalette(pal) ? QColor(0xff, 0xd5, 0x4f) : QColor(0x5d, 0x40, 0x00);
     p.setPen(Qt::NoPen);
     p.setBrush(markColor);
