@@ -576,15 +576,14 @@ void MainWindow::onJobFinished(const JobInfo& job, JobOutcome outcome)
     }
     if (job.kind == JobKind::Load) {
         unsetCursor();
-        if (outcome == JobOutcome::Cancelled) {
+        if (outcome == JobOutcome::Cancelled)
             // The workspace kept what was shown before; a half-read folder would mislead.
             m_statusLabel->setText(tr("Loading cancelled: nothing was changed."));
-            emit loadFinished();
-            return;
-        }
-        updateWindowTitle();
+        else
+            updateWindowTitle();
         emit loadFinished();
         if (m_refreshResultPending) {
+            // The files were read again after a refresh (or that reading was cancelled).
             m_refreshResultPending = false;
             emit refreshFinished();
         }
