@@ -143,6 +143,43 @@ private slots:
         QVERIFY(detached.top() >= previous.bottom() - 0.5);
     }
 
+    void replacedStapleSitsBesideItsSuccessor()
+    {
+        // After a refresh: the new staple, then the one it replaced (core's order), drawn in the
+        // leaf's group right below the new one, in neutral grey: history, not a problem.
+        const QDateTime now = fixedNow();
+        Timeline t;
+        t.at = now;
+        t.lanes << lane(QStringLiteral("cert:leaf"), LaneKind::Leaf, daysFrom(now, -2), daysFrom(now, 88), LaneState::Ok);
+        t.lanes << lane(QStringLiteral("staple:new"), LaneKind::Staple, hoursFrom(now, -1), daysFrom(now, 7), LaneState::Ok);
+        t.lanes << lane(QStringLiteral("replaced-staple:old"), LaneKind::ReplacedStaple, daysFrom(now, -10), daysFrom(now, -3),
+                        LaneState::Ok);
+        t.lanes[2].stateText = QStringLiteral("replaced 2026-06-15 12:00 UTC");
+        t.lanes << lane(QStringLiteral("cert:ca"), LaneKind::Intermediate, daysFrom(now, -400), daysFrom(now, 1000), LaneState::Ok);
+        m_widget->setTimeline(t);
+        m_widget->setViewRange(daysFrom(now, -20), daysFrom(now, 20));
+        QCOMPARE(m_widget->laneRect(2).top(), m_widget->laneRect(1).bottom());
+        QCOMPARE(m_widget->laneRect(3).top(), m_widget->laneRect(2).bottom());
+        m_widget->zoomToFocus(); // frames both staples' windows
+        QVERIFY(m_widget->viewStart() <= daysFrom(now, -10));
+        QVERIFY(m_widget->viewEnd() >= daysFrom(now, 7));
+
+        m_widget->setViewRange(daysFrom(now, -20), daysFrom(now, 20));
+        m_widget->show();
+        QVERIFY(QTest::qWaitForWindowExposed(m_widget.get()));
+        const QImage image = m_widget->grab().toImage();
+        const QRectF bar = m_widget->barRect(2);
+        QVERIFY(!bar.isNull());
+        const QColor painted = pixelAt(image, QPointF(bar.left() + bar.width() * 0.85, bar.top() + bar.height() * 0.3),
+                                       image.devicePixelRatio());
+        // Neutral grey, not the state's green (a pixel may differ by rounding in the blend).
+        const QColor grey = m_widget->palette().color(QPalette::Mid);
+        QVERIFY2(qAbs(painted.red() - grey.red()) <= 3 && qAbs(painted.green() - grey.green()) <= 3 &&
+                     qAbs(painted.blue() - grey.blue()) <= 3,
+                 qPrintable(painted.name() + QStringLiteral(" vs ") + grey.name()));
+        QVERIFY(painted.name() != laneStateColor(LaneState::Ok, m_widget->palette()).name());
+    }
+
     void rendersLanesWhereTheModelSays()
     {
         m_widget->show();

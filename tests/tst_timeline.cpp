@@ -61,6 +61,7 @@ private slots:
     void emptyBundleHasNoLanes();
     void unreadableValidityDrawsNoWindow_data();
     void unreadableValidityDrawsNoWindow();
+    void replacedStaplesBesideTheNewOne();
 
 private:
     // The standard site (leaf, chain, key, `staple`) in one folder, loaded once.
@@ -368,6 +369,55 @@ void TestTimeline::unreadableValidityDrawsNoWindow()
     // The chain's lanes are untouched.
     const TimelineLane* intermediate = laneOf(t, LaneKind::Intermediate);
     QVERIFY2(intermediate && intermediate->start.isValid() && intermediate->end.isValid(), qPrintable(describe(t)));
+}
+
+void TestTimeline::replacedStaplesBesideTheNewOne()
+{
+    const auto session = site(m_pki->goodStaple());
+    Timeline t = timelineAt(*session, fixedNow());
+    QCOMPARE(t.lanes.size(), 4); // leaf, staple, intermediate, root
+
+    // Two refreshes replaced staples (the older first here, to check the order), then a stale one
+    // was moved aside; more than kReplacedStapleLanes keep only the most recent.
+    QList<ReplacedStaple> replaced;
+    for (int i = 0; i < kReplacedStapleLanes + 2; ++i) {
+        ReplacedStaple old;
+        old.file = QStringLiteral("/etc/exim4/ocsp.der");
+        old.serial = serialOf(m_pki->leaf);
+        old.status = QStringLiteral("good");
+        old.thisUpdate = daysFrom(fixedNow(), -20 + i);
+        old.nextUpdate = daysFrom(fixedNow(), -13 + i);
+        old.replacedAt = hoursFrom(fixedNow(), -10 + i);
+        old.movedAside = i == kReplacedStapleLanes + 1;
+        replaced << old;
+    }
+    addReplacedStaples(t, replaced);
+    QVERIFY2(t.lanes.size() == 4 + kReplacedStapleLanes, qPrintable(describe(t)));
+    QCOMPARE(t.lanes[0].kind, LaneKind::Leaf);
+    QCOMPARE(t.lanes[1].kind, LaneKind::Staple);
+    for (int i = 0; i < kReplacedStapleLanes; ++i) {
+        const TimelineLane& lane = t.lanes[2 + i];
+        const ReplacedStaple& expected = replaced[kReplacedStapleLanes + 1 - i]; // most recent first
+        QCOMPARE(lane.kind, LaneKind::ReplacedStaple);
+        QCOMPARE(lane.start, expected.thisUpdate);
+        QCOMPARE(lane.end, expected.nextUpdate);
+        QCOMPARE(lane.label, QStringLiteral("Replaced staple (good)"));
+        QVERIFY(lane.detail.contains(expected.serial));
+        QVERIFY(lane.detail.contains(QStringLiteral("/etc/exim4/ocsp.der")));
+        QVERIFY(lane.stateText.startsWith(expected.movedAside ? QStringLiteral("moved aside") : QStringLiteral("replaced")));
+        QVERIFY(lane.objectId.startsWith(QStringLiteral("replaced-staple:")));
+    }
+    QCOMPARE(t.lanes[2 + kReplacedStapleLanes].kind, LaneKind::Intermediate);
+    // Ids stay distinct, so highlighting one lane never lights up another.
+    QSet<QString> ids;
+    for (const TimelineLane& lane : std::as_const(t.lanes))
+        ids << lane.objectId;
+    QCOMPARE(ids.size(), t.lanes.size());
+
+    // Nothing replaced: nothing added.
+    Timeline unchanged = timelineAt(*session, fixedNow());
+    addReplacedStaples(unchanged, {});
+    QCOMPARE(unchanged.lanes.size(), 4);
 }
 
 QTEST_GUILESS_MAIN(TestTimeline)

@@ -36,6 +36,35 @@ void AppSettings::setStapleRefreshFraction(double fraction)
     m_settings->setValue(QStringLiteral("analysis/stapleRefreshFraction"), fraction);
 }
 
+// Empty values are removed, so the settings file only holds what was chosen.
+static void setOrRemove(QSettings& settings, const QString& key, const QString& value)
+{
+    if (value.trimmed().isEmpty())
+        settings.remove(key);
+    else
+        settings.setValue(key, value.trimmed());
+}
+
+QString AppSettings::refreshReloadCommand() const
+{
+    return m_settings->value(QStringLiteral("refresh/reloadCommand")).toString();
+}
+
+void AppSettings::setRefreshReloadCommand(const QString& command)
+{
+    setOrRemove(*m_settings, QStringLiteral("refresh/reloadCommand"), command);
+}
+
+QString AppSettings::haproxySocket() const
+{
+    return m_settings->value(QStringLiteral("refresh/haproxySocket")).toString();
+}
+
+void AppSettings::setHaproxySocket(const QString& path)
+{
+    setOrRemove(*m_settings, QStringLiteral("refresh/haproxySocket"), path);
+}
+
 QStringList AppSettings::extraTrustAnchors() const
 {
     return m_settings->value(QStringLiteral("trust/extraAnchors")).toStringList();

@@ -27,6 +27,13 @@ public:
     bool useSystemTrust() const;
     void setUseSystemTrust(bool use);
 
+    // Staple refresh (RefreshOptions): run after any staple change (sh -c); empty: none.
+    QString refreshReloadCommand() const;
+    void setRefreshReloadCommand(const QString& command);
+    // HAProxy's runtime API socket, told each new staple; empty: none.
+    QString haproxySocket() const;
+    void setHaproxySocket(const QString& path);
+
     QStringList recentFiles() const;
     void addRecentFile(const QString& path); // most recent first, at most maxRecent
     void clearRecentFiles();

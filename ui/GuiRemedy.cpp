@@ -43,14 +43,14 @@ QString guiRemedyText(const Remedy& r)
                (r.file.isEmpty() ? QString() : QStringLiteral(": ") + r.file);
     case RemedyKind::FetchCrl: return tr("Fetch the current CRL") + (r.url.isEmpty() ? QString() : tr(" from ") + r.url);
     case RemedyKind::RefreshStaple: {
-        QString text = tr("Fetch a fresh staple");
+        QString text = tr("Refresh Staple (Staples ▸ Refresh Staple…) fetches a fresh staple");
         if (!r.serial.isEmpty())
             text += tr(" for serial ") + r.serial;
         if (!r.url.isEmpty())
             text += tr(" from ") + r.url;
         if (!r.file.isEmpty())
             text += tr(" into ") + r.file;
-        return text + tr(", then File ▸ Reload.");
+        return text + tr(" and shows the plan before it writes anything.");
     }
     case RemedyKind::RemoveStaple: return tr("Remove the stale staple files.");
     case RemedyKind::ConvertStaple: return tr("Convert ") + orPlaceholder(r.file, tr("the staple")) + tr(" to DER.");

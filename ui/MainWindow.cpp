@@ -8,6 +8,9 @@
 #include "DetailsPane.h"
 #include "FindingListModel.h"
 #include "GuiRemedy.h"
+#include "RefreshEngine.h"
+#include "RefreshPlanDialog.h"
+#include "RefreshResultDialog.h"
 #include "ReportFormat.h"
 #include "SettingsDialog.h"
 #include "SeverityBadgeDelegate.h"
@@ -41,6 +44,7 @@
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QTextBrowser>
+#include <QToolBar>
 #include <QToolButton>
 #include <QTreeView>
 #include <QVBoxLayout>
@@ -106,6 +110,7 @@ MainWindow::MainWindow(std::unique_ptr<AppSettings> settings, QWidget* parent)
     updateAsOfControls();
     watchWorkspace();
     setNonInteractive(false);
+    updateRefreshControls();
 }
 
 // The workspace (a member) cancels its jobs and waits for them.
@@ -143,6 +148,31 @@ void MainWindow::buildActions()
     QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
     quit->setMenuRole(QAction::QuitRole);
+
+    // Staple refresh: the selected bundle (where its finding's remedy or the header offers it), or
+    // every bundle that is due.
+    QMenu* staples = menuBar()->addMenu(tr("&Staples"));
+    m_refreshStapleAction = staples->addAction(tr("&Refresh Staple…"), this, &MainWindow::refreshSelectedStaple);
+    m_refreshStapleAction->setObjectName(QStringLiteral("refreshStapleAction"));
+    m_refreshStapleAction->setShortcut(QKeySequence(tr("Ctrl+Shift+S")));
+    m_refreshAllDueAction = staples->addAction(tr("Refresh &All Due…"), this, &MainWindow::refreshAllDue);
+    m_refreshAllDueAction->setObjectName(QStringLiteral("refreshAllDueAction"));
+    m_refreshAllDueAction->setShortcut(QKeySequence(tr("Ctrl+Shift+A")));
+    m_refreshAllDueAction->setToolTip(tr("Fetch fresh staples for every bundle whose staple is missing, wrong or past "
+                                         "its refresh point; the plan is shown before anything changes"));
+    staples->setToolTipsVisible(true);
+
+    QToolBar* toolbar = addToolBar(tr("Main"));
+    toolbar->setObjectName(QStringLiteral("mainToolBar"));
+    toolbar->setMovable(false);
+    toolbar->setToolButtonStyle(Qt::ToolButtonTextOnly);
+    toolbar->addAction(open);
+    toolbar->addAction(openFolder);
+    toolbar->addAction(connectAction);
+    toolbar->addAction(m_reloadAction);
+    toolbar->addSeparator();
+    toolbar->addAction(m_refreshStapleAction);
+    toolbar->addAction(m_refreshAllDueAction);
 
     QMenu* edit = menuBar()->addMenu(tr("&Edit"));
     QAction* copy = edit->addAction(tr("&Copy Finding"), this, &MainWindow::copyCurrentFinding);
@@ -293,8 +323,13 @@ QWidget* MainWindow::buildWorkspace()
     m_recheckButton->setToolTip(tr("Connect to the selected server again (Ctrl+Shift+R)"));
     m_recheckButton->setEnabled(false);
     connect(m_recheckButton, &QPushButton::clicked, this, &MainWindow::recheckSelectedServer);
+    m_refreshButton = new QPushButton(tr("Refresh Staple"), left);
+    m_refreshButton->setObjectName(QStringLiteral("refreshStapleButton"));
+    m_refreshButton->setEnabled(false);
+    connect(m_refreshButton, &QPushButton::clicked, this, &MainWindow::refreshSelectedStaple);
     headerRow->addWidget(connectButton);
     headerRow->addWidget(m_recheckButton);
+    headerRow->addWidget(m_refreshButton);
     leftLayout->addLayout(headerRow);
     leftLayout->addWidget(m_bundleView);
     connect(m_bundleView->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
@@ -389,6 +424,12 @@ QWidget* MainWindow::buildWorkspace()
     findingLayout->addWidget(m_findingText, 1);
     auto* findingButtons = new QHBoxLayout;
     findingButtons->addStretch();
+    // Offered where the finding's typed remedy is a staple refresh (the registry decides where).
+    m_findingRefreshButton = new QPushButton(tr("&Refresh Staple…"), findingBox);
+    m_findingRefreshButton->setObjectName(QStringLiteral("findingRefreshButton"));
+    m_findingRefreshButton->hide();
+    connect(m_findingRefreshButton, &QPushButton::clicked, this, &MainWindow::refreshSelectedStaple);
+    findingButtons->addWidget(m_findingRefreshButton);
     m_copyFinding = new QPushButton(tr("&Copy Finding"), findingBox);
     m_copyFinding->setToolTip(tr("Copy the finding as text (Ctrl+Shift+C)"));
     m_copyFinding->setEnabled(false);
@@ -469,12 +510,17 @@ void MainWindow::watchWorkspace()
     connect(m_workspace.get(), &Workspace::jobStarted, this, &MainWindow::onJobStarted);
     connect(m_workspace.get(), &Workspace::jobFinished, this, &MainWindow::onJobFinished);
     connect(m_workspace.get(), &Workspace::jobProgress, this, [this](const JobInfo& job, qint64 done, qint64 total) {
-        if (job.kind != JobKind::Load)
+        if (job.kind != JobKind::Load && job.kind != JobKind::PlanRefresh)
             return;
         m_progress->setRange(0, int(total));
         m_progress->setValue(int(done));
-        m_statusLabel->setText(tr("Reading files: %1 of %2…").arg(done).arg(total));
+        m_statusLabel->setText(job.kind == JobKind::Load ? tr("Reading files: %1 of %2…").arg(done).arg(total)
+                                                         : tr("Asking OCSP responders: %1 of %2 bundles…").arg(done).arg(total));
     });
+    connect(m_workspace.get(), &Workspace::refreshPlanned, this,
+            [this](const JobInfo&, const RefreshPlan& plan) { onRefreshPlanned(plan); });
+    connect(m_workspace.get(), &Workspace::refreshApplied, this,
+            [this](const JobInfo&, const RefreshApplyResult& result) { onRefreshApplied(result); });
     connect(m_workspace.get(), &Workspace::sessionChanged, this, &MainWindow::onSessionChanged);
     connect(m_workspace.get(), &Workspace::reportChanged, this,
             [this](bool fresh) { applyReport(m_workspace->report(), fresh); });
@@ -497,6 +543,15 @@ void MainWindow::onJobStarted(const JobInfo& job)
         m_statusLabel->setText(tr("Connecting to %1…").arg(job.title));
         updateServerControls();
         break;
+    case JobKind::PlanRefresh:
+    case JobKind::ApplyRefresh:
+        m_progress->setRange(0, 0);
+        m_progress->show();
+        m_cancelConnectButton->show();
+        m_statusLabel->setText(job.kind == JobKind::PlanRefresh ? tr("Asking OCSP responders for %1…").arg(job.title)
+                                                                : tr("Applying the refresh plan (%1)…").arg(job.title));
+        updateRefreshControls();
+        break;
     case JobKind::Evaluate:
     case JobKind::Custom:
         break;
@@ -505,22 +560,33 @@ void MainWindow::onJobStarted(const JobInfo& job)
 
 void MainWindow::onJobFinished(const JobInfo& job, JobOutcome outcome)
 {
-    if (outcome == JobOutcome::Replaced || (job.kind != JobKind::Load && job.kind != JobKind::ServerCheck))
+    if (outcome == JobOutcome::Replaced || job.kind == JobKind::Evaluate || job.kind == JobKind::Custom)
         return;
-    if (!m_workspace->isLoading() && !m_workspace->isConnecting()) {
+    if (!m_workspace->isLoading() && !m_workspace->isConnecting() && !m_workspace->isRefreshing()) {
         m_progress->hide();
         m_cancelConnectButton->hide();
     }
+    if (job.kind == JobKind::PlanRefresh || job.kind == JobKind::ApplyRefresh) {
+        updateRefreshControls();
+        if (job.kind == JobKind::PlanRefresh && outcome == JobOutcome::Cancelled) {
+            m_statusLabel->setText(tr("Refresh cancelled: nothing was changed."));
+            emit refreshFinished();
+        }
+        return;
+    }
     if (job.kind == JobKind::Load) {
         unsetCursor();
-        if (outcome == JobOutcome::Cancelled) {
+        if (outcome == JobOutcome::Cancelled)
             // The workspace kept what was shown before; a half-read folder would mislead.
             m_statusLabel->setText(tr("Loading cancelled: nothing was changed."));
-            emit loadFinished();
-            return;
-        }
-        updateWindowTitle();
+        else
+            updateWindowTitle();
         emit loadFinished();
+        if (m_refreshResultPending) {
+            // The files were read again after a refresh (or that reading was cancelled).
+            m_refreshResultPending = false;
+            emit refreshFinished();
+        }
         return;
     }
     // A server check: its bundle is selected when the re-evaluation it started arrives.
@@ -641,6 +707,7 @@ void MainWindow::showRow(int row, bool keepView)
         m_timeline->clear();
     m_details->setBundle(b);
     updateServerControls();
+    updateRefreshControls();
     if (m_findingModel->rowCount() > 0)
         selectFindingRow(0);
     else
@@ -651,6 +718,7 @@ void MainWindow::showFinding(int row)
 {
     const Finding* f = m_findingModel->findingAt(row);
     m_copyFinding->setEnabled(f != nullptr);
+    m_findingRefreshButton->setVisible(f && f->remedy.kind == RemedyKind::RefreshStaple);
     if (!f) {
         m_timeline->setHighlightedObjects({});
         const BundleReport* b = m_bundleModel->bundleAt(currentBundleRow());
@@ -925,6 +993,8 @@ bool MainWindow::recheckSelectedServer()
 void MainWindow::cancelWork()
 {
     m_workspace->cancelAll(JobKind::Load);
+    m_workspace->cancelAll(JobKind::PlanRefresh);
+    m_workspace->cancelAll(JobKind::ApplyRefresh);
     cancelServerChecks();
 }
 
@@ -939,6 +1009,107 @@ void MainWindow::updateServerControls()
     const bool server = !serversToRecheck().isEmpty();
     m_recheckAction->setEnabled(server);
     m_recheckButton->setEnabled(server);
+}
+
+// ---- staple refresh ----------------------------------------------------------------------------
+
+QString MainWindow::selectedBundleId() const
+{
+    return m_bundleModel->data(m_bundleModel->index(currentBundleRow(), 0), BundleListModel::BundleIdRole).toString();
+}
+
+void MainWindow::updateRefreshControls()
+{
+    // Enabled by core's answers (refreshPossible, stapleDestination); the tooltip says why not.
+    const BundleReport* selected = m_bundleModel->bundleAt(currentBundleRow());
+    const RefreshOptions options = m_workspace->refreshOptions(false);
+    QString why;
+    if (m_workspace->isRefreshing())
+        why = tr("A staple refresh is running.");
+    else if (!selected)
+        why = tr("Select a bundle to refresh its staple.");
+    else if (!refreshPossible(selected->bundle, options) || stapleDestination(selected->bundle, options).isEmpty()) {
+        // Core said no; the words say which of its reasons applies.
+        if (selected->bundle.served)
+            why = tr("This bundle was received from a live server: open its files (certificate and staple) to refresh "
+                     "the staple there.");
+        else if (selected->bundle.isSuperseded())
+            why = tr("A newer certificate replaced this one: refresh the staple of the current certificate.");
+        else if (selected->bundle.leaf.ocspUrls().isEmpty())
+            why = tr("The certificate names no OCSP responder: its CA gives no OCSP URL (Let's Encrypt since 2025), so "
+                     "there is no staple to fetch; revocation is told by its CRL.");
+        else
+            why = tr("Staplescope does not know which file this bundle's staple goes to: open the certificate together "
+                     "with its staple file (or a HAProxy crt file).");
+    }
+    const bool possible = why.isEmpty();
+    const QString tip = possible ? tr("Fetch a fresh staple for %1 into %2; the plan is shown before anything changes")
+                                       .arg(selected->bundle.leaf.commonName(),
+                                            QDir::toNativeSeparators(stapleDestination(selected->bundle, options)))
+                                 : why;
+    for (QAction* action : {m_refreshStapleAction}) {
+        action->setEnabled(possible);
+        action->setToolTip(plainToolTip(tip));
+    }
+    for (QPushButton* button : {m_refreshButton, m_findingRefreshButton}) {
+        button->setEnabled(possible);
+        button->setToolTip(plainToolTip(tip));
+    }
+    const bool anyBundle = !m_bundleModel->report().bundles.isEmpty();
+    m_refreshAllDueAction->setEnabled(anyBundle && !m_workspace->isRefreshing());
+}
+
+bool MainWindow::refreshSelectedStaple()
+{
+    updateRefreshControls();
+    const QString bundleId = selectedBundleId();
+    if (!m_refreshStapleAction->isEnabled() || bundleId.isEmpty())
+        return false;
+    return m_workspace->planRefresh(m_workspace->refreshOptions(false, {bundleId})) != 0;
+}
+
+bool MainWindow::refreshAllDue()
+{
+    if (!m_refreshAllDueAction->isEnabled())
+        return false;
+    return m_workspace->planRefresh(m_workspace->refreshOptions(true)) != 0;
+}
+
+void MainWindow::onRefreshPlanned(const RefreshPlan& plan)
+{
+    m_statusLabel->setText(tr("Refresh plan ready: nothing changes until you press Apply."));
+    // open(), not exec(): no nested event loop; tests find the dialog and press its buttons.
+    auto* dialog = new RefreshPlanDialog(plan, m_workspace->privilegedDestinations(plan), this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QDialog::accepted, this, [this, dialog] {
+        m_selectAfterEvaluation = selectedBundleId();
+        if (!m_workspace->applyRefresh(dialog->plan()))
+            showError(tr("Refresh"), tr("Another staple refresh is still running; try again when it has finished."));
+    });
+    connect(dialog, &QDialog::rejected, this, [this] {
+        m_statusLabel->setText(tr("Refresh cancelled: nothing was changed."));
+        emit refreshFinished();
+    });
+    dialog->open();
+    emit refreshPlanShown();
+}
+
+void MainWindow::onRefreshApplied(const RefreshApplyResult& result)
+{
+    const QString headline = refreshResultHeadline(result);
+    m_statusLabel->setText(headline);
+    // The workspace reloads the files now; refreshFinished follows that load.
+    m_refreshResultPending = m_workspace->isLoading();
+    // A clean in-process run says it in the status bar; anything else (pkexec's output, the sudo
+    // line, a failed step, the reload command's output) gets a window.
+    const bool quiet = result.ok() && !result.privileged() && !(result.install && result.install->reload);
+    if (!quiet) {
+        auto* dialog = new RefreshResultDialog(result, this);
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+        dialog->open();
+    }
+    if (!m_refreshResultPending)
+        emit refreshFinished();
 }
 
 void MainWindow::closeEvent(QCloseEvent* event)

@@ -96,10 +96,22 @@ public:
     void cancelWork();
     bool isConnecting() const { return m_workspace->isConnecting(); }
 
+    // Staple refresh: plans off the GUI thread, then shows the plan (RefreshPlanDialog); Apply
+    // carries it out (Workspace::applyRefresh) and the files are evaluated again. The selected
+    // bundle only, or every bundle that is due. False when nothing was started (see the actions'
+    // tooltips for why).
+    bool refreshSelectedStaple();
+    bool refreshAllDue();
+    bool isRefreshing() const { return m_workspace->isRefreshing(); }
+    QAction* refreshStapleAction() const { return m_refreshStapleAction; }
+    QAction* refreshAllDueAction() const { return m_refreshAllDueAction; }
+
 signals:
     void loadFinished();    // a load completed and its first report is shown
     void reportUpdated();   // any report (first or re-evaluated) is shown
     void serverCheckFinished();
+    void refreshPlanShown();   // the plan dialog is open
+    void refreshFinished();    // an applied refresh was evaluated again (or planning ended without a plan)
 
 protected:
     void dragEnterEvent(QDragEnterEvent* event) override;
@@ -131,6 +143,10 @@ private:
     void connectDialog();
     QList<int> serversToRecheck() const;
     void updateServerControls();
+    void updateRefreshControls();
+    void onRefreshPlanned(const RefreshPlan& plan);
+    void onRefreshApplied(const RefreshApplyResult& result);
+    QString selectedBundleId() const;
 
     std::unique_ptr<AppSettings> m_settings;
     // After m_settings, which it reads: destroyed first, so its jobs end while the window and
@@ -166,6 +182,11 @@ private:
     QAction* m_recheckAction = nullptr;
     QPushButton* m_recheckButton = nullptr;
     QPushButton* m_cancelConnectButton = nullptr;
+    QAction* m_refreshStapleAction = nullptr;
+    QAction* m_refreshAllDueAction = nullptr;
+    QPushButton* m_refreshButton = nullptr;        // beside the bundle list's header
+    QPushButton* m_findingRefreshButton = nullptr; // under a finding whose remedy is RemedyKind::RefreshStaple
+    bool m_refreshResultPending = false;           // refreshFinished follows the reload after an apply
 };
 
 } // namespace staplescope::ui

@@ -8,7 +8,9 @@
 #include <QFileDialog>
 #include <QFormLayout>
 #include <QHBoxLayout>
+#include <QGroupBox>
 #include <QLabel>
+#include <QLineEdit>
 #include <QListWidget>
 #include <QPushButton>
 #include <QSpinBox>
@@ -66,6 +68,37 @@ SettingsDialog::SettingsDialog(AppSettings& settings, QWidget* parent) : QDialog
     });
     connect(remove, &QPushButton::clicked, this, [this] { qDeleteAll(m_anchors->selectedItems()); });
 
+    // What a staple refresh tells the servers (staplescope-cli refresh --reload-command, --haproxy-socket).
+    auto* refreshBox = new QGroupBox(tr("After a staple refresh"), this);
+    auto* refreshForm = new QFormLayout(refreshBox);
+    m_reloadCommand = new QLineEdit(m_settings.refreshReloadCommand(), refreshBox);
+    m_reloadCommand->setObjectName(QStringLiteral("reloadCommandEdit"));
+    m_reloadCommand->setPlaceholderText(tr("none (for example: systemctl reload nginx)"));
+    m_reloadCommand->setToolTip(tr("Run once with /bin/sh after any staple was written or moved aside. Exim reads its "
+                                   "staple per connection and needs none; nginx reads ssl_stapling_file at reload."));
+    refreshForm->addRow(tr("Re&load command after refresh:"), m_reloadCommand);
+    auto* socketRow = new QHBoxLayout;
+    m_haproxySocket = new QLineEdit(m_settings.haproxySocket(), refreshBox);
+    m_haproxySocket->setObjectName(QStringLiteral("haproxySocketEdit"));
+    m_haproxySocket->setPlaceholderText(tr("none (for example: /run/haproxy/admin.sock)"));
+    m_haproxySocket->setToolTip(tr("HAProxy's runtime API: each new staple is sent with “set ssl ocsp-response”, "
+                                   "so HAProxy serves it without a reload."));
+    auto* browseSocket = new QPushButton(tr("&Browse…"), refreshBox);
+    socketRow->addWidget(m_haproxySocket, 1);
+    socketRow->addWidget(browseSocket);
+    m_haproxySocket->setMinimumWidth(fontMetrics().horizontalAdvance(QStringLiteral("/run/haproxy/admin.sock")) * 3 / 2);
+    // A row of widgets gets no buddy by itself: the label is made here so Alt+H reaches the field.
+    auto* socketLabel = new QLabel(tr("&HAProxy runtime API socket:"), refreshBox);
+    socketLabel->setBuddy(m_haproxySocket);
+    refreshForm->addRow(socketLabel, socketRow);
+    layout->addWidget(refreshBox);
+    connect(browseSocket, &QPushButton::clicked, this, [this] {
+        const QString socket = QFileDialog::getOpenFileName(this, tr("HAProxy runtime API socket"), QStringLiteral("/run/haproxy"),
+                                                            tr("All files (*)"));
+        if (!socket.isEmpty())
+            m_haproxySocket->setText(socket);
+    });
+
     auto* box = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
     connect(box, &QDialogButtonBox::accepted, this, &QDialog::accept);
     connect(box, &QDialogButtonBox::rejected, this, &QDialog::reject);
@@ -82,6 +115,8 @@ void SettingsDialog::accept()
     for (int i = 0; i < m_anchors->count(); ++i)
         anchors << m_anchors->item(i)->text();
     m_settings.setExtraTrustAnchors(anchors);
+    m_settings.setRefreshReloadCommand(m_reloadCommand->text());
+    m_settings.setHaproxySocket(m_haproxySocket->text());
     QDialog::accept();
 }
 

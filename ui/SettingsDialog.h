@@ -4,6 +4,7 @@
 
 class QCheckBox;
 class QDoubleSpinBox;
+class QLineEdit;
 class QListWidget;
 class QSpinBox;
 
@@ -11,7 +12,8 @@ namespace staplescope::ui {
 
 class AppSettings;
 
-// Analysis options and extra trust anchors. Accepting writes them to AppSettings.
+// Analysis options, extra trust anchors and what runs after a staple refresh. Accepting writes
+// them to AppSettings.
 class SettingsDialog : public QDialog {
     Q_OBJECT
 public:
@@ -24,6 +26,8 @@ private:
     QDoubleSpinBox* m_refreshPercent = nullptr;
     QListWidget* m_anchors = nullptr;
     QCheckBox* m_systemTrust = nullptr;
+    QLineEdit* m_reloadCommand = nullptr;
+    QLineEdit* m_haproxySocket = nullptr;
 };
 
 } // namespace staplescope::ui

@@ -24,6 +24,13 @@ constexpr qint64 kHour = 3600;
 constexpr qint64 kDay = 86400;
 constexpr double kMonth = 30.436875 * kDay;
 
+// Lanes drawn as context, in neutral grey with their own words: a superseded certificate, a
+// staple a refresh replaced.
+bool isContextLane(const TimelineLane& lane)
+{
+    return lane.kind == LaneKind::PreviousCertificate || lane.kind == LaneKind::ReplacedStaple;
+}
+
 double secs(const QDateTime& t) { return double(t.toMSecsSinceEpoch()) / 1000.0; }
 QDateTime fromSecs(double s) { return QDateTime::fromMSecsSinceEpoch(qint64(std::llround(s * 1000.0)), Qt::UTC); }
 
@@ -166,7 +173,7 @@ void TimelineWidget::relayout()
         const TimelineLane& lane = m_timeline.lanes[i];
         if (lane.detached || lane.kind == LaneKind::PreviousCertificate)
             continue;
-        if (lane.kind == LaneKind::Leaf || lane.kind == LaneKind::Staple)
+        if (lane.kind == LaneKind::Leaf || lane.kind == LaneKind::Staple || lane.kind == LaneKind::ReplacedStaple)
             main << i;
     }
     for (int i = 0; i < m_timeline.lanes.size(); ++i) {
@@ -326,7 +333,7 @@ void TimelineWidget::zoomToLeaf()
     };
     take(m_timeline.at);
     for (const TimelineLane& lane : std::as_const(m_timeline.lanes)) {
-        if (lane.kind == LaneKind::Leaf || lane.kind == LaneKind::Staple || lane.kind == LaneKind::PreviousCertificate) {
+        if (lane.kind == LaneKind::Leaf || lane.kind == LaneKind::Staple || isContextLane(lane)) {
             take(lane.start);
             take(lane.end);
         }
@@ -353,7 +360,8 @@ void TimelineWidget::zoomToFocus()
     take(at);
     bool any = false;
     for (const TimelineLane& lane : std::as_const(m_timeline.lanes)) {
-        if (lane.kind == LaneKind::Staple && lane.start.isValid()) {
+        // A replaced staple too: the new window is read against the one it replaced.
+        if ((lane.kind == LaneKind::Staple || lane.kind == LaneKind::ReplacedStaple) && lane.start.isValid()) {
             take(lane.start);
             take(lane.end);
             any = true;
@@ -576,7 +584,7 @@ QString TimelineWidget::tooltipFor(const QPoint& pos) const
         lines << tr("<b>Not for this certificate:</b> %1").arg(lane.detachedReason.toHtmlEscaped());
     if (!lane.detail.isEmpty())
         lines << lane.detail.toHtmlEscaped().replace(QLatin1Char('\n'), QLatin1String("<br>"));
-    const bool staple = lane.kind == LaneKind::Staple;
+    const bool staple = lane.kind == LaneKind::Staple || lane.kind == LaneKind::ReplacedStaple;
     if (lane.start.isValid())
         lines << (staple ? tr("thisUpdate: %1") : tr("notBefore: %1")).arg(formatTime(lane.start).toHtmlEscaped());
     if (lane.end.isValid())
@@ -782,8 +790,8 @@ void TimelineWidget::paintLane(QPainter& p, const Row& row, const QRectF& plot)
     }
 
     QColor fill = laneStateColor(lane.state, pal);
-    if (lane.kind == LaneKind::PreviousCertificate)
-        fill = pal.color(QPalette::Mid); // superseded: neutral, it is context, not a problem
+    if (isContextLane(lane))
+        fill = pal.color(QPalette::Mid); // superseded or replaced: neutral, it is context, not a problem
     if (dimmed)
         fill = withAlpha(fill, 110);
     if (lane.detached)
@@ -814,7 +822,7 @@ void TimelineWidget::paintLane(QPainter& p, const Row& row, const QRectF& plot)
 
     // Second channel: a hatching per state, in the bar's contrasting colour.
     const Qt::BrushStyle pattern = laneStatePattern(lane.state);
-    if (pattern != Qt::NoBrush && lane.kind != LaneKind::PreviousCertificate) {
+    if (pattern != Qt::NoBrush && !isContextLane(lane)) {
         QBrush hatch(withAlpha(textOn(fill), 120), pattern);
         p.setBrush(hatch);
         p.drawPath(path);
@@ -854,7 +862,7 @@ void TimelineWidget::paintLane(QPainter& p, const Row& row, const QRectF& plot)
     p.drawPath(path);
 
     // Words in the bar: state and length, or why it is detached.
-    QString text = lane.kind == LaneKind::PreviousCertificate ? lane.stateText : laneStateLabel(lane.state);
+    QString text = isContextLane(lane) ? lane.stateText : laneStateLabel(lane.state);
     if (lane.detached && !lane.detachedReason.isEmpty())
         text = tr("%1: %2").arg(laneStateLabel(lane.state), lane.detachedReason);
     else if (lane.start.isValid() && lane.end.isValid())
@@ -864,7 +872,7 @@ void TimelineWidget::paintLane(QPainter& p, const Row& row, const QRectF& plot)
     if (elided.size() > 3 && elided != QStringLiteral("…")) {
         const qreal tw = fm.horizontalAdvance(elided) + 8;
         const QRectF pill(bar.left() + 4, bar.center().y() - fm.height() / 2.0 - 1, tw, fm.height() + 2);
-        const QColor solid = lane.kind == LaneKind::PreviousCertificate ? pal.color(QPalette::Mid)
+        const QColor solid = isContextLane(lane) ? pal.color(QPalette::Mid)
                                                                         : laneStateColor(lane.state, pal);
         p.setPen(Qt::NoPen);
         p.setBrush(withAlpha(solid, dimmed ? 150 : 235));
@@ -920,7 +928,7 @@ void TimelineWidget::paintLegend(QPainter& p)
     };
     QList<LaneState> states;
     for (const TimelineLane& lane : std::as_const(m_timeline.lanes))
-        if (lane.kind != LaneKind::PreviousCertificate && !states.contains(lane.state))
+        if (!isContextLane(lane) && !states.contains(lane.state))
             states << lane.state;
     std::sort(states.begin(), states.end());
     for (LaneState state : std::as_const(states)) {
@@ -935,6 +943,15 @@ void TimelineWidget::paintLegend(QPainter& p)
         }
         x = swatch.right() + 5;
         text(laneStateLabel(state), pal.color(QPalette::WindowText));
+    }
+    // Grey lanes are context (a superseded certificate, a staple a refresh replaced): say so.
+    if (std::any_of(m_timeline.lanes.cbegin(), m_timeline.lanes.cend(), isContextLane)) {
+        const QRectF swatch(x, y + 2, h * 1.6, h - 4);
+        p.setPen(Qt::NoPen);
+        p.setBrush(pal.color(QPalette::Mid));
+        p.drawRect(swatch);
+        x = swatch.right() + 5;
+        text(tr("superseded / replaced"), pal.color(QPalette::WindowText));
     }
     const QColor markColor = isDarkPalette(pal) ? QColor(0xff, 0xd5, 0x4f) : QColor(0x5d, 0x40, 0x00);
     p.setPen(Qt::NoPen);
@@ -967,7 +984,8 @@ void TimelineWidget::paintLabels(QPainter& p, const QRectF& plot)
     for (int r = 0; r < m_rows.size(); ++r) {
         const Row& row = m_rows[r];
         const TimelineLane& lane = m_timeline.lanes[row.lane];
-        const qreal indent = (lane.kind == LaneKind::Staple && !lane.detached) ? 14 : 0;
+        const qreal indent =
+            ((lane.kind == LaneKind::Staple || lane.kind == LaneKind::ReplacedStaple) && !lane.detached) ? 14 : 0;
         const QRectF area(8 + indent, row.top + 4, columnRight - 8 - indent, laneHeight() - 8);
 
         // Attached staples hang off the leaf with a bracket; a detached one has none.
@@ -982,11 +1000,11 @@ void TimelineWidget::paintLabels(QPainter& p, const QRectF& plot)
 
         // A small swatch with the state's colour and hatching, like a legend entry.
         const QRectF swatch(area.left(), area.top() + 2, fm.height() - 4, fm.height() - 4);
-        QColor fill = lane.kind == LaneKind::PreviousCertificate ? pal.color(QPalette::Mid) : laneStateColor(lane.state, pal);
+        QColor fill = isContextLane(lane) ? pal.color(QPalette::Mid) : laneStateColor(lane.state, pal);
         p.setPen(Qt::NoPen);
         p.setBrush(fill);
         p.drawRect(swatch);
-        if (laneStatePattern(lane.state) != Qt::NoBrush && lane.kind != LaneKind::PreviousCertificate) {
+        if (laneStatePattern(lane.state) != Qt::NoBrush && !isContextLane(lane)) {
             p.setBrush(QBrush(withAlpha(textOn(fill), 140), laneStatePattern(lane.state)));
             p.drawRect(swatch);
         }
@@ -1000,7 +1018,7 @@ void TimelineWidget::paintLabels(QPainter& p, const QRectF& plot)
         p.drawText(titleRect, Qt::AlignLeft | Qt::AlignVCenter, tfm.elidedText(lane.label, Qt::ElideRight, int(titleRect.width())));
         p.setFont(font());
 
-        QString second = lane.kind == LaneKind::PreviousCertificate ? lane.stateText : laneStateLabel(lane.state);
+        QString second = isContextLane(lane) ? lane.stateText : laneStateLabel(lane.state);
         if (lane.detached)
             second = tr("⚠ %1 · not for this certificate").arg(laneStateLabel(lane.state));
         else if (lane.kind == LaneKind::Staple && lane.state == LaneState::Ok)
@@ -1008,7 +1026,7 @@ void TimelineWidget::paintLabels(QPainter& p, const QRectF& plot)
         const QRectF secondRect(titleRect.left(), titleRect.bottom() + 1, titleRect.width(), fm.height());
         // State words in the state's colour, darkened on light palettes so amber stays readable.
         const QColor stateText = isDarkPalette(pal) ? laneStateColor(lane.state, pal) : laneStateColor(lane.state, pal).darker(150);
-        p.setPen(lane.state == LaneState::Ok || lane.kind == LaneKind::PreviousCertificate ? pal.color(QPalette::PlaceholderText)
+        p.setPen(lane.state == LaneState::Ok || isContextLane(lane) ? pal.color(QPalette::PlaceholderText)
                                                                                              : stateText);
         p.drawText(secondRect, Qt::AlignLeft | Qt::AlignVCenter, fm.elidedText(second, Qt::ElideRight, int(secondRect.width())));
 

@@ -186,6 +186,7 @@ QString laneKindLabel(LaneKind kind)
     case LaneKind::Root: return QCoreApplication::translate("staplescope", "Root");
     case LaneKind::Staple: return QCoreApplication::translate("staplescope", "OCSP staple");
     case LaneKind::PreviousCertificate: return QCoreApplication::translate("staplescope", "Previous certificate");
+    case LaneKind::ReplacedStaple: return QCoreApplication::translate("staplescope", "Replaced OCSP staple");
     }
     return {};
 }

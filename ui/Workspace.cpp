@@ -4,7 +4,10 @@
 #include "DemoData.h"
 #include "ReportFormat.h"
 
+#include <QCoreApplication>
 #include <QDir>
+#include <QFile>
+#include <QFileInfo>
 #include <QFutureWatcher>
 #include <QTemporaryDir>
 #include <QThread>
@@ -22,6 +25,31 @@ namespace {
 // cancelled (or destroyed) workspace never waits for a dialog.
 constexpr auto kAnswerPoll = std::chrono::milliseconds(50);
 constexpr qint64 kProgressIntervalMs = 50;
+// pkexec waits for the user to authenticate; after this long it is stopped (and the sudo line shown).
+constexpr int kPrivilegedApplyTimeoutMs = 10 * 60 * 1000;
+// A staple file is a few KiB; reading more than this to see whether it changed is never needed.
+constexpr qint64 kMaxStapleFileRead = 1024 * 1024;
+
+// Whether a plan's change to `bundle.destination` is on disk now: the new staple written, or the
+// stale one moved away. Read after the apply, whichever process did it.
+bool changeIsOnDisk(const BundleRefresh& bundle)
+{
+    QFile file(bundle.destination);
+    if (bundle.outcome == RefreshOutcome::MoveStaleAside)
+        return !file.exists();
+    if (bundle.outcome != RefreshOutcome::Install || bundle.newStapleDer.isEmpty() || !file.open(QIODevice::ReadOnly))
+        return false;
+    return file.read(kMaxStapleFileRead) == bundle.newStapleDer;
+}
+
+QStringList changedDestinations(const RefreshPlan& plan)
+{
+    QStringList changed;
+    for (const BundleRefresh& bundle : plan.bundles)
+        if (bundle.changesFiles() && !bundle.destination.isEmpty() && changeIsOnDisk(bundle))
+            changed << bundle.destination;
+    return changed;
+}
 
 } // namespace
 
@@ -48,7 +76,21 @@ void JobControl::setProgress(qint64 done, qint64 total)
         Qt::QueuedConnection);
 }
 
-Workspace::Workspace(AppSettings& settings, QObject* parent) : QObject(parent), m_settings(settings) {}
+bool RefreshApplyResult::ok() const
+{
+    if (!error.isEmpty() || cancelled)
+        return false;
+    if (install)
+        return install->ok();
+    return run && run->exitCode == 0;
+}
+
+Workspace::Workspace(AppSettings& settings, QObject* parent) : QObject(parent), m_settings(settings)
+{
+    m_processRunner = [](const QString& program, const QStringList& arguments, const std::atomic<bool>* cancel) {
+        return runProcess(program, arguments, cancel, kPrivilegedApplyTimeoutMs);
+    };
+}
 
 Workspace::~Workspace()
 {
@@ -142,6 +184,10 @@ bool Workspace::isConnecting() const
 {
     return runs(JobKind::ServerCheck, true);
 }
+bool Workspace::isRefreshing() const
+{
+    return runs(JobKind::PlanRefresh, true) || runs(JobKind::ApplyRefresh, true);
+}
 
 void Workspace::progress(quint64 id, qint64 done, qint64 total)
 {
@@ -233,6 +279,9 @@ std::optional<QString> Workspace::askPassword(JobControl& control, const Passwor
 
 quint64 Workspace::load(const QStringList& paths, const QStringList& caFiles)
 {
+    // Replaced staples are history of these files; other files start without.
+    if (paths != m_loadedPaths)
+        m_replacedStaples.clear();
     m_loadedPaths = paths;
     m_loadedCaFiles = caFiles;
     // A newer load replaces the running one (stop reading for it) and makes a running
@@ -306,7 +355,7 @@ void Workspace::applyLoad(const std::shared_ptr<InspectionSession>& session, con
         m_session = session;
     else
         rebuildSession(); // servers checked earlier stay listed beside the new files
-    m_report = report;
+    m_report = withReplacedStaples(report);
     emit sessionChanged();
     emit reportChanged(true);
     if (!m_servers.isEmpty())
@@ -337,7 +386,7 @@ bool Workspace::reevaluate()
     job.work = [this, session = m_session, options](JobControl&) {
         InspectionReport report = session->evaluate(options);
         return JobResult{[this, report] {
-                             m_report = report;
+                             m_report = withReplacedStaples(report);
                              emit reportChanged(false);
                          },
                          {}};
@@ -428,6 +477,148 @@ WriteResult Workspace::exportReport(const QString& path, ExportFormat format) co
         break;
     }
     return writeFileAtomically(path, bytes, 0644);
+}
+
+// ---- staple refresh ----------------------------------------------------------------------------
+
+RefreshOptions Workspace::refreshOptions(bool ifDue, const QStringList& bundleIds) const
+{
+    RefreshOptions options;
+    options.ifDue = ifDue;
+    options.bundleIds = bundleIds;
+    options.reloadCommand = m_settings.refreshReloadCommand();
+    options.haproxySocket = m_settings.haproxySocket();
+    return options;
+}
+
+quint64 Workspace::planRefresh(const RefreshOptions& options)
+{
+    if (!m_session || isRefreshing())
+        return 0;
+    const QDateTime at = m_clock->now();
+    Job job;
+    job.kind = JobKind::PlanRefresh;
+    const qsizetype bundles = options.bundleIds.isEmpty() ? m_session->bundles().size() : options.bundleIds.size();
+    job.title = bundles == 1 ? tr("one bundle") : tr("%1 bundles").arg(bundles);
+    const QString title = job.title;
+    job.work = [this, session = m_session, options, at, title](JobControl& control) {
+        RefreshPlan plan = staplescope::planRefresh(*session, options, at, control.cancelFlag(),
+                                       [&control](int done, int total) { control.setProgress(done, total); });
+        const JobInfo info{control.id(), JobKind::PlanRefresh, title, true};
+        return JobResult{[this, info, plan] { emit refreshPlanned(info, plan); }, {}};
+    };
+    return start(std::move(job));
+}
+
+quint64 Workspace::applyRefresh(const RefreshPlan& plan)
+{
+    if (isRefreshing())
+        return 0;
+    RefreshApplyResult prepared;
+    prepared.plan = plan;
+    prepared.privilegedFiles = destinationsNeedingPrivileges(plan, m_writeAccessCheck);
+
+    Job job;
+    job.kind = JobKind::ApplyRefresh;
+    int files = 0;
+    for (const BundleRefresh& b : plan.bundles)
+        files += b.changesFiles() ? 1 : 0;
+    job.title = prepared.privileged() ? tr("as administrator") : files == 1 ? tr("one staple file") : tr("%1 staple files").arg(files);
+    // What was done before a cancel is on disk: the result is shown and the files read again.
+    job.applyWhenCancelled = true;
+    const QString title = job.title;
+    job.work = [this, prepared, title, runner = m_processRunner, pkexecOverride = m_pkexecPath,
+                cliOverride = m_cliPath](JobControl& control) mutable {
+        RefreshApplyResult result = std::move(prepared);
+        if (!result.privileged()) {
+            result.install = executeRefreshPlan(result.plan, {}, control.cancelFlag());
+        } else {
+            const PlanFile planFile = writePlanFile(result.plan);
+            const QString cli = cliOverride ? *cliOverride : findStaplescopeCli();
+            const QString pkexec = pkexecOverride ? *pkexecOverride : findPkexec();
+            result.planFile = planFile.path;
+            if (!planFile.error.isEmpty()) {
+                result.error = planFile.error;
+            } else if (cli.isEmpty()) {
+                result.error = tr("staplescope-cli is neither next to this program (%1) nor in PATH: install it to apply "
+                                  "the plan as administrator.")
+                                   .arg(QDir::toNativeSeparators(QCoreApplication::applicationDirPath()));
+                result.sudoLine = sudoApplyLine({}, planFile.path);
+            } else if (pkexec.isEmpty()) {
+                result.sudoLine = sudoApplyLine(cli, planFile.path);
+            } else {
+                // pkexec takes the program's absolute path; polkit's action matches it (exec.path).
+                const QStringList arguments{cli, QStringLiteral("apply"), planFile.path};
+                result.command = (QStringList{pkexec} + arguments).join(QLatin1Char(' '));
+                result.run = runner(pkexec, arguments, control.cancelFlag());
+                const int status = result.run->exitCode;
+                if (!result.run->started || status == kPkexecNotAuthorized || status == kPkexecDismissed)
+                    result.sudoLine = sudoApplyLine(cli, planFile.path);
+                if (status == 0)
+                    QFile::remove(planFile.path); // done: the plan is spent (apply refuses it again anyway)
+            }
+        }
+        result.cancelled = control.isCancelled();
+        result.changedFiles = changedDestinations(result.plan);
+        const JobInfo info{control.id(), JobKind::ApplyRefresh, title, true};
+        return JobResult{[this, info, result] { applyRefreshResult(info, result); }, {}};
+    };
+    return start(std::move(job));
+}
+
+void Workspace::applyRefreshResult(const JobInfo& job, const RefreshApplyResult& result)
+{
+    // The staples the refresh replaced leave the files; they stay on the timeline as history.
+    const QDateTime replacedAt = m_clock->now();
+    for (const BundleRefresh& bundle : result.plan.bundles) {
+        if (!result.changedFiles.contains(bundle.destination) || bundle.current.isNull())
+            continue;
+        ReplacedStaple old;
+        old.file = bundle.destination;
+        old.serial = bundle.current.serial;
+        old.status = bundle.current.status;
+        old.thisUpdate = bundle.current.thisUpdate;
+        old.nextUpdate = bundle.current.nextUpdate;
+        old.replacedAt = replacedAt;
+        old.movedAside = bundle.outcome == RefreshOutcome::MoveStaleAside;
+        QList<ReplacedStaple>& history = m_replacedStaples[bundle.bundleId];
+        history.prepend(old);
+        if (history.size() > kReplacedStapleLanes)
+            history.resize(kReplacedStapleLanes);
+    }
+    // Evaluate what is on disk now, whatever happened: that is the truth to show. Started first,
+    // so observers of refreshApplied see the load running.
+    reload();
+    emit refreshApplied(job, result);
+}
+
+InspectionReport Workspace::withReplacedStaples(InspectionReport report) const
+{
+    if (m_replacedStaples.isEmpty())
+        return report;
+    for (BundleReport& bundle : report.bundles) {
+        const auto it = m_replacedStaples.constFind(bundle.bundle.id);
+        if (it != m_replacedStaples.constEnd())
+            addReplacedStaples(bundle.timeline, *it);
+    }
+    return report;
+}
+
+void Workspace::setProcessRunner(ProcessRunner runner)
+{
+    if (runner)
+        m_processRunner = std::move(runner);
+}
+
+void Workspace::setPrivilegedTools(std::optional<QString> pkexecPath, std::optional<QString> cliPath)
+{
+    m_pkexecPath = std::move(pkexecPath);
+    m_cliPath = std::move(cliPath);
+}
+
+void Workspace::setWriteAccessCheck(WriteAccessCheck check)
+{
+    m_writeAccessCheck = check ? std::move(check) : WriteAccessCheck(userCanReplace);
 }
 
 } // namespace staplescope::ui

@@ -7,15 +7,20 @@
 // A job is a named unit of work: its work runs on a worker thread with a cancel flag and a
 // progress channel (JobControl) and returns what to apply on the GUI thread (JobResult). Every
 // jobStarted is followed by exactly one jobFinished or jobFailed, once the work has returned.
-// Acting jobs to come (fetch a staple, deploy, renew) are started the same way, with start().
+// Acting jobs (the staple refresh: plan, then apply) are jobs too; the staples a refresh replaced
+// are kept here and drawn on the bundle's timeline beside the new ones.
 
 #include "AtomicFile.h"
 #include "Clock.h"
 #include "Inspection.h"
+#include "PrivilegedApply.h"
+#include "RefreshEngine.h"
 #include "ServerCheck.h"
+#include "StapleInstaller.h"
 
 #include <QDateTime>
 #include <QElapsedTimer>
+#include <QHash>
 #include <QObject>
 
 #include <atomic>
@@ -36,6 +41,8 @@ enum class JobKind {
     Load,        // read files and folders, bundle them, evaluate once
     Evaluate,    // evaluate the session again as of another moment (or with other thresholds)
     ServerCheck, // probe a live server and compare it with files
+    PlanRefresh, // fetch and judge fresh staples; changes nothing (RefreshEngine)
+    ApplyRefresh,// carry a refresh plan out: in-process, or through `staplescope-cli apply` with pkexec
     Custom,      // anything else started with Workspace::start()
 };
 
@@ -92,6 +99,27 @@ struct Job {
     bool applyWhenCancelled = false;
 };
 
+// What carrying out a refresh plan did.
+struct RefreshApplyResult {
+    RefreshPlan plan;
+    // The destinations the user cannot change: non-empty means the plan went to
+    // `staplescope-cli apply` as root (pkexec), or waits for the sudo line.
+    QStringList privilegedFiles;
+    std::optional<InstallResult> install; // run in-process (every destination writable)
+    QString planFile;                     // privileged: the plan as JSON (removed once apply succeeded)
+    QString command;                      // privileged: what ran, "pkexec … apply …"; empty when pkexec is missing
+    std::optional<ProcessRun> run;        // privileged: what pkexec (and apply under it) did
+    QString sudoLine;                     // privileged: to run by hand; empty when pkexec did the work
+    QString error;                        // nothing could be tried (no CLI found, the plan file not written)
+    // The destinations whose content is no longer what the plan saw: written or moved aside.
+    QStringList changedFiles;
+    bool cancelled = false;
+
+    bool privileged() const { return !privilegedFiles.isEmpty(); }
+    // Everything the plan asked for happened (and the reload and HAProxy updates succeeded).
+    bool ok() const;
+};
+
 // What starting a job that first prepares something on the GUI thread (the demo) gives.
 struct JobStart {
     quint64 id = 0; // 0: not started
@@ -129,6 +157,7 @@ public:
     bool isLoading() const;      // a load runs whose result will be shown
     bool isEvaluating() const;
     bool isConnecting() const;
+    bool isRefreshing() const; // planning or applying a staple refresh
 
     // ---- the session
     // Files and folders (as dropped), with extra trust anchors for this load only. A running
@@ -171,6 +200,32 @@ public:
 
     WriteResult exportReport(const QString& path, ExportFormat format) const;
 
+    // ---- staple refresh
+    // The options from the settings (reload command, HAProxy socket): every bundle (`ifDue`: only
+    // those due), or only `bundleIds` (the window's Refresh staple).
+    RefreshOptions refreshOptions(bool ifDue, const QStringList& bundleIds = {}) const;
+    // Fetches and judges fresh staples off the GUI thread, at the clock's now (never the "as of"
+    // moment: a staple is installed for the real now). Changes nothing; refreshPlanned follows.
+    // 0 when there is nothing loaded or a refresh already runs.
+    quint64 planRefresh(const RefreshOptions& options);
+    // Carries a plan out: in-process when the user can change every destination, otherwise
+    // through `pkexec staplescope-cli apply PLAN.json` (or, without pkexec or polkit, the sudo
+    // line to run). refreshApplied follows; then the files are loaded again, and the staples the
+    // refresh replaced stay on their bundles' timelines. 0 when a refresh already runs.
+    quint64 applyRefresh(const RefreshPlan& plan);
+    // The plan's destinations the user cannot change: applyRefresh hands such a plan to pkexec.
+    QStringList privilegedDestinations(const RefreshPlan& plan) const
+    {
+        return destinationsNeedingPrivileges(plan, m_writeAccessCheck);
+    }
+    // The staples refreshes replaced for a bundle (Bundle::id), most recent first.
+    QList<ReplacedStaple> replacedStaples(const QString& bundleId) const { return m_replacedStaples.value(bundleId); }
+    // Tests: how processes run (pkexec), where pkexec and staplescope-cli are (nullopt: searched,
+    // see PrivilegedApply.h; empty: not installed), who may change a file.
+    void setProcessRunner(ProcessRunner runner);
+    void setPrivilegedTools(std::optional<QString> pkexecPath, std::optional<QString> cliPath);
+    void setWriteAccessCheck(WriteAccessCheck check);
+
 signals:
     // The session's contents changed (files loaded, a server checked); a report follows.
     void sessionChanged();
@@ -182,6 +237,11 @@ signals:
     void jobProgress(const staplescope::ui::JobInfo& job, qint64 done, qint64 total);
     void jobFinished(const staplescope::ui::JobInfo& job, staplescope::ui::JobOutcome outcome);
     void jobFailed(const staplescope::ui::JobInfo& job, const QString& error);
+
+    // A refresh plan is ready (before its job's jobFinished); nothing has changed yet.
+    void refreshPlanned(const staplescope::ui::JobInfo& job, const staplescope::RefreshPlan& plan);
+    // A plan was carried out (or could not be); the reload of the files has started.
+    void refreshApplied(const staplescope::ui::JobInfo& job, const staplescope::ui::RefreshApplyResult& result);
 
 private:
     struct Running;
@@ -197,6 +257,8 @@ private:
     void applyLoad(const std::shared_ptr<InspectionSession>& session, const InspectionReport& report);
     void applyServerCheck(const ServerEntry& entry);
     void rebuildSession();
+    InspectionReport withReplacedStaples(InspectionReport report) const;
+    void applyRefreshResult(const JobInfo& job, const RefreshApplyResult& result);
 
     AppSettings& m_settings;
     std::shared_ptr<const Clock> m_clock = Clock::system();
@@ -214,6 +276,12 @@ private:
     std::unique_ptr<QTemporaryDir> m_demoDir;
     QDateTime m_asOf; // null: the clock
     QDateTime m_loadTime;
+
+    QHash<QString, QList<ReplacedStaple>> m_replacedStaples; // bundle id → most recent first
+    ProcessRunner m_processRunner;
+    std::optional<QString> m_pkexecPath;
+    std::optional<QString> m_cliPath;
+    WriteAccessCheck m_writeAccessCheck = userCanReplace;
 };
 
 } // namespace staplescope::ui

@@ -175,4 +175,35 @@ Timeline buildTimeline(const Bundle& bundle, const QList<Finding>& findings, con
     return timeline;
 }
 
+void addReplacedStaples(Timeline& timeline, QList<ReplacedStaple> replaced)
+{
+    std::stable_sort(replaced.begin(), replaced.end(),
+                     [](const ReplacedStaple& a, const ReplacedStaple& b) { return a.replacedAt > b.replacedAt; });
+    if (replaced.size() > kReplacedStapleLanes)
+        replaced.resize(kReplacedStapleLanes);
+    // Beside the staple that replaced it: after the leaf and its staples.
+    qsizetype insertAt = 0;
+    for (qsizetype i = 0; i < timeline.lanes.size(); ++i)
+        if (timeline.lanes[i].kind == LaneKind::Leaf || timeline.lanes[i].kind == LaneKind::Staple ||
+            timeline.lanes[i].kind == LaneKind::ReplacedStaple)
+            insertAt = i + 1;
+    for (const ReplacedStaple& old : std::as_const(replaced)) {
+        TimelineLane lane;
+        // Not an object of the session (its file holds something else now): an id of its own.
+        lane.objectId = QStringLiteral("replaced-staple:%1@%2").arg(old.file, old.thisUpdate.toString(Qt::ISODate));
+        lane.kind = LaneKind::ReplacedStaple;
+        lane.label = QStringLiteral("Replaced staple (%1)").arg(old.status.isEmpty() ? QStringLiteral("unreadable") : old.status);
+        lane.start = old.thisUpdate;
+        lane.end = old.nextUpdate;
+        lane.state = LaneState::Ok; // context, not a problem: drawn neutral like a previous certificate
+        lane.stateText = old.movedAside ? QStringLiteral("moved aside %1").arg(formatTime(old.replacedAt))
+                                        : QStringLiteral("replaced %1").arg(formatTime(old.replacedAt));
+        lane.detail = QStringLiteral("%1\nfor serial %2\nthisUpdate %3\nnextUpdate %4\n%5")
+                          .arg(old.file, old.serial.isEmpty() ? QStringLiteral("unknown") : old.serial,
+                               old.thisUpdate.isValid() ? formatTime(old.thisUpdate) : QStringLiteral("none"),
+                               old.nextUpdate.isValid() ? formatTime(old.nextUpdate) : QStringLiteral("none"), lane.stateText);
+        timeline.lanes.insert(insertAt++, lane);
+    }
+}
+
 } // namespace staplescope

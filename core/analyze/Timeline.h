@@ -8,7 +8,8 @@
 
 namespace staplescope {
 
-enum class LaneKind { Leaf, Intermediate, Root, Staple, PreviousCertificate };
+// ReplacedStaple: a staple a refresh overwrote or moved aside (kept by the window as history).
+enum class LaneKind { Leaf, Intermediate, Root, Staple, PreviousCertificate, ReplacedStaple };
 enum class LaneState { Ok, Due, Expired, NotYetValid, Mismatched, Revoked, Invalid };
 
 // One validity window, computed by core, drawn by ui (which never decides anything itself).
@@ -37,6 +38,26 @@ struct Timeline {
 inline constexpr int kPreviousCertificateLanes = 8;
 
 Timeline buildTimeline(const Bundle& bundle, const QList<Finding>& findings, const AnalysisOptions& options);
+
+// A staple that a refresh overwrote or moved aside. Its file now holds the new response (or
+// nothing), so no later load sees it; whoever ran the refresh keeps this to draw the old window
+// beside the staple that replaced it.
+struct ReplacedStaple {
+    QString file;            // where it was
+    QString serial;          // the certificate serial it answered for
+    QString status;          // "good", "revoked", "unknown"
+    QDateTime thisUpdate;
+    QDateTime nextUpdate;    // null: none given
+    QDateTime replacedAt;    // when the refresh changed the file
+    bool movedAside = false; // renamed to `<file>.stale` rather than overwritten
+};
+
+// The replaced staples drawn for one bundle, newest replacement first; older ones are dropped.
+inline constexpr int kReplacedStapleLanes = 4;
+
+// Inserts one LaneKind::ReplacedStaple lane per entry (at most kReplacedStapleLanes, the most
+// recently replaced first) right after the bundle's own staple lanes.
+void addReplacedStaples(Timeline& timeline, QList<ReplacedStaple> replaced);
 
 QString laneStateName(LaneState state); // "ok", "due", "expired", …
 
