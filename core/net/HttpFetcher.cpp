@@ -450,10 +450,15 @@ private:
             abort(job, FetchFailure::TooLarge,
                   QStringLiteral("the body from %1 grew past the %2 %3 may have; stopped reading")
                       .arg(hostPort(job->url), formatBytes(cap), withArticle(job->request.kind)));
-        } else if (job->status != 200 && !isRedirect(job->status) && job->body.size() > kErrorBodyBytes) {
-            // Enough of an error page to quote it; the rest is not needed.
-            job->body.truncate(kErrorBodyBytes);
-            finishHttpStatus(job);
+        } else if (job->status != 200 && job->body.size() > kErrorBodyBytes) {
+            if (isRedirect(job->status)) {
+                // A redirect's body is never used; only Location counts.
+                job->body.clear();
+            } else {
+                // Enough of an error page to quote it; the rest is not needed.
+                job->body.truncate(kErrorBodyBytes);
+                finishHttpStatus(job);
+            }
         }
     }
 
