@@ -161,6 +161,8 @@ struct TestResponder::State {
     std::atomic<int> requests{0};
     std::atomic<int> ocspRequests{0};
     std::atomic<int> connections{0};
+    std::atomic<int> inFlight{0};
+    std::atomic<int> maxInFlight{0};
     quint16 port = 0;
 
     ResponderScenario scenarioFor(const QString& serial) const
@@ -397,6 +399,7 @@ void TestResponder::setOversizeBytes(qsizetype bytes)
 
 int TestResponder::requestCount() const { return m_state->requests.load(); }
 int TestResponder::ocspRequestCount() const { return m_state->ocspRequests.load(); }
+int TestResponder::maxRequestsInFlight() const { return m_state->maxInFlight.load(); }
 int TestResponder::connectionCount() const { return m_server ? m_server->connectionsAccepted() : 0; }
 
 QList<ResponderRequest> TestResponder::requests() const
@@ -577,6 +580,18 @@ void TestResponder::handle(Connection& connection)
             path = slash < 0 ? QByteArray("/") : path.mid(slash);
         }
         request.path = path;
+        // Counted from the whole request read until its answer is sent (or the connection ends).
+        struct InFlight {
+            State& s;
+            explicit InFlight(State& state) : s(state)
+            {
+                const int now = ++s.inFlight;
+                int seen = s.maxInFlight.load();
+                while (now > seen && !s.maxInFlight.compare_exchange_weak(seen, now)) {
+                }
+            }
+            ~InFlight() { --s.inFlight; }
+        } inFlight(*state);
         // Routed without the query ("/issuer.der?n=1" is /issuer.der: distinct URLs, same file).
         const QString pathText = QString::fromLatin1(path.left(path.indexOf('?') < 0 ? path.size() : path.indexOf('?')));
 
