@@ -679,6 +679,7 @@ void TestFetcher::nonce()
     QVERIFY2(!echoed.response.isNull(), qPrintable(describe(echoed.findings)));
     QVERIFY(echoed.nonceEchoed);
     QVERIFY(echoed.findings.isEmpty());
+    QVERIFY(echoed.response.verifySignature(issuer)); // signed again with the nonce in it
 
     // Left out (what most CA responders do): accepted, and said.
     responder.setEchoNonce(false);

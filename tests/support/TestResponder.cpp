@@ -504,11 +504,16 @@ QByteArray withNonce(const QByteArray& responseDer, OCSP_REQUEST* request, const
                                 int(otherNonce.size()));
     if (added != 1)
         return responseDer;
+    // Signed again over the changed tbsResponseData, keeping responderId, producedAt and certs.
+    // (OCSP_basic_sign would set the responderId anew, and OpenSSL 3.0's OCSP_RESPID_set_by_key
+    // leaks the key hash it replaces.)
     const EVP_MD* md = EVP_PKEY_get_id(signer.key.get()) == EVP_PKEY_ED25519 ? nullptr : EVP_sha256();
-    // NOTIME keeps the producedAt the factory chose; NOCERTS: the signer is already embedded.
-    if (OCSP_basic_sign(basic.get(), signer.cert.get(), signer.key.get(), md, nullptr,
-                        OCSP_NOTIME | OCSP_NOCERTS | OCSP_RESPID_KEY)
-        != 1)
+    EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+    auto* data = const_cast<OCSP_RESPDATA*>(OCSP_resp_get0_respdata(basic.get()));
+    auto* algorithm = const_cast<X509_ALGOR*>(OCSP_resp_get0_tbs_sigalg(basic.get()));
+    auto* signature = const_cast<ASN1_OCTET_STRING*>(OCSP_resp_get0_signature(basic.get()));
+    if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, signer.key.get()) != 1
+        || ASN1_item_sign_ctx(ASN1_ITEM_rptr(OCSP_RESPDATA), algorithm, nullptr, signature, data, ctx.get()) <= 0)
         return responseDer;
     OcspResponsePtr signedResponse(OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, basic.get()));
     unsigned char* out = nullptr;
