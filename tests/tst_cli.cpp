@@ -213,12 +213,20 @@ void TestCli::inspectOnlineAsksTheResponder()
     QVERIFY2(codes.contains(QStringLiteral("REVOCATION_CHECKED")), qPrintable(online.out));
     QVERIFY2(online.out.contains(QLatin1String("reason: keyCompromise")), qPrintable(online.out));
     QCOMPARE(responder.ocspRequestCount(), 2);
+    // The text report words the same answers.
+    QStringList textArguments = common + QStringList{QStringLiteral("--online")};
+    textArguments.removeAll(QStringLiteral("--json"));
+    const CliRun text = runInProcess(textArguments);
+    QCOMPARE(text.exitCode, 2);
+    QVERIFY2(text.out.contains(QLatin1String("Certificate revoked (OCSP)")), qPrintable(text.out));
+    QVERIFY2(text.out.contains(QLatin1String("Not revoked (OCSP)")), qPrintable(text.out));
+    QCOMPARE(responder.ocspRequestCount(), 4);
 
     // The network options belong to --online; bad values are usage errors.
     QCOMPARE(runInProcess(common + QStringList{QStringLiteral("--timeout"), QStringLiteral("5")}).exitCode, 3);
     QCOMPARE(runInProcess(common + QStringList{QStringLiteral("--online"), QStringLiteral("--certid-hash"), QStringLiteral("md5")}).exitCode, 3);
     QCOMPARE(runInProcess(common + QStringList{QStringLiteral("--online"), QStringLiteral("--responder"), QStringLiteral("https://x.test/")}).exitCode, 3);
-    QCOMPARE(responder.ocspRequestCount(), 2);
+    QCOMPARE(responder.ocspRequestCount(), 4);
 }
 
 void TestCli::incidentExitsCriticalNamingBothSerials()
