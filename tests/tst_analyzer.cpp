@@ -282,7 +282,7 @@ void dumpExample(const Finding& f, const QString& tempDir)
 // responder up and issues the leaf (its URLs point at the responder); the site holds that leaf,
 // its key, the chain unless `withChain` is false, and a good staple when the leaf names a responder.
 using OnlinePrepare = std::function<IssuedCert(Case&, TestResponder&)>;
-Setup onlineSite(const OnlinePrepare& prepare, bool withChain = true)
+Setup onlineSite(const OnlinePrepare& prepare, bool withChain = true, bool withStaple = true)
 {
     return [=](Case& c) {
         c.custom = [=](Case& c) {
@@ -294,7 +294,7 @@ Setup onlineSite(const OnlinePrepare& prepare, bool withChain = true)
             s.cert = leaf.certPem();
             s.key = c.pki.keyPem(leaf);
             const bool hasResponder = !Certificate::fromDer(leaf.certDer(), {}).ocspUrls().isEmpty();
-            s.staple = hasResponder ? c.pki.staple(c.pki.goodStapleSpec(), &leaf) : QByteArray();
+            s.staple = hasResponder && withStaple ? c.pki.staple(c.pki.goodStapleSpec(), &leaf) : QByteArray();
             if (!withChain)
                 s.chain.clear();
             writeSite(c, s);
@@ -1017,17 +1017,21 @@ void TestAnalyzer::findings_data()
     row("online: responder sends an error page", onlineSite([](Case&, TestResponder& r) {
         r.setPathScenario(QStringLiteral("/ocsp"), ResponderScenario::HtmlErrorPage);
         return r.issueLeaf();
-    }), "OCSP_FETCH_FAILED", error, {"Asking the OCSP responder", "answered HTTP 503 Service Unavailable"});
+    }, true, false), "OCSP_FETCH_FAILED", error, {"Asking the OCSP responder", "answered HTTP 503 Service Unavailable"});
+    row("online: responder down, the staple on disk still good", onlineSite([](Case&, TestResponder& r) {
+        r.setPathScenario(QStringLiteral("/ocsp"), ResponderScenario::Http500);
+        return r.issueLeaf();
+    }), "OCSP_FETCH_FAILED", warning, {"answered HTTP 500 Internal Server Error"});
     row("online: responder answers tryLater", onlineSite([](Case&, TestResponder& r) {
         const IssuedCert leaf = r.issueLeaf();
         r.setScenario(leaf, ResponderScenario::TryLater);
         return leaf;
-    }), "OCSP_FETCH_FAILED", error, {"answered \"tryLater\""});
+    }, true, false), "OCSP_FETCH_FAILED", error, {"answered \"tryLater\""});
     row("online: responder signs with a stranger's key", onlineSite([](Case&, TestResponder& r) {
         const IssuedCert leaf = r.issueLeaf();
         r.setScenario(leaf, ResponderScenario::WrongSigner);
         return leaf;
-    }), "OCSP_FETCH_FAILED", error, {"neither the issuer nor a responder the issuer authorised"});
+    }, true, false), "OCSP_FETCH_FAILED", error, {"neither the issuer nor a responder the issuer authorised"});
     row("online: issuer fetched from its CA Issuers URL", onlineSite([](Case&, TestResponder& r) { return r.issueLeaf(); }, false),
         "ISSUER_FETCHED", info, {"fetched from http://", "/issuer.der", "verifies the certificate's signature"});
     row("online: CA Issuers URL serves another CA", onlineSite([](Case& c, TestResponder& r) {

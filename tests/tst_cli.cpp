@@ -5,6 +5,7 @@
 #include "DemoData.h"
 #include "InspectCommand.h"
 #include "TestPki.h"
+#include "TestResponder.h"
 
 #include <QDir>
 #include <QJsonArray>
@@ -133,6 +134,7 @@ class TestCli : public QObject {
 
 private slots:
     void initTestCase();
+    void inspectOnlineAsksTheResponder();
     void incidentExitsCriticalNamingBothSerials();
     void healthyBundleExitsZero();
     void explicitRolesReproduceTheIncident();
@@ -172,6 +174,59 @@ void TestCli::initTestCase()
     QVERIFY(m_dir.isValid());
     m_demo = writeDemo(m_dir.filePath(QStringLiteral("demo")), QDateTime::currentDateTimeUtc());
     QVERIFY2(m_demo.ok, qPrintable(m_demo.error));
+}
+
+// inspect --online asks each certificate's responder (the loopback TestResponder) and says what it
+// answered; without --online nothing is asked.
+void TestCli::inspectOnlineAsksTheResponder()
+{
+    qunsetenv("http_proxy");
+    test::TestPki pki;
+    test::TestResponder responder(pki);
+    QVERIFY(responder.start());
+    const auto named = [](const char* name) {
+        return [name](CertSpec& s) {
+            s.commonName = QString::fromLatin1(name);
+            s.dnsNames = {s.commonName};
+        };
+    };
+    const IssuedCert good = responder.issueLeaf(named("good.example.test"));
+    const IssuedCert revoked = responder.issueLeaf(named("revoked.example.test"));
+    responder.setScenario(revoked, test::ResponderScenario::Revoked);
+    test::TestFolder dir;
+    dir.write(QStringLiteral("sites/good/fullchain.pem"), test::TestPki::pem({&good, &pki.intermediate}));
+    dir.write(QStringLiteral("sites/revoked/fullchain.pem"), test::TestPki::pem({&revoked, &pki.intermediate}));
+    const QString root = dir.write(QStringLiteral("trust/root.pem"), pki.root.certPem());
+    const QStringList common{QStringLiteral("inspect"), QStringLiteral("--json"), QStringLiteral("--no-system-trust"),
+                             QStringLiteral("--ca-file"), root, QStringLiteral("--at"), pki.now().toString(Qt::ISODate),
+                             dir.path(QStringLiteral("sites"))};
+
+    const CliRun offline = runInProcess(common);
+    QCOMPARE(responder.requestCount(), 0);
+    QVERIFY(!codesOf(offline.json()).contains(QStringLiteral("REVOCATION_CHECKED")));
+
+    const CliRun online = runInProcess(common + QStringList{QStringLiteral("--online"), QStringLiteral("--timeout"), QStringLiteral("5"),
+                                                            QStringLiteral("--certid-hash"), QStringLiteral("sha256")});
+    QCOMPARE(online.exitCode, 2);
+    const QStringList codes = codesOf(online.json());
+    QVERIFY2(codes.contains(QStringLiteral("CERT_REVOKED")), qPrintable(online.out));
+    QVERIFY2(codes.contains(QStringLiteral("REVOCATION_CHECKED")), qPrintable(online.out));
+    QVERIFY2(online.out.contains(QLatin1String("reason: keyCompromise")), qPrintable(online.out));
+    QCOMPARE(responder.ocspRequestCount(), 2);
+    // The text report words the same answers.
+    QStringList textArguments = common + QStringList{QStringLiteral("--online")};
+    textArguments.removeAll(QStringLiteral("--json"));
+    const CliRun text = runInProcess(textArguments);
+    QCOMPARE(text.exitCode, 2);
+    QVERIFY2(text.out.contains(QLatin1String("Certificate revoked (OCSP)")), qPrintable(text.out));
+    QVERIFY2(text.out.contains(QLatin1String("Not revoked (OCSP)")), qPrintable(text.out));
+    QCOMPARE(responder.ocspRequestCount(), 4);
+
+    // The network options belong to --online; bad values are usage errors.
+    QCOMPARE(runInProcess(common + QStringList{QStringLiteral("--timeout"), QStringLiteral("5")}).exitCode, 3);
+    QCOMPARE(runInProcess(common + QStringList{QStringLiteral("--online"), QStringLiteral("--certid-hash"), QStringLiteral("md5")}).exitCode, 3);
+    QCOMPARE(runInProcess(common + QStringList{QStringLiteral("--online"), QStringLiteral("--responder"), QStringLiteral("https://x.test/")}).exitCode, 3);
+    QCOMPARE(responder.ocspRequestCount(), 4);
 }
 
 void TestCli::incidentExitsCriticalNamingBothSerials()

@@ -424,6 +424,27 @@ void TestFetcher::concurrencyIsBoundedAndConnectionsReused()
         QVERIFY2(r.ok(), qPrintable(r.error));
     QCOMPARE(responder.requestCount(), 18);
     QVERIFY2(responder.connectionCount() - 1 <= 3, qPrintable(QString::number(responder.connectionCount())));
+    QVERIFY2(responder.maxRequestsInFlight() <= 3, qPrintable(QString::number(responder.maxRequestsInFlight())));
+
+    // More than Qt's six connections per host: the bound still holds (how close a run comes to it
+    // depends on timing, so it is printed, not asserted).
+    QList<FetchRequest> many;
+    for (int i = 0; i < 30; ++i)
+        many << get(FetchKind::Certificate, responder.issuerUrl() + QStringLiteral("?m=%1").arg(i));
+    TestResponder wide(pki);
+    QVERIFY(wide.start());
+    wide.setLatencyMs(30);
+    for (FetchRequest& r : many)
+        r.url = QUrl(wide.issuerUrl() + QLatin1Char('?') + r.url.query());
+    FetchOptions twelve = quickOptions();
+    twelve.maxConcurrent = 12;
+    for (const FetchResult& r : HttpFetcher(twelve).fetchAll(many))
+        QVERIFY2(r.ok(), qPrintable(r.error));
+    QCOMPARE(wide.requestCount(), 30);
+    QVERIFY2(wide.maxRequestsInFlight() <= 12, qPrintable(QString::number(wide.maxRequestsInFlight())));
+    QVERIFY(wide.connectionCount() <= 12);
+    qInfo("maxConcurrent 12: %d requests in flight at most, over %d connections", wide.maxRequestsInFlight(),
+          wide.connectionCount());
 }
 
 void TestFetcher::proxyFromEnvironment()
@@ -658,6 +679,7 @@ void TestFetcher::nonce()
     QVERIFY2(!echoed.response.isNull(), qPrintable(describe(echoed.findings)));
     QVERIFY(echoed.nonceEchoed);
     QVERIFY(echoed.findings.isEmpty());
+    QVERIFY(echoed.response.verifySignature(issuer)); // signed again with the nonce in it
 
     // Left out (what most CA responders do): accepted, and said.
     responder.setEchoNonce(false);

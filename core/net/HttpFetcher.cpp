@@ -17,6 +17,7 @@
 #include <QSet>
 #include <QTimer>
 
+#include <algorithm>
 #include <deque>
 #include <mutex>
 #include <vector>
@@ -84,6 +85,8 @@ constexpr qsizetype kErrorBodyBytes = 16 * 1024;
 constexpr int kCancelPollMs = 50;
 // The longest piece of a server's error page quoted in a message.
 constexpr qsizetype kQuoteChars = 120;
+// QNetworkAccessManager's fixed limit of parallel HTTP/1.1 connections to one host.
+constexpr int kQtConnectionsPerHost = 6;
 
 QString hostPort(const QUrl& url)
 {
@@ -279,6 +282,8 @@ struct Job {
     QString abortMessage;
     FetchResult result;
     bool done = false;
+    int manager = -1;              // which QNetworkAccessManager carries it
+    QString managerHost;
 };
 
 class FetchRun {
@@ -287,11 +292,18 @@ public:
              const std::function<void(int, int)>& progress, int total)
         : m_options(options), m_cancel(cancel), m_progress(progress), m_total(total)
     {
-        m_nam.setRedirectPolicy(QNetworkRequest::ManualRedirectPolicy);
-        if (options.proxyFromEnvironment)
-            m_nam.setProxyFactory(new EnvironmentProxyFactory); // QNAM owns it
-        else
-            m_nam.setProxy(QNetworkProxy(QNetworkProxy::NoProxy));
+        // Qt opens at most six connections per host in one QNAM (not settable before Qt 6.5); more
+        // managers let `maxConcurrent` requests to one responder really be in flight at once.
+        const int managers = qMax(1, (qMax(1, options.maxConcurrent) + kQtConnectionsPerHost - 1) / kQtConnectionsPerHost);
+        for (int i = 0; i < managers; ++i) {
+            auto nam = std::make_unique<QNetworkAccessManager>();
+            nam->setRedirectPolicy(QNetworkRequest::ManualRedirectPolicy);
+            if (options.proxyFromEnvironment)
+                nam->setProxyFactory(new EnvironmentProxyFactory); // QNAM owns it
+            else
+                nam->setProxy(QNetworkProxy(QNetworkProxy::NoProxy));
+            m_nams.push_back(std::move(nam));
+        }
         m_userAgent = options.userAgent.isEmpty() ? defaultUserAgent() : options.userAgent;
     }
 
@@ -393,9 +405,9 @@ private:
             request.setHeader(QNetworkRequest::ContentTypeHeader, job->request.postContentType.isEmpty()
                                                                       ? QByteArray("application/octet-stream")
                                                                       : job->request.postContentType);
-            reply = m_nam.post(request, job->request.postBody);
+            reply = managerFor(job)->post(request, job->request.postBody);
         } else {
-            reply = m_nam.get(request);
+            reply = managerFor(job)->get(request);
         }
         job->reply = reply;
         job->connectTimer->start(qMax(1, m_options.connectTimeoutMs));
@@ -415,6 +427,28 @@ private:
             onFinished(job);
             reply->deleteLater();
         });
+    }
+
+    static QString hostKey(const QUrl& url) { return url.host().toLower() + QLatin1Char(':') + QString::number(url.port(80)); }
+
+    // The manager with the fewest requests in flight to this job's host; kept for its redirects.
+    QNetworkAccessManager* managerFor(Job* job)
+    {
+        if (job->manager < 0) {
+            job->managerHost = hostKey(job->url);
+            QList<int>& counts = m_inFlight[job->managerHost];
+            counts.resize(qsizetype(m_nams.size()));
+            job->manager = int(std::min_element(counts.begin(), counts.end()) - counts.begin());
+            ++counts[job->manager];
+        }
+        return m_nams[size_t(job->manager)].get();
+    }
+
+    void releaseManager(Job* job)
+    {
+        if (job->manager >= 0)
+            --m_inFlight[job->managerHost][job->manager];
+        job->manager = -1;
     }
 
     void onHeaders(Job* job)
@@ -450,10 +484,15 @@ private:
             abort(job, FetchFailure::TooLarge,
                   QStringLiteral("the body from %1 grew past the %2 %3 may have; stopped reading")
                       .arg(hostPort(job->url), formatBytes(cap), withArticle(job->request.kind)));
-        } else if (job->status != 200 && !isRedirect(job->status) && job->body.size() > kErrorBodyBytes) {
-            // Enough of an error page to quote it; the rest is not needed.
-            job->body.truncate(kErrorBodyBytes);
-            finishHttpStatus(job);
+        } else if (job->status != 200 && job->body.size() > kErrorBodyBytes) {
+            if (isRedirect(job->status)) {
+                // A redirect's body is never used; only Location counts.
+                job->body.clear();
+            } else {
+                // Enough of an error page to quote it; the rest is not needed.
+                job->body.truncate(kErrorBodyBytes);
+                finishHttpStatus(job);
+            }
         }
     }
 
@@ -669,6 +708,7 @@ private:
         job->result.proxy = proxyText(job);
         if (failure != FetchFailure::None)
             job->result.body.clear();
+        releaseManager(job);
         if (job->reply)
             --m_running;
         --m_unfinished;
@@ -697,7 +737,8 @@ private:
     int m_total;
     QByteArray m_userAgent;
     QObject m_context;
-    QNetworkAccessManager m_nam;
+    std::vector<std::unique_ptr<QNetworkAccessManager>> m_nams; // after m_context: destroyed first
+    QHash<QString, QList<int>> m_inFlight; // per host:port, requests in flight per manager
     QEventLoop m_loop;
     std::deque<Job*> m_queue;
     int m_running = 0;

@@ -1,7 +1,8 @@
 #pragma once
 // The one HTTP client of the engine, for what certificates point to: OCSP responders, CRLs and
-// CA Issuers certificates. Built on QNetworkAccessManager: one connection reused per host, many
-// requests in flight (bounded), identical requests made once, proxies from the environment
+// CA Issuers certificates. Built on QNetworkAccessManager: connections kept alive and reused per
+// host, up to maxConcurrent requests in flight (also to one host: Qt's six connections per host and
+// manager are lifted by using maxConcurrent / 6 managers), identical requests made once, proxies from the environment
 // (http_proxy, https_proxy, no_proxy), bounded in time and size, at most three redirects, and a
 // User-Agent naming Staplescope and its version.
 //

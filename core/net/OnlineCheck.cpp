@@ -199,9 +199,22 @@ InspectionReport inspectOnline(const InspectionSession& session, AnalysisOptions
     AnalysisOptions timelineOptions = analysis;
     timelineOptions.trust = &session.trust();
     for (BundleReport& r : report.bundles) {
-        const QList<Finding> extra = online.value(r.bundle.id);
+        QList<Finding> extra = online.value(r.bundle.id);
         if (extra.isEmpty())
             continue;
+        // A responder that cannot be asked is a warning while the staple on disk is still good
+        // (the analysis found nothing wrong with it at error or worse), as `refresh` words it.
+        bool stapleGood = !r.bundle.staples.isEmpty();
+        for (const Finding& f : std::as_const(r.findings)) {
+            const FindingInfo* info = findingInfo(f);
+            if (info && info->category == FindingCategory::Staple && f.severity >= Severity::Error)
+                stapleGood = false;
+        }
+        if (stapleGood)
+            for (Finding& f : extra)
+                if (findingCode(f) == FindingCode::OcspFetchFailed)
+                    f = makeFinding(FindingCode::OcspFetchFailed, Severity::Warning, f.title, f.subject, f.message, f.fix,
+                                    f.objectIds, f.remedy);
         r.findings += extra;
         sortFindings(r.findings);
         r.worst = worstSeverity(r.findings);

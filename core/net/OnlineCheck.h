@@ -9,7 +9,8 @@
 // What comes back is only checked as far as needed to say something true: the response must be
 // successful, about this certificate, signed by its issuer or a responder the issuer authorised,
 // and within its window (5 minutes of skew allowed). Then: REVOCATION_CHECKED (good), CERT_REVOKED
-// (revoked, with time and reason), or OCSP_FETCH_FAILED saying what was wrong. Deciding whether to
+// (revoked, with time and reason), or OCSP_FETCH_FAILED saying what was wrong (an error, or a
+// warning while the staple on disk is still good). Deciding whether to
 // install a response is the refresh engine's (core/act), which judges it as a staple on disk.
 
 #include "Inspection.h"

@@ -161,6 +161,8 @@ struct TestResponder::State {
     std::atomic<int> requests{0};
     std::atomic<int> ocspRequests{0};
     std::atomic<int> connections{0};
+    std::atomic<int> inFlight{0};
+    std::atomic<int> maxInFlight{0};
     quint16 port = 0;
 
     ResponderScenario scenarioFor(const QString& serial) const
@@ -397,6 +399,7 @@ void TestResponder::setOversizeBytes(qsizetype bytes)
 
 int TestResponder::requestCount() const { return m_state->requests.load(); }
 int TestResponder::ocspRequestCount() const { return m_state->ocspRequests.load(); }
+int TestResponder::maxRequestsInFlight() const { return m_state->maxInFlight.load(); }
 int TestResponder::connectionCount() const { return m_server ? m_server->connectionsAccepted() : 0; }
 
 QList<ResponderRequest> TestResponder::requests() const
@@ -501,11 +504,16 @@ QByteArray withNonce(const QByteArray& responseDer, OCSP_REQUEST* request, const
                                 int(otherNonce.size()));
     if (added != 1)
         return responseDer;
+    // Signed again over the changed tbsResponseData, keeping responderId, producedAt and certs.
+    // (OCSP_basic_sign would set the responderId anew, and OpenSSL 3.0's OCSP_RESPID_set_by_key
+    // leaks the key hash it replaces.)
     const EVP_MD* md = EVP_PKEY_get_id(signer.key.get()) == EVP_PKEY_ED25519 ? nullptr : EVP_sha256();
-    // NOTIME keeps the producedAt the factory chose; NOCERTS: the signer is already embedded.
-    if (OCSP_basic_sign(basic.get(), signer.cert.get(), signer.key.get(), md, nullptr,
-                        OCSP_NOTIME | OCSP_NOCERTS | OCSP_RESPID_KEY)
-        != 1)
+    EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+    auto* data = const_cast<OCSP_RESPDATA*>(OCSP_resp_get0_respdata(basic.get()));
+    auto* algorithm = const_cast<X509_ALGOR*>(OCSP_resp_get0_tbs_sigalg(basic.get()));
+    auto* signature = const_cast<ASN1_OCTET_STRING*>(OCSP_resp_get0_signature(basic.get()));
+    if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, signer.key.get()) != 1
+        || ASN1_item_sign_ctx(ASN1_ITEM_rptr(OCSP_RESPDATA), algorithm, nullptr, signature, data, ctx.get()) <= 0)
         return responseDer;
     OcspResponsePtr signedResponse(OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, basic.get()));
     unsigned char* out = nullptr;
@@ -577,6 +585,18 @@ void TestResponder::handle(Connection& connection)
             path = slash < 0 ? QByteArray("/") : path.mid(slash);
         }
         request.path = path;
+        // Counted from the whole request read until its answer is sent (or the connection ends).
+        struct InFlight {
+            State& s;
+            explicit InFlight(State& state) : s(state)
+            {
+                const int now = ++s.inFlight;
+                int seen = s.maxInFlight.load();
+                while (now > seen && !s.maxInFlight.compare_exchange_weak(seen, now)) {
+                }
+            }
+            ~InFlight() { --s.inFlight; }
+        } inFlight(*state);
         // Routed without the query ("/issuer.der?n=1" is /issuer.der: distinct URLs, same file).
         const QString pathText = QString::fromLatin1(path.left(path.indexOf('?') < 0 ? path.size() : path.indexOf('?')));
 

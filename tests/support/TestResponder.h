@@ -160,6 +160,7 @@ public:
     int requestCount() const;
     int ocspRequestCount() const;
     int connectionCount() const;            // TCP connections accepted
+    int maxRequestsInFlight() const;        // the most requests being answered at one time
     QList<ResponderRequest> requests() const;
     void clearRequests();
 
