@@ -3,7 +3,9 @@
 // which order, their windows, markers, states and the reasons a staple is drawn detached.
 
 #include "Inspection.h"
+#include "OnlineCheck.h"
 #include "TestPki.h"
+#include "TestResponder.h"
 #include "Timeline.h"
 
 #include <QTest>
@@ -62,6 +64,8 @@ private slots:
     void unreadableValidityDrawsNoWindow_data();
     void unreadableValidityDrawsNoWindow();
     void replacedStaplesBesideTheNewOne();
+    void crlLaneShowsItsWindow();
+    void onlineResponseBesideTheStaple();
 
 private:
     // The standard site (leaf, chain, key, `staple`) in one folder, loaded once.
@@ -418,6 +422,65 @@ void TestTimeline::replacedStaplesBesideTheNewOne()
     Timeline unchanged = timelineAt(*session, fixedNow());
     addReplacedStaples(unchanged, {});
     QCOMPARE(unchanged.lanes.size(), 4);
+}
+
+// A CRL of the leaf's issuer gets a lane with its window; listing the leaf, or past its
+// nextUpdate, colours it.
+void TestTimeline::crlLaneShowsItsWindow()
+{
+    const auto laneOf = [](const Timeline& t) {
+        for (const TimelineLane& lane : t.lanes)
+            if (lane.kind == LaneKind::Crl)
+                return lane;
+        return TimelineLane{};
+    };
+    site(m_pki->goodStaple());
+    m_dir->write(QStringLiteral("site/int.crl"),
+                 m_pki->factory().crlDer(m_pki->intermediate, daysFrom(fixedNow(), -1), daysFrom(fixedNow(), 6), {}));
+    const auto session = load({m_dir->path(QStringLiteral("site"))});
+    TimelineLane crl = laneOf(timelineAt(*session, fixedNow()));
+    QCOMPARE(crl.kind, LaneKind::Crl);
+    QCOMPARE(crl.start, daysFrom(fixedNow(), -1));
+    QCOMPARE(crl.end, daysFrom(fixedNow(), 6));
+    QCOMPARE(crl.state, LaneState::Ok);
+    QCOMPARE(laneOf(timelineAt(*session, daysFrom(fixedNow(), 7))).state, LaneState::Expired);
+
+    m_dir->write(QStringLiteral("site/int.crl"), m_pki->factory().crlDer(m_pki->intermediate, daysFrom(fixedNow(), -1),
+                                                                         daysFrom(fixedNow(), 6), {&m_pki->leaf}));
+    crl = laneOf(timelineAt(*load({m_dir->path(QStringLiteral("site"))}), fixedNow()));
+    QCOMPARE(crl.state, LaneState::Revoked);
+    QVERIFY2(crl.label.contains(QLatin1String("this certificate")), qPrintable(crl.label));
+}
+
+// inspect --online: the responder's answer is drawn beside the staple on disk, with its own window.
+void TestTimeline::onlineResponseBesideTheStaple()
+{
+    for (const char* name : {"http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"})
+        qunsetenv(name);
+    TestResponder responder(*m_pki);
+    QVERIFY(responder.start());
+    const IssuedCert leaf = responder.issueLeaf();
+    const auto session = site(m_pki->staple(m_pki->goodStapleSpec(), &leaf), &leaf);
+    AnalysisOptions options;
+    options.at = fixedNow();
+    OnlineLookup lookup;
+    const InspectionReport report = inspectOnline(*session, options, lookup);
+    QCOMPARE(report.bundles.size(), 1);
+    const Timeline& t = report.bundles.first().timeline;
+    qsizetype staple = -1, answer = -1;
+    for (qsizetype i = 0; i < t.lanes.size(); ++i) {
+        if (t.lanes[i].kind == LaneKind::Staple)
+            staple = i;
+        if (t.lanes[i].kind == LaneKind::OnlineResponse)
+            answer = i;
+    }
+    QVERIFY(staple >= 0);
+    QVERIFY2(answer >= 0, "no lane for the responder's answer");
+    QCOMPARE(t.lanes[answer].start, hoursFrom(fixedNow(), -1));
+    QCOMPARE(t.lanes[answer].state, LaneState::Ok);
+    QVERIFY2(t.lanes[answer].label.contains(QLatin1String("good")), qPrintable(t.lanes[answer].label));
+    QVERIFY2(t.lanes[answer].detail.contains(responder.ocspUrl()), qPrintable(t.lanes[answer].detail));
+    QCOMPARE(responder.ocspRequestCount(), 1);
 }
 
 QTEST_GUILESS_MAIN(TestTimeline)

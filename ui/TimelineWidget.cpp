@@ -173,7 +173,8 @@ void TimelineWidget::relayout()
         const TimelineLane& lane = m_timeline.lanes[i];
         if (lane.detached || lane.kind == LaneKind::PreviousCertificate)
             continue;
-        if (lane.kind == LaneKind::Leaf || lane.kind == LaneKind::Staple || lane.kind == LaneKind::ReplacedStaple)
+        if (lane.kind == LaneKind::Leaf || lane.kind == LaneKind::Staple || lane.kind == LaneKind::ReplacedStaple ||
+            lane.kind == LaneKind::OnlineResponse || lane.kind == LaneKind::Crl)
             main << i;
     }
     for (int i = 0; i < m_timeline.lanes.size(); ++i) {

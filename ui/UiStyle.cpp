@@ -187,6 +187,8 @@ QString laneKindLabel(LaneKind kind)
     case LaneKind::Staple: return QCoreApplication::translate("staplescope", "OCSP staple");
     case LaneKind::PreviousCertificate: return QCoreApplication::translate("staplescope", "Previous certificate");
     case LaneKind::ReplacedStaple: return QCoreApplication::translate("staplescope", "Replaced OCSP staple");
+    case LaneKind::Crl: return QCoreApplication::translate("staplescope", "CRL");
+    case LaneKind::OnlineResponse: return QCoreApplication::translate("staplescope", "Responder's answer");
     }
     return {};
 }

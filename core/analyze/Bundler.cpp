@@ -42,17 +42,6 @@ void insertFirst(QHash<Key, Value>& hash, const Key& key, const Value& value)
         hash.insert(key, value);
 }
 
-// The DER encoding of a name, for hashing: X509_NAME_cmp compares encodings, so equal DER means equal.
-QByteArray nameDer(const X509_NAME* name)
-{
-    unsigned char* der = nullptr;
-    const int length = i2d_X509_NAME(name, &der);
-    QByteArray out;
-    if (length > 0)
-        out = QByteArray(reinterpret_cast<const char*>(der), length);
-    OPENSSL_free(der);
-    return out;
-}
 
 // "Same names from the same CA". A CA is its name and its key: unrelated private CAs often share a
 // name ("Internal CA"), and a leaf from one must not supersede a leaf from the other. The key is
@@ -473,7 +462,7 @@ QList<Bundle> Bundler::bundle(const LoadedInputs& inputs) const
 
     QHash<QByteArray, QList<Crl>> crlsByIssuer;
     for (const Crl& crl : inputs.crls)
-        crlsByIssuer[nameDer(X509_CRL_get_issuer(crl.get0()))] << crl;
+        crlsByIssuer[x509NameDer(X509_CRL_get_issuer(crl.get0()))] << crl;
     // Each CRL published by an issuer on the path: the leaf's for revocation, the others for the
     // chain verdict (a revoked intermediate).
     for (Bundle& b : bundles) {
@@ -603,7 +592,7 @@ QList<Bundle> Bundler::bundleInputSet(const RoleInputs& roles, const LoadedInput
             if (!c.isSelfIssued())
                 issuerNames.insert(c.issuerNameDer());
         for (const Crl& crl : std::as_const(rest.crls))
-            if (issuerNames.contains(nameDer(X509_CRL_get_issuer(crl.get0()))))
+            if (issuerNames.contains(x509NameDer(X509_CRL_get_issuer(crl.get0()))))
                 b.crls << crl;
         for (const OcspStaple& s : std::as_const(rest.staples))
             if (certIdNames(s, b)) {

@@ -141,6 +141,59 @@ Timeline buildTimeline(const Bundle& bundle, const QList<Finding>& findings, con
         }
         timeline.lanes << lane;
     }
+    // What the responder says now (inspect --online), beside the staple a server sends.
+    for (const OcspStaple& response : bundle.onlineResponses) {
+        TimelineLane lane;
+        lane.objectId = response.id();
+        lane.kind = LaneKind::OnlineResponse;
+        const QList<OcspSingleResponse> responses = response.responses();
+        const auto single = std::find_if(responses.begin(), responses.end(),
+                                         [&](const OcspSingleResponse& r) { return r.certId.serialMatches(bundle.leaf); });
+        if (!response.isSuccessful() || single == responses.end()) {
+            lane.label = QStringLiteral("Responder's answer (%1)").arg(response.responseStatusName());
+            lane.state = LaneState::Invalid;
+            lane.stateText = laneStateName(lane.state);
+            lane.detail = QStringLiteral("%1\nno answer about this certificate").arg(response.source().display());
+            timeline.lanes << lane;
+            continue;
+        }
+        lane.label = QStringLiteral("Responder's answer (%1)").arg(ocspStatusName(single->status));
+        lane.start = single->thisUpdate;
+        lane.end = single->nextUpdate;
+        if (single->status == OcspCertStatus::Revoked)
+            lane.state = LaneState::Revoked;
+        else if (single->nextUpdate.isValid() && single->nextUpdate < options.at)
+            lane.state = LaneState::Expired;
+        else if (single->status != OcspCertStatus::Good)
+            lane.state = LaneState::Invalid;
+        lane.stateText = laneStateName(lane.state);
+        lane.detail = QStringLiteral("%1\nfor serial %2\nthisUpdate %3\nnextUpdate %4")
+                          .arg(response.source().display(), single->certId.serialHex(), formatTime(single->thisUpdate),
+                               single->nextUpdate.isValid() ? formatTime(single->nextUpdate) : QStringLiteral("none"));
+        timeline.lanes << lane;
+    }
+    // The leaf issuer's CRLs: their windows say until when "not listed" is news.
+    for (const Crl& crl : bundle.crls) {
+        if (!crl.issuerNameDer().isEmpty() && crl.issuerNameDer() != bundle.leaf.issuerNameDer())
+            continue;
+        TimelineLane lane;
+        lane.objectId = QStringLiteral("crl:%1#%2").arg(crl.source().path, QString::number(crl.source().index));
+        lane.kind = LaneKind::Crl;
+        const bool listsLeaf = crl.revocationTimeOf(bundle.leaf).has_value();
+        lane.label = QStringLiteral("CRL (%1 listed%2)")
+                         .arg(QString::number(crl.revokedCount()), listsLeaf ? QStringLiteral(", this certificate among them") : QString());
+        lane.start = crl.thisUpdate();
+        lane.end = crl.nextUpdate();
+        if (listsLeaf)
+            lane.state = LaneState::Revoked;
+        else if (lane.end.isValid() && lane.end < options.at)
+            lane.state = LaneState::Expired;
+        lane.stateText = laneStateName(lane.state);
+        lane.detail = QStringLiteral("%1\nissuer %2\nthisUpdate %3\nnextUpdate %4")
+                          .arg(crl.source().display(), crl.issuer(), formatTime(crl.thisUpdate()),
+                               crl.nextUpdate().isValid() ? formatTime(crl.nextUpdate()) : QStringLiteral("none"));
+        timeline.lanes << lane;
+    }
     for (const Certificate& cert : bundle.chain)
         timeline.lanes << certificateLane(cert, cert.isSelfSigned() ? LaneKind::Root : LaneKind::Intermediate,
                                           QStringLiteral("%1 %2").arg(cert.isSelfSigned() ? QStringLiteral("Root") : QStringLiteral("Intermediate"),

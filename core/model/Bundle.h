@@ -48,6 +48,9 @@ struct Bundle {
     PrivateKey key;
     KeyStatus keyStatus = KeyStatus::NotProvided;
     QList<Crl> crls;
+    // Responses the certificate's OCSP responder gave when asked (inspect --online): shown beside
+    // the staples on the timeline; never judged as staples, since no server sends them.
+    QList<OcspStaple> onlineResponses;
     // Older certificates for the same names from the same CA (the "previous certificates").
     QList<Certificate> previousCertificates;
     // Set when a newer certificate for the same names from the same CA exists.

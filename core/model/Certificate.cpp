@@ -11,9 +11,7 @@
 
 namespace staplescope {
 
-namespace {
-
-QByteArray nameDer(const X509_NAME* name)
+QByteArray x509NameDer(const X509_NAME* name)
 {
     unsigned char* out = nullptr;
     const int len = i2d_X509_NAME(name, &out);
@@ -23,6 +21,8 @@ QByteArray nameDer(const X509_NAME* name)
     OPENSSL_free(out);
     return result;
 }
+
+namespace {
 
 QString nameToString(const X509_NAME* name)
 {
@@ -246,8 +246,8 @@ Certificate Certificate::fromX509(X509Ptr x509, const SourceLocation& source)
     const X509_NAME* issuer = X509_get_issuer_name(x);
     data->subject = nameToString(subject);
     data->issuer = nameToString(issuer);
-    data->subjectDer = nameDer(subject);
-    data->issuerDer = nameDer(issuer);
+    data->subjectDer = x509NameDer(subject);
+    data->issuerDer = x509NameDer(issuer);
 
     const ASN1_INTEGER* serial = X509_get0_serialNumber(x);
     BignumPtr bn(ASN1_INTEGER_to_BN(serial, nullptr));

@@ -87,6 +87,9 @@ private:
     SourceLocation m_source;
 };
 
+// The DER encoding of a name: X509_NAME_cmp compares encodings, so equal DER means equal names.
+QByteArray x509NameDer(const X509_NAME* name);
+
 // Formats a duration for people: "2 days 3 hours", "45 minutes", "1 year 20 days".
 QString formatDuration(qint64 seconds);
 // "2026-11-24 08:00:00 UTC"

@@ -29,6 +29,7 @@ Crl Crl::fromX509Crl(X509CrlPtr crl, const SourceLocation& source)
 X509_CRL* Crl::get0() const { return d ? d->crl.get() : nullptr; }
 const SourceLocation& Crl::source() const { return m_source; }
 QString Crl::issuer() const { return d ? d->issuer : QString(); }
+QByteArray Crl::issuerNameDer() const { return d ? x509NameDer(X509_CRL_get_issuer(d->crl.get())) : QByteArray(); }
 QDateTime Crl::thisUpdate() const { return d ? d->thisUpdate : QDateTime(); }
 QDateTime Crl::nextUpdate() const { return d ? d->nextUpdate : QDateTime(); }
 int Crl::revokedCount() const

@@ -15,6 +15,7 @@ public:
     X509_CRL* get0() const;
     const SourceLocation& source() const;
     QString issuer() const;
+    QByteArray issuerNameDer() const;
     QDateTime thisUpdate() const;
     QDateTime nextUpdate() const;
     int revokedCount() const;

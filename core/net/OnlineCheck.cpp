@@ -174,8 +174,13 @@ InspectionReport inspectOnline(const InspectionSession& session, AnalysisOptions
         const int i = ocspBundle[k];
         QList<Finding>& findings = online[bundles[i].id];
         findings += responses[k].findings;
-        if (!responses[k].response.isNull())
+        if (!responses[k].response.isNull()) {
             findings += judgeResponse(responses[k], ocspPairs[k].first, ocspPairs[k].second, at);
+            // On the timeline beside the staple: what the responder says now.
+            SourceLocation source;
+            source.path = QStringLiteral("asked %1").arg(responses[k].responder.toString());
+            bundles[i].onlineResponses << responses[k].response.withSource(source);
+        }
     }
     const QList<CrlLookup> crls = lookup.checkCrls(crlPairs, at, cancel);
     for (qsizetype k = 0; k < crls.size(); ++k) {
