@@ -53,7 +53,9 @@ StapleJudgement judgeStaple(const Bundle& bundle, const AttachedStaple& staple, 
             out.problems << f;
     }
     const Certificate issuer = alone.issuer();
-    for (const OcspSingleResponse& single : staple.staple.responses()) {
+    // responses() returns a new list: hold it while its elements are read.
+    const QList<OcspSingleResponse> responses = staple.staple.responses();
+    for (const OcspSingleResponse& single : responses) {
         if (!single.certId.serialMatches(bundle.leaf))
             continue;
         if (!issuer.isNull() && !single.certId.matches(bundle.leaf, issuer))
@@ -65,8 +67,8 @@ StapleJudgement judgeStaple(const Bundle& bundle, const AttachedStaple& staple, 
         out.window = {bundle.leaf.serialHex(), ocspStatusName(single.status), single.thisUpdate, single.nextUpdate};
         break;
     }
-    if (!out.answersForLeaf && !staple.staple.responses().isEmpty()) {
-        const OcspSingleResponse& first = staple.staple.responses().first();
+    if (!out.answersForLeaf && !responses.isEmpty()) {
+        const OcspSingleResponse& first = responses.first();
         out.window = {first.certId.serialHex(), ocspStatusName(first.status), first.thisUpdate, first.nextUpdate};
     }
     out.installable = staple.staple.isSuccessful() && out.answersForLeaf && out.status == OcspCertStatus::Good &&
