@@ -5,6 +5,7 @@
 #include "HttpFetcher.h"
 #include "NetText.h"
 #include "OnlineLookup.h"
+#include "RealServers.h"
 #include "TestPki.h"
 #include "TestResponder.h"
 
@@ -52,19 +53,8 @@ FetchResult fetchOne(const FetchRequest& request, const FetchOptions& options = 
     return fetcher.fetchAll({request}).value(0);
 }
 
-// A port nothing listens on: bound once to get a free number, then closed.
-quint16 closedPort()
-{
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    return ntohs(addr.sin_port);
-}
+// A port nothing listens on: free a moment ago, and nothing binds it.
+quint16 closedPort() { return freePort(); }
 
 // Sets (or unsets, for an empty value) environment variables for one scope.
 class ScopedEnv {

@@ -6,6 +6,7 @@
 #include "AtomicFile.h"
 #include "FindingRegistry.h"
 #include "LivePki.h"
+#include "RealServers.h"
 #include "RefreshPlan.h"
 #include "StapleInstaller.h"
 #include "TestPki.h"
@@ -109,39 +110,6 @@ QString writePlan(const QString& path, const RefreshPlan& plan)
 {
     writeBytes(path, QJsonDocument(plan.toJson()).toJson(), 0600);
     return path;
-}
-
-QString findServer(const QString& name)
-{
-    QString path = QStandardPaths::findExecutable(name);
-    if (path.isEmpty())
-        path = QStandardPaths::findExecutable(name, {QStringLiteral("/usr/sbin"), QStringLiteral("/usr/local/sbin"), QStringLiteral("/sbin")});
-    return path;
-}
-
-quint16 freePort()
-{
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    return ntohs(addr.sin_port);
-}
-
-bool portAccepts(quint16 port)
-{
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    ::close(fd);
-    return ok;
 }
 
 // A fake HAProxy runtime API: answers every connection with `answer` and remembers the lines it got.
@@ -739,9 +707,6 @@ void TestInstaller::haproxyAnswersOtherThanUpdatedAreFailures()
 
 void TestInstaller::haproxyRuntimeApiServesNewStapleWithoutReload()
 {
-    const QString haproxy = findServer(QStringLiteral("haproxy"));
-    if (haproxy.isEmpty())
-        QSKIP("haproxy is not installed");
     // HAProxy judges staples by the real clock.
     QDateTime now = QDateTime::currentDateTimeUtc();
     now.setTime(QTime(now.time().hour(), now.time().minute(), now.time().second()));
@@ -752,38 +717,15 @@ void TestInstaller::haproxyRuntimeApiServesNewStapleWithoutReload()
     const QString staple = LivePki::write(dir, "site.pem.ocsp", pki.olderLeafStaple);
     const QString socket = dir + QStringLiteral("/admin.sock");
     const quint16 port = freePort();
-    LivePki::write(dir, "haproxy.cfg", QStringLiteral(R"(global
-    maxconn 64
-    stats socket %3 level admin
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
-frontend tls
-    bind 127.0.0.1:%1 ssl crt %2
-    http-request return status 200 content-type text/plain string ok
-)").arg(port).arg(crt, socket).toUtf8());
-    QProcess server;
-    server.setProcessChannelMode(QProcess::MergedChannels);
-    server.start(haproxy, {QStringLiteral("-db"), QStringLiteral("-f"), dir + QStringLiteral("/haproxy.cfg")});
-    QVERIFY(server.waitForStarted(3000));
-    struct Stop {
-        QProcess& p;
-        ~Stop()
-        {
-            p.terminate();
-            if (!p.waitForFinished(3000)) {
-                p.kill();
-                p.waitForFinished(2000);
-            }
-        }
-    } stop{server};
+    RealServers servers;
+    const ServerStart started = servers.startHaproxy({dir, port, crt, socket});
+    if (started.notInstalled())
+        QSKIP("haproxy is not installed");
+    QVERIFY2(started.started(), qPrintable(started.problem));
     QElapsedTimer waited;
     waited.start();
-    while (!(portAccepts(port) && QFileInfo::exists(socket)) && server.state() == QProcess::Running && waited.elapsed() < 8000)
+    while (!QFileInfo::exists(socket) && waited.elapsed() < 8000)
         QThread::msleep(20);
-    QVERIFY2(portAccepts(port), qPrintable(QString::fromLocal8Bit(server.readAll())));
 
     ProbeOptions options;
     options.host = QStringLiteral("127.0.0.1");
@@ -809,7 +751,7 @@ frontend tls
     const QList<ProbeResult> after = probe(options);
     QVERIFY(after.value(0).tlsEstablished);
     QCOMPARE(after[0].stapleDer, pki.leafStaple); // served at once, no reload
-    QCOMPARE(server.state(), QProcess::Running);
+    QVERIFY(started.process->running());
 
     // A response HAProxy cannot use is reported with its answer, escaped.
     const HaproxyUpdate garbage = sendHaproxyOcspResponse(socket, QByteArray("not an OCSP response"), 3000);

@@ -18,26 +18,12 @@ constexpr qint64 kDay = 86400;
 // refresh job has stopped, and that is worth saying at once rather than 5 minutes later.
 constexpr qint64 kStapleClockLeeway = 300;
 
-QString certSubject(const Certificate& cert)
-{
-    return QStringLiteral("%1: %2").arg(cert.source().display(), cert.displayName());
-}
-
 QString stapleSubject(const OcspStaple& staple)
 {
     const auto responses = staple.responses();
     if (responses.isEmpty())
         return QStringLiteral("%1: OCSP response (%2)").arg(staple.source().display(), staple.responseStatusName());
     return QStringLiteral("%1: OCSP response for serial %2").arg(staple.source().display(), responses.first().certId.serialHex());
-}
-
-// "in 3 days 2 hours" / "2 days 3 hours ago"
-QString relative(const QDateTime& at, const QDateTime& when)
-{
-    const qint64 secs = at.secsTo(when);
-    if (secs == 0)
-        return QStringLiteral("right now");
-    return secs > 0 ? QStringLiteral("in %1").arg(formatDuration(secs)) : QStringLiteral("%1 ago").arg(formatDuration(secs));
 }
 
 class Rules {
@@ -103,17 +89,17 @@ private:
         // INPUT_MALFORMED naming the field; here nothing is claimed from a date nobody can read.
         if (cert.notAfter().isValid() && at > cert.notAfter()) {
             add(FindingCode::CertExpired, isLeaf ? Severity::Critical : Severity::Error,
-                isLeaf ? QStringLiteral("Certificate expired") : QStringLiteral("Chain certificate expired"), certSubject(cert),
+                isLeaf ? QStringLiteral("Certificate expired") : QStringLiteral("Chain certificate expired"), certificateSubject(cert),
                 QStringLiteral("The %1 expired %2 (notAfter %3); clients reject it.")
-                    .arg(what, relative(at, cert.notAfter()), formatTime(cert.notAfter())),
+                    .arg(what, relativeTime(at, cert.notAfter()), formatTime(cert.notAfter())),
                 fixRenew, {cert.id()});
             return;
         }
         if (cert.notBefore().isValid() && at < cert.notBefore()) {
-            add(FindingCode::CertNotYetValid, Severity::Error, QStringLiteral("Certificate not yet valid"), certSubject(cert),
+            add(FindingCode::CertNotYetValid, Severity::Error, QStringLiteral("Certificate not yet valid"), certificateSubject(cert),
                 QStringLiteral("The %1 becomes valid only %2 (notBefore %3); clients reject it until then. "
                                "Either it was installed before its start time or a clock is wrong.")
-                    .arg(what, relative(at, cert.notBefore()), formatTime(cert.notBefore())),
+                    .arg(what, relativeTime(at, cert.notBefore()), formatTime(cert.notBefore())),
                 QStringLiteral("Keep serving the previous certificate until then, or check the clocks of this machine and the server."),
                 {cert.id()});
             return;
@@ -124,9 +110,9 @@ private:
         const QDateTime warnFrom = o.expiryWarningStart(cert);
         if (at >= warnFrom) {
             add(FindingCode::CertExpiringSoon, Severity::Warning,
-                isLeaf ? QStringLiteral("Certificate expires soon") : QStringLiteral("Chain certificate expires soon"), certSubject(cert),
+                isLeaf ? QStringLiteral("Certificate expires soon") : QStringLiteral("Chain certificate expires soon"), certificateSubject(cert),
                 QStringLiteral("The %1 expires %2 (notAfter %3), within the warning window of %4%5.")
-                    .arg(what, relative(at, cert.notAfter()), formatTime(cert.notAfter()),
+                    .arg(what, relativeTime(at, cert.notAfter()), formatTime(cert.notAfter()),
                          formatDuration(warnFrom.secsTo(cert.notAfter())),
                          o.expiryWarningSeconds ? QStringLiteral(" (as configured)")
                                                 : QStringLiteral(" (a third of its %1 lifetime, at most 30 days)")
@@ -167,7 +153,7 @@ private:
         if (ok)
             return;
         QStringList names = b.leaf.dnsNames() + b.leaf.ipAddresses();
-        add(FindingCode::HostnameMismatch, Severity::Error, QStringLiteral("Certificate is not for this host name"), certSubject(b.leaf),
+        add(FindingCode::HostnameMismatch, Severity::Error, QStringLiteral("Certificate is not for this host name"), certificateSubject(b.leaf),
             QStringLiteral("The certificate does not cover \"%1\"; it is for %2.")
                 .arg(b.expectedHostName, names.isEmpty() ? b.leaf.subject() : names.join(QStringLiteral(", "))),
             QStringLiteral("Serve a certificate that lists %1, or check the server name asked for (SNI) and the server's virtual host.").arg(b.expectedHostName),
@@ -202,7 +188,7 @@ private:
         const bool tooLong = b.chainTooLong || v.hasError(X509_V_ERR_CERT_CHAIN_TOO_LONG);
         if (tooLong) {
             const Certificate deepest = b.chain.isEmpty() ? top : b.chain.last();
-            add(FindingCode::ChainTooLong, Severity::Error, QStringLiteral("Chain is too long"), certSubject(b.leaf),
+            add(FindingCode::ChainTooLong, Severity::Error, QStringLiteral("Chain is too long"), certificateSubject(b.leaf),
                 QStringLiteral("Following issuers from %1 up through the inputs gives a path of more than %2 certificates without "
                                "reaching a root; the last one reached is %3. Real chains have one to three certificates above the "
                                "server certificate; a deeper path is not checked further here, and many clients refuse it.")
@@ -327,7 +313,7 @@ private:
             reportBadSignature(cert, sameName);
             return;
         }
-        add(FindingCode::ChainIncomplete, Severity::Error, QStringLiteral("Chain is incomplete"), certSubject(cert),
+        add(FindingCode::ChainIncomplete, Severity::Error, QStringLiteral("Chain is incomplete"), certificateSubject(cert),
             QStringLiteral("The issuer of %1, \"%2\", is neither among the %3 nor a trusted root. Clients that do not fetch missing "
                            "intermediates themselves (most mail clients, Java, OpenSSL-based tools) cannot build a path.")
                 .arg(cert.displayName(), cert.issuer(), b.served ? QStringLiteral("certificates the server sent") : QStringLiteral("inputs")),
@@ -341,7 +327,7 @@ private:
 
     void reportBadSignature(const Certificate& child, const Certificate& issuer)
     {
-        add(FindingCode::ChainBadSignature, Severity::Error, QStringLiteral("Chain signature does not verify"), certSubject(child),
+        add(FindingCode::ChainBadSignature, Severity::Error, QStringLiteral("Chain signature does not verify"), certificateSubject(child),
             QStringLiteral("%1 names \"%2\" as its issuer, but the key of the certificate with that name (%3) does not verify its "
                            "signature. The chain holds a different certificate with the same name (a re-keyed or cross-signed CA).")
                 .arg(child.displayName(), child.issuer(), issuer.isNull() ? QStringLiteral("unknown") : issuer.source().display()),
@@ -353,7 +339,7 @@ private:
     void reportUntrusted(const Certificate& top, int error)
     {
         if (error == X509_V_ERR_CERT_UNTRUSTED || error == X509_V_ERR_CERT_REJECTED) {
-            add(FindingCode::ChainUntrusted, Severity::Error, QStringLiteral("Anchor not trusted for TLS servers"), certSubject(top),
+            add(FindingCode::ChainUntrusted, Severity::Error, QStringLiteral("Anchor not trusted for TLS servers"), certificateSubject(top),
                 QStringLiteral("The chain ends at %1, which the trust store holds with settings that %2 it for TLS servers "
                                "(OpenSSL trust attributes, as in a TRUSTED CERTIFICATE file).")
                     .arg(top.displayName(), error == X509_V_ERR_CERT_REJECTED ? QStringLiteral("reject") : QStringLiteral("do not allow")),
@@ -363,7 +349,7 @@ private:
         const bool selfSignedLeaf = top == b.leaf;
         add(FindingCode::ChainUntrusted, Severity::Error,
             selfSignedLeaf ? QStringLiteral("Self-signed certificate") : QStringLiteral("Chain ends at an untrusted root"),
-            certSubject(top),
+            certificateSubject(top),
             selfSignedLeaf
                 ? QStringLiteral("The certificate is self-signed; clients trust it only if it is installed on them.")
                 : QStringLiteral("The chain ends at the root \"%1\", which is not among the trust anchors (%2).")
@@ -378,7 +364,7 @@ private:
         const QString what = issued.isNull() ? QStringLiteral("a certificate") : issued.displayName();
         add(FindingCode::ChainIssuerNotCa, Severity::Error,
             keyUsage ? QStringLiteral("Issuer may not sign certificates") : QStringLiteral("Issuer is not a CA"),
-            certSubject(issuer),
+            certificateSubject(issuer),
             keyUsage
                 ? QStringLiteral("%1 signed %2, but its key usage does not include keyCertSign, so it may not sign certificates. "
                                  "Clients do not accept it as an issuer and find no other: the chain fails.")
@@ -398,7 +384,7 @@ private:
     {
         // OpenSSL reports the CA whose pathLenConstraint the path below it exceeds.
         const long limit = X509_get_pathlen(cert.get0());
-        add(FindingCode::ChainPathLength, Severity::Error, QStringLiteral("Path length constraint exceeded"), certSubject(cert),
+        add(FindingCode::ChainPathLength, Severity::Error, QStringLiteral("Path length constraint exceeded"), certificateSubject(cert),
             QStringLiteral("%1 allows at most %2 intermediate CA certificate%3 below it (pathLenConstraint), but the path has %4. "
                            "Clients reject the chain.")
                 .arg(cert.displayName(), QString::number(limit), limit == 1 ? QString() : QStringLiteral("s"),
@@ -419,7 +405,7 @@ private:
             }
         QStringList names = cert.dnsNames() + cert.ipAddresses();
         add(FindingCode::ChainNameConstraints, Severity::Error, QStringLiteral("Name outside the CA's permitted names"),
-            certSubject(cert),
+            certificateSubject(cert),
             QStringLiteral("%1 (names: %2) violates the name constraints of %3: %4. Clients reject the chain.")
                 .arg(cert.displayName(), names.isEmpty() ? cert.subject() : names.join(QStringLiteral(", ")),
                      constrainer.isEmpty() ? QStringLiteral("a CA above it") : constrainer,
@@ -445,7 +431,7 @@ private:
             // (ECDHE), keyEncipherment (RSA key exchange) or keyAgreement.
             add(FindingCode::CertWrongPurpose, Severity::Error,
                 leaf ? QStringLiteral("Certificate is not for TLS servers") : QStringLiteral("Chain certificate is not for TLS servers"),
-                certSubject(cert),
+                certificateSubject(cert),
                 QStringLiteral("The %1's key usage allows neither digitalSignature, keyEncipherment nor keyAgreement, so clients "
                                "refuse it for TLS.").arg(role(cert)),
                 QStringLiteral("Have it re-issued with the key usage a server certificate needs (digitalSignature)."), {cert.id()});
@@ -453,7 +439,7 @@ private:
         }
         add(FindingCode::CertWrongPurpose, Severity::Error,
             leaf ? QStringLiteral("Certificate is not for TLS servers") : QStringLiteral("Chain certificate is not for TLS servers"),
-            certSubject(cert),
+            certificateSubject(cert),
             leaf ? QStringLiteral("Its extended key usage lists %1 but not serverAuth, so clients refuse it as a server certificate.").arg(listed)
                  : QStringLiteral("The %1 %2 limits its extended key usage to %3, without serverAuth; clients refuse server "
                                   "certificates issued under it.").arg(role(cert), cert.displayName(), listed),
@@ -474,7 +460,7 @@ private:
             OBJ_obj2txt(text, sizeof text, X509_EXTENSION_get_object(ext), 1);
             oids << QString::fromLatin1(text);
         }
-        add(FindingCode::CertCriticalExtension, Severity::Error, QStringLiteral("Unknown critical extension"), certSubject(cert),
+        add(FindingCode::CertCriticalExtension, Severity::Error, QStringLiteral("Unknown critical extension"), certificateSubject(cert),
             QStringLiteral("The %1 carries an extension marked critical that clients do not know (%2); RFC 5280 requires them to "
                            "reject it.").arg(role(cert), oids.isEmpty() ? QStringLiteral("unnamed") : oids.join(QStringLiteral(", "))),
             QStringLiteral("Have it re-issued without that extension, or with it marked non-critical."), {cert.id()});
@@ -482,7 +468,7 @@ private:
 
     void reportRevokedChainCertificate(const Certificate& cert)
     {
-        add(FindingCode::CertRevoked, Severity::Critical, QStringLiteral("Chain certificate revoked (CRL)"), certSubject(cert),
+        add(FindingCode::CertRevoked, Severity::Critical, QStringLiteral("Chain certificate revoked (CRL)"), certificateSubject(cert),
             QStringLiteral("%1 lists the %2 %3 as revoked; clients that check it reject every certificate issued under it.")
                 .arg(crlFilesFor(cert), role(cert), cert.displayName()),
             QStringLiteral("Serve the CA's current intermediate and have the certificate re-issued under it if needed."), {cert.id()});
@@ -503,7 +489,7 @@ private:
     {
         const bool weak = problem.error == X509_V_ERR_EE_KEY_TOO_SMALL || problem.error == X509_V_ERR_CA_KEY_TOO_SMALL ||
                           problem.error == X509_V_ERR_CA_MD_TOO_WEAK;
-        add(FindingCode::ChainRejected, Severity::Error, QStringLiteral("Chain rejected by the verifier"), certSubject(cert),
+        add(FindingCode::ChainRejected, Severity::Error, QStringLiteral("Chain rejected by the verifier"), certificateSubject(cert),
             QStringLiteral("OpenSSL's verifier, as a strict client runs it, rejects the %1 at depth %2 of the path: %3 (error %4).%5")
                 .arg(role(cert), QString::number(problem.depth), QString::fromUtf8(X509_verify_cert_error_string(problem.error)),
                      QString::number(problem.error),
@@ -532,7 +518,7 @@ private:
             if (!onPath.contains(c.sha256()))
                 beyondAnchor.insert(c.sha256());
         if (!b.served && !b.leafFirstAsGiven) {
-            add(FindingCode::ChainOrder, Severity::Error, QStringLiteral("Leaf is not first"), certSubject(b.leaf),
+            add(FindingCode::ChainOrder, Severity::Error, QStringLiteral("Leaf is not first"), certificateSubject(b.leaf),
                 QStringLiteral("In %1 the server certificate is #%2, but it must come first; servers send the file in order and pair "
                                "the key with the first certificate.")
                     .arg(b.chainAsGivenSource, QString::number(b.leaf.source().index + 1)),
@@ -542,7 +528,7 @@ private:
         QSet<QByteArray> seenGiven;
         for (const Certificate& c : b.chainAsGiven) {
             if (seenGiven.contains(c.sha256())) {
-                add(FindingCode::ChainExtraCert, Severity::Warning, QStringLiteral("Certificate sent twice"), certSubject(c),
+                add(FindingCode::ChainExtraCert, Severity::Warning, QStringLiteral("Certificate sent twice"), certificateSubject(c),
                     QStringLiteral("%1 appears more than once in %2.").arg(c.displayName(), b.chainAsGivenSource),
                     QStringLiteral("Remove the duplicate."), {c.id()});
                 continue;
@@ -561,7 +547,7 @@ private:
                 if (c.isSelfSigned())
                     reportRootSent(c);
             } else {
-                add(FindingCode::ChainExtraCert, Severity::Warning, QStringLiteral("Unrelated certificate in chain"), certSubject(c),
+                add(FindingCode::ChainExtraCert, Severity::Warning, QStringLiteral("Unrelated certificate in chain"), certificateSubject(c),
                     QStringLiteral("%1 is sent with the chain but is not on this certificate's path (it is issued by \"%2\"); "
                                    "it wastes bytes and can mislead clients that build paths naively.")
                         .arg(c.displayName(), c.issuer()),
@@ -598,7 +584,7 @@ private:
 
     void reportRootSent(const Certificate& c)
     {
-        add(FindingCode::ChainExtraCert, Severity::Info, QStringLiteral("Root certificate is sent"), certSubject(c),
+        add(FindingCode::ChainExtraCert, Severity::Info, QStringLiteral("Root certificate is sent"), certificateSubject(c),
             QStringLiteral("%1 sends the root \"%2\"; clients use their own copy, so it only adds bytes to every handshake.")
                 .arg(b.chainAsGivenSource, c.subject()),
             QStringLiteral("Optionally drop the root from the chain."), {c.id()});
@@ -612,8 +598,8 @@ private:
         for (const Certificate& p : m_verified.path)
             if (p.subjectNameDer() == c.subjectNameDer() && p.publicKeyBitString() == c.publicKeyBitString())
                 crossOf = p;
-        const QString expired = QStringLiteral("expired %1 (notAfter %2)").arg(relative(at, c.notAfter()), formatTime(c.notAfter()));
-        add(FindingCode::ChainExtraCert, Severity::Warning, QStringLiteral("Expired certificate in the chain"), certSubject(c),
+        const QString expired = QStringLiteral("expired %1 (notAfter %2)").arg(relativeTime(at, c.notAfter()), formatTime(c.notAfter()));
+        add(FindingCode::ChainExtraCert, Severity::Warning, QStringLiteral("Expired certificate in the chain"), certificateSubject(c),
             crossOf.isNull()
                 ? QStringLiteral("%1 is sent with the chain but %2 and is not on the path clients build; it only adds bytes, and "
                                  "clients that build paths naively may follow it and fail.").arg(c.displayName(), expired)
@@ -640,9 +626,9 @@ private:
         for (const Crl& crl : b.crls) {
             const auto revoked = crl.revocationTimeOf(b.leaf);
             if (revoked && *revoked <= at)
-                add(FindingCode::CertRevoked, Severity::Critical, QStringLiteral("Certificate revoked (CRL)"), certSubject(b.leaf),
+                add(FindingCode::CertRevoked, Severity::Critical, QStringLiteral("Certificate revoked (CRL)"), certificateSubject(b.leaf),
                     QStringLiteral("The CRL %1 lists this certificate as revoked since %2 (%3).")
-                        .arg(crl.source().display(), formatTime(*revoked), relative(at, *revoked)),
+                        .arg(crl.source().display(), formatTime(*revoked), relativeTime(at, *revoked)),
                     QStringLiteral("Replace the certificate now."), {b.leaf.id()});
         }
     }
@@ -719,7 +705,7 @@ private:
                                "and strict clients (must-staple, Firefox, Exim/GnuTLS peers) reject the handshake, often with a "
                                "misleading library error such as \"unsupported issuer hash algorithm\".")
                     .arg(id.serialHex(), ownerText, b.leaf.serialHex(), formatTime(b.leaf.notBefore()),
-                         sinceIssue >= 0 ? QStringLiteral("%1 ago").arg(formatDuration(sinceIssue)) : relative(at, b.leaf.notBefore()),
+                         sinceIssue >= 0 ? QStringLiteral("%1 ago").arg(formatDuration(sinceIssue)) : relativeTime(at, b.leaf.notBefore()),
                          previous ? QStringLiteral("before the renewal") : QStringLiteral("another certificate")),
                 QStringLiteral("Fetch a fresh OCSP response for serial %1 now and write it to %2; from now on renew certificate and "
                                "staple together (a renewal deploy hook that re-fetches the staple).")
@@ -839,20 +825,20 @@ private:
             add(FindingCode::StapleClockSkew, Severity::Info, QStringLiteral("Staple is slightly from the future"), subject,
                 QStringLiteral("The staple's thisUpdate is %1 (%2), within the %3 of clock skew that clients tolerate; a clock "
                                "is a little off (this machine's, the server's, or the responder's).")
-                    .arg(formatTime(thisUpdate), relative(at, thisUpdate), formatDuration(kStapleClockLeeway)),
+                    .arg(formatTime(thisUpdate), relativeTime(at, thisUpdate), formatDuration(kStapleClockLeeway)),
                 QStringLiteral("Nothing to do now; if it recurs, check NTP on the server and this machine."), ids);
         } else if (thisUpdate.isValid() && thisUpdate > at) {
             acceptable = false;
             add(FindingCode::StapleNotYetValid, Severity::Error, QStringLiteral("Staple is from the future"), subject,
                 QStringLiteral("The staple's thisUpdate is %1 (%2); clients reject a response from the future. A clock is wrong "
                                "(this machine's, the server's, or the responder's).")
-                    .arg(formatTime(thisUpdate), relative(at, thisUpdate)),
+                    .arg(formatTime(thisUpdate), relativeTime(at, thisUpdate)),
                 QStringLiteral("Check NTP on the server and this machine."), ids);
         }
         if (!nextUpdate.isValid()) {
             add(FindingCode::StapleNoNextUpdate, Severity::Warning, QStringLiteral("Staple has no expiry"), subject,
                 QStringLiteral("The response has no nextUpdate, so clients cannot tell when it is stale; many accept it only for a "
-                               "short time after thisUpdate (%1, %2).").arg(formatTime(thisUpdate), relative(at, thisUpdate)),
+                               "short time after thisUpdate (%1, %2).").arg(formatTime(thisUpdate), relativeTime(at, thisUpdate)),
                 QStringLiteral("Refresh it often (at least daily)."), ids);
         } else if (at > nextUpdate) {
             acceptable = false;
@@ -860,15 +846,15 @@ private:
                 QStringLiteral("Staple expired"), subject,
                 QStringLiteral("The staple expired %1 (nextUpdate %2); clients ignore it or, with must-staple, reject the handshake. "
                                "The job that refreshes it has not run or failed since %3.")
-                    .arg(relative(at, nextUpdate), formatTime(nextUpdate), formatTime(thisUpdate)),
+                    .arg(relativeTime(at, nextUpdate), formatTime(nextUpdate), formatTime(thisUpdate)),
                 QStringLiteral("Fetch a fresh staple now and check the refresh job (cron/systemd timer) and its log."), ids);
         } else {
             const QDateTime refresh = o.stapleRefreshPoint(thisUpdate, nextUpdate);
             if (refresh.isValid() && at >= refresh)
                 add(FindingCode::StapleRefreshDue, Severity::Warning, QStringLiteral("Staple refresh is overdue"), subject,
                     QStringLiteral("The staple reached its refresh point %1 (at %2 of its validity) and expires %3 (nextUpdate %4).")
-                        .arg(relative(at, refresh), QStringLiteral("%1%").arg(qRound(o.stapleRefreshFraction * 100)),
-                             relative(at, nextUpdate), formatTime(nextUpdate)),
+                        .arg(relativeTime(at, refresh), QStringLiteral("%1%").arg(qRound(o.stapleRefreshFraction * 100)),
+                             relativeTime(at, nextUpdate), formatTime(nextUpdate)),
                     QStringLiteral("Fetch a fresh staple; refresh jobs should renew at the halfway point, as DHCP renews leases."), ids);
             if (b.leaf.notAfter().isValid() && nextUpdate > b.leaf.notAfter())
                 add(FindingCode::StapleOutlivesCert, Severity::Info, QStringLiteral("Staple outlives the certificate"), subject,
@@ -881,7 +867,7 @@ private:
             acceptable = false;
             add(FindingCode::StapleRevoked, Severity::Critical, QStringLiteral("Certificate is revoked"), subject,
                 QStringLiteral("The CA says this certificate was revoked at %1 (%2)%3. Clients reject it.")
-                    .arg(formatTime(single.revocationTime), relative(at, single.revocationTime),
+                    .arg(formatTime(single.revocationTime), relativeTime(at, single.revocationTime),
                          single.revocationReasonName.isEmpty() ? QString()
                                                                : QStringLiteral(", reason: %1").arg(single.revocationReasonName)),
                 QStringLiteral("Replace the certificate now (and its key, if the reason is keyCompromise)."), {staple.id(), b.leaf.id()});
@@ -933,9 +919,9 @@ private:
             add(FindingCode::StapleResponderExpired, Severity::Error, QStringLiteral("Responder certificate expired"), subject,
                 at > signer.notAfter()
                     ? QStringLiteral("The delegated responder certificate %1 expired %2 (%3); clients reject responses it signed.")
-                          .arg(signer.displayName(), relative(at, signer.notAfter()), formatTime(signer.notAfter()))
+                          .arg(signer.displayName(), relativeTime(at, signer.notAfter()), formatTime(signer.notAfter()))
                     : QStringLiteral("The delegated responder certificate %1 becomes valid only %2 (%3).")
-                          .arg(signer.displayName(), relative(at, signer.notBefore()), formatTime(signer.notBefore())),
+                          .arg(signer.displayName(), relativeTime(at, signer.notBefore()), formatTime(signer.notBefore())),
                 QStringLiteral("Fetch a fresh staple; the responder has a newer signing certificate."), ids);
         }
         return ok;
@@ -946,7 +932,7 @@ private:
         const Certificate& leaf = b.leaf;
         const bool hasOcspUrl = !leaf.ocspUrls().isEmpty();
         const QStringList crlUrls = leaf.crlUrls();
-        const QString leafSubject = certSubject(leaf);
+        const QString leafSubject = certificateSubject(leaf);
 
         if (b.staples.isEmpty()) {
             if (leaf.mustStaple() && !hasOcspUrl) {
@@ -1058,7 +1044,7 @@ private:
             f.message = QStringLiteral("(Superseded certificate.) ") + f.message;
             f.remedy = retire;
         }
-        add(FindingCode::CertSuperseded, Severity::Info, QStringLiteral("Superseded by a newer certificate"), certSubject(b.leaf),
+        add(FindingCode::CertSuperseded, Severity::Info, QStringLiteral("Superseded by a newer certificate"), certificateSubject(b.leaf),
             QStringLiteral("A newer certificate for the same names from the same CA exists: %1 in %2, valid from %3. This one is "
                            "the previous certificate and is not expected to be in use.")
                 .arg(b.supersededBy.displayName(), b.supersededBy.source().display(), formatTime(b.supersededBy.notBefore())),

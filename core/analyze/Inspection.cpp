@@ -6,6 +6,19 @@
 
 namespace staplescope {
 
+void summarizeBundleReport(BundleReport& r)
+{
+    r.worst = worstSeverity(r.findings);
+    r.verdict = QStringLiteral("Healthy");
+    for (const Finding& f : std::as_const(r.findings))
+        if (f.severity > Severity::Info) {
+            r.verdict = f.title;
+            break;
+        }
+    if (r.verdict == QLatin1String("Healthy") && r.bundle.isSuperseded())
+        r.verdict = QStringLiteral("Superseded by a newer certificate");
+}
+
 QList<Finding> InspectionReport::allFindings() const
 {
     QList<Finding> all = inputFindings;
@@ -165,15 +178,7 @@ InspectionReport InspectionSession::evaluate(AnalysisOptions options, const Cloc
         BundleReport r;
         r.bundle = bundle;
         r.findings = analyzer.analyze(bundle, options);
-        r.worst = worstSeverity(r.findings);
-        r.verdict = QStringLiteral("Healthy");
-        for (const Finding& f : std::as_const(r.findings))
-            if (f.severity > Severity::Info) {
-                r.verdict = f.title;
-                break;
-            }
-        if (r.verdict == QLatin1String("Healthy") && bundle.isSuperseded())
-            r.verdict = QStringLiteral("Superseded by a newer certificate");
+        summarizeBundleReport(r);
         r.timeline = buildTimeline(bundle, r.findings, options);
         report.bundles << r;
     }

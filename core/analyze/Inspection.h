@@ -19,6 +19,10 @@ struct BundleReport {
     Timeline timeline;
 };
 
+// Sets `worst` and `verdict` from the report's findings (and whether the bundle is superseded):
+// after findings were added to a report, its one-line summary is made again this way.
+void summarizeBundleReport(BundleReport& report);
+
 struct InspectionReport {
     QDateTime at;
     QList<BundleReport> bundles;  // worst first

@@ -171,6 +171,20 @@ QString formatTime(const QDateTime& time)
     return time.toUTC().toString(QStringLiteral("yyyy-MM-dd HH:mm:ss")) + QStringLiteral(" UTC");
 }
 
+QString relativeTime(const QDateTime& at, const QDateTime& when)
+{
+    const qint64 secs = at.secsTo(when);
+    if (secs == 0)
+        return QStringLiteral("right now");
+    return secs > 0 ? QStringLiteral("in %1").arg(formatDuration(secs)) : QStringLiteral("%1 ago").arg(formatDuration(secs));
+}
+
+QString certificateSubject(const Certificate& cert)
+{
+    const QString where = cert.source().display();
+    return where.isEmpty() ? cert.displayName() : QStringLiteral("%1: %2").arg(where, cert.displayName());
+}
+
 QString formatDuration(qint64 seconds)
 {
     seconds = qAbs(seconds);

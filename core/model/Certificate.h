@@ -90,6 +90,12 @@ private:
 // The DER encoding of a name: X509_NAME_cmp compares encodings, so equal DER means equal names.
 QByteArray x509NameDer(const X509_NAME* name);
 
+// `when` as seen from `at`: "in 3 days 2 hours", "2 days 3 hours ago", "right now".
+QString relativeTime(const QDateTime& at, const QDateTime& when);
+// A finding's subject line for a certificate: "FILE: NAME (serial …)"; the name alone when the
+// certificate comes from nowhere in particular.
+QString certificateSubject(const Certificate& cert);
+
 // Formats a duration for people: "2 days 3 hours", "45 minutes", "1 year 20 days".
 QString formatDuration(qint64 seconds);
 // "2026-11-24 08:00:00 UTC"

@@ -15,20 +15,6 @@ namespace {
 // OCSP_check_validity uses the same 5 minutes).
 constexpr qint64 kSkewSeconds = 5 * 60;
 
-QString certSubject(const Certificate& cert)
-{
-    const QString where = cert.source().display();
-    return where.isEmpty() ? cert.displayName() : QStringLiteral("%1: %2").arg(where, cert.displayName());
-}
-
-QString relativeTo(const QDateTime& at, const QDateTime& time)
-{
-    const qint64 seconds = at.secsTo(time);
-    if (seconds == 0)
-        return QStringLiteral("now");
-    return seconds < 0 ? QStringLiteral("%1 ago").arg(formatDuration(-seconds)) : QStringLiteral("in %1").arg(formatDuration(seconds));
-}
-
 // The certificate that issued `leaf` among what the bundle holds; null when none did.
 Certificate issuerAtHand(const Bundle& bundle)
 {
@@ -58,7 +44,7 @@ Certificate authorisedSigner(const OcspStaple& response, const Certificate& issu
 QList<Finding> judgeResponse(const OcspLookup& lookup, const Certificate& cert, const Certificate& issuer, const QDateTime& at)
 {
     const QString responder = lookup.responder.toString(QUrl::RemoveUserInfo);
-    const QString subject = certSubject(cert);
+    const QString subject = certificateSubject(cert);
     const Remedy retry{RemedyKind::RetryFetch, {}, cert.serialHex(), responder};
     const auto failed = [&](const QString& title, const QString& message) {
         return makeFinding(FindingCode::OcspFetchFailed, Severity::Error, title, subject, message,
@@ -93,11 +79,11 @@ QList<Finding> judgeResponse(const OcspLookup& lookup, const Certificate& cert, 
     if (single->thisUpdate.isValid() && single->thisUpdate > at.addSecs(kSkewSeconds))
         return {failed(QStringLiteral("Response from the future"),
                        QStringLiteral("The OCSP response from %1 has thisUpdate %2, %3: the responder's clock or ours is wrong.")
-                           .arg(responder, formatTime(single->thisUpdate), relativeTo(at, single->thisUpdate)))};
+                           .arg(responder, formatTime(single->thisUpdate), relativeTime(at, single->thisUpdate)))};
     if (single->nextUpdate.isValid() && single->nextUpdate < at)
         return {failed(QStringLiteral("Responder sent an expired response"),
                        QStringLiteral("The OCSP response from %1 expired %2 (nextUpdate %3): the responder serves stale answers.")
-                           .arg(responder, relativeTo(at, single->nextUpdate), formatTime(single->nextUpdate)))};
+                           .arg(responder, relativeTime(at, single->nextUpdate), formatTime(single->nextUpdate)))};
     const QString window = QStringLiteral("thisUpdate %1, nextUpdate %2")
                                .arg(formatTime(single->thisUpdate),
                                     single->nextUpdate.isValid() ? formatTime(single->nextUpdate) : QStringLiteral("none"));
@@ -105,7 +91,7 @@ QList<Finding> judgeResponse(const OcspLookup& lookup, const Certificate& cert, 
     case OcspCertStatus::Revoked:
         return {makeFinding(FindingCode::CertRevoked, Severity::Critical, QStringLiteral("Certificate revoked (OCSP)"), subject,
                             QStringLiteral("The OCSP responder %1 says this certificate was revoked at %2 (%3), reason: %4 (%5).")
-                                .arg(responder, formatTime(single->revocationTime), relativeTo(at, single->revocationTime),
+                                .arg(responder, formatTime(single->revocationTime), relativeTime(at, single->revocationTime),
                                      single->revocationReasonName.isEmpty() ? QStringLiteral("not given")
                                                                             : single->revocationReasonName,
                                      window),
@@ -222,16 +208,7 @@ InspectionReport inspectOnline(const InspectionSession& session, AnalysisOptions
                                     f.objectIds, f.remedy);
         r.findings += extra;
         sortFindings(r.findings);
-        r.worst = worstSeverity(r.findings);
-        // As InspectionSession::evaluate words it: the worst finding's title, or "Healthy".
-        r.verdict = QStringLiteral("Healthy");
-        for (const Finding& f : std::as_const(r.findings))
-            if (f.severity > Severity::Info) {
-                r.verdict = f.title;
-                break;
-            }
-        if (r.verdict == QLatin1String("Healthy") && r.bundle.isSuperseded())
-            r.verdict = QStringLiteral("Superseded by a newer certificate");
+        summarizeBundleReport(r);
         r.timeline = buildTimeline(r.bundle, r.findings, timelineOptions);
     }
     std::stable_sort(report.bundles.begin(), report.bundles.end(), [](const BundleReport& a, const BundleReport& b) {

@@ -20,20 +20,6 @@ constexpr int kNonceBytes = 16;
 // Certificates taken from one CA Issuers answer (a PKCS#7 bundle or a PEM file may hold several).
 constexpr int kMaxIssuerCandidates = 16;
 
-QString certSubject(const Certificate& cert)
-{
-    const QString where = cert.source().display();
-    return where.isEmpty() ? cert.displayName() : QStringLiteral("%1: %2").arg(where, cert.displayName());
-}
-
-QString relativeTo(const QDateTime& at, const QDateTime& time)
-{
-    const qint64 seconds = at.secsTo(time);
-    if (seconds == 0)
-        return QStringLiteral("now");
-    return seconds < 0 ? QStringLiteral("%1 ago").arg(formatDuration(-seconds)) : QStringLiteral("in %1").arg(formatDuration(seconds));
-}
-
 SourceLocation fetchedFrom(const QUrl& url, int index = 0, int count = 1)
 {
     SourceLocation where;
@@ -256,7 +242,7 @@ QList<IssuerLookup> OnlineLookup::fetchIssuers(const QList<Certificate>& certs, 
         const QString fix = QStringLiteral("Give the chain file (fullchain.pem or --chain) so the issuer need not be fetched.");
         if (requestsOf[i].isEmpty()) {
             lookup.findings << makeFinding(FindingCode::IssuerFetchFailed, Severity::Warning, QStringLiteral("Issuer not found"),
-                                           certSubject(cert),
+                                           certificateSubject(cert),
                                            QStringLiteral("The issuer (%1) is not among the inputs and the certificate names no "
                                                           "CA Issuers URL to fetch it from.")
                                                .arg(cert.issuer()),
@@ -286,7 +272,7 @@ QList<IssuerLookup> OnlineLookup::fetchIssuers(const QList<Certificate>& certs, 
             }
             if (!lookup.issuer.isNull()) {
                 lookup.findings << makeFinding(
-                    FindingCode::IssuerFetched, Severity::Info, QStringLiteral("Issuer fetched"), certSubject(cert),
+                    FindingCode::IssuerFetched, Severity::Info, QStringLiteral("Issuer fetched"), certificateSubject(cert),
                     QStringLiteral("The issuer %1 was not among the inputs; it was fetched from %2 (the certificate's CA "
                                    "Issuers URL) and its key verifies the certificate's signature.")
                         .arg(lookup.issuer.displayName(), shown(url)),
@@ -303,7 +289,7 @@ QList<IssuerLookup> OnlineLookup::fetchIssuers(const QList<Certificate>& certs, 
         if (lookup.issuer.isNull()) {
             const QUrl first(cert.caIssuerUrls().value(0));
             lookup.findings << makeFinding(FindingCode::IssuerFetchFailed, Severity::Warning, QStringLiteral("Issuer could not be fetched"),
-                                           certSubject(cert),
+                                           certificateSubject(cert),
                                            QStringLiteral("The issuer (%1) is not among the inputs, and fetching it failed: %2. Without "
                                                           "it no OCSP request can be made and no response verified.")
                                                .arg(cert.issuer(), problems.join(QStringLiteral("; "))),
@@ -326,7 +312,7 @@ QList<OcspLookup> OnlineLookup::fetchOcsp(const QList<std::pair<Certificate, Cer
         lookups[i].responder = m_options.ocsp.responder.isEmpty() ? QUrl(cert.ocspUrls().value(0)) : m_options.ocsp.responder;
         if (!builds[i].error.isEmpty()) {
             lookups[i].findings << makeFinding(
-                FindingCode::OcspFetchFailed, Severity::Error, QStringLiteral("No OCSP request could be made"), certSubject(cert),
+                FindingCode::OcspFetchFailed, Severity::Error, QStringLiteral("No OCSP request could be made"), certificateSubject(cert),
                 QStringLiteral("No OCSP request could be made for this certificate: %1.").arg(builds[i].error),
                 QStringLiteral("Give the issuer (the chain file) and a responder URL (--responder) if the certificate has none."),
                 {cert.id()}, Remedy{RemedyKind::RetryFetch, {}, cert.serialHex(), shown(lookups[i].responder)});
@@ -349,7 +335,7 @@ QList<OcspLookup> OnlineLookup::fetchOcsp(const QList<std::pair<Certificate, Cer
                                 .arg(responder);
         if (!lookup.http.ok()) {
             lookup.findings << makeFinding(FindingCode::OcspFetchFailed, Severity::Error, QStringLiteral("OCSP responder not reached"),
-                                           certSubject(cert),
+                                           certificateSubject(cert),
                                            QStringLiteral("Asking the OCSP responder %1 failed: %2.").arg(responder, lookup.http.error),
                                            fix, {cert.id()}, retry);
             continue;
@@ -357,7 +343,7 @@ QList<OcspLookup> OnlineLookup::fetchOcsp(const QList<std::pair<Certificate, Cer
         OcspStaple::ParseResult parsed = OcspStaple::fromDer(lookup.http.body, fetchedFrom(lookup.http.finalUrl));
         if (parsed.staple.isNull()) {
             lookup.findings << makeFinding(
-                FindingCode::OcspFetchFailed, Severity::Error, QStringLiteral("Responder sent no OCSP response"), certSubject(cert),
+                FindingCode::OcspFetchFailed, Severity::Error, QStringLiteral("Responder sent no OCSP response"), certificateSubject(cert),
                 QStringLiteral("The OCSP responder %1 answered HTTP 200 with %2 bytes (%3) that are not an OCSP response: %4.")
                     .arg(responder)
                     .arg(lookup.http.body.size())
@@ -379,7 +365,7 @@ QList<OcspLookup> OnlineLookup::fetchOcsp(const QList<std::pair<Certificate, Cer
             lookup.nonceEchoed = check == 1;
             if (check == 0 || check == 3) {
                 lookup.findings << makeFinding(
-                    FindingCode::OcspFetchFailed, Severity::Error, QStringLiteral("OCSP nonce mismatch"), certSubject(cert),
+                    FindingCode::OcspFetchFailed, Severity::Error, QStringLiteral("OCSP nonce mismatch"), certificateSubject(cert),
                     QStringLiteral("The OCSP responder %1 answered with a nonce other than the one sent (--nonce): the response "
                                    "is replayed or meant for another request, so it is not used.")
                         .arg(responder),
@@ -411,7 +397,7 @@ QList<CrlLookup> OnlineLookup::checkCrls(const QList<std::pair<Certificate, Cert
     for (qsizetype i = 0; i < certAndIssuer.size(); ++i) {
         const auto& [cert, issuer] = certAndIssuer[i];
         CrlLookup& lookup = lookups[i];
-        const QString subject = certSubject(cert);
+        const QString subject = certificateSubject(cert);
         // No CRL Distribution Point: nothing to check (and nothing to retry); the caller sees a null CRL
         // and no findings.
         if (requestsOf[i].isEmpty())
@@ -457,7 +443,7 @@ QList<CrlLookup> OnlineLookup::checkCrls(const QList<std::pair<Certificate, Cert
                     FindingCode::CrlExpired, Severity::Warning, QStringLiteral("CRL past its nextUpdate"), subject,
                     QStringLiteral("The CRL at %1 (%2) passed its nextUpdate %3: the CA has not published a newer one, so "
                                    "clients that check CRLs may treat the certificate's status as unknown.")
-                        .arg(url, window, relativeTo(at, crl.nextUpdate())),
+                        .arg(url, window, relativeTime(at, crl.nextUpdate())),
                     QStringLiteral("Fetch it again later; if it stays old, tell the CA."), {cert.id()},
                     Remedy{RemedyKind::FetchCrl, {}, cert.serialHex(), url});
             }
@@ -467,7 +453,7 @@ QList<CrlLookup> OnlineLookup::checkCrls(const QList<std::pair<Certificate, Cert
                 lookup.findings << makeFinding(
                     FindingCode::CertRevoked, Severity::Critical, QStringLiteral("Certificate revoked (CRL)"), subject,
                     QStringLiteral("The issuer's CRL at %1 (%2) lists this certificate as revoked since %3 (%4), reason: %5.")
-                        .arg(url, window, formatTime(*revoked), relativeTo(at, *revoked),
+                        .arg(url, window, formatTime(*revoked), relativeTime(at, *revoked),
                              reason < 0 ? QStringLiteral("not given") : QString::fromLatin1(OCSP_crl_reason_str(reason))),
                     QStringLiteral("Replace the certificate now: clients that check revocation reject it."), {cert.id()},
                     Remedy{RemedyKind::ReplaceCertificate, {}, cert.serialHex(), {}});
