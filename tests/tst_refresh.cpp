@@ -8,11 +8,13 @@
 #include "TestPki.h"
 #include "TestResponder.h"
 
+#include <QDir>
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QProcess>
 #include <QTest>
 
 #include <sys/stat.h>
@@ -85,6 +87,7 @@ private slots:
     void reloadCommandNotRunWhenNothingChanges();
     void jsonCarriesThePlanAndTheResult();
     void stapleOptionsAreChecked();
+    void concurrentRunsLeaveOneGoodStaple();
 
 private:
     CliRun refresh(const QStringList& arguments);
@@ -522,6 +525,34 @@ void TestRefresh::stapleOptionsAreChecked()
     run = refresh({QStringLiteral("--responder"), QStringLiteral("ftp://x"), a});
     QCOMPARE(run.exitCode, 3);
     QCOMPARE(m_responder->requestCount(), 0);
+}
+
+// Two refresh processes on the same files at once (two timers, a deploy hook): both end well, the
+// file is one whole good response, and no temporary file is left.
+void TestRefresh::concurrentRunsLeaveOneGoodStaple()
+{
+    const QString cli = qEnvironmentVariable("STAPLESCOPE_CLI");
+    if (cli.isEmpty() || !QFileInfo(cli).isExecutable())
+        QSKIP("STAPLESCOPE_CLI does not name the built staplescope-cli (run through ctest)");
+    const QString site = siteFolder(m_leaf);
+    const QString staple = m_folder->write(QStringLiteral("site/staple.der"), stapleAbout(m_previous, -1, 6));
+    m_responder->setLatencyMs(50);
+    const QStringList arguments{QStringLiteral("refresh"), QStringLiteral("--no-system-trust"), QStringLiteral("--ca-file"), m_rootFile,
+                                QStringLiteral("--at"), m_pki->now().toString(Qt::ISODate), site};
+    for (int round = 0; round < 3; ++round) {
+        m_folder->write(QStringLiteral("site/staple.der"), stapleAbout(m_previous, -1, 6));
+        QProcess first, second;
+        first.start(cli, arguments);
+        second.start(cli, arguments);
+        QVERIFY(first.waitForFinished(30000));
+        QVERIFY(second.waitForFinished(30000));
+        QVERIFY2(first.exitStatus() == QProcess::NormalExit && first.exitCode() == 0, first.readAll().constData());
+        QVERIFY2(second.exitStatus() == QProcess::NormalExit && second.exitCode() == 0, second.readAll().constData());
+        const OcspSingleResponse now = onlyResponse(readFile(staple));
+        QCOMPARE(now.certId.serialHex(), Certificate::fromDer(m_leaf.certDer(), {}).serialHex());
+        QCOMPARE(now.status, OcspCertStatus::Good);
+        QCOMPARE(QDir(site).entryList(QDir::Files | QDir::Hidden).size(), 3); // cert.pem, chain.pem, staple.der
+    }
 }
 
 QTEST_GUILESS_MAIN(TestRefresh)

@@ -178,14 +178,44 @@ int RefreshCommand::run(const QStringList& arguments, CommandStreams& streams)
                                                   "use --staple-name, or give one certificate")
                                        .arg(current));
 
-    const RefreshPlan plan = planRefresh(*session, options, evaluation.at);
-    int status = plan.exitCode();
+    RefreshPlan plan = planRefresh(*session, options, evaluation.at);
     std::optional<InstallResult> result;
     if (!parser.isSet(dryRun) && plan.changesAnything()) {
         result = executeRefreshPlan(plan);
-        if (!result->ok())
-            status = ExitCritical;
+        // Another run (two timers, a deploy hook) may have changed a staple between this plan and
+        // its install, and the installer refuses to act on a file it did not judge: judge those
+        // bundles once more against what is on disk now, and act on that.
+        QStringList notDone;
+        for (const StepResult& step : result->steps)
+            if (!step.done)
+                notDone << step.bundleId;
+        if (!notDone.isEmpty()) {
+            RefreshOptions again = options;
+            again.bundleIds = notDone;
+            const RefreshPlan second = planRefresh(*InspectionSession::load(request), again, evaluation.at);
+            InstallResult merged;
+            for (const StepResult& step : std::as_const(result->steps))
+                if (step.done)
+                    merged.steps << step;
+            merged.reload = result->reload;
+            merged.haproxy = result->haproxy;
+            if (second.changesAnything()) {
+                const InstallResult retried = executeRefreshPlan(second);
+                merged.steps << retried.steps;
+                if (retried.reload)
+                    merged.reload = retried.reload;
+                merged.haproxy << retried.haproxy;
+            }
+            for (const BundleRefresh& line : second.bundles)
+                for (BundleRefresh& old : plan.bundles)
+                    if (old.bundleId == line.bundleId)
+                        old = line;
+            result = merged;
+        }
     }
+    int status = plan.exitCode();
+    if (result && !result->ok())
+        status = ExitCritical;
 
     if (parser.isSet(json)) {
         QJsonObject out = plan.toJson();
