@@ -65,6 +65,8 @@ QString guiRemedyText(const Remedy& r)
     case RemedyKind::RetryFetch:
         return tr("Check that this computer reaches ") + orPlaceholder(r.url, tr("the address")) +
                tr(" (proxy settings, firewall), then try again.");
+    case RemedyKind::CheckAcmeClient:
+        return tr("Read the ACME client's output in the Renew dialog, fix what it names, then renew again.");
     }
     return QString();
 }

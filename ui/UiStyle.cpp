@@ -189,6 +189,7 @@ QString laneKindLabel(LaneKind kind)
     case LaneKind::ReplacedStaple: return QCoreApplication::translate("staplescope", "Replaced OCSP staple");
     case LaneKind::Crl: return QCoreApplication::translate("staplescope", "CRL");
     case LaneKind::OnlineResponse: return QCoreApplication::translate("staplescope", "Responder's answer");
+    case LaneKind::RenewalWindow: return QCoreApplication::translate("staplescope", "Suggested renewal window");
     }
     return {};
 }

@@ -66,6 +66,9 @@ QString cliRemedyText(const Remedy& r)
     case RemedyKind::RetryFetch:
         return QStringLiteral("check that this machine reaches ") + orPlaceholder(r.url, QStringLiteral("the URL")) +
                QStringLiteral(" (http_proxy, firewall), then run again");
+    case RemedyKind::CheckAcmeClient:
+        return QStringLiteral("read the ACME client's output above, fix what it names, then run again: staplescope-cli renew ") +
+               orPlaceholder(r.file, QStringLiteral("PATH"));
     }
     return QString();
 }

@@ -11,7 +11,7 @@ namespace staplescope {
 // ReplacedStaple: a staple a refresh overwrote or moved aside (kept by the window as history).
 // Crl: a revocation list of the leaf's issuer (given, or fetched by inspect --online).
 // OnlineResponse: what the responder answered when asked by inspect --online (not a staple).
-enum class LaneKind { Leaf, Intermediate, Root, Staple, PreviousCertificate, ReplacedStaple, Crl, OnlineResponse };
+enum class LaneKind { Leaf, Intermediate, Root, Staple, PreviousCertificate, ReplacedStaple, Crl, OnlineResponse, RenewalWindow };
 enum class LaneState { Ok, Due, Expired, NotYetValid, Mismatched, Revoked, Invalid };
 
 // One validity window, computed by core, drawn by ui (which never decides anything itself).

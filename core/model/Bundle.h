@@ -4,6 +4,7 @@
 #include "Crl.h"
 #include "OcspStaple.h"
 #include "PrivateKey.h"
+#include "RenewalWindow.h"
 
 namespace staplescope {
 
@@ -59,6 +60,9 @@ struct Bundle {
     QList<Certificate> responderCertificates;
     // Every certificate seen in the inputs, so a stray staple can be traced to its owner.
     QList<Certificate> knownCertificates;
+    // The CA's suggested renewal window for the leaf (ACME Renewal Information), when it was asked
+    // (renew, the window's Renew…): its own timeline lane, and RENEWAL_WINDOW_EARLY.
+    RenewalWindow renewalWindow;
 
     bool isSuperseded() const { return !supersededBy.isNull(); }
     // The leaf's issuer as found among the inputs or trust anchors (null when unavailable).

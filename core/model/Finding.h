@@ -49,6 +49,7 @@ enum class RemedyKind {
     CheckServerSetup,        // the server is down, or not what was expected on that port
     EnableStartTls,          // the server does not offer STARTTLS
     RetryFetch,              // a responder, CRL or issuer URL could not be fetched: check the way there, try again (url)
+    CheckAcmeClient,         // the ACME client failed: its own output says why; fix and run renew again (file: the certificate)
 };
 
 // A remedy: its kind and the data it needs (empty fields are unknown). Outside text (file names)

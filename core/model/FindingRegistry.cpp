@@ -90,6 +90,12 @@ QList<FindingInfo> makeTable()
         entry(C::CrlInvalid, "CRL_INVALID", Cat::Chain, {S::Error}, L::None, LaneScope::AnyLane, R::FetchCrl),
         entry(C::CrlExpired, "CRL_EXPIRED", Cat::Chain, {S::Warning}, L::None, LaneScope::AnyLane, R::FetchCrl),
         entry(C::RevocationChecked, "REVOCATION_CHECKED", Cat::Certificate, {S::Info}, L::None, LaneScope::AnyLane, R::None),
+        entry(C::DeployRefused, "DEPLOY_REFUSED", Cat::Certificate, {S::Critical, S::Error}, L::None, LaneScope::AnyLane, R::RetryFetch),
+        entry(C::DeployRolledBack, "DEPLOY_ROLLED_BACK", Cat::Connection, {S::Critical}, L::None, LaneScope::AnyLane, R::CheckServerTlsFiles),
+        entry(C::RenewalDue, "RENEWAL_DUE", Cat::Certificate, {S::Warning, S::Info}, L::Due, LaneScope::AnyLane, R::RenewCertificate),
+        entry(C::RenewalWindowEarly, "RENEWAL_WINDOW_EARLY", Cat::Certificate, {S::Warning}, L::Due, LaneScope::AnyLane, R::RenewCertificate),
+        entry(C::RenewalInfoFailed, "RENEWAL_INFO_FAILED", Cat::Connection, {S::Warning, S::Info}, L::None, LaneScope::AnyLane, R::RetryFetch),
+        entry(C::RenewClientFailed, "RENEW_CLIENT_FAILED", Cat::Certificate, {S::Critical, S::Error}, L::None, LaneScope::AnyLane, R::CheckAcmeClient),
     };
 }
 
@@ -109,7 +115,7 @@ const QHash<QString, FindingCode>& byName()
 QList<RemedyKind> allRemedyKinds()
 {
     QList<RemedyKind> out;
-    for (int k = int(RemedyKind::None); k <= int(RemedyKind::RetryFetch); ++k)
+    for (int k = int(RemedyKind::None); k <= int(RemedyKind::CheckAcmeClient); ++k)
         out << RemedyKind(k);
     return out;
 }
@@ -148,6 +154,7 @@ QString remedyKindName(RemedyKind kind)
     case RemedyKind::CheckServerSetup: return QStringLiteral("check-server-setup");
     case RemedyKind::EnableStartTls: return QStringLiteral("enable-starttls");
     case RemedyKind::RetryFetch: return QStringLiteral("retry-fetch");
+    case RemedyKind::CheckAcmeClient: return QStringLiteral("check-acme-client");
     }
     return QStringLiteral("none");
 }

@@ -88,6 +88,13 @@ enum class FindingCode {
     CrlInvalid,
     CrlExpired,
     RevocationChecked,
+    // Deploying and renewing (core/act: deploy, renew)
+    DeployRefused,
+    DeployRolledBack,
+    RenewalDue,
+    RenewalWindowEarly,
+    RenewalInfoFailed,
+    RenewClientFailed,
 };
 
 // What a finding is about; the reports group by it (connection findings get their own heading;
