@@ -148,6 +148,7 @@ struct TestResponder::State {
     IssuedCert other;      // for OtherSerial
     IssuedCert stranger;   // for WrongSigner: a CA nobody authorised
     QHash<QString, IssuedCert> certs;              // by serial key
+    std::function<std::optional<IssuedCert>(const QString&)> lookup; // for serials not in certs
     QHash<QString, ResponderScenario> bySerial;
     QHash<QString, ResponderScenario> byPath;
     ResponderScenario defaultScenario = ResponderScenario::Good;
@@ -198,14 +199,8 @@ TestResponder::TestResponder(const TestPki& pki) : TestResponder(ResponderCa{pki
 
 TestResponder::TestResponder(ResponderCa ca, const QDateTime& now) : m_state(std::make_shared<State>())
 {
-    m_state->ca = std::move(ca);
     m_state->now = now;
-    CertSpec otherSpec;
-    otherSpec.commonName = QStringLiteral("other.example.test");
-    otherSpec.dnsNames = {otherSpec.commonName};
-    otherSpec.notBefore = now.addDays(-10);
-    otherSpec.notAfter = now.addDays(80);
-    m_state->other = m_state->factory.issue(otherSpec, &m_state->ca.issuer);
+    setCa(std::move(ca));
     CertSpec strangerSpec;
     strangerSpec.commonName = QStringLiteral("Stranger Test CA");
     strangerSpec.isCa = true;
@@ -296,6 +291,24 @@ void TestResponder::addCertificate(const IssuedCert& cert)
 {
     std::lock_guard lock(m_state->mutex);
     m_state->certs.insert(serialKey(cert), cert);
+}
+
+void TestResponder::setCa(ResponderCa ca)
+{
+    std::lock_guard lock(m_state->mutex);
+    m_state->ca = std::move(ca);
+    CertSpec otherSpec;
+    otherSpec.commonName = QStringLiteral("other.example.test");
+    otherSpec.dnsNames = {otherSpec.commonName};
+    otherSpec.notBefore = m_state->now.addDays(-10);
+    otherSpec.notAfter = m_state->now.addDays(80);
+    m_state->other = m_state->factory.issue(otherSpec, &m_state->ca.issuer);
+}
+
+void TestResponder::setCertificateLookup(std::function<std::optional<IssuedCert>(const QString&)> lookup)
+{
+    std::lock_guard lock(m_state->mutex);
+    m_state->lookup = std::move(lookup);
 }
 
 void TestResponder::setScenario(const IssuedCert& cert, ResponderScenario scenario) { setScenario(serialKey(cert), scenario); }
@@ -651,7 +664,11 @@ void TestResponder::handle(Connection& connection)
                                                                X509_get0_pubkey_bitstr(state->ca.issuer.x509()), serial)
                                             : nullptr);
                     const bool ourIssuer = ours && OCSP_id_issuer_cmp(ours.get(), id) == 0;
-                    const auto subject = state->certs.constFind(key);
+                    auto subject = state->certs.constFind(key);
+                    if (ourIssuer && subject == state->certs.constEnd() && state->lookup) {
+                        if (std::optional<IssuedCert> found = state->lookup(key); found && found->cert)
+                            subject = state->certs.insert(key, *found);
+                    }
                     if (!ourIssuer || subject == state->certs.constEnd()) {
                         answer.body = unsuccessful(OCSP_RESPONSE_STATUS_UNAUTHORIZED);
                     } else if (responseStatusOf(scenario) != OCSP_RESPONSE_STATUS_SUCCESSFUL) {

@@ -41,6 +41,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 namespace staplescope::test {
 
@@ -133,6 +134,14 @@ public:
     // Registers a certificate issued elsewhere by this CA, so OCSP requests about it are answered.
     // Requests about unregistered serials, or another issuer, get "unauthorized" (as real ones).
     void addCertificate(const IssuedCert& cert);
+    // Answers as another CA from now on (a CA made after the responder had to be listening, such
+    // as pebble's, which is told the responder's URL at its start). Keeps the registered certificates.
+    void setCa(ResponderCa ca);
+    // For a CA that issues while the test runs (an ACME CA such as pebble): asked for the serial
+    // (Certificate::serialHex() form) of a request that names this CA but no registered
+    // certificate; what it returns is registered and answered for, nullopt gets "unauthorized".
+    // Called with the responder's lock held, so it must not call back into the responder.
+    void setCertificateLookup(std::function<std::optional<IssuedCert>(const QString& serialHex)> lookup);
 
     void setScenario(const IssuedCert& cert, ResponderScenario scenario);
     void setScenario(const QString& serialHex, ResponderScenario scenario); // Certificate::serialHex() form
