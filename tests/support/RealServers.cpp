@@ -3,6 +3,7 @@
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QFileInfo>
 #include <QStandardPaths>
 #include <QThread>
 
@@ -250,6 +251,48 @@ frontend tls
         .toUtf8();
 }
 
+QByteArray dovecotConfig(const DovecotOptions& options)
+{
+    // Its own base, state and log folders; only the IMAP login service, on loopback. Logins are
+    // never made: the tests only run STARTTLS.
+    return QStringLiteral(R"(protocols = imap
+listen = 127.0.0.1
+base_dir = %1/run
+state_dir = %1/state
+log_path = %1/dovecot.log
+ssl = yes
+ssl_cert = <%3
+ssl_key = <%4
+passdb {
+  driver = static
+  args = nopassword=y
+}
+userdb {
+  driver = static
+  args = uid=nobody gid=nogroup home=%1/home
+}
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = %2
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+)")
+        .arg(options.dir)
+        .arg(options.port)
+        .arg(options.cert, options.key)
+        .toUtf8();
+}
+
+QString dovecotReloadCommand(const DovecotOptions& options)
+{
+    return QStringLiteral("%1 -c %2 reload")
+        .arg(shellQuote(findServer(QStringLiteral("dovecot"))), shellQuote(options.dir + QStringLiteral("/dovecot.conf")));
+}
+
 QString haproxyRuntimeCommand(const QString& socketPath, const QByteArray& command, QString* why,
                               int timeoutMs)
 {
@@ -371,6 +414,18 @@ ServerStart RealServers::startHaproxy(const HaproxyOptions& options)
                 nullptr};
     return launchStart(QStringLiteral("haproxy"), haproxy, {"-db", "-f", options.dir + "/haproxy.cfg"},
                        options.dir, options.port);
+}
+
+ServerStart RealServers::startDovecot(const DovecotOptions& options)
+{
+    const QString dovecot = findServer(QStringLiteral("dovecot"));
+    if (dovecot.isEmpty() || !QFileInfo::exists(QStringLiteral("/usr/lib/dovecot/imap-login")))
+        return {ServerStart::Status::NotInstalled, QStringLiteral("dovecot (dovecot-core, dovecot-imapd) is not installed"),
+                nullptr};
+    if (!writeFile(options.dir + QStringLiteral("/dovecot.conf"), dovecotConfig(options)))
+        return {ServerStart::Status::Failed, QStringLiteral("cannot write dovecot.conf in ") + options.dir, nullptr};
+    return launchStart(QStringLiteral("dovecot"), dovecot, {"-F", "-c", options.dir + "/dovecot.conf"}, options.dir,
+                       options.port);
 }
 
 } // namespace staplescope::test

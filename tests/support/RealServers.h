@@ -1,5 +1,5 @@
 #pragma once
-// Real servers for tests — openssl s_server, nginx, HAProxy, Exim — run as child processes on
+// Real servers for tests — openssl s_server, nginx, HAProxy, Exim, Dovecot — run as child processes on
 // 127.0.0.1 and free ports, each with its own throwaway folder, config, log and pid file, and
 // stopped (terminated, then killed) when the test case ends, passed or failed.
 //
@@ -100,7 +100,20 @@ struct HaproxyOptions {
     QString adminSocket;
 };
 
+// Dovecot's IMAP server (Debian's dovecot-core + dovecot-imapd) offering STARTTLS with `cert`
+// (certificate and chain) and `key`, read at start and at `dovecot reload`. Dovecot 2.3 staples
+// nothing.
+struct DovecotOptions {
+    QString dir;
+    quint16 port = 0;
+    QString cert;
+    QString key;
+};
+
 QByteArray nginxConfig(const NginxOptions& options);
+QByteArray dovecotConfig(const DovecotOptions& options);
+// `dovecot -c CONF reload`: Dovecot reads its certificate files again.
+QString dovecotReloadCommand(const DovecotOptions& options);
 QByteArray eximConfig(const EximOptions& options);
 QByteArray haproxyConfig(const HaproxyOptions& options);
 
@@ -129,6 +142,7 @@ public:
     ServerStart startNginx(const NginxOptions& options);
     ServerStart startExim(const EximOptions& options);
     ServerStart startHaproxy(const HaproxyOptions& options);
+    ServerStart startDovecot(const DovecotOptions& options);
 
     void stopAll() { m_servers.clear(); }
 
