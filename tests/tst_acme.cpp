@@ -361,13 +361,16 @@ void TestAcme::renewForceThroughCertbot()
     QCOMPARE(after.dnsNames(), before.dnsNames());
     QVERIFY(QFileInfo::exists(m_certbot.configDir + QStringLiteral("/archive/") + QLatin1String(kCertbotName)
                               + QStringLiteral("/cert2.pem")));
-    // The report names the new serial and keeps the old one as a previous certificate.
-    QVERIFY2(run.out.contains(after.serialHex()), qPrintable(run.out));
-    QVERIFY2(run.out.contains(before.serialHex()), qPrintable(run.out));
-    const QJsonArray entries = run.json().value(QLatin1String("entries")).toArray();
+    // The report: renewed, the new certificate, and which one it replaced.
+    const QJsonArray entries = run.json().value(QLatin1String("result")).toObject().value(QLatin1String("entries")).toArray();
     QCOMPARE(entries.size(), 1);
     const QJsonObject entry = entries.at(0).toObject();
     QCOMPARE(entry.value(QLatin1String("renewed")).toBool(), true);
+    QCOMPARE(entry.value(QLatin1String("certificate")).toObject().value(QLatin1String("serial")).toString(), after.serialHex());
+    QVERIFY2(entry.value(QLatin1String("message")).toString().contains(before.serialHex()), qPrintable(run.out));
+    // certbot's own output is kept (its "Congratulations" line on success).
+    QVERIFY2(entry.value(QLatin1String("client")).toObject().value(QLatin1String("output")).toString().contains(QLatin1String("renew")),
+             qPrintable(run.out));
 
     // Inspected afterwards: the new certificate is current and the old one is the previous one.
     const CliRun inspect = runCli({"inspect", "--json", "--no-system-trust", "--ca-file", m_pebble.rootFile(),
