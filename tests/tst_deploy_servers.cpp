@@ -684,10 +684,10 @@ void TestDeployServers::incidentCannotHappenWhileDeploying()
     QCOMPARE(QDir(exim.dest + QStringLiteral("/generations")).entryList(QDir::Dirs | QDir::NoDotAndDotDot).size(), 2);
 }
 
-// Renewal end to end: certbot gets a certificate from pebble, deploy puts it into DEST, nginx
+// Renewal end to end: certbot gets a certificate from pebble, deploy puts it into DEST, Exim
 // serves DEST/current; `renew --force --deploy-to DEST` has certbot renew it (a new order, a new
-// http-01 validation), fetches the new certificate's staple from the responder pebble names, flips,
-// reloads nginx and verifies: nginx serves the new certificate with its own staple.
+// http-01 validation), fetches the new certificate's staple from the responder pebble names,
+// flips and verifies over STARTTLS: Exim serves the new certificate with its own staple.
 void TestDeployServers::renewDeployToEndToEnd()
 {
     PebbleCa pebble;
@@ -708,24 +708,25 @@ void TestDeployServers::renewDeployToEndToEnd()
     QVERIFY2(first.exitCode == 0, qPrintable(first.all()));
     const QString oldSerial = serialOfPemFile(issued.lineage + QStringLiteral("/cert.pem"));
     QCOMPARE(serialOfPemFile(dest + QStringLiteral("/current/cert.pem")), oldSerial);
+    shareKeyWithExim(dest + QStringLiteral("/current/privkey.pem"));
 
-    NginxOptions nginx;
-    nginx.dir = dir;
-    nginx.port = freePort();
-    nginx.serverName = name;
-    nginx.fullchain = dest + QStringLiteral("/current/fullchain.pem");
-    nginx.key = dest + QStringLiteral("/current/privkey.pem");
-    nginx.staple = dest + QStringLiteral("/current/ocsp.der");
-    nginx.masterProcess = true;
-    const ServerStart start = m_servers.startNginx(nginx);
+    EximOptions exim;
+    exim.dir = dir;
+    exim.port = freePort();
+    exim.hostName = name;
+    exim.cert = dest + QStringLiteral("/current/fullchain.pem");
+    exim.key = dest + QStringLiteral("/current/privkey.pem");
+    exim.staple = dest + QStringLiteral("/current/ocsp.der");
+    exim.stapleOnlyIfExists = true;
+    const ServerStart start = m_servers.startExim(exim);
     if (start.notInstalled())
-        QSKIP("nginx is not installed");
+        QSKIP("exim4 is not installed");
     QVERIFY2(start.started(), qPrintable(start.problem));
-    Served served = probeServed(nginx.port, name, StartTlsProtocol::None);
+    Served served = probeServed(exim.port, name, StartTlsProtocol::Smtp);
     QVERIFY2(served.leafSerial == oldSerial && served.stapleSerial == oldSerial, qPrintable(served.describe()));
 
-    const CliRun run = runCli(QStringList{"renew", "--force", "--deploy-to", dest, "--reload-command",
-                                          nginxReloadCommand(nginx), "--verify", QStringLiteral("127.0.0.1:%1").arg(nginx.port)}
+    const CliRun run = runCli(QStringList{"renew", "--force", "--deploy-to", dest, "--verify",
+                                          QStringLiteral("127.0.0.1:%1").arg(exim.port), "--verify-starttls", "smtp"}
                                   + trust + QStringList{issued.lineage},
                               pebble.clientEnvironment(), PebbleCa::kClientTimeoutMs);
     QVERIFY2(run.exitCode == 0, qPrintable(run.all()));
@@ -734,10 +735,10 @@ void TestDeployServers::renewDeployToEndToEnd()
     QVERIFY(newSerial != oldSerial);
     QCOMPARE(serialOfPemFile(dest + QStringLiteral("/current/cert.pem")), newSerial);
     QCOMPARE(serialOfStaple(readFile(dest + QStringLiteral("/current/ocsp.der"))), newSerial);
-    served = probeServed(nginx.port, name, StartTlsProtocol::None);
+    served = probeServed(exim.port, name, StartTlsProtocol::Smtp);
     QVERIFY2(served.leafSerial == newSerial && served.stapleSerial == newSerial, qPrintable(served.describe()));
-    const CliRun check = runCli(QStringList{"connect", QStringLiteral("127.0.0.1:%1").arg(nginx.port), "--servername", name,
-                                            "--compare", dest + QStringLiteral("/current")}
+    const CliRun check = runCli(QStringList{"connect", QStringLiteral("127.0.0.1:%1").arg(exim.port), "--starttls", "smtp",
+                                            "--servername", name, "--compare", dest + QStringLiteral("/current")}
                                 + trust);
     QVERIFY2(check.exitCode == 0, qPrintable(check.all()));
     QVERIFY2(check.all().contains(newSerial), qPrintable(check.all()));
