@@ -57,6 +57,18 @@ QJsonObject findingJson(const Finding& f)
     o[QStringLiteral("message")] = f.message;
     o[QStringLiteral("fix")] = f.fix;
     o[QStringLiteral("objects")] = QJsonArray::fromStringList(f.objectIds);
+    // The remedy as data, so scripts act on kinds rather than on the fix's wording.
+    if (f.remedy.kind != RemedyKind::None) {
+        QJsonObject remedy;
+        remedy[QStringLiteral("kind")] = remedyKindName(f.remedy.kind);
+        if (!f.remedy.file.isEmpty())
+            remedy[QStringLiteral("file")] = f.remedy.file;
+        if (!f.remedy.serial.isEmpty())
+            remedy[QStringLiteral("serial")] = f.remedy.serial;
+        if (!f.remedy.url.isEmpty())
+            remedy[QStringLiteral("url")] = f.remedy.url;
+        o[QStringLiteral("remedy")] = remedy;
+    }
     return o;
 }
 
