@@ -287,6 +287,23 @@ void TestReport::markdownAndHtmlHaveEveryFinding()
     }
     // As many finding rows as findings: none lost, none doubled.
     QCOMPARE(html.count(QStringLiteral("<tr><td class=")), m_report.allFindings().size());
+
+    // Given a front end's wording, the Fix column ends with each finding's remedy.
+    const RemedyWording wording = [](const Remedy& r) { return QStringLiteral("do %1 now").arg(remedyKindName(r.kind)); };
+    const QString mdWithRemedy = reportToMarkdown(m_report, wording);
+    const QString htmlWithRemedy = reportToHtml(m_report, wording);
+    int remedies = 0;
+    for (const BundleReport& b : m_report.bundles)
+        for (const Finding& f : b.findings) {
+            if (f.remedy.kind == RemedyKind::None)
+                continue;
+            ++remedies;
+            const QString line = QStringLiteral("Remedy: do %1 now").arg(remedyKindName(f.remedy.kind));
+            QVERIFY2(QString(mdWithRemedy).remove(QLatin1Char('\\')).contains(line), qPrintable(line));
+            QVERIFY2(htmlWithRemedy.contains(line), qPrintable(line));
+        }
+    QVERIFY(remedies > 0);
+    QVERIFY(!md.contains(QLatin1String("Remedy:")));
 }
 
 void TestReport::htmlEscapesWhatItQuotes()
