@@ -20,6 +20,7 @@
 #include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
@@ -686,8 +687,8 @@ void TestDeployServers::incidentCannotHappenWhileDeploying()
 
 // Renewal end to end: certbot gets a certificate from pebble, deploy puts it into DEST, Exim
 // serves DEST/current; `renew --force --deploy-to DEST` has certbot renew it (a new order, a new
-// http-01 validation), fetches the new certificate's staple from the responder pebble names,
-// flips and verifies over STARTTLS: Exim serves the new certificate with its own staple.
+// http-01 validation), fetches the new certificate's staple from the responder pebble names and
+// flips: Exim serves the new certificate with its own staple at the next connection.
 void TestDeployServers::renewDeployToEndToEnd()
 {
     PebbleCa pebble;
@@ -725,11 +726,19 @@ void TestDeployServers::renewDeployToEndToEnd()
     Served served = probeServed(exim.port, name, StartTlsProtocol::Smtp);
     QVERIFY2(served.leafSerial == oldSerial && served.stapleSerial == oldSerial, qPrintable(served.describe()));
 
-    const CliRun run = runCli(QStringList{"renew", "--force", "--deploy-to", dest, "--verify",
-                                          QStringLiteral("127.0.0.1:%1").arg(exim.port), "--verify-starttls", "smtp"}
+    // Exim needs no reload; what it serves is checked below (renew's --verify has no STARTTLS
+    // choice, and this port says nothing about SMTP).
+    const CliRun run = runCli(QStringList{"renew", "--force", "--json", "--deploy-to", dest, "--acme-ca-file",
+                                          pebble.tlsCertificateFile()}
                                   + trust + QStringList{issued.lineage},
                               pebble.clientEnvironment(), PebbleCa::kClientTimeoutMs);
-    QVERIFY2(run.exitCode == 0, qPrintable(run.all()));
+    // The lineage itself holds no staple (a warning, exit 1); the deployed generation has one.
+    QVERIFY2(run.exitCode == 0 || run.exitCode == 1, qPrintable(run.all()));
+    const QJsonObject result = run.json().value(QLatin1String("result")).toObject();
+    const QJsonObject entry = result.value(QLatin1String("entries")).toArray().at(0).toObject();
+    QCOMPARE(entry.value(QLatin1String("renewed")).toBool(), true);
+    const QJsonObject deployed = entry.value(QLatin1String("deploys")).toArray().at(0).toObject();
+    QVERIFY2(deployed.value(QLatin1String("flipped")).toBool(), qPrintable(run.out));
     const QString newSerial = serialOfPemFile(issued.lineage + QStringLiteral("/cert.pem"));
     QVERIFY(!newSerial.isEmpty());
     QVERIFY(newSerial != oldSerial);
