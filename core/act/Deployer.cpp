@@ -1217,6 +1217,9 @@ struct ServerTelling {
     }
 };
 
+// How often a verify that still sees the old generation asks again (tellServers).
+constexpr int kVerifySettleIntervalMs = 250;
+
 ServerTelling tellServers(const QString& destination, const QString& generation, const DeployOptions& options, bool withFaultPoints)
 {
     ServerTelling out;
@@ -1236,6 +1239,18 @@ ServerTelling tellServers(const QString& destination, const QString& generation,
     if (!options.verify.isEmpty()) {
         const GenerationRead expected = readGeneration(folder, generation);
         out.verify = verifyServed(options.verify, options.verifyStartTls, expected, options);
+        // A reload may take effect after its command has returned: `nginx -s reload` only signals
+        // the master, which starts new workers a moment later, and until then the old ones serve
+        // the old generation. While the server answers with another certificate or staple and the
+        // reload itself went well, ask again for a while (verifyTimeoutMs) before judging. Nothing
+        // served at all is judged at once.
+        QElapsedTimer settling;
+        settling.start();
+        while (!out.verify->ok && !out.verify->servedSerial.isEmpty() && commandOk(out.reload)
+               && settling.elapsed() < options.verifyTimeoutMs) {
+            QThread::msleep(kVerifySettleIntervalMs);
+            out.verify = verifyServed(options.verify, options.verifyStartTls, expected, options);
+        }
         if (withFaultPoints)
             faultPoint("verified");
     }

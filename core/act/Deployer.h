@@ -38,7 +38,7 @@ struct DeployOptions {
     QString haproxyCertPath;
     QString verify;                   // HOST:PORT
     QString verifyStartTls;           // "smtp", "imap", … ; empty: chosen by port as `connect` does
-    int verifyTimeoutMs = 10000;
+    int verifyTimeoutMs = 10000;      // each check; also how long a check that still sees the old generation after a reload is repeated
     bool force = false;               // deploy even when current already holds this certificate with a good staple
     bool staplesOnly = false;         // refresh on a deployed DEST: same certificate, fresh staple, new generation
     QStringList caFiles;              // trust for the gate (private CAs)
