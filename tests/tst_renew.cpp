@@ -18,6 +18,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QRegularExpression>
 #include <QTest>
 
 using namespace staplescope;
@@ -67,6 +68,17 @@ void offline(CertSpec& spec)
     spec.ocspUrls.clear();
     spec.crlUrls.clear();
     spec.caIssuerUrls.clear();
+}
+
+// STAPLESCOPE_FINDINGS_DUMP: the examples in docs/findings.md are these findings, with the
+// temporary folder shown as /srv/tls and the loopback ACME server as a CA's host.
+void dumpExample(const Finding& f, const QString& tempDir, const QString& row)
+{
+    static const QRegularExpression loopback(QStringLiteral("localhost:\\d+"));
+    Finding shown = f;
+    for (QString* text : {&shown.subject, &shown.message, &shown.fix})
+        text->replace(loopback, QStringLiteral("acme.ca.example.test"));
+    test::dumpExample(shown, tempDir, QStringLiteral("/srv/tls"), row);
 }
 
 RenewalWindow window(const QDateTime& start, const QDateTime& end, const QString& explanation = {})
@@ -832,6 +844,18 @@ void TestRenew::failingClientChangesNothing()
     // With --json the client's own lines go to stderr, so stdout stays one JSON document.
     QVERIFY2(run.err.contains(QLatin1String("| Requesting a certificate")), qPrintable(run.err));
 
+    // In process, the same finding (the example in docs/findings.md).
+    RenewOptions options;
+    options.client = AcmeClient::Command;
+    options.commandTemplate = script;
+    options.caFiles = {m_rootFile};
+    options.useSystemTrust = false;
+    const RenewResult result = executeRenew(planRenew({cert}, options, m_pki->now()), options);
+    const Finding* failed = findCode(result.entries.first().findings, "RENEW_CLIENT_FAILED");
+    QVERIFY(failed);
+    QCOMPARE(failed->remedy.kind, RemedyKind::CheckAcmeClient);
+    dumpExample(*failed, m_folder->path(), QStringLiteral("client exits 1"));
+
     // Text output quotes it too; a client that cannot start says so.
     const CliRun missing = renew({QStringLiteral("--client"), QStringLiteral("command"), QStringLiteral("--command"),
                                   m_folder->path(QStringLiteral("bin/no-such-client")), cert});
@@ -919,6 +943,19 @@ void TestRenew::ifDueFollowsTheCasWindow()
     QVERIFY(e.decision.due);
     QCOMPARE(e.before.bundle.renewalWindow.start, daysFrom(m_pki->now(), -2));
     QVERIFY(codesIn(e.before.findings).contains(QStringLiteral("RENEWAL_WINDOW_EARLY")));
+    QVERIFY(findCode(e.decision.findings, "RENEWAL_DUE"));
+    dumpExample(*findCode(e.decision.findings, "RENEWAL_DUE"), m_folder->path(), QStringLiteral("inside the CA's window"));
+    dumpExample(*findCode(e.decision.findings, "RENEWAL_WINDOW_EARLY"), m_folder->path(), QStringLiteral("window moved earlier"));
+
+    // And when the CA has nothing for it: the fallback, said why.
+    clearRenewalInfoCache();
+    m_ari->setScenario(acmeCertId(cert), AriScenario::NotFound, cert.notBefore(), cert.notAfter(), m_pki->now());
+    const RenewPlan notFound = planRenew({certFile}, options, m_pki->now());
+    const Finding* failed = findCode(notFound.entries.first().decision.findings, "RENEWAL_INFO_FAILED");
+    QVERIFY(failed);
+    QCOMPARE(failed->severity, Severity::Warning);
+    QVERIFY(!notFound.entries.first().decision.due);
+    dumpExample(*failed, m_folder->path(), QStringLiteral("renewalInfo answers 404"));
     bool lane = false;
     for (const TimelineLane& l : e.before.timeline.lanes)
         lane = lane || (l.kind == LaneKind::RenewalWindow && l.detail.contains(QLatin1String("https://ca.example.test/incidents/42")));

@@ -957,8 +957,9 @@ RenewalDecision decideRenewal(const Certificate& leaf, const RenewalInputs& inpu
     else if (!inputs.windowProblem.isEmpty())
         d.findings << makeFinding(FindingCode::RenewalInfoFailed, inputs.windowProblemIsInfo ? Severity::Info : Severity::Warning,
                                   QStringLiteral("CA's renewal information not used"), subject,
-                                  QStringLiteral("%1. Renewal is timed at two thirds of the lifetime instead (%2).")
-                                      .arg(inputs.windowProblem, formatTime(renewalFallbackMoment(leaf))),
+                                  QStringLiteral("%1%2. Renewal is timed at two thirds of the lifetime instead (%3).")
+                                      .arg(inputs.windowProblem.left(1).toUpper(), inputs.windowProblem.mid(1),
+                                           formatTime(renewalFallbackMoment(leaf))),
                                   inputs.windowProblemIsInfo ? QString()
                                                              : QStringLiteral("Check that this machine reaches the ACME server (and trusts its "
                                                                               "certificate: --acme-ca-file), then run renew again."),
@@ -1054,6 +1055,12 @@ RenewPlan planRenew(const QStringList& paths, const RenewOptions& options, const
             continue;
         }
         ManagedCertificate& m = *entry.managed;
+        // The server asked is the one the plan names.
+        if (!options.acmeDirectory.isEmpty() && options.acmeDirectory != m.acmeDirectory) {
+            if (!m.acmeDirectory.isEmpty())
+                m.settings.insert(QStringLiteral("detected ACME directory"), m.acmeDirectory);
+            m.acmeDirectory = options.acmeDirectory;
+        }
         if (m.client == AcmeClient::Lego && m.acmeDirectory.isEmpty() && options.acmeDirectory.isEmpty()) {
             entry.problem = QStringLiteral("lego's account folder names the ACME server %1 but not its directory URL; give "
                                            "--acme-directory URL (the URL lego was run with as --server)")
@@ -1162,6 +1169,7 @@ QJsonObject RenewPlan::toJson() const
             o.insert(QStringLiteral("client"), QJsonValue::Null);
         }
         o.insert(QStringLiteral("certificate"), certificateJson(e.before.bundle.leaf));
+        o.insert(QStringLiteral("verdict"), e.before.bundle.leaf.isNull() ? QJsonValue(QJsonValue::Null) : QJsonValue(e.before.verdict));
         o.insert(QStringLiteral("decision"),
                  QJsonObject{{QStringLiteral("due"), e.decision.due},
                              {QStringLiteral("dueAt"), timeJson(e.decision.dueAt)},
@@ -1175,7 +1183,10 @@ QJsonObject RenewPlan::toJson() const
                                                                          {QStringLiteral("display"), e.command.display()}}));
         array.append(o);
     }
-    return {{QStringLiteral("madeAt"), timeJson(madeAt)}, {QStringLiteral("entries"), array}, {QStringLiteral("exitCode"), exitCode()}};
+    return {{QStringLiteral("schema"), QStringLiteral("staplescope-renew-plan/1")},
+            {QStringLiteral("madeAt"), timeJson(madeAt)},
+            {QStringLiteral("entries"), array},
+            {QStringLiteral("exitCode"), exitCode()}};
 }
 
 RenewResult executeRenew(const RenewPlan& plan, const RenewOptions& options,
@@ -1223,7 +1234,7 @@ RenewResult executeRenew(const RenewPlan& plan, const RenewOptions& options,
             const bool late = before.notAfter().isValid() && at >= analysis.expiryWarningStart(before);
             r.findings << makeFinding(FindingCode::RenewClientFailed, late ? Severity::Critical : Severity::Error,
                                       QStringLiteral("ACME client failed"), subject,
-                                      QStringLiteral("%1 %2%3. Staplescope changed nothing on disk; the certificate stays as it was (expires %4).")
+                                      QStringLiteral("The ACME client (%1) %2%3. Staplescope changed nothing on disk; the certificate stays as it was (expires %4).")
                                           .arg(acmeClientKey(m.client), what,
                                                quoted.isEmpty() ? QString() : QStringLiteral(": \"%1\"").arg(quoted),
                                                formatTime(before.notAfter())),
