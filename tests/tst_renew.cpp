@@ -133,6 +133,7 @@ private slots:
 
     // running
     void commandRenewsAndResultIsInspected();
+    void renewedCertificateIsDeployed();
     void failingClientChangesNothing();
     void hangingClientIsStopped();
     void ifDueFollowsTheCasWindow();
@@ -816,6 +817,34 @@ void TestRenew::commandRenewsAndResultIsInspected()
     QVERIFY(previousShown);
     QCOMPARE(result.exitCode(), 0);
     QVERIFY(result.toJson().value(QStringLiteral("entries")).toArray().first().toObject().value(QStringLiteral("renewed")).toBool());
+}
+
+// --deploy-to: what the client wrote becomes a new generation of DEST, made current.
+void TestRenew::renewedCertificateIsDeployed()
+{
+    const IssuedCert old = m_pki->issueLeaf([&](CertSpec& s) {
+        offline(s);
+        s.notBefore = daysFrom(m_pki->now(), -70);
+        s.notAfter = daysFrom(m_pki->now(), 20);
+    });
+    const IssuedCert fresh = m_pki->issueLeaf([&](CertSpec& s) {
+        offline(s);
+        s.notBefore = hoursFrom(m_pki->now(), -1);
+        s.notAfter = daysFrom(m_pki->now(), 89);
+        s.reuseKey = old.key;
+    });
+    const QString cert = site(old, QStringLiteral("site"));
+    const QString freshFile = m_folder->write(QStringLiteral("incoming/new.pem"), fresh.certPem());
+    const QString dest = m_folder->path(QStringLiteral("dest"));
+    const CliRun run = renew({QStringLiteral("--command"), QStringLiteral("cp '%1' {cert}").arg(freshFile), QStringLiteral("--deploy-to"), dest,
+                              QStringLiteral("--layout"), QStringLiteral("nginx"), QStringLiteral("--json"), cert});
+    QVERIFY2(run.exitCode == 0, qPrintable(run.all()));
+    const QJsonObject entry = run.json().value(QStringLiteral("result")).toObject().value(QStringLiteral("entries")).toArray().first().toObject();
+    QVERIFY(entry.value(QStringLiteral("renewed")).toBool());
+    QCOMPARE(entry.value(QStringLiteral("deploys")).toArray().size(), 1);
+    // DEST/current serves the renewed certificate (no OCSP URL: no staple, and none carried over).
+    QCOMPARE(readFile(dest + QStringLiteral("/current/cert.pem")), fresh.certPem());
+    QVERIFY(!QFileInfo::exists(dest + QStringLiteral("/current/ocsp.der")));
 }
 
 void TestRenew::failingClientChangesNothing()

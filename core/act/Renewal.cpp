@@ -1273,10 +1273,16 @@ RenewResult executeRenew(const RenewPlan& plan, const RenewOptions& options,
             DeployOptions deploy = options.deploy;
             deploy.from = m.client == AcmeClient::Lego ? m.certificateFile : QFileInfo(m.certificateFile).absolutePath();
             deploy.to = destination;
-            const DeployPlan deployPlan = planDeploy(deploy, at, cancel);
-            if (deployPlan.changesAnything()) {
-                r.deploys << executeDeploy(deployPlan, deploy, cancel);
-                continue;
+            DeployPlan deployPlan = planDeploy(deploy, at, cancel);
+            if (deployPlan.needsExecution()) {
+                DeployResult done = executeDeploy(deployPlan, deploy, cancel);
+                // Another run deployed between our plan and its lock: judge what is there now, once.
+                if (done.planOutdated)
+                    deployPlan = planDeploy(deploy, at, cancel);
+                if (!done.planOutdated || deployPlan.needsExecution()) {
+                    r.deploys << (done.planOutdated ? executeDeploy(deployPlan, deploy, cancel) : done);
+                    continue;
+                }
             }
             // Up to date or refused: the plan says why; nothing to execute.
             DeployResult unchanged;
