@@ -736,6 +736,10 @@ void TestRenew::nothingRecognisedSaysWhy()
     QString why;
     QVERIFY(!detectAcmeClient(cert, &why));
     QVERIFY2(why.contains(QLatin1String("no ACME client was recognised")), qPrintable(why));
+    // A folder that merely is called live/ is no certbot lineage.
+    const QString live = site(m_pki->issueLeaf(offline), QStringLiteral("srv/live/www"));
+    QVERIFY(!detectAcmeClient(live, &why));
+    QVERIFY2(why.contains(QLatin1String("no ACME client was recognised")), qPrintable(why));
     const CliRun run = renew({cert});
     QCOMPARE(run.exitCode, 2);
     QVERIFY2(run.out.contains(QLatin1String("cannot renew")) && run.out.contains(QLatin1String("give --command TEMPLATE")), qPrintable(run.all()));

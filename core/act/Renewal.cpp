@@ -228,7 +228,10 @@ std::optional<ManagedCertificate> detectCertbot(const QString& path, QString* wh
     const auto& [configDir, name] = *lineage;
     const QString conf = configDir + QStringLiteral("/renewal/") + name + QStringLiteral(".conf");
     if (!isFile(conf)) {
-        *why = QStringLiteral("%1 looks like a certbot lineage (%2), but %3 does not exist").arg(path, name, conf);
+        // Only a config dir certbot keeps (it has renewal/) makes this a certbot lineage; any other
+        // folder that happens to be called live/ or archive/ is left to the other clients.
+        if (isDir(configDir + QStringLiteral("/renewal")))
+            *why = QStringLiteral("%1 looks like a certbot lineage (%2), but %3 does not exist").arg(path, name, conf);
         return std::nullopt;
     }
     QString problem;
