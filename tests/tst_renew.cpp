@@ -350,6 +350,14 @@ void TestRenew::fetchFailuresSaySo()
     QVERIFY(!lookup.ok());
     QVERIFY2(lookup.error.contains(QLatin1String("not a JSON object")), qPrintable(lookup.error));
 
+    // Bounded: an answer over 64 KiB is not read to its end.
+    AriAnswer huge;
+    huge.body = "{\"suggestedWindow\": \"" + QByteArray(100 * 1024, 'x') + "\"}";
+    m_ari->setAnswer(id, huge);
+    lookup = fetchRenewalInfo(cert, QUrl(m_ari->directoryUrl()), options, m_pki->now());
+    QVERIFY(!lookup.ok());
+    QVERIFY2(lookup.error.contains(QLatin1String("64 KiB")), qPrintable(lookup.error));
+
     m_ari->setOfferRenewalInfo(false);
     lookup = fetchRenewalInfo(cert, QUrl(m_ari->directoryUrl()), options, m_pki->now());
     QVERIFY(!lookup.ok());

@@ -95,7 +95,8 @@ int RenewCommand::run(const QStringList& arguments, CommandStreams& streams)
         "lifetime; a revoked certificate (staple, OCSP, CRL) is due now. A client started is never interrupted "
         "before its time limit: an ACME order cannot be stopped half-way.\n\n"
         "Exit status: 0 renewed (or not due), 1 warning (the CA's window could not be used, nothing changed although "
-        "forced), 2 the client failed, the result is bad or a deploy failed, 3 bad usage."));
+        "forced), 2 the client failed, the result is bad or a deploy failed, 3 bad usage. docs/renew.md explains "
+        "the detection, the commands and the decision."));
     parser.addPositionalArgument(QStringLiteral("PATH"), QStringLiteral("Certificate files or folders (a certbot live/NAME folder, …)."),
                                  QStringLiteral("PATH…"));
     const QCommandLineOption ifDue(QStringLiteral("if-due"), QStringLiteral("Renew only what is due (the CA's window, two thirds of the lifetime, revoked)."));
