@@ -11,6 +11,7 @@
 #include "FindingRegistry.h"
 #include "Renewal.h"
 #include "TestPki.h"
+#include "TestResponder.h"
 
 #include <QDir>
 #include <QFile>
@@ -138,6 +139,7 @@ private slots:
     void hangingClientIsStopped();
     void ifDueFollowsTheCasWindow();
     void revokedStapleMakesItDue();
+    void revokedByResponderMakesItDue();
     void usageErrors();
 
 private:
@@ -1020,6 +1022,29 @@ void TestRenew::revokedStapleMakesItDue()
                               m_folder->path(QStringLiteral("site"))});
     QVERIFY2(QFileInfo::exists(marker), qPrintable(run.all()));
     QVERIFY2(run.out.contains(QStringLiteral("decision: due — the certificate is revoked")), qPrintable(run.out));
+}
+
+// No staple on disk: with --if-due the certificate's OCSP responder is asked, and it says revoked.
+void TestRenew::revokedByResponderMakesItDue()
+{
+    TestResponder responder(*m_pki);
+    QVERIFY(responder.start());
+    const IssuedCert leaf = responder.issueLeaf();
+    const QString cert = site(leaf, QStringLiteral("site"));
+    const QString marker = m_folder->path(QStringLiteral("client-ran"));
+    const QStringList arguments{QStringLiteral("--if-due"), QStringLiteral("--command"), QStringLiteral("touch '%1'").arg(marker), cert};
+
+    // Good: a third of the lifetime is far off, nothing runs.
+    CliRun run = renew(arguments);
+    QVERIFY2(run.exitCode == 0, qPrintable(run.all()));
+    QVERIFY(!QFileInfo::exists(marker));
+    QCOMPARE(responder.ocspRequestCount(), 1);
+
+    responder.setScenario(leaf, ResponderScenario::Revoked);
+    run = renew(arguments);
+    QVERIFY2(QFileInfo::exists(marker), qPrintable(run.all()));
+    QVERIFY2(run.out.contains(QStringLiteral("decision: due — the certificate is revoked")), qPrintable(run.out));
+    QCOMPARE(responder.ocspRequestCount(), 2);
 }
 
 void TestRenew::usageErrors()
