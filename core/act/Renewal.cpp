@@ -1249,7 +1249,10 @@ RenewResult executeRenew(const RenewPlan& plan, const RenewOptions& options,
             continue;
         }
         QString why;
-        const std::optional<BundleReport> after = inspectManaged(m, options, at, entry.before.bundle.renewalWindow, before, &why);
+        // The CA's window was about the old certificate (its certID): it goes with it, not the new one.
+        std::optional<BundleReport> after = inspectManaged(m, options, at, {}, before, &why);
+        if (after && after->bundle.leaf == before && !entry.before.bundle.renewalWindow.isNull())
+            after = inspectManaged(m, options, at, entry.before.bundle.renewalWindow, before, &why);
         if (!after) {
             r.message = QStringLiteral("%1 exited 0, but %2").arg(acmeClientKey(m.client), why);
             r.findings << makeFinding(FindingCode::RenewClientFailed, Severity::Error, QStringLiteral("ACME client left no readable certificate"),
@@ -1267,8 +1270,6 @@ RenewResult executeRenew(const RenewPlan& plan, const RenewOptions& options,
                                          formatTime(r.after.bundle.leaf.notAfter()), before.serialHex())
                               : QStringLiteral("%1 exited 0 without changing the certificate (serial %2): by its own rules it was not due")
                                     .arg(acmeClientKey(m.client), before.serialHex());
-        if (!r.renewed)
-            r.after.bundle.previousCertificates.removeAll(before);
         // Deploy what the client wrote: the folder (or lego file) it keeps the certificate in.
         for (const QString& destination : entry.deployTo) {
             if (cancel && cancel->load())
