@@ -967,7 +967,7 @@ void TestRenew::ifDueFollowsTheCasWindow()
     QCOMPARE(fallback.exitCode, 1);
     QVERIFY(!QFileInfo::exists(marker));
     QVERIFY2(fallback.out.contains(QLatin1String("RENEWAL_INFO_FAILED")), qPrintable(fallback.all()));
-    QVERIFY2(fallback.out.contains(QLatin1String("a third of its lifetime is left from")), qPrintable(fallback.all()));
+    QVERIFY2(fallback.out.contains(QLatin1String("renewal is due at two thirds of the lifetime (")), qPrintable(fallback.all()));
 
     // In process: the plan's bundle carries the window, drawn as its own lane.
     clearRenewalInfoCache();

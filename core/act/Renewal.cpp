@@ -992,7 +992,7 @@ RenewalDecision decideRenewal(const Certificate& leaf, const RenewalInputs& inpu
             d.reason = QStringLiteral("the certificate's validity cannot be read, so no renewal time can be chosen");
             return d;
         }
-        d.reason = QStringLiteral("a third of its lifetime is left from %1").arg(formatTime(d.dueAt));
+        d.reason = QStringLiteral("without the CA's window, renewal is due at two thirds of the lifetime (%1, a third left)").arg(formatTime(d.dueAt));
     }
     d.due = at >= d.dueAt;
     if (!d.due) {
