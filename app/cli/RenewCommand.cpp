@@ -94,8 +94,9 @@ int RenewCommand::run(const QStringList& arguments, CommandStreams& streams)
         "9773; the ACME directory from the client's configuration or --acme-directory), else at two thirds of the "
         "lifetime; a revoked certificate (staple, OCSP, CRL) is due now. A client started is never interrupted "
         "before its time limit: an ACME order cannot be stopped half-way.\n\n"
-        "Exit status: 0 renewed (or not due), 1 warning (the CA's window could not be used, nothing changed although "
-        "forced), 2 the client failed, the result is bad or a deploy failed, 3 bad usage. docs/renew.md explains "
+        "Exit status: 0 renewed (or not due), 1 warning (with --if-due: the CA's window could not be used or the "
+        "certificate is revoked; a forced renewal changed nothing; a deploy's warning), 2 the client failed, the renewed "
+        "certificate has an error or a deploy failed, 3 bad usage. docs/renew.md explains "
         "the detection, the commands and the decision."));
     parser.addPositionalArgument(QStringLiteral("PATH"), QStringLiteral("Certificate files or folders (a certbot live/NAME folder, …)."),
                                  QStringLiteral("PATH…"));

@@ -1021,6 +1021,7 @@ RenewPlan planRenew(const QStringList& paths, const RenewOptions& options, const
     RenewPlan plan;
     plan.madeAt = at.toUTC();
     plan.madeAtWallClock = QDateTime::currentDateTimeUtc();
+    plan.ifDue = options.ifDue;
     for (const QString& path : paths) {
         RenewPlanEntry entry;
         entry.path = path;
@@ -1137,6 +1138,9 @@ int RenewPlan::exitCode() const
     for (const RenewPlanEntry& e : entries) {
         if (!e.problem.isEmpty())
             code = std::max(code, 2);
+        // Without --if-due the decision only informs (--force, or the client's own rules decide).
+        if (!ifDue)
+            continue;
         for (const Finding& f : e.decision.findings)
             if (f.severity >= Severity::Warning)
                 code = std::max(code, 1);
@@ -1312,12 +1316,11 @@ int RenewResult::exitCode() const
             code = std::max(code, 2);
             continue;
         }
-        for (const Finding& f : e.findings) {
+        // The client failed, or what it left has an error. The result's warnings (a lineage has no
+        // staple beside it) are the report's, not a failed renewal.
+        for (const Finding& f : e.findings)
             if (f.severity >= Severity::Error)
                 code = std::max(code, 2);
-            else if (f.severity == Severity::Warning)
-                code = std::max(code, 1);
-        }
         // Told to renew whatever the client's own rules say, and nothing changed.
         if (e.forced && clientSucceeded(e.client) && !e.renewed)
             code = std::max(code, 1);
