@@ -805,6 +805,16 @@ void TestRenew::commandRenewsAndResultIsInspected()
     QVERIFY2(run.out.contains(QStringLiteral("renewed: serial %1").arg(certOf(fresh).serialHex())), qPrintable(run.out));
     QCOMPARE(readFile(cert), fresh.certPem());
 
+    // The same certificate given twice (its file and its folder) runs once.
+    RenewOptions once;
+    once.client = AcmeClient::Command;
+    once.commandTemplate = QStringLiteral("true");
+    const RenewPlan twice = planRenew({cert, m_folder->path(QStringLiteral("site"))}, once, m_pki->now());
+    QCOMPARE(twice.entries.size(), 2);
+    QVERIFY(twice.entries[0].willRun);
+    QVERIFY(!twice.entries[1].willRun);
+    QVERIFY2(twice.entries[1].decision.reason.contains(QLatin1String("the same certificate as")), qPrintable(twice.entries[1].decision.reason));
+
     // In process: the result is inspected, the old certificate beside it on the timeline.
     QFile::remove(cert);
     m_folder->write(QStringLiteral("site/cert.pem"), old.certPem());
