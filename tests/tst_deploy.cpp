@@ -8,6 +8,7 @@
 #include "Deployer.h"
 #include "FindingRegistry.h"
 #include "Inspection.h"
+#include "RealServers.h"
 #include "TestClock.h"
 #include "TestPki.h"
 #include "TestResponder.h"
@@ -19,7 +20,9 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QElapsedTimer>
 #include <QTest>
+#include <QThread>
 
 #include <grp.h>
 #include <sys/stat.h>
@@ -100,6 +103,7 @@ private slots:
     void refreshOnDestinationDeploysNewGeneration();
     void deployDestinationOfPaths();
     void twoDeploysAtOnceBothEndWell();
+    void haproxyRuntimeApiSwapsCertificateAndVerifyRollsBack();
     void crashAtEveryFaultPointLeavesCompleteGeneration_data();
     void crashAtEveryFaultPointLeavesCompleteGeneration();
 
@@ -619,6 +623,65 @@ void TestDeploy::twoDeploysAtOnceBothEndWell()
     // One of them deployed, the other found it done.
     QCOMPARE(generationNames(m_dest).size(), 1);
     QCOMPARE(generationProblem(QDir(m_dest).filePath(QStringLiteral("generations/") + currentName(m_dest))), QString());
+}
+
+// The real HAProxy 2.6: `set ssl cert` + `commit ssl cert` (with the staple in the transaction)
+// serves the new generation without a reload, --verify sees it; a deploy whose certificate never
+// reaches HAProxy fails its verify and is rolled back.
+void TestDeploy::haproxyRuntimeApiSwapsCertificateAndVerifyRollsBack()
+{
+    // HAProxy judges staples by the real clock: a PKI and responder at the real time.
+    QDateTime now = QDateTime::currentDateTimeUtc();
+    now.setTime(QTime(now.time().hour(), now.time().minute(), now.time().second()));
+    m_responder.reset();
+    m_pki = std::make_unique<TestPki>(now);
+    m_responder = std::make_unique<TestResponder>(*m_pki);
+    QVERIFY(m_responder->start());
+    m_rootFile = m_folder->write(QStringLiteral("trust/root.pem"), m_pki->root.certPem());
+    const IssuedCert first = m_responder->issueLeaf();
+    const IssuedCert second = m_responder->issueLeaf();
+    const IssuedCert third = m_responder->issueLeaf();
+    QVERIFY(cli(QStringLiteral("deploy"), {QStringLiteral("--from"), plainFolder(QStringLiteral("src1"), first), QStringLiteral("--to"), m_dest,
+                                           QStringLiteral("--layout"), QStringLiteral("haproxy")})
+                .exitCode == 0);
+    const QString dir = m_folder->mkdir(QStringLiteral("haproxy"));
+    const QString socket = dir + QStringLiteral("/admin.sock");
+    const QString crt = QFileInfo(m_dest).absoluteFilePath() + QStringLiteral("/current/haproxy.pem");
+    const quint16 port = freePort();
+    RealServers servers;
+    const ServerStart started = servers.startHaproxy({dir, port, crt, socket});
+    if (started.notInstalled())
+        QSKIP("haproxy is not installed");
+    QVERIFY2(started.started(), qPrintable(started.problem));
+    QElapsedTimer waited;
+    waited.start();
+    while (!QFileInfo::exists(socket) && waited.elapsed() < 8000)
+        QThread::msleep(20);
+
+    const QString target = QStringLiteral("127.0.0.1:%1").arg(port);
+    CliRun run = cli(QStringLiteral("deploy"), {QStringLiteral("--from"), plainFolder(QStringLiteral("src2"), second), QStringLiteral("--to"), m_dest,
+                                                QStringLiteral("--layout"), QStringLiteral("haproxy"), QStringLiteral("--haproxy-socket"), socket,
+                                                QStringLiteral("--verify"), target});
+    QVERIFY2(run.exitCode == 0, qPrintable(run.all()));
+    QVERIFY2(run.out.contains(QStringLiteral("HAProxy set ssl cert: ok (Transaction created")), qPrintable(run.out));
+    QVERIFY2(run.out.contains(QStringLiteral("HAProxy commit ssl cert: ok")), qPrintable(run.out));
+    QVERIFY2(run.out.contains(QStringLiteral("verify %1: ok").arg(target)), qPrintable(run.out));
+    QVERIFY2(run.out.contains(QStringLiteral("served serial %1 with a staple for serial %1").arg(serialOf(second))), qPrintable(run.out));
+    const QString secondGeneration = currentName(m_dest);
+    QCOMPARE(generationSerial(m_dest, secondGeneration), serialOf(second));
+
+    // HAProxy is not told this time: it keeps serving the second certificate, the verify sees that,
+    // and DEST/current goes back to the generation HAProxy serves.
+    run = cli(QStringLiteral("deploy"), {QStringLiteral("--from"), plainFolder(QStringLiteral("src3"), third), QStringLiteral("--to"), m_dest,
+                                         QStringLiteral("--layout"), QStringLiteral("haproxy"), QStringLiteral("--verify"), target});
+    QCOMPARE(run.exitCode, 2);
+    QVERIFY2(run.out.contains(QStringLiteral("critical DEPLOY_ROLLED_BACK")), qPrintable(run.out));
+    QVERIFY2(run.out.contains(QStringLiteral("served serial %1 (expected %2)").arg(serialOf(second), serialOf(third))), qPrintable(run.out));
+    QVERIFY2(run.out.contains(QStringLiteral("verify after rollback %1: ok").arg(target)), qPrintable(run.out));
+    QCOMPARE(currentName(m_dest), secondGeneration);
+    if (qEnvironmentVariableIsSet("STAPLESCOPE_PRINT_EXAMPLES"))
+        qInfo().noquote() << run.out;
+    servers.stopAll();
 }
 
 void TestDeploy::crashAtEveryFaultPointLeavesCompleteGeneration_data()
