@@ -7,6 +7,7 @@
 #include "InspectCommand.h"
 #include "RefreshCommand.h"
 #include "DeployCommand.h"
+#include "RenewCommand.h"
 #include "CliRemedy.h"
 #include "ReportFormat.h"
 #include "TextEscape.h"
@@ -81,9 +82,9 @@ int ReportOutput::write(const InspectionReport& report, CommandStreams& streams)
         }
     }
     else if (m_formatName == QLatin1String("markdown"))
-        streams.out << reportToMarkdown(report);
+        streams.out << reportToMarkdown(report, cliRemedyText);
     else if (m_formatName == QLatin1String("html"))
-        streams.out << reportToHtml(report);
+        streams.out << reportToHtml(report, cliRemedyText);
     else
         streams.out << reportToText(report, streams.outIsTerminal && m_colourAllowed, cliRemedyText);
     streams.out.flush();
@@ -116,7 +117,8 @@ QString EvaluationOptions::read(const QCommandLineParser& parser, const Clock& c
 QList<std::shared_ptr<Command>> allCommands()
 {
     return {std::make_shared<InspectCommand>(), std::make_shared<ConnectCommand>(), std::make_shared<RefreshCommand>(),
-            std::make_shared<ApplyCommand>(), std::make_shared<DeployCommand>(), std::make_shared<DemoCommand>()};
+            std::make_shared<ApplyCommand>(), std::make_shared<DeployCommand>(), std::make_shared<RenewCommand>(),
+            std::make_shared<DemoCommand>()};
 }
 
 namespace {
