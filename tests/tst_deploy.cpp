@@ -74,7 +74,10 @@ QString serialOf(const IssuedCert& cert) { return Certificate::fromDer(cert.cert
 // The serial of the certificate in DEST/generations/NAME.
 QString generationSerial(const QString& destination, const QString& name)
 {
-    const LoadedInputs loaded = Loader().loadFile(QDir(destination).filePath(QStringLiteral("generations/%1/cert.pem").arg(name)));
+    const QDir folder(QDir(destination).filePath(QStringLiteral("generations/") + name));
+    const QString file = folder.filePath(QFileInfo::exists(folder.filePath(QStringLiteral("cert.pem"))) ? QStringLiteral("cert.pem")
+                                                                                                       : QStringLiteral("haproxy.pem"));
+    const LoadedInputs loaded = Loader().loadFile(file);
     return loaded.certificates.isEmpty() ? QString() : loaded.certificates.first().serialHex();
 }
 
