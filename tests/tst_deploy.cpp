@@ -360,6 +360,8 @@ void TestDeploy::mustStapleWithResponderDownIsRefused()
     QVERIFY2(run.out.contains(formatTime(Certificate::fromDer(m_leaf.certDer(), {}).notAfter())), qPrintable(run.out));
     QCOMPARE(currentName(m_dest), before);
     QCOMPARE(generationNames(m_dest), QStringList{before});
+    if (qEnvironmentVariableIsSet("STAPLESCOPE_PRINT_EXAMPLES"))
+        qInfo().noquote() << run.out;
 }
 
 void TestDeploy::withoutMustStapleResponderDownDeploysWithoutStaple()
@@ -378,6 +380,11 @@ void TestDeploy::withoutMustStapleResponderDownDeploysWithoutStaple()
     QVERIFY(!QFileInfo::exists(generation + QStringLiteral("/ocsp.der")));
     QVERIFY(!QFileInfo::exists(generation + QStringLiteral("/haproxy.pem.ocsp")));
     QCOMPARE(generationProblem(generation), QString());
+    // A staple refresh while the responder is still down has nothing better: no new generation.
+    run = cli(QStringLiteral("refresh"), {m_dest});
+    QVERIFY2(run.exitCode == 1 && run.out.contains(QStringLiteral("kept current — deploy destination")), qPrintable(run.all()));
+    QCOMPARE(generationNames(m_dest).size(), 2);
+    QCOMPARE(currentName(m_dest), after);
 }
 
 void TestDeploy::certificateWithoutOcspUrlDeploysWithoutStaple()
@@ -521,6 +528,8 @@ void TestDeploy::rollbackAndList()
     const CliRun forward = cli(QStringLiteral("deploy"), {QStringLiteral("--rollback"), QStringLiteral("--to"), m_dest, QStringLiteral("--generation"), second});
     QVERIFY2(forward.exitCode == 0, qPrintable(forward.all()));
     QCOMPARE(currentName(m_dest), second);
+    const CliRun same = cli(QStringLiteral("deploy"), {QStringLiteral("--rollback"), QStringLiteral("--to"), m_dest, QStringLiteral("--generation"), second});
+    QVERIFY2(same.exitCode == 0 && same.out.contains(QStringLiteral("already current")), qPrintable(same.all()));
     QCOMPARE(cli(QStringLiteral("deploy"), {QStringLiteral("--rollback"), QStringLiteral("--to"), m_dest, QStringLiteral("--generation"),
                                             QStringLiteral("nope")})
                  .exitCode,
