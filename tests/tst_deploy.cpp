@@ -561,6 +561,8 @@ void TestDeploy::jsonHoldsNoKeyMaterial()
                                                       QStringLiteral("--json")});
     QVERIFY2(run.exitCode == 0, qPrintable(run.all()));
     const QJsonObject json = QJsonDocument::fromJson(run.out.toUtf8()).object();
+    if (qEnvironmentVariableIsSet("STAPLESCOPE_PRINT_EXAMPLES"))
+        qInfo().noquote() << run.out;
     QCOMPARE(json.value(QStringLiteral("schema")).toString(), QStringLiteral("staplescope-deploy-plan/1"));
     QCOMPARE(json.value(QStringLiteral("action")).toString(), QStringLiteral("deploy"));
     QCOMPARE(json.value(QStringLiteral("source")).toObject().value(QStringLiteral("kind")).toString(), QStringLiteral("certbot lineage"));
