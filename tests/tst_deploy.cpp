@@ -473,6 +473,16 @@ void TestDeploy::legoAndAcmeShSources()
     QVERIFY2(run.exitCode == 0, qPrintable(run.all()));
     QVERIFY(QFileInfo::exists(QDir(m_dest).filePath(QStringLiteral("current/haproxy.pem.ocsp"))));
     QVERIFY(!QFileInfo::exists(QDir(m_dest).filePath(QStringLiteral("current/privkey.pem"))));
+    // A staple refresh of a HAProxy-only destination keeps its layout.
+    const QString haproxyGeneration = currentName(m_dest);
+    const QByteArray haproxyStaple = readFile(QDir(m_dest).filePath(QStringLiteral("current/haproxy.pem.ocsp")));
+    m_responder->setNow(m_pki->now().addSecs(3600));
+    run = cli(QStringLiteral("refresh"), {QDir(m_dest).filePath(QStringLiteral("current/haproxy.pem"))});
+    QVERIFY2(run.exitCode == 0 && run.out.contains(QStringLiteral("deployed new generation")), qPrintable(run.all()));
+    QVERIFY(currentName(m_dest) != haproxyGeneration);
+    QVERIFY(readFile(QDir(m_dest).filePath(QStringLiteral("current/haproxy.pem.ocsp"))) != haproxyStaple);
+    QVERIFY(!QFileInfo::exists(QDir(m_dest).filePath(QStringLiteral("current/privkey.pem"))));
+    QCOMPARE(generationSerial(m_dest, currentName(m_dest)), serialOf(m_renewed));
 
     // Two lego certificates in one folder: name one.
     m_folder->write(QStringLiteral("lego/certificates/second.test.crt"), m_renewed.certPem());
