@@ -24,7 +24,9 @@
 #include <QTest>
 #include <QThread>
 
+#include <fcntl.h>
 #include <grp.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -106,6 +108,7 @@ private slots:
     void refreshOnDestinationDeploysNewGeneration();
     void deployDestinationOfPaths();
     void twoDeploysAtOnceBothEndWell();
+    void lockHeldByAnotherRunIsBoundedAndExplained();
     void haproxyRuntimeApiSwapsCertificateAndVerifyRollsBack();
     void crashAtEveryFaultPointLeavesCompleteGeneration_data();
     void crashAtEveryFaultPointLeavesCompleteGeneration();
@@ -647,6 +650,35 @@ void TestDeploy::twoDeploysAtOnceBothEndWell()
     // One of them deployed, the other found it done.
     QCOMPARE(generationNames(m_dest).size(), 1);
     QCOMPARE(generationProblem(QDir(m_dest).filePath(QStringLiteral("generations/") + currentName(m_dest))), QString());
+}
+
+// Another run holds DEST's lock: the deploy waits at most lockTimeoutMs, says so, changes nothing.
+void TestDeploy::lockHeldByAnotherRunIsBoundedAndExplained()
+{
+    DeployOptions options;
+    options.from = plainFolder(QStringLiteral("src"), m_leaf);
+    options.to = m_dest;
+    options.caFiles = {m_rootFile};
+    options.useSystemTrust = false;
+    options.lockTimeoutMs = 300;
+    const DeployPlan plan = planDeploy(options, m_pki->now());
+    QCOMPARE(plan.action, DeployAction::Deploy);
+    QVERIFY(QDir().mkpath(m_dest));
+    const int fd = ::open(QFile::encodeName(m_dest + QStringLiteral("/.staplescope-deploy.lock")).constData(), O_RDWR | O_CREAT, 0600);
+    QVERIFY(fd >= 0);
+    QCOMPARE(::flock(fd, LOCK_EX), 0);
+    const DeployResult blocked = executeDeploy(plan, options);
+    QVERIFY(!blocked.ok());
+    QVERIFY(!blocked.flipped);
+    QVERIFY2(blocked.message.contains(QStringLiteral("still held its lock")), qPrintable(blocked.message));
+    QVERIFY(currentName(m_dest).isEmpty());
+    QVERIFY(generationNames(m_dest).isEmpty());
+    ::close(fd);
+    // Released: the same plan goes through.
+    const DeployResult done = executeDeploy(plan, options);
+    QVERIFY2(done.ok() && done.flipped, qPrintable(done.message));
+    QCOMPARE(currentName(m_dest), done.generation);
+    QCOMPARE(done.exitCode(), 0);
 }
 
 // The real HAProxy 2.6: `set ssl cert` + `commit ssl cert` (with the staple in the transaction)
