@@ -75,7 +75,7 @@ void offline(CertSpec& spec)
 // temporary folder shown as /srv/tls and the loopback ACME server as a CA's host.
 void dumpExample(const Finding& f, const QString& tempDir, const QString& row)
 {
-    static const QRegularExpression loopback(QStringLiteral("localhost:\\d+"));
+    static const QRegularExpression loopback(QStringLiteral("127\\.0\\.0\\.1:\\d+"));
     Finding shown = f;
     for (QString* text : {&shown.subject, &shown.message, &shown.fix})
         text->replace(loopback, QStringLiteral("acme.ca.example.test"));
@@ -369,7 +369,7 @@ void TestRenew::fetchFailuresSaySo()
     // Nobody listening.
     const quint16 port = m_ari->port();
     m_ari->stop();
-    lookup = fetchRenewalInfo(cert, QUrl(QStringLiteral("https://localhost:%1/dir").arg(port)), options, m_pki->now());
+    lookup = fetchRenewalInfo(cert, QUrl(QStringLiteral("https://127.0.0.1:%1/dir").arg(port)), options, m_pki->now());
     QVERIFY(!lookup.ok());
     QVERIFY2(lookup.error.contains(QLatin1String("could not be fetched")), qPrintable(lookup.error));
 }
