@@ -190,7 +190,9 @@ private:
         bool notInstalled = false;
         QString problem;
     };
-    EximCase startEximCase(const QString& name, const IssuedCert& first);
+    // viaGenerationPath: Exim reads DEST/current/path once per connection (its connect ACL) and
+    // opens the files under it, as docs/deploy.md says; else DEST/current/FILE for each file.
+    EximCase startEximCase(const QString& name, const IssuedCert& first, bool viaGenerationPath = false);
     static QString serialOf(const IssuedCert& cert);
     QString current(const QString& destination) const
     {
@@ -398,7 +400,8 @@ void TestDeployServers::eximDeployServesTheNewGenerationAtOnce()
 // Starts Exim reading DEST/current/… with the `${if exists}` staple form, after a first deploy of
 // `first` into DEST (its key shared with Debian-exim). Empty options.dir: skipped or failed (the
 // caller checks QTest::currentTestFailed()).
-TestDeployServers::EximCase TestDeployServers::startEximCase(const QString& name, const IssuedCert& first)
+TestDeployServers::EximCase TestDeployServers::startEximCase(const QString& name, const IssuedCert& first,
+                                                             bool viaGenerationPath)
 {
     EximCase c;
     const QString dir = caseDir(name);
@@ -416,6 +419,12 @@ TestDeployServers::EximCase TestDeployServers::startEximCase(const QString& name
     c.options.key = c.dest + QStringLiteral("/current/privkey.pem");
     c.options.staple = c.dest + QStringLiteral("/current/ocsp.der");
     c.options.stapleOnlyIfExists = true;
+    if (viaGenerationPath) {
+        c.options.generationPathFile = c.dest + QStringLiteral("/current/path");
+        c.options.cert = QStringLiteral("fullchain.pem");
+        c.options.key = QStringLiteral("privkey.pem");
+        c.options.staple = QStringLiteral("ocsp.der");
+    }
     const ServerStart start = m_servers.startExim(c.options);
     c.notInstalled = start.notInstalled();
     if (!start.started())
@@ -589,7 +598,9 @@ void TestDeployServers::brokenNginxConfigRollsBack()
 }
 
 // THE INCIDENT, which this design must rule out: deploys of alternating certificates run one
-// after another while a client does STARTTLS handshakes against Exim without pause. No handshake
+// after another while a client does STARTTLS handshakes against Exim without pause. Exim is
+// configured as docs/deploy.md says: its connect ACL reads DEST/current/path once, and the
+// certificate, key and staple are opened under that generation's own path. No handshake
 // may ever get a certificate with a staple for another certificate, and every handshake must
 // succeed. Debian's Exim (GnuTLS) refuses to send a staple that does not match the certificate it
 // read, so a connection that read the certificate before a flip and the staple after it shows up
@@ -597,7 +608,7 @@ void TestDeployServers::brokenNginxConfigRollsBack()
 // in the failure message); an Exim built with OpenSSL would send that mix.
 void TestDeployServers::incidentCannotHappenWhileDeploying()
 {
-    const EximCase exim = startEximCase(QStringLiteral("exim-incident"), m_certA);
+    const EximCase exim = startEximCase(QStringLiteral("exim-incident"), m_certA, true);
     if (exim.notInstalled)
         QSKIP("exim4 is not installed");
     QVERIFY2(exim.problem.isEmpty(), qPrintable(exim.problem));

@@ -208,6 +208,14 @@ QByteArray eximConfig(const EximOptions& options)
     // world-readable. As anyone else, the setuid binary gives up root for an untrusted -C and
     // refuses -oP, so it must run as that user and take its pid file from the config.
     const bool root = ::geteuid() == 0;
+    EximOptions files = options;
+    if (!options.generationPathFile.isEmpty()) {
+        const QString under = QStringLiteral("$acl_c_generation/");
+        files.cert = under + options.cert;
+        files.key = under + options.key;
+        if (!options.staple.isEmpty())
+            files.staple = under + options.staple;
+    }
     QString conf = QStringLiteral(R"(exim_user = %6
 exim_group = %7
 keep_environment =
@@ -221,14 +229,20 @@ tls_certificate = %4
 tls_privatekey = %5
 )")
                        .arg(options.hostName, options.dir,
-                            options.advertiseTls ? QStringLiteral("*") : QString(), options.cert, options.key,
+                            options.advertiseTls ? QStringLiteral("*") : QString(), files.cert, files.key,
                             root ? QStringLiteral("Debian-exim") : QString::number(::geteuid()),
                             root ? QStringLiteral("Debian-exim") : QString::number(::getegid()));
-    if (!options.staple.isEmpty() && options.stapleOnlyIfExists)
-        conf += QStringLiteral("tls_ocsp_file = ${if exists{%1}{%1}}\n").arg(options.staple);
-    else if (!options.staple.isEmpty())
-        conf += QStringLiteral("tls_ocsp_file = %1\n").arg(options.staple);
-    conf += QStringLiteral("acl_smtp_rcpt = acl_check_rcpt\nbegin acl\nacl_check_rcpt:\n  deny\n");
+    if (!files.staple.isEmpty() && options.stapleOnlyIfExists)
+        conf += QStringLiteral("tls_ocsp_file = ${if exists{%1}{%1}}\n").arg(files.staple);
+    else if (!files.staple.isEmpty())
+        conf += QStringLiteral("tls_ocsp_file = %1\n").arg(files.staple);
+    if (!options.generationPathFile.isEmpty())
+        conf += QStringLiteral("acl_smtp_connect = acl_check_connect\n");
+    conf += QStringLiteral("acl_smtp_rcpt = acl_check_rcpt\nbegin acl\n");
+    if (!options.generationPathFile.isEmpty())
+        conf += QStringLiteral("acl_check_connect:\n  accept set acl_c_generation = ${readfile{%1}}\n")
+                    .arg(options.generationPathFile);
+    conf += QStringLiteral("acl_check_rcpt:\n  deny\n");
     return conf.toUtf8();
 }
 

@@ -89,6 +89,10 @@ struct EximOptions {
     QString staple;
     bool advertiseTls = true;
     bool stapleOnlyIfExists = false;
+    // A deploy destination's `DEST/current/path` (docs/deploy.md): read once per connection in
+    // the connect ACL into $acl_c_generation, and cert/key/staple (then bare file names) are
+    // opened under it, so one connection never mixes two generations.
+    QString generationPathFile;
 };
 
 // HAProxy terminating TLS with `crt` (certificate, chain and key in one PEM; the staple is read
