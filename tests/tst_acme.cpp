@@ -363,9 +363,11 @@ void TestAcme::renewForceThroughCertbot()
     const Certificate before = leafIn(m_certbot.lineage + QStringLiteral("/cert.pem"));
     QVERIFY(!before.isNull());
     const CliRun run = runCli(renewArguments({"--force", "--json", m_certbot.lineage}), PebbleCa::kClientTimeoutMs);
-    // A lineage holds no staple: that warning (exit 1), nothing else.
-    QVERIFY2(run.exitCode == 1, qPrintable(run.all()));
-    QCOMPARE(problemCodes(run.json().value(QLatin1String("result"))), QSet<QString>{QStringLiteral("STAPLE_MISSING")});
+    // A lineage holds no staple: at most that warning, which is no failed renewal (exit 0).
+    QVERIFY2(run.exitCode == 0, qPrintable(run.all()));
+    QSet<QString> problems = problemCodes(run.json().value(QLatin1String("result")));
+    problems.remove(QStringLiteral("STAPLE_MISSING"));
+    QVERIFY2(problems.isEmpty(), qPrintable(run.out));
     const Certificate after = leafIn(m_certbot.lineage + QStringLiteral("/cert.pem"));
     QVERIFY(!after.isNull());
     QVERIFY2(after.serialHex() != before.serialHex(), qPrintable(run.all()));
