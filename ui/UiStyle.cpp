@@ -178,6 +178,11 @@ QString laneStateLabel(LaneState state)
     return {};
 }
 
+QColor renewalWindowColor(const QPalette& palette)
+{
+    return isDarkPalette(palette) ? QColor(0xb3, 0x9d, 0xdb) : QColor(0x6a, 0x4c, 0x9c);
+}
+
 QString laneKindLabel(LaneKind kind)
 {
     switch (kind) {
