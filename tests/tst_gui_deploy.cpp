@@ -16,6 +16,7 @@
 #include "DeployResultDialog.h"
 #include "GenerationsDialog.h"
 #include "MainWindow.h"
+#include "PrivilegedApply.h"
 #include "RenewDialog.h"
 #include "TestClock.h"
 #include "TestPki.h"
@@ -88,6 +89,12 @@ void saveShot(QWidget* widget, const QString& name)
         widget->grab().save(QDir(folder).filePath(name));
 }
 
+// A serial without separators, upper case: the forms core uses differ only in that.
+QString bareSerial(QString serial)
+{
+    return serial.remove(QLatin1Char(':')).toUpper();
+}
+
 // A loopback port nothing listens on: bound, then closed again.
 quint16 closedPort()
 {
@@ -113,6 +120,7 @@ private slots:
     void unwritableDestinationShowsTheSudoLine();
     void renewalWindowLaneHasItsOwnStyle();
     void renewStreamsCertbotsError();
+    void sudoLinesQuoteForTheShell();
 
 private:
     // Writes the source folder as certbot's live/NAME shape (cert, chain, fullchain, privkey).
@@ -228,7 +236,7 @@ void TestGuiDeploy::deployFlipsAndRollBackReturns()
     QVERIFY(dialog->summaryText().contains(plan.generationName));
     QVERIFY(!plan.staple.isNull());
     QCOMPARE(plan.staple.status, QStringLiteral("good"));
-    QCOMPARE(plan.staple.serial.remove(QLatin1Char(':')).toUpper(), firstCert.serialHex().remove(QLatin1Char(':')).toUpper());
+    QCOMPARE(bareSerial(plan.staple.serial), bareSerial(firstCert.serialHex()));
     QVERIFY(!plan.stapleDer.isEmpty());
     QVERIFY2(dialog->detailsText().contains(QStringLiteral("fetched: good")), qPrintable(dialog->detailsText()));
     QVERIFY(dialog->deployButton()->isEnabled());
@@ -487,6 +495,33 @@ void TestGuiDeploy::renewStreamsCertbotsError()
     // Nothing changed on disk: the lineage still holds the one certificate.
     QCOMPARE(QDir(QDir(config).filePath(archive)).entryList(QDir::Files).size(), 4);
     dialog->reject();
+}
+
+void TestGuiDeploy::sudoLinesQuoteForTheShell()
+{
+    DeployOptions options;
+    options.from = QStringLiteral("/etc/letsencrypt/live/mail.example.org");
+    options.to = QStringLiteral("/etc/ssl/deployed/mail");
+    options.layout = DeployLayout::Exim;
+    options.keep = 5;
+    options.reloadCommand = QStringLiteral("systemctl reload exim4 && echo 'done'");
+    options.verify = QStringLiteral("127.0.0.1:25");
+    // The reload command as one word, its own quotes closed and escaped ('\'').
+    const QString reload = QStringLiteral("'systemctl reload exim4 && echo '\\''done'\\'''");
+    QCOMPARE(sudoDeployLine(QStringLiteral("/usr/bin/staplescope-cli"), options),
+             QStringLiteral("sudo /usr/bin/staplescope-cli deploy --from /etc/letsencrypt/live/mail.example.org --to "
+                            "/etc/ssl/deployed/mail --layout exim --keep 5 --reload-command ") +
+                 reload + QStringLiteral(" --verify 127.0.0.1:25"));
+    QCOMPARE(sudoRollbackLine({}, options, QStringLiteral("20261202T051500Z-0A1B")),
+             QStringLiteral("sudo staplescope-cli deploy --to /etc/ssl/deployed/mail --rollback --generation "
+                            "20261202T051500Z-0A1B --reload-command ") +
+                 reload + QStringLiteral(" --verify 127.0.0.1:25"));
+    RenewOptions renew;
+    renew.client = AcmeClient::Certbot;
+    renew.deployTo = {QStringLiteral("/srv/my certs")};
+    QCOMPARE(sudoRenewLine(QStringLiteral("/usr/bin/staplescope-cli"), {QStringLiteral("/etc/letsencrypt/live/a b")}, renew),
+             QStringLiteral("sudo /usr/bin/staplescope-cli renew --client certbot --deploy-to '/srv/my certs' "
+                            "'/etc/letsencrypt/live/a b'"));
 }
 
 QTEST_MAIN(TestGuiDeploy)

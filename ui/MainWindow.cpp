@@ -551,6 +551,12 @@ void MainWindow::watchWorkspace()
             [this](const JobInfo&, const RefreshApplyResult& result) { onRefreshApplied(result); });
     connect(m_workspace.get(), &Workspace::deployPlanned, this,
             [this](const JobInfo&, const DeployPlan& plan, const DeployOptions& options) { onDeployPlanned(plan, options); });
+    connect(m_workspace.get(), &Workspace::deployStep, this, [this](const JobInfo& job, const QString& step) {
+        // core's step name, as it is: the same words `deploy` prints and its fault points use.
+        m_statusLabel->setText((job.kind == JobKind::PlanDeploy ? tr("Planning a deploy into %1: %2")
+                                                                : tr("Deploying into %1: %2"))
+                                   .arg(job.title, step));
+    });
     connect(m_workspace.get(), &Workspace::deployed, this,
             [this](const JobInfo&, const DeployResult& result) { onDeployed(result); });
     connect(m_workspace.get(), &Workspace::renewPlanned, this,

@@ -656,9 +656,9 @@ quint64 Workspace::planDeploy(const DeployOptions& options)
     job.title = QDir::toNativeSeparators(options.to);
     const QString title = job.title;
     job.work = [this, options, at, title](JobControl& control) {
-        // Steps come as words, not counts: the status bar shows the latest.
-        const DeployPlan plan = staplescope::planDeploy(options, at, control.cancelFlag());
         const JobInfo info{control.id(), JobKind::PlanDeploy, title, true};
+        // Steps come as words, not counts: the status bar shows the latest.
+        const DeployPlan plan = staplescope::planDeploy(options, at, control.cancelFlag(), stepReporter(info));
         return JobResult{[this, info, plan, options] { emit deployPlanned(info, plan, options); }, {}};
     };
     return start(std::move(job));
@@ -675,8 +675,8 @@ quint64 Workspace::executeDeploy(const DeployPlan& plan, const DeployOptions& op
     job.cancellable = false;
     const QString title = job.title;
     job.work = [this, plan, options, title](JobControl& control) {
-        const DeployResult result = staplescope::executeDeploy(plan, options, control.cancelFlag());
         const JobInfo info{control.id(), JobKind::Deploy, title, false};
+        const DeployResult result = staplescope::executeDeploy(plan, options, control.cancelFlag(), stepReporter(info));
         return JobResult{[this, info, result] {
                              // The files shown may live in DEST: what is on disk now is what to show.
                              reload();
@@ -724,6 +724,21 @@ quint64 Workspace::rollbackDeploy(const DeployOptions& options, const QString& g
                          {}};
     };
     return start(std::move(job));
+}
+
+std::function<void(const QString&)> Workspace::stepReporter(const JobInfo& job)
+{
+    // Called on the worker; the workspace outlives it (its destructor waits for every job).
+    return [this, job](const QString& step) {
+        QMetaObject::invokeMethod(
+            this,
+            [this, job, step] {
+                const Running* running = this->running(job.id);
+                if (running && !running->replaced)
+                    emit deployStep(job, step);
+            },
+            Qt::QueuedConnection);
+    };
 }
 
 // ---- renew -------------------------------------------------------------------------------------

@@ -302,6 +302,8 @@ signals:
     void deployPlanned(const staplescope::ui::JobInfo& job, const staplescope::DeployPlan& plan,
                        const staplescope::DeployOptions& options);
     void deployed(const staplescope::ui::JobInfo& job, const staplescope::DeployResult& result);
+    // The step a deploy job is at ("generation-written", "flipped", …: core's words), as it passes it.
+    void deployStep(const staplescope::ui::JobInfo& job, const QString& step);
     void generationsListed(const staplescope::ui::JobInfo& job, const QString& destination,
                            const QList<staplescope::GenerationInfo>& generations, const QString& why);
     void rolledBack(const staplescope::ui::JobInfo& job, const staplescope::DeployResult& result);
@@ -317,6 +319,8 @@ private:
     friend class JobControl;
 
     void progress(quint64 id, qint64 done, qint64 total);
+    // A callback for core's step reports that reaches deployStep on the GUI thread.
+    std::function<void(const QString&)> stepReporter(const JobInfo& job);
     void finish(quint64 id);
     Running* running(quint64 id) const;
     bool runs(JobKind kind, bool countReplaced) const;
