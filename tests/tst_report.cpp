@@ -2,6 +2,7 @@
 // text, Markdown and HTML for people. Built from one inspection holding a healthy bundle, the
 // renewal incident and some broken input files.
 
+#include "FindingRegistry.h"
 #include "ReportFormat.h"
 #include "TestPki.h"
 
@@ -123,6 +124,7 @@ void TestReport::jsonFindings()
     QCOMPARE(findings.size(), all.size());
     QStringList codes;
     int previousRank = 4;
+    int withRemedy = 0;
     for (int i = 0; i < findings.size(); ++i) {
         const QJsonObject f = findings[i].toObject();
         QString missing;
@@ -136,11 +138,23 @@ void TestReport::jsonFindings()
         QVERIFY2(!f.value("title").toString().isEmpty(), qPrintable(f.value("code").toString()));
         QVERIFY(!f.value("subject").toString().isEmpty());
         QVERIFY(f.value("objects").isArray());
+        // The remedy as data, exactly when the finding has one.
+        if (all[i].remedy.kind == RemedyKind::None) {
+            QVERIFY(!f.contains("remedy"));
+        } else {
+            ++withRemedy;
+            const QJsonObject remedy = f.value("remedy").toObject();
+            QCOMPARE(remedy.value("kind").toString(), remedyKindName(all[i].remedy.kind));
+            QCOMPARE(remedy.value("file").toString(), all[i].remedy.file);
+            QCOMPARE(remedy.value("serial").toString(), all[i].remedy.serial);
+            QCOMPARE(remedy.value("url").toString(), all[i].remedy.url);
+        }
         codes << f.value("code").toString();
     }
     // Bundle findings and input findings are both in the top-level list.
     for (const char* code : {"STAPLE_FOR_OTHER_CERT", "CERT_SUPERSEDED", "INPUT_EMPTY", "INPUT_UNRECOGNIZED"})
         QVERIFY2(codes.contains(QLatin1String(code)), code);
+    QVERIFY(withRemedy > 0);
 }
 
 void TestReport::jsonBundles()
@@ -273,6 +287,23 @@ void TestReport::markdownAndHtmlHaveEveryFinding()
     }
     // As many finding rows as findings: none lost, none doubled.
     QCOMPARE(html.count(QStringLiteral("<tr><td class=")), m_report.allFindings().size());
+
+    // Given a front end's wording, the Fix column ends with each finding's remedy.
+    const RemedyWording wording = [](const Remedy& r) { return QStringLiteral("do %1 now").arg(remedyKindName(r.kind)); };
+    const QString mdWithRemedy = reportToMarkdown(m_report, wording);
+    const QString htmlWithRemedy = reportToHtml(m_report, wording);
+    int remedies = 0;
+    for (const BundleReport& b : m_report.bundles)
+        for (const Finding& f : b.findings) {
+            if (f.remedy.kind == RemedyKind::None)
+                continue;
+            ++remedies;
+            const QString line = QStringLiteral("Remedy: do %1 now").arg(remedyKindName(f.remedy.kind));
+            QVERIFY2(QString(mdWithRemedy).remove(QLatin1Char('\\')).contains(line), qPrintable(line));
+            QVERIFY2(htmlWithRemedy.contains(line), qPrintable(line));
+        }
+    QVERIFY(remedies > 0);
+    QVERIFY(!md.contains(QLatin1String("Remedy:")));
 }
 
 void TestReport::htmlEscapesWhatItQuotes()

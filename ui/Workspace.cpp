@@ -2,6 +2,7 @@
 
 #include "AppSettings.h"
 #include "DemoData.h"
+#include "GuiRemedy.h"
 #include "ReportFormat.h"
 
 #include <QCoreApplication>
@@ -477,10 +478,10 @@ WriteResult Workspace::exportReport(const QString& path, ExportFormat format) co
     QByteArray bytes;
     switch (format) {
     case ExportFormat::Markdown:
-        bytes = reportToMarkdown(m_report).toUtf8();
+        bytes = reportToMarkdown(m_report, guiRemedyText).toUtf8();
         break;
     case ExportFormat::Html:
-        bytes = reportToHtml(m_report).toUtf8();
+        bytes = reportToHtml(m_report, guiRemedyText).toUtf8();
         break;
     case ExportFormat::Json:
         bytes = reportToJsonBytes(m_report);

@@ -80,9 +80,9 @@ int ReportOutput::write(const InspectionReport& report, CommandStreams& streams)
         }
     }
     else if (m_formatName == QLatin1String("markdown"))
-        streams.out << reportToMarkdown(report);
+        streams.out << reportToMarkdown(report, cliRemedyText);
     else if (m_formatName == QLatin1String("html"))
-        streams.out << reportToHtml(report);
+        streams.out << reportToHtml(report, cliRemedyText);
     else
         streams.out << reportToText(report, streams.outIsTerminal && m_colourAllowed, cliRemedyText);
     streams.out.flush();

@@ -57,6 +57,18 @@ QJsonObject findingJson(const Finding& f)
     o[QStringLiteral("message")] = f.message;
     o[QStringLiteral("fix")] = f.fix;
     o[QStringLiteral("objects")] = QJsonArray::fromStringList(f.objectIds);
+    // The remedy as data, so scripts act on kinds rather than on the fix's wording.
+    if (f.remedy.kind != RemedyKind::None) {
+        QJsonObject remedy;
+        remedy[QStringLiteral("kind")] = remedyKindName(f.remedy.kind);
+        if (!f.remedy.file.isEmpty())
+            remedy[QStringLiteral("file")] = f.remedy.file;
+        if (!f.remedy.serial.isEmpty())
+            remedy[QStringLiteral("serial")] = f.remedy.serial;
+        if (!f.remedy.url.isEmpty())
+            remedy[QStringLiteral("url")] = f.remedy.url;
+        o[QStringLiteral("remedy")] = remedy;
+    }
     return o;
 }
 
@@ -284,6 +296,21 @@ QByteArray reportToJsonBytes(const InspectionReport& report)
     return escapeJsonDocumentControls(QJsonDocument(reportToJson(report)).toJson(QJsonDocument::Indented));
 }
 
+namespace {
+
+// The fix, followed by the front end's remedy line when there is one (Markdown and HTML cells).
+QString fixWithRemedy(const Finding& f, const RemedyWording& remedy)
+{
+    if (!remedy || f.remedy.kind == RemedyKind::None)
+        return f.fix;
+    const QString wording = remedy(f.remedy);
+    if (wording.isEmpty())
+        return f.fix;
+    return f.fix.isEmpty() ? QStringLiteral("Remedy: ") + wording : f.fix + QStringLiteral(" Remedy: ") + wording;
+}
+
+} // namespace
+
 QString findingToText(const Finding& f, const RemedyWording& remedy)
 {
     // Pasted into a terminal or a chat, so escaped like the text report.
@@ -376,7 +403,7 @@ QString reportToText(const InspectionReport& report, bool colour, const RemedyWo
     return out;
 }
 
-QString reportToMarkdown(const InspectionReport& report)
+QString reportToMarkdown(const InspectionReport& report, const RemedyWording& remedy)
 {
     QString md;
     md += QStringLiteral("# Staplescope report\n\nEvaluated at %1. Worst severity: **%2**.\n")
@@ -397,7 +424,7 @@ QString reportToMarkdown(const InspectionReport& report)
             for (const Finding& f : r.findings)
                 md += QStringLiteral("| %1 | %2 | **%3** — %4 | %5 |\n")
                           .arg(severityName(f.severity), markdownCode(f.code), escapeMarkdown(f.title), escapeMarkdown(f.message),
-                               escapeMarkdown(f.fix));
+                               escapeMarkdown(fixWithRemedy(f, remedy)));
         }
     }
     for (const auto& [heading, findings] : {std::pair{QStringLiteral("Connections"), connectionFindings(report)},
@@ -412,7 +439,7 @@ QString reportToMarkdown(const InspectionReport& report)
     return md;
 }
 
-QString reportToHtml(const InspectionReport& report)
+QString reportToHtml(const InspectionReport& report, const RemedyWording& remedy)
 {
     QString html;
     html += QStringLiteral("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Staplescope report</title>"
@@ -422,11 +449,11 @@ QString reportToHtml(const InspectionReport& report)
                            "code{background:#f3f3f3}</style></head><body>\n");
     html += QStringLiteral("<h1>Staplescope report</h1><p>Evaluated at %1. Worst severity: <b>%2</b>.</p>\n")
                 .arg(formatTime(report.at), severityName(report.worst()));
-    auto table = [](const QList<Finding>& findings) {
+    auto table = [&remedy](const QList<Finding>& findings) {
         QString t = QStringLiteral("<table><tr><th>Severity</th><th>Code</th><th>Finding</th><th>Fix</th></tr>\n");
         for (const Finding& f : findings)
             t += QStringLiteral("<tr><td class=\"%1\">%1</td><td><code>%2</code></td><td><b>%3</b><br>%4<br><small>%5</small></td><td>%6</td></tr>\n")
-                     .arg(severityName(f.severity), escapeHtml(f.code), escapeHtml(f.title), escapeHtml(f.message), escapeHtml(f.subject), escapeHtml(f.fix));
+                     .arg(severityName(f.severity), escapeHtml(f.code), escapeHtml(f.title), escapeHtml(f.message), escapeHtml(f.subject), escapeHtml(fixWithRemedy(f, remedy)));
         return t + QStringLiteral("</table>\n");
     };
     for (const BundleReport& r : report.bundles) {

@@ -19,8 +19,9 @@ using RemedyWording = std::function<QString(const Remedy&)>;
 
 // For people on a terminal; `colour` adds ANSI colours.
 QString reportToText(const InspectionReport& report, bool colour, const RemedyWording& remedy = {});
-QString reportToMarkdown(const InspectionReport& report);
-QString reportToHtml(const InspectionReport& report);
+// Markdown and HTML put the remedy (when given a wording) in the Fix column after the fix.
+QString reportToMarkdown(const InspectionReport& report, const RemedyWording& remedy = {});
+QString reportToHtml(const InspectionReport& report, const RemedyWording& remedy = {});
 // One finding as a self-contained paragraph (for "copy finding").
 QString findingToText(const Finding& finding, const RemedyWording& remedy = {});
 
