@@ -45,6 +45,16 @@ RenewDialog::RenewDialog(Workspace& workspace, const RenewPlan& plan, const Rene
     auto* layout = new QVBoxLayout(this);
 
     const RenewPlanEntry entry = plan.entries.value(0);
+    auto* headline = new QLabel(this);
+    headline->setTextFormat(Qt::PlainText);
+    headline->setWordWrap(true);
+    QFont large = headline->font();
+    large.setBold(true);
+    large.setPointSizeF(large.pointSizeF() * 1.15);
+    headline->setFont(large);
+    headline->setText(entry.managed ? tr("Renew %1 through %2").arg(entry.managed->name, acmeClientLabel(entry.managed->client))
+                                    : tr("This certificate cannot be renewed from here"));
+    layout->addWidget(headline);
     auto row = [](const QString& label, const QString& value) {
         return QStringLiteral("<tr><td style='padding-right:14px; white-space:nowrap' valign='top'><b>%1</b></td><td>%2</td></tr>")
             .arg(label, escapeHtml(value));
@@ -103,12 +113,15 @@ RenewDialog::RenewDialog(Workspace& workspace, const RenewPlan& plan, const Rene
     m_warning->setTextFormat(Qt::PlainText);
     m_warning->setWordWrap(true);
     m_warning->setText(
-        tr("Once started, a renewal cannot be stopped: the ACME client places an order with the CA and runs to its end "
+        tr("⚠ Once started, a renewal cannot be stopped: the ACME client places an order with the CA and runs to its end "
            "(at most %1), even if you close this window. Staplescope itself changes no file; the client writes its own.")
             .arg(formatDuration(options.clientTimeoutMs / 1000)));
     QFont bold = m_warning->font();
     bold.setBold(true);
     m_warning->setFont(bold);
+    QPalette warningPalette = m_warning->palette();
+    warningPalette.setColor(QPalette::WindowText, severityColor(Severity::Warning, palette()).darker(isDarkPalette(palette()) ? 100 : 140));
+    m_warning->setPalette(warningPalette);
     topLayout->addWidget(m_warning);
     const bool privileged = !privilegedFolders.isEmpty() && runnable;
     if (privileged) {
@@ -158,8 +171,8 @@ RenewDialog::RenewDialog(Workspace& workspace, const RenewPlan& plan, const Rene
     split->setChildrenCollapsible(false);
     split->addWidget(top);
     split->addWidget(bottom);
-    split->setStretchFactor(0, 3);
-    split->setStretchFactor(1, 2);
+    split->setStretchFactor(0, 1);
+    split->setStretchFactor(1, 1);
     layout->addWidget(split, 1);
 
     auto* buttons = new QDialogButtonBox(this);

@@ -48,7 +48,8 @@ Timeline buildGenerationsTimeline(const QList<GenerationInfo>& generations, cons
         certificate.objectId = g.name;
         certificate.kind = LaneKind::Leaf; // each generation's own certificate; its staple hangs off it
         // Concatenation: names and serials are outside text.
-        certificate.label = g.name + (g.current ? QStringLiteral(" (current)") : QString());
+        // "current" first: a generation's name is long and a narrow label column cuts its end.
+        certificate.label = (g.current ? QStringLiteral("current · ") : QString()) + g.name;
         if (!g.problem.isEmpty()) {
             certificate.state = LaneState::Invalid;
             certificate.stateText = g.problem;
@@ -69,7 +70,7 @@ Timeline buildGenerationsTimeline(const QList<GenerationInfo>& generations, cons
         TimelineLane staple;
         staple.objectId = g.name;
         staple.kind = LaneKind::Staple;
-        staple.label = QStringLiteral("Staple of ") + g.name;
+        staple.label = QStringLiteral("OCSP staple");
         staple.detail = QStringLiteral("status ") + g.staple.status + QStringLiteral(", for serial ") + g.staple.serial;
         staple.start = g.staple.thisUpdate;
         staple.end = g.staple.nextUpdate;

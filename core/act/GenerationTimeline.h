@@ -12,7 +12,7 @@
 namespace staplescope {
 
 // Lanes in the order given (listGenerations: newest first): the generation's certificate
-// (LaneKind::Leaf, "(current)" in the label of the current one) followed by its staple
+// (LaneKind::Leaf, labelled "current · NAME" for the current one) followed by its staple
 // (LaneKind::Staple; none when the generation has no ocsp.der). objectId is the generation's name.
 // A certificate is Expired after notAfter and NotYetValid before notBefore; a staple is Revoked
 // when it says so, Mismatched when it answers for another serial, Expired after nextUpdate,
