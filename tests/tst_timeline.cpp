@@ -66,6 +66,7 @@ private slots:
     void replacedStaplesBesideTheNewOne();
     void crlLaneShowsItsWindow();
     void onlineResponseBesideTheStaple();
+    void renewalWindowLane();
 
 private:
     // The standard site (leaf, chain, key, `staple`) in one folder, loaded once.
@@ -426,6 +427,49 @@ void TestTimeline::replacedStaplesBesideTheNewOne()
 
 // A CRL of the leaf's issuer gets a lane with its window; listing the leaf, or past its
 // nextUpdate, colours it.
+// ACME Renewal Information: the CA's suggested window is its own lane right under the leaf; a
+// window moved before half the lifetime is RENEWAL_WINDOW_EARLY, and the lane says so.
+void TestTimeline::renewalWindowLane()
+{
+    const auto session = site(m_pki->goodStaple());
+    QVERIFY(!laneOf(timelineAt(*session, fixedNow()), LaneKind::RenewalWindow));
+
+    Bundle bundle = session->bundles().first();
+    bundle.renewalWindow.start = daysFrom(fixedNow(), 50);
+    bundle.renewalWindow.end = daysFrom(fixedNow(), 52);
+    bundle.renewalWindow.source = QStringLiteral("https://ca.example.test/renewal-info/abc.AQI");
+    const auto usual = InspectionSession::fromBundles({bundle}, {}, session->sharedTrust());
+    Timeline t = timelineAt(*usual, fixedNow());
+    QCOMPARE(t.lanes[1].kind, LaneKind::RenewalWindow);
+    const TimelineLane& lane = t.lanes[1];
+    QCOMPARE(lane.label, QStringLiteral("Suggested renewal window"));
+    QCOMPARE(lane.start, daysFrom(fixedNow(), 50));
+    QCOMPARE(lane.end, daysFrom(fixedNow(), 52));
+    QCOMPARE(lane.state, LaneState::Ok);
+    QCOMPARE(lane.stateText, QStringLiteral("upcoming"));
+    QVERIFY2(lane.detail.contains(QLatin1String("renewal-info/abc.AQI")), qPrintable(lane.detail));
+    QCOMPARE(t.lanes[0].state, LaneState::Ok);
+    // Inside the window: due.
+    QCOMPARE(laneOf(timelineAt(*usual, daysFrom(fixedNow(), 51)), LaneKind::RenewalWindow)->state, LaneState::Due);
+
+    // Moved to now, with an explanation: early, and the leaf's lane is due too.
+    bundle.renewalWindow.start = daysFrom(fixedNow(), -1);
+    bundle.renewalWindow.end = daysFrom(fixedNow(), 1);
+    bundle.renewalWindow.explanationUrl = QStringLiteral("https://ca.example.test/incidents/42");
+    const auto early = InspectionSession::fromBundles({bundle}, {}, session->sharedTrust());
+    AnalysisOptions options;
+    options.at = fixedNow();
+    const InspectionReport report = early->evaluate(options);
+    QVERIFY(codesOf(report).contains(QStringLiteral("RENEWAL_WINDOW_EARLY")));
+    t = report.bundles.first().timeline;
+    const TimelineLane* moved = laneOf(t, LaneKind::RenewalWindow);
+    QVERIFY(moved);
+    QCOMPARE(moved->state, LaneState::Due);
+    QVERIFY2(moved->stateText.startsWith(QLatin1String("early")), qPrintable(moved->stateText));
+    QVERIFY2(moved->detail.contains(QLatin1String("explanation: https://ca.example.test/incidents/42")), qPrintable(moved->detail));
+    QCOMPARE(laneOf(t, LaneKind::Leaf)->state, LaneState::Due);
+}
+
 void TestTimeline::crlLaneShowsItsWindow()
 {
     const auto laneOf = [](const Timeline& t) {

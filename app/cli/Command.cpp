@@ -6,6 +6,8 @@
 #include "EvaluationTime.h"
 #include "InspectCommand.h"
 #include "RefreshCommand.h"
+#include "DeployCommand.h"
+#include "RenewCommand.h"
 #include "CliRemedy.h"
 #include "ReportFormat.h"
 #include "TextEscape.h"
@@ -115,7 +117,8 @@ QString EvaluationOptions::read(const QCommandLineParser& parser, const Clock& c
 QList<std::shared_ptr<Command>> allCommands()
 {
     return {std::make_shared<InspectCommand>(), std::make_shared<ConnectCommand>(), std::make_shared<RefreshCommand>(),
-            std::make_shared<ApplyCommand>(), std::make_shared<DemoCommand>()};
+            std::make_shared<ApplyCommand>(), std::make_shared<DeployCommand>(), std::make_shared<RenewCommand>(),
+            std::make_shared<DemoCommand>()};
 }
 
 namespace {

@@ -1,12 +1,14 @@
 #include "RefreshCommand.h"
 
 #include "CliRemedy.h"
+#include "Deployer.h"
 #include "FindingRegistry.h"
 #include "OnlineCliOptions.h"
 #include "RefreshEngine.h"
 #include "StapleInstaller.h"
 #include "TextEscape.h"
 
+#include <QDir>
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -90,6 +92,87 @@ void printResult(const InstallResult& result, QTextStream& out)
                                                       escapeText(update.answer));
 }
 
+// The layout a destination's current generation has, so a staple refresh keeps its file set.
+DeployLayout layoutOfCurrent(const QString& destination)
+{
+    const QDir current(QDir(destination).filePath(QStringLiteral("current")));
+    const bool pemSet = QFileInfo::exists(current.filePath(QStringLiteral("fullchain.pem")));
+    const bool haproxy = QFileInfo::exists(current.filePath(QStringLiteral("haproxy.pem")));
+    if (pemSet && haproxy)
+        return DeployLayout::All;
+    return haproxy ? DeployLayout::Haproxy : DeployLayout::Nginx;
+}
+
+struct DestinationRefresh {
+    DeployPlan plan;
+    std::optional<DeployResult> result;
+    int status = 0;
+};
+
+// `refresh` on a deploy destination: a new generation with the same certificate and a fresh
+// staple, flipped in as any deploy, so nothing is ever written into a generation in use.
+DestinationRefresh refreshDestination(const QString& destination, const RefreshOptions& refresh, const EvaluationOptions& evaluation,
+                                      bool dryRun)
+{
+    DeployOptions options;
+    options.from = QDir(destination).filePath(QStringLiteral("current"));
+    options.to = destination;
+    options.layout = layoutOfCurrent(destination);
+    options.staplesOnly = true;
+    options.force = !refresh.ifDue; // without --if-due: a newer response is deployed even before the refresh point
+    options.reloadCommand = refresh.reloadCommand;
+    options.haproxySocket = refresh.haproxySocket;
+    options.caFiles = evaluation.caFiles;
+    options.useSystemTrust = evaluation.useSystemTrust;
+    options.online = refresh.online;
+    DestinationRefresh out;
+    out.plan = planDeploy(options, evaluation.at);
+    if (!dryRun && out.plan.needsExecution()) {
+        out.result = executeDeploy(out.plan, options);
+        if (out.result->planOutdated) {
+            out.plan = planDeploy(options, evaluation.at);
+            out.result.reset();
+            if (out.plan.needsExecution())
+                out.result = executeDeploy(out.plan, options);
+        }
+    }
+    out.status = out.plan.exitCode();
+    if (out.result)
+        out.status = std::max(out.status, out.result->exitCode());
+    return out;
+}
+
+void printDestinationRefresh(const DestinationRefresh& refresh, bool dryRun, QTextStream& out)
+{
+    const DeployPlan& plan = refresh.plan;
+    QString action;
+    switch (plan.action) {
+    case DeployAction::Deploy:
+        action = QStringLiteral("%1 new generation %2").arg(dryRun ? QStringLiteral("would deploy") : QStringLiteral("deployed"), plan.generationName);
+        if (refresh.result && refresh.result->generation != plan.generationName && !refresh.result->generation.isEmpty())
+            action = QStringLiteral("deployed new generation %1").arg(refresh.result->generation);
+        break;
+    case DeployAction::UpToDate: action = QStringLiteral("kept current"); break;
+    case DeployAction::Refused: action = QStringLiteral("failed"); break;
+    }
+    out << QStringLiteral("%1 (serial %2): %3 — deploy destination %4\n")
+               .arg(escapeText(plan.certificateName), plan.serial, action, escapeText(plan.destination));
+    if (!plan.current.staple.isNull() || !plan.current.name.isEmpty())
+        out << QStringLiteral("    current: %1 in %2\n").arg(windowText(plan.current.staple), plan.current.name);
+    if (!plan.staple.isNull())
+        out << QStringLiteral("    fetched: %1%2\n")
+                   .arg(windowText(plan.staple), plan.responder.isEmpty() ? QString() : QStringLiteral(" from ") + escapeText(plan.responder));
+    out << QStringLiteral("    why: %1\n").arg(escapeText(plan.reason));
+    for (const Finding& f : plan.findings)
+        if (f.severity > Severity::Info)
+            out << QStringLiteral("    %1 %2: %3\n").arg(severityName(f.severity), f.code, escapeText(f.title));
+    if (refresh.result) {
+        out << QStringLiteral("    result: %1\n").arg(escapeText(refresh.result->message));
+        for (const Finding& f : refresh.result->findings)
+            out << QStringLiteral("    %1 %2: %3\n").arg(severityName(f.severity), f.code, escapeText(f.message));
+    }
+}
+
 } // namespace
 
 int RefreshCommand::run(const QStringList& arguments, CommandStreams& streams)
@@ -169,6 +252,49 @@ int RefreshCommand::run(const QStringList& arguments, CommandStreams& streams)
         return usageError(streams, problem);
     options.online = online.options;
 
+    // Paths in a deploy destination (DEST, DEST/current/…): refreshed by deploying a new generation.
+    QList<DestinationRefresh> destinations;
+    {
+        QStringList destinationPaths;
+        QStringList others;
+        for (const QString& path : std::as_const(request.files.paths)) {
+            const QString destination = deployDestinationOf(path);
+            if (destination.isEmpty())
+                others << path;
+            else if (!destinationPaths.contains(destination))
+                destinationPaths << destination;
+        }
+        if (!destinationPaths.isEmpty() && !options.staplePath.isEmpty())
+            return usageError(streams, QStringLiteral("--staple-path does not apply to a deploy destination: its staple lives in each generation"));
+        for (const QString& destination : std::as_const(destinationPaths))
+            destinations << refreshDestination(destination, options, evaluation, parser.isSet(dryRun));
+        request.files.paths = others;
+    }
+    if (request.files.paths.isEmpty() && !destinations.isEmpty()) {
+        int status = ExitOk;
+        if (parser.isSet(json)) {
+            QJsonArray array;
+            for (const DestinationRefresh& d : destinations) {
+                QJsonObject entry = d.plan.toJson();
+                if (d.result)
+                    entry.insert(QStringLiteral("result"), deployResultToJson(*d.result));
+                array.append(entry);
+                status = std::max(status, d.status);
+            }
+            streams.out << QString::fromUtf8(QJsonDocument(QJsonObject{{QStringLiteral("deployDestinations"), array},
+                                                                        {QStringLiteral("dryRun"), parser.isSet(dryRun)},
+                                                                        {QStringLiteral("exitCode"), status}})
+                                                 .toJson(QJsonDocument::Indented));
+        } else {
+            for (const DestinationRefresh& d : destinations) {
+                printDestinationRefresh(d, parser.isSet(dryRun), streams.out);
+                status = std::max(status, d.status);
+            }
+        }
+        streams.out.flush();
+        return status;
+    }
+
     const std::shared_ptr<InspectionSession> session = InspectionSession::load(request);
     qsizetype current = 0;
     for (const Bundle& b : session->bundles())
@@ -216,15 +342,29 @@ int RefreshCommand::run(const QStringList& arguments, CommandStreams& streams)
     int status = plan.exitCode();
     if (result && !result->ok())
         status = ExitCritical;
+    for (const DestinationRefresh& d : destinations)
+        status = std::max(status, d.status);
 
     if (parser.isSet(json)) {
         QJsonObject out = plan.toJson();
         out.insert(QStringLiteral("dryRun"), parser.isSet(dryRun));
         if (result)
             out.insert(QStringLiteral("result"), installResultToJson(*result));
+        if (!destinations.isEmpty()) {
+            QJsonArray array;
+            for (const DestinationRefresh& d : destinations) {
+                QJsonObject entry = d.plan.toJson();
+                if (d.result)
+                    entry.insert(QStringLiteral("result"), deployResultToJson(*d.result));
+                array.append(entry);
+            }
+            out.insert(QStringLiteral("deployDestinations"), array);
+        }
         out.insert(QStringLiteral("exitCode"), status);
         streams.out << QString::fromUtf8(QJsonDocument(out).toJson(QJsonDocument::Indented));
     } else {
+        for (const DestinationRefresh& d : destinations)
+            printDestinationRefresh(d, parser.isSet(dryRun), streams.out);
         printPlan(plan, parser.isSet(dryRun), streams.out);
         if (result)
             printResult(*result, streams.out);

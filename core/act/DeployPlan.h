@@ -49,6 +49,8 @@ struct DeploySource {
     QString fullchainFile;
     QString keyFile;
 };
+// The source as plans print it: file names only.
+QJsonObject deploySourceToJson(const DeploySource& source);
 
 // One generation of a destination, as listed (`deploy --list`, the window's generations view).
 struct GenerationInfo {
@@ -94,6 +96,10 @@ struct DeployPlan {
     GenerationInfo current;           // what DEST/current points at now (name empty: nothing yet)
     QStringList generationsToRemove;  // beyond `keep`, oldest first; never the current or new one
     bool staplesOnly = false;         // a staple refresh of the current certificate (refresh on DEST)
+    // A run that was killed after flipping DEST/current to this generation did not finish telling
+    // the servers (reload, HAProxy, verify): executeDeploy finishes that even when action is
+    // UpToDate. Empty: nothing unfinished.
+    QString unfinishedGeneration;
 
     int keep = 3;
     QString reloadCommand;            // sh -c, after the flip (and after a rollback); empty: none
@@ -105,6 +111,8 @@ struct DeployPlan {
     Severity severity = Severity::Info;
 
     bool changesAnything() const { return action == DeployAction::Deploy; }
+    // executeDeploy has something to do: a new generation, or an unfinished earlier one.
+    bool needsExecution() const { return changesAnything() || !unfinishedGeneration.isEmpty(); }
     // 0 deployed or up to date with a good staple (or none needed), 1 warning, 2 refused (monitoring convention).
     int exitCode() const;
     // `deploy --json` (docs/json-schema.md, "deploy plan"). Never holds key material.

@@ -33,6 +33,9 @@ struct DeployOptions {
     int keep = 3;                     // generations kept (the current one included); at least 1
     QString reloadCommand;
     QString haproxySocket;
+    // The crt path as HAProxy's configuration names it (`set ssl cert <path>`); empty:
+    // DEST/current/haproxy.pem.
+    QString haproxyCertPath;
     QString verify;                   // HOST:PORT
     QString verifyStartTls;           // "smtp", "imap", … ; empty: chosen by port as `connect` does
     int verifyTimeoutMs = 10000;
@@ -80,6 +83,9 @@ struct DeployResult {
     DeployAction action = DeployAction::Refused; // what the plan asked
     bool flipped = false;             // DEST/current was changed to the new generation
     bool rolledBack = false;          // … and changed back after the verify failed
+    // Nothing was done because DEST/current changed between the plan and the lock (another run
+    // deployed): plan again and act on what is there now.
+    bool planOutdated = false;
     QString generation;               // the new generation's name (empty when none was built)
     QString previousGeneration;       // what current pointed at before (empty: none)
     QString currentGeneration;        // what current points at now

@@ -160,7 +160,7 @@ QJsonObject findingToJson(const Finding& finding)
             {QStringLiteral("remedy"), remedyToJson(finding.remedy)}};
 }
 
-QJsonArray findingsToJson(const QList<Finding>& findings)
+QJsonArray findingListToJson(const QList<Finding>& findings)
 {
     QJsonArray array;
     for (const Finding& finding : findings)
@@ -252,7 +252,7 @@ QJsonObject bundleToJson(const BundleRefresh& bundle)
             {QStringLiteral("exim"), bundle.exim},
             {QStringLiteral("mustStaple"), bundle.mustStaple},
             {QStringLiteral("severity"), severityName(bundle.severity)},
-            {QStringLiteral("findings"), findingsToJson(bundle.findings)}};
+            {QStringLiteral("findings"), findingListToJson(bundle.findings)}};
 }
 
 std::optional<BundleRefresh> bundleFromJson(const QJsonObject& json, const QString& path, QString* error)
@@ -367,7 +367,7 @@ QJsonObject RefreshPlan::toJson() const
             {QStringLiteral("reloadCommand"), reloadCommand},
             {QStringLiteral("haproxySocket"), haproxySocket},
             {QStringLiteral("bundles"), bundleArray},
-            {QStringLiteral("inputFindings"), findingsToJson(inputFindings)}};
+            {QStringLiteral("inputFindings"), findingListToJson(inputFindings)}};
 }
 
 std::optional<RefreshPlan> RefreshPlan::fromJson(const QJsonObject& json, QString* error)
@@ -415,5 +415,9 @@ std::optional<RefreshPlan> RefreshPlan::fromJson(const QJsonObject& json, QStrin
         return std::nullopt;
     return plan;
 }
+
+QJsonArray findingsToJson(const QList<Finding>& findings) { return findingListToJson(findings); }
+QJsonValue stapleWindowToJson(const StapleWindow& window) { return windowToJson(window); }
+QJsonValue utcTimeToJson(const QDateTime& time) { return timeToJson(time); }
 
 } // namespace staplescope

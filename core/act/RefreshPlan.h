@@ -7,7 +7,9 @@
 
 #include <QByteArray>
 #include <QDateTime>
+#include <QJsonArray>
 #include <QJsonObject>
+#include <QJsonValue>
 #include <QList>
 #include <QString>
 
@@ -82,5 +84,11 @@ struct RefreshPlan {
     QJsonObject toJson() const;
     static std::optional<RefreshPlan> fromJson(const QJsonObject& json, QString* error);
 };
+
+// The JSON pieces the plan files share (deploy plans use them too): findings as in the report
+// schema, a staple window (null when none), a UTC time (null when null).
+QJsonArray findingsToJson(const QList<Finding>& findings);
+QJsonValue stapleWindowToJson(const StapleWindow& window);
+QJsonValue utcTimeToJson(const QDateTime& time);
 
 } // namespace staplescope

@@ -7,6 +7,7 @@
 // Staplescope itself writes nothing during renewal: on failure the client's own error text is
 // reported and nothing on disk was changed by us.
 
+#include "AcmeRenewalInfo.h"
 #include "Deployer.h"
 #include "Inspection.h"
 #include "OnlineLookup.h"
@@ -33,7 +34,8 @@ std::optional<AcmeClient> acmeClientFromKey(const QString& key);
 struct ManagedCertificate {
     AcmeClient client = AcmeClient::Command;
     QString name;              // certbot --cert-name, lego/acme.sh/dehydrated domain or folder name
-    QString certificateFile;   // the leaf file the user pointed at (symlinks resolved)
+    QString certificateFile;   // the leaf file as the client keeps it (certbot: live/NAME/cert.pem, whose symlink the
+                               // client moves on renewal; read through it, so a renewal is seen)
     QString keyFile;
     QString fullchainFile;
     QString chainFile;
@@ -46,6 +48,15 @@ struct ManagedCertificate {
     QString legoPath;          // lego --path (the folder holding certificates/ and accounts/)
     QStringList domains;       // names to renew (lego, acme.sh need them)
     QString detectedBy;        // one sentence: how the client was recognised ("renewal config /etc/letsencrypt/renewal/x.conf")
+    // Added by renew:
+    QString stapleFile;        // a staple attached to it on disk (--command on a folder holding one); read with it
+    QString legoEmail;         // lego --email: the account folder's name
+    QString legoKeyType;       // lego --key-type for the renewed key, from the current certificate's key ("ec256", "rsa2048")
+    QString legoServerHost;    // lego's accounts/<host_port> folder: the ACME server it registered with
+    QString acmeShConfigHome;  // acme.sh --config-home when the certificate folder is not under ~/.acme.sh
+    bool acmeShEcc = false;    // acme.sh keeps an ECC certificate in NAME_ecc/ and needs --ecc
+    QString acmeShProgram;     // acme.sh's script (PATH, else beside the certificate folder)
+    QMap<QString, QString> settings; // what the client's configuration records (server, authenticator, http01_port …), for plans
 };
 
 struct RenewOptions {
@@ -61,11 +72,19 @@ struct RenewOptions {
     DeployOptions deploy;               // template for --deploy-to (layout, reload, verify, keep …); `from`/`to` set per certificate
     QStringList caFiles;                // trust for inspecting the result
     bool useSystemTrust = true;
+    // Added by renew:
+    QStringList clientArguments;        // extra arguments for the client (lego's challenge: "--http" "--http.port" "127.0.0.1:5002";
+                                        // lego records none, so without them lego gets --http)
+    bool checkRevocation = true;        // --if-due: ask the OCSP responder (or the CRL) whether the certificate is revoked
+    bool acmeUseSystemTrust = true;     // trust for the ACME server (ARI) besides acmeCaFiles
+    bool reuseRenewalInfo = true;       // AriOptions::reuseUntilRetryAfter
 };
 
 // The client managing the certificate at `path` (a file or a lineage folder); nullopt with `why`
 // when none is recognised (then --command is needed).
 std::optional<ManagedCertificate> detectAcmeClient(const QString& path, QString* why);
+// The same; `directoryHint` (--acme-directory) chooses among several lego accounts by server.
+std::optional<ManagedCertificate> detectAcmeClient(const QString& path, const QString& directoryHint, QString* why);
 
 // The exact command that renews this one certificate: program, arguments and extra environment.
 struct ClientCommand {
@@ -85,6 +104,25 @@ struct RenewalDecision {
     QList<Finding> findings;   // RENEWAL_DUE, RENEWAL_WINDOW_EARLY, RENEWAL_INFO_FAILED
 };
 
+// What decideRenewal weighs.
+struct RenewalInputs {
+    RenewalWindow window;       // the CA's suggestion; null when not asked or not usable
+    QString windowProblem;      // why there is none (RENEWAL_INFO_FAILED); empty: ARI was not asked
+    bool windowProblemIsInfo = false; // the CA offers no ARI / no directory known: said as info
+    QString revokedBy;          // non-empty: the certificate is revoked, and how we know ("the OCSP responder …")
+};
+
+// RFC 9773 §4.2: a moment chosen uniformly inside the window. Chosen from a hash of `seed` (the
+// certificate's ARI certID) and the window, so runs of an hourly timer keep the same moment
+// rather than drawing a new one each hour (which would pull renewal towards the window's start).
+QDateTime renewalMomentInWindow(const RenewalWindow& window, const QString& seed);
+// Two thirds of the lifetime (a third left): when renewal is due without the CA's window.
+QDateTime renewalFallbackMoment(const Certificate& leaf);
+// Due at `at`? Revoked: now (RENEWAL_DUE warning). A window: the chosen moment inside it
+// (RENEWAL_WINDOW_EARLY when it starts before half the lifetime). None: two thirds of the lifetime,
+// with RENEWAL_INFO_FAILED when ARI was asked and could not be used.
+RenewalDecision decideRenewal(const Certificate& leaf, const RenewalInputs& inputs, const QDateTime& at);
+
 struct RenewPlanEntry {
     QString path;              // as given
     std::optional<ManagedCertificate> managed;
@@ -98,8 +136,11 @@ struct RenewPlanEntry {
 
 struct RenewPlan {
     QDateTime madeAt;
+    QDateTime madeAtWallClock;         // the real time the plan was made: executeRenew judges the result at
+                                       // madeAt plus the real time passed since (a pinned clock stays pinned)
     QList<RenewPlanEntry> entries;
     QJsonObject toJson() const;        // `renew --dry-run --json`
+    int exitCode() const;              // 2 a path cannot be renewed, 1 a warning (ARI failed, revoked), 0 otherwise
 };
 
 // Detects, reads and decides (fetching ARI when a directory is known). Runs nothing.
@@ -109,6 +150,8 @@ RenewPlan planRenew(const QStringList& paths, const RenewOptions& options, const
 struct RenewEntryResult {
     QString path;
     bool ran = false;
+    bool skipped = false;              // not due (--if-due): nothing to do, not a failure
+    bool forced = false;               // the client was told to renew whatever its own rules say (--force, or due by ours)
     CommandRun client;                 // the client's run (output kept, 16 KiB at most, escaped)
     bool renewed = false;              // the client succeeded and the certificate on disk changed
     BundleReport after;                // the certificate after renewal (previousCertificates include the old one)

@@ -454,15 +454,16 @@ CommandRun runShellCommand(const QString& command, int timeoutMs)
     return run;
 }
 
-HaproxyUpdate sendHaproxyOcspResponse(const QString& socketPath, const QByteArray& der, int timeoutMs)
+HaproxyUpdate sendHaproxyCommand(const QString& socketPath, const QByteArray& payload, int timeoutMs,
+                                  const QString& expectedAnswerStart)
 {
     HaproxyUpdate update;
     const auto failWith = [&](const QString& why) {
         update.answer = escapeText(why);
         return update;
     };
-    if (der.isEmpty())
-        return failWith(QStringLiteral("no OCSP response to send"));
+    if (payload.isEmpty())
+        return failWith(QStringLiteral("nothing to send"));
     const QByteArray path = QFile::encodeName(socketPath);
     sockaddr_un address = {};
     address.sun_family = AF_UNIX;
@@ -511,7 +512,7 @@ HaproxyUpdate sendHaproxyOcspResponse(const QString& socketPath, const QByteArra
             return failWith(QStringLiteral("cannot connect to %1: %2").arg(socketPath, error ? systemError(error) : QStringLiteral("timed out")));
     }
 
-    const QByteArray line = "set ssl ocsp-response " + der.toBase64() + '\n';
+    const QByteArray& line = payload;
     qsizetype sent = 0;
     while (sent < line.size()) {
         const ssize_t n = ::send(fd, line.constData() + sent, size_t(line.size() - sent), MSG_NOSIGNAL);
@@ -549,14 +550,31 @@ HaproxyUpdate sendHaproxyOcspResponse(const QString& socketPath, const QByteArra
         break;
     }
     const QString text = QString::fromUtf8(answer).trimmed();
-    update.ok = text == QLatin1String("OCSP Response updated!");
+    update.ok = text.startsWith(expectedAnswerStart);
     if (update.ok)
-        update.answer = text;
+        update.answer = escapeText(text);
     else if (text.isEmpty())
         update.answer = timedOut ? QStringLiteral("HAProxy did not answer within %1 ms").arg(timeoutMs)
                                  : QStringLiteral("HAProxy closed the connection without an answer");
     else
         update.answer = QStringLiteral("HAProxy answered \"%1\"").arg(escapeText(text));
+    return update;
+}
+
+HaproxyUpdate sendHaproxyOcspResponse(const QString& socketPath, const QByteArray& der, int timeoutMs)
+{
+    if (der.isEmpty()) {
+        HaproxyUpdate update;
+        update.answer = QStringLiteral("no OCSP response to send");
+        return update;
+    }
+    HaproxyUpdate update =
+        sendHaproxyCommand(socketPath, "set ssl ocsp-response " + der.toBase64() + '\n', timeoutMs, QStringLiteral("OCSP Response updated!"));
+    // Exactly this answer: anything after it is not the success HAProxy reports.
+    if (update.ok && update.answer != QLatin1String("OCSP Response updated!")) {
+        update.ok = false;
+        update.answer = QStringLiteral("HAProxy answered \"%1\"").arg(update.answer);
+    }
     return update;
 }
 

@@ -81,5 +81,10 @@ QJsonObject installResultToJson(const InstallResult& result);
 CommandRun runShellCommand(const QString& command, int timeoutMs);
 // Sends `set ssl ocsp-response <base64>` over HAProxy's runtime API socket.
 HaproxyUpdate sendHaproxyOcspResponse(const QString& socketPath, const QByteArray& der, int timeoutMs);
+// Sends `payload` (one command, or a command with a `<<` payload ending in an empty line) over
+// HAProxy's runtime API socket and reads the answer until HAProxy closes; ok when the answer
+// (trimmed) starts with `expectedAnswerStart`. Deploy uses it for `set ssl cert` / `commit ssl cert`.
+HaproxyUpdate sendHaproxyCommand(const QString& socketPath, const QByteArray& payload, int timeoutMs,
+                                 const QString& expectedAnswerStart);
 
 } // namespace staplescope

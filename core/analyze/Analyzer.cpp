@@ -42,6 +42,8 @@ public:
         checkChain();
         checkCrls();
         checkStaples();
+        if (!b.renewalWindow.isNull())
+            m_findings << renewalWindowFindings(b.leaf, b.renewalWindow);
         fillRemedyData();
         if (b.isSuperseded())
             demoteSuperseded();
@@ -1060,6 +1062,25 @@ private:
 };
 
 } // namespace
+
+QList<Finding> renewalWindowFindings(const Certificate& leaf, const RenewalWindow& window)
+{
+    if (window.isNull() || !window.start.isValid() || !leaf.notBefore().isValid() || !leaf.notAfter().isValid())
+        return {};
+    const QDateTime half = leaf.notBefore().addSecs(leaf.notBefore().secsTo(leaf.notAfter()) / 2);
+    if (window.start >= half)
+        return {};
+    const QString explanation = window.explanationUrl.isEmpty()
+        ? QStringLiteral(" The CA gives no explanation URL.")
+        : QStringLiteral(" The CA explains why at %1.").arg(window.explanationUrl);
+    return {makeFinding(FindingCode::RenewalWindowEarly, Severity::Warning, QStringLiteral("CA asks for early renewal"),
+                        certificateSubject(leaf),
+                        QStringLiteral("The CA's suggested renewal window (%1 to %2) starts before half of the certificate's lifetime "
+                                       "(%3), as CAs do before revoking certificates they issued.%4")
+                            .arg(formatTime(window.start), formatTime(window.end), formatTime(half), explanation),
+                        QStringLiteral("Renew now (staplescope-cli renew %1), and read the CA's explanation.").arg(leaf.source().path),
+                        {leaf.id()}, Remedy{RemedyKind::RenewCertificate, leaf.source().path, leaf.serialHex(), window.explanationUrl})};
+}
 
 qint64 AnalysisOptions::expiryWarningFor(qint64 lifetimeSeconds) const
 {

@@ -22,6 +22,11 @@ struct AnalysisOptions {
     QDateTime stapleRefreshPoint(const QDateTime& thisUpdate, const QDateTime& nextUpdate) const;
 };
 
+// RENEWAL_WINDOW_EARLY when the CA's suggested renewal window (ACME Renewal Information) starts
+// before half of the certificate's lifetime, as CAs do ahead of a mass revocation; else nothing.
+// The analysis reports it for a bundle with a renewalWindow; renew's decision reports it too.
+QList<Finding> renewalWindowFindings(const Certificate& leaf, const RenewalWindow& window);
+
 // The rules: takes a bundle, returns every problem found (never stops at the first).
 class Analyzer {
 public:

@@ -104,6 +104,38 @@ Timeline buildTimeline(const Bundle& bundle, const QList<Finding>& findings, con
         return timeline;
     timeline.lanes << certificateLane(bundle.leaf, LaneKind::Leaf, QStringLiteral("Leaf %1").arg(bundle.leaf.commonName()),
                                       findings, options);
+    // The CA's suggested renewal window (ACME Renewal Information), right under the certificate
+    // it is about.
+    if (!bundle.renewalWindow.isNull()) {
+        const RenewalWindow& w = bundle.renewalWindow;
+        TimelineLane lane;
+        lane.objectId = QStringLiteral("renewal-window:%1").arg(bundle.leaf.id());
+        lane.kind = LaneKind::RenewalWindow;
+        lane.label = QStringLiteral("Suggested renewal window");
+        lane.start = w.start;
+        lane.end = w.end;
+        bool early = false;
+        for (const Finding& f : findings)
+            early = early || (findingCode(f) == FindingCode::RenewalWindowEarly && f.objectIds.contains(bundle.leaf.id()));
+        if (early) {
+            lane.state = LaneState::Due;
+            lane.stateText = QStringLiteral("early: the CA asks for renewal before half the lifetime");
+        } else if (options.at >= w.start) {
+            lane.state = LaneState::Due;
+            lane.stateText = options.at > w.end ? QStringLiteral("passed: renewal overdue") : QStringLiteral("open: renew now");
+        } else {
+            lane.stateText = QStringLiteral("upcoming");
+        }
+        QStringList detail{QStringLiteral("%1 → %2").arg(formatTime(w.start), formatTime(w.end))};
+        if (!w.explanationUrl.isEmpty())
+            detail << QStringLiteral("explanation: %1").arg(w.explanationUrl);
+        if (!w.source.isEmpty())
+            detail << QStringLiteral("from %1%2").arg(w.source, w.fetchedAt.isValid() ? QStringLiteral(" at ") + formatTime(w.fetchedAt) : QString());
+        if (w.retryAfter.isValid())
+            detail << QStringLiteral("ask again after %1").arg(formatTime(w.retryAfter));
+        lane.detail = detail.join(QLatin1Char('\n'));
+        timeline.lanes << lane;
+    }
     for (const AttachedStaple& attached : bundle.staples) {
         const OcspStaple& staple = attached.staple;
         TimelineLane lane;

@@ -15,6 +15,9 @@
 #include <QPointer>
 #include <QRegularExpression>
 #include <QSet>
+#include <QSslCertificate>
+#include <QSslConfiguration>
+#include <QSslError>
 #include <QTimer>
 
 #include <algorithm>
@@ -34,6 +37,7 @@ qsizetype maxBodyBytes(FetchKind kind)
     case FetchKind::OcspResponse: return 64 * 1024;
     case FetchKind::Certificate: return 64 * 1024;
     case FetchKind::Crl: return 32 * 1024 * 1024;
+    case FetchKind::AcmeJson: return 64 * 1024;
     }
     return 64 * 1024;
 }
@@ -44,6 +48,7 @@ QString fetchKindName(FetchKind kind)
     case FetchKind::OcspResponse: return QStringLiteral("OCSP response");
     case FetchKind::Certificate: return QStringLiteral("certificate");
     case FetchKind::Crl: return QStringLiteral("CRL");
+    case FetchKind::AcmeJson: return QStringLiteral("ACME resource");
     }
     return {};
 }
@@ -63,6 +68,7 @@ QString fetchFailureName(FetchFailure failure)
     case FetchFailure::TooManyRedirects: return QStringLiteral("too-many-redirects");
     case FetchFailure::EmptyBody: return QStringLiteral("empty-body");
     case FetchFailure::ProxyFailed: return QStringLiteral("proxy-failed");
+    case FetchFailure::Tls: return QStringLiteral("tls");
     case FetchFailure::Network: return QStringLiteral("network");
     case FetchFailure::Cancelled: return QStringLiteral("cancelled");
     }
@@ -88,9 +94,14 @@ constexpr qsizetype kQuoteChars = 120;
 // QNetworkAccessManager's fixed limit of parallel HTTP/1.1 connections to one host.
 constexpr int kQtConnectionsPerHost = 6;
 
+int defaultPort(const QUrl& url)
+{
+    return url.scheme().compare(QLatin1String("https"), Qt::CaseInsensitive) == 0 ? 443 : 80;
+}
+
 QString hostPort(const QUrl& url)
 {
-    return QStringLiteral("%1:%2").arg(url.host()).arg(url.port(80));
+    return QStringLiteral("%1:%2").arg(url.host()).arg(url.port(defaultPort(url)));
 }
 
 QString plainUrl(const QUrl& url)
@@ -171,6 +182,7 @@ QByteArray acceptHeader(FetchKind kind)
     case FetchKind::Certificate:
         return "application/pkix-cert, application/x-x509-ca-cert, application/pkcs7-mime, */*;q=0.5";
     case FetchKind::Crl: return "application/pkix-crl, */*;q=0.5";
+    case FetchKind::AcmeJson: return "application/json";
     }
     return "*/*";
 }
@@ -202,13 +214,18 @@ bool contentTypeAccepted(FetchKind kind, const QByteArray& contentType)
     case FetchKind::Crl:
         return type == "application/pkix-crl" || type == "application/x-pkcs7-crl" || type == "application/x-x509-crl"
             || type == "application/x-pem-file" || type == "text/plain";
+    case FetchKind::AcmeJson: return type == "application/json";
     }
     return false;
 }
 
 QString withArticle(FetchKind kind)
 {
-    return kind == FetchKind::OcspResponse ? QStringLiteral("an OCSP response") : QStringLiteral("a ") + fetchKindName(kind);
+    if (kind == FetchKind::OcspResponse)
+        return QStringLiteral("an OCSP response");
+    if (kind == FetchKind::AcmeJson)
+        return QStringLiteral("an ACME resource");
+    return QStringLiteral("a ") + fetchKindName(kind);
 }
 
 QString expectedTypes(FetchKind kind)
@@ -217,6 +234,7 @@ QString expectedTypes(FetchKind kind)
     case FetchKind::OcspResponse: return QStringLiteral("application/ocsp-response");
     case FetchKind::Certificate: return QStringLiteral("application/pkix-cert, application/pkcs7-mime or similar");
     case FetchKind::Crl: return QStringLiteral("application/pkix-crl or similar");
+    case FetchKind::AcmeJson: return QStringLiteral("application/json");
     }
     return {};
 }
@@ -280,6 +298,7 @@ struct Job {
     QTimer* totalTimer = nullptr;
     FetchFailure abortFailure = FetchFailure::None; // why we aborted the reply ourselves
     QString abortMessage;
+    QList<QSslError> sslErrors;    // why the server's certificate was not accepted (HTTPS)
     FetchResult result;
     bool done = false;
     int manager = -1;              // which QNetworkAccessManager carries it
@@ -305,6 +324,8 @@ public:
             m_nams.push_back(std::move(nam));
         }
         m_userAgent = options.userAgent.isEmpty() ? defaultUserAgent() : options.userAgent;
+        if (options.allowHttps)
+            buildTlsConfiguration();
     }
 
     void run(std::vector<std::unique_ptr<Job>>& jobs)
@@ -343,7 +364,7 @@ private:
         job->post = !job->request.postBody.isEmpty();
         job->result.request = job->request;
         job->elapsed.start();
-        if (QString why = unusableUrl(job->url); !why.isEmpty()) {
+        if (QString why = unusableUrl(job->url, job->request.kind); !why.isEmpty()) {
             finish(job, FetchFailure::InvalidUrl, why);
             return;
         }
@@ -368,11 +389,44 @@ private:
         sendHop(job);
     }
 
-    QString unusableUrl(const QUrl& url) const
+    // Trust for HTTPS (ACME resources): the system's anchors unless told otherwise, plus the
+    // given files; a file that holds no certificate makes every HTTPS request fail saying so.
+    void buildTlsConfiguration()
+    {
+        m_tls = QSslConfiguration::defaultConfiguration();
+        QList<QSslCertificate> anchors = m_options.httpsUseSystemTrust ? QSslConfiguration::systemCaCertificates()
+                                                                       : QList<QSslCertificate>();
+        for (const QString& file : m_options.httpsCaFiles) {
+            QList<QSslCertificate> certs = QSslCertificate::fromPath(file, QSsl::Pem);
+            if (certs.isEmpty())
+                certs = QSslCertificate::fromPath(file, QSsl::Der);
+            if (certs.isEmpty()) {
+                m_tlsProblem = QStringLiteral("the CA file %1 holds no PEM or DER certificate (unreadable or another format)")
+                                   .arg(file);
+                continue;
+            }
+            anchors << certs;
+        }
+        m_tls.setCaCertificates(anchors);
+        m_tls.setPeerVerifyMode(QSslSocket::VerifyPeer);
+    }
+
+    QString unusableUrl(const QUrl& url, FetchKind kind) const
     {
         if (!url.isValid() || url.host().isEmpty())
             return QStringLiteral("\"%1\" is not a URL that can be fetched").arg(url.toString());
         const QString scheme = url.scheme().toLower();
+        if (kind == FetchKind::AcmeJson) {
+            // RFC 8555 §6.1: ACME is HTTPS only; a plain http:// ACME URL (or a redirect to one)
+            // would hand the answer to anyone on the way.
+            if (scheme != QLatin1String("https"))
+                return QStringLiteral("%1 is not an https:// URL; ACME servers are asked over HTTPS only").arg(plainUrl(url));
+            if (!m_options.allowHttps)
+                return QStringLiteral("%1 is an https:// URL and HTTPS was not enabled for this fetch").arg(plainUrl(url));
+            if (!m_tlsProblem.isEmpty())
+                return m_tlsProblem;
+            return {};
+        }
         if (scheme == QLatin1String("https"))
             return QStringLiteral("%1 is an https:// URL; OCSP responders, CRLs and CA Issuers are fetched over plain "
                                   "http:// only (their answers are signed, and checking a TLS server's certificate "
@@ -400,6 +454,8 @@ private:
         request.setAttribute(QNetworkRequest::CacheSaveControlAttribute, false);
         request.setAttribute(QNetworkRequest::Http2AllowedAttribute, false);
         request.setAttribute(QNetworkRequest::RedirectPolicyAttribute, QNetworkRequest::ManualRedirectPolicy);
+        if (job->url.scheme().compare(QLatin1String("https"), Qt::CaseInsensitive) == 0)
+            request.setSslConfiguration(m_tls);
         QNetworkReply* reply = nullptr;
         if (job->post) {
             request.setHeader(QNetworkRequest::ContentTypeHeader, job->request.postContentType.isEmpty()
@@ -421,6 +477,11 @@ private:
                 return;
             onBody(job);
         });
+        // Recorded to say why, never ignored: the handshake then fails and the request with it.
+        QObject::connect(reply, &QNetworkReply::sslErrors, &m_context, [job, reply](const QList<QSslError>& errors) {
+            if (reply == job->reply)
+                job->sslErrors << errors;
+        });
         QObject::connect(reply, &QNetworkReply::finished, &m_context, [this, job, reply] {
             if (reply != job->reply)
                 return;
@@ -429,7 +490,10 @@ private:
         });
     }
 
-    static QString hostKey(const QUrl& url) { return url.host().toLower() + QLatin1Char(':') + QString::number(url.port(80)); }
+    static QString hostKey(const QUrl& url)
+    {
+        return url.host().toLower() + QLatin1Char(':') + QString::number(url.port(defaultPort(url)));
+    }
 
     // The manager with the fewest requests in flight to this job's host; kept for its redirects.
     QNetworkAccessManager* managerFor(Job* job)
@@ -518,6 +582,16 @@ private:
         // Jobs never started.
         if (m_running == 0)
             m_loop.quit();
+    }
+
+    QString trustText() const
+    {
+        QStringList parts;
+        if (m_options.httpsUseSystemTrust)
+            parts << QStringLiteral("the system's CA certificates");
+        for (const QString& file : m_options.httpsCaFiles)
+            parts << file;
+        return parts.isEmpty() ? QStringLiteral("nothing") : parts.join(QStringLiteral(", "));
     }
 
     QString proxyText(const Job* job) const
@@ -617,6 +691,18 @@ private:
         case QNetworkReply::OperationCanceledError:
             finish(job, FetchFailure::Cancelled, QStringLiteral("cancelled"));
             return;
+        case QNetworkReply::SslHandshakeFailedError: {
+            QStringList why;
+            for (const QSslError& e : std::as_const(job->sslErrors))
+                if (!why.contains(e.errorString()))
+                    why << e.errorString();
+            finish(job, FetchFailure::Tls,
+                   why.isEmpty() ? QStringLiteral("the TLS handshake with %1 failed: %2").arg(where, qtText)
+                                 : QStringLiteral("the TLS certificate of %1 was not accepted: %2 (trusted: %3)")
+                                       .arg(where, why.join(QStringLiteral("; ")),
+                                            trustText()));
+            return;
+        }
         case QNetworkReply::ProxyConnectionRefusedError:
             finish(job, FetchFailure::ProxyFailed, QStringLiteral("the proxy %1 (from the environment) refused the connection").arg(proxy));
             return;
@@ -680,7 +766,7 @@ private:
                        .arg(plainUrl(job->url), plainUrl(next)));
             return;
         }
-        if (QString why = unusableUrl(next); !why.isEmpty()) {
+        if (QString why = unusableUrl(next, job->request.kind); !why.isEmpty()) {
             finish(job, FetchFailure::InvalidUrl, QStringLiteral("%1 redirected: %2").arg(plainUrl(job->url), why));
             return;
         }
@@ -706,6 +792,8 @@ private:
         job->result.httpStatus = job->status;
         job->result.elapsedMs = job->elapsed.isValid() ? job->elapsed.elapsed() : 0;
         job->result.proxy = proxyText(job);
+        if (job->reply && job->status != 0)
+            job->result.headers = job->reply->rawHeaderPairs();
         if (failure != FetchFailure::None)
             job->result.body.clear();
         releaseManager(job);
@@ -736,6 +824,8 @@ private:
     std::function<void(int, int)> m_progress;
     int m_total;
     QByteArray m_userAgent;
+    QSslConfiguration m_tls;
+    QString m_tlsProblem;       // a CA file that could not be used
     QObject m_context;
     std::vector<std::unique_ptr<QNetworkAccessManager>> m_nams; // after m_context: destroyed first
     QHash<QString, QList<int>> m_inFlight; // per host:port, requests in flight per manager
@@ -759,6 +849,14 @@ QUrl environmentProxyFor(const QUrl& url)
     if (noProxyMatches(environmentValue("no_proxy"), url.host()))
         return {};
     return parseProxyUrl(proxy);
+}
+
+QByteArray FetchResult::header(const QByteArray& name) const
+{
+    for (const auto& [key, value] : headers)
+        if (key.compare(name, Qt::CaseInsensitive) == 0)
+            return value;
+    return {};
 }
 
 struct HttpFetcher::Cache {

@@ -1,6 +1,7 @@
 #pragma once
 // The one HTTP client of the engine, for what certificates point to: OCSP responders, CRLs and
-// CA Issuers certificates. Built on QNetworkAccessManager: connections kept alive and reused per
+// CA Issuers certificates; and, over verified HTTPS only, an ACME server's directory and renewalInfo
+// (core/net/AcmeRenewalInfo.h). Built on QNetworkAccessManager: connections kept alive and reused per
 // host, up to maxConcurrent requests in flight (also to one host: Qt's six connections per host and
 // manager are lifted by using maxConcurrent / 6 managers), identical requests made once, proxies from the environment
 // (http_proxy, https_proxy, no_proxy), bounded in time and size, at most three redirects, and a
@@ -12,6 +13,7 @@
 #include <QByteArray>
 #include <QList>
 #include <QString>
+#include <QStringList>
 #include <QUrl>
 
 #include <atomic>
@@ -20,11 +22,14 @@
 
 namespace staplescope {
 
-enum class FetchKind { OcspResponse, Certificate, Crl };
+// AcmeJson: an ACME server's JSON resource (directory, renewalInfo). The only kind fetched over
+// https:// (and only over https://, with FetchOptions::allowHttps): ACME servers are HTTPS-only
+// (RFC 8555 §6.1), while OCSP, CRL and CA Issuers stay plain http:// (docs/online.md).
+enum class FetchKind { OcspResponse, Certificate, Crl, AcmeJson };
 
-// The most a body of this kind may be: OCSP 64 KiB, certificate 64 KiB, CRL 32 MiB.
+// The most a body of this kind may be: OCSP 64 KiB, certificate 64 KiB, CRL 32 MiB, ACME JSON 64 KiB.
 qsizetype maxBodyBytes(FetchKind kind);
-QString fetchKindName(FetchKind kind); // "OCSP response", "certificate", "CRL"
+QString fetchKindName(FetchKind kind); // "OCSP response", "certificate", "CRL", "ACME resource"
 
 struct FetchOptions {
     int connectTimeoutMs = 10000; // until the server answers at all (DNS, TCP, first byte)
@@ -37,6 +42,13 @@ struct FetchOptions {
     // false: always direct.
     bool proxyFromEnvironment = true;
     QByteArray userAgent;         // empty: defaultUserAgent()
+    // HTTPS, for FetchKind::AcmeJson requests only (every other kind refuses https:// whatever
+    // this says). The server's certificate is always verified, against the system's trust store
+    // (unless httpsUseSystemTrust is false) plus the PEM or DER certificates in httpsCaFiles
+    // (a private ACME CA such as pebble or step-ca); verification is never switched off.
+    bool allowHttps = false;
+    QStringList httpsCaFiles;
+    bool httpsUseSystemTrust = true;
 };
 
 // "Staplescope/0.1.0": the application's version when set, else the version CMake built.
@@ -53,7 +65,8 @@ struct FetchRequest {
 
 enum class FetchFailure {
     None,
-    InvalidUrl,        // not an http:// URL we can ask (https is refused: responders are plain HTTP by design, and a TLS lookup would recurse)
+    InvalidUrl,        // not an http:// URL we can ask (https is refused: responders are plain HTTP by design, and a TLS lookup would recurse;
+                       // only AcmeJson is fetched, and only over https, when allowHttps is set)
     HostNotFound,      // DNS
     ConnectionRefused,
     Timeout,           // connect or total timeout
@@ -64,6 +77,7 @@ enum class FetchFailure {
     TooManyRedirects,  // more than maxRedirects, or a redirect loop
     EmptyBody,         // HTTP 200 with nothing in it
     ProxyFailed,
+    Tls,               // HTTPS: the server's certificate was not accepted (named with why), or the handshake failed
     Network,           // anything else the network layer reports
     Cancelled,
 };
@@ -79,8 +93,13 @@ struct FetchResult {
     qint64 elapsedMs = 0;
     bool fromCache = false;        // the same request was made earlier by this fetcher
     QString proxy;                 // "127.0.0.1:3128" when it went through a proxy; empty: direct
+    // The last hop's response headers as sent (names as the server spelled them); kept for every
+    // answer, also a failed status (ACME's Retry-After).
+    QList<std::pair<QByteArray, QByteArray>> headers;
 
     bool ok() const { return failure == FetchFailure::None; }
+    // The first header of that name (case-insensitive); empty when absent.
+    QByteArray header(const QByteArray& name) const;
 };
 
 QString fetchFailureName(FetchFailure failure); // "timeout", "http-status", … (for JSON and tests)
