@@ -372,7 +372,8 @@ void TestGuiDeploy::renewalWindowLaneHasItsOwnStyle()
     window.start = daysFrom(now, -2);
     window.end = daysFrom(now, 3);
     window.state = LaneState::Due;
-    window.url = QStringLiteral("https://ca.example.test/incident?<b>x</b>");
+    window.stateText = QStringLiteral("open: renew now");
+    window.detail = QStringLiteral("explanation: https://ca.example.test/incident?<b>x</b>");
     timeline.lanes << window;
 
     TimelineWidget widget;

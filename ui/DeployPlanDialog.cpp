@@ -64,8 +64,13 @@ DeployPlanDialog::DeployPlanDialog(const DeployPlan& plan, const DeployOptions& 
                       .arg(when, plan.generationName, destination);
         break;
     case DeployAction::UpToDate:
-        summary = tr("Judged at %1. %2 already serves this certificate with a good staple: nothing to do.")
-                      .arg(when, destination);
+        if (plan.unfinishedGeneration.isEmpty())
+            summary = tr("Judged at %1. %2 already serves this certificate with a good staple: nothing to do.")
+                          .arg(when, destination);
+        else
+            summary = tr("Judged at %1. An earlier deploy flipped %2 to %3 but did not finish telling the servers: "
+                         "Deploy finishes that (reload, HAProxy, verify).")
+                          .arg(when, destination, plan.unfinishedGeneration);
         break;
     case DeployAction::Refused:
         summary = tr("Judged at %1. Refused: nothing will change in %2.").arg(when, destination);
@@ -91,6 +96,8 @@ DeployPlanDialog::DeployPlanDialog(const DeployPlan& plan, const DeployOptions& 
         html += row(tr("Valid"), windowText(plan.notBefore, plan.notAfter));
     }
     html += row(tr("New generation"), plan.generationName.isEmpty() ? tr("none") : plan.generationName);
+    if (!plan.unfinishedGeneration.isEmpty())
+        html += row(tr("Unfinished"), plan.unfinishedGeneration + tr(": current, the servers not yet told"));
     QString staple;
     if (!plan.staple.isNull())
         staple = tr("fetched: ") + stapleWindowText(plan.staple);
@@ -131,7 +138,7 @@ DeployPlanDialog::DeployPlanDialog(const DeployPlan& plan, const DeployOptions& 
     m_details->setHtml(html);
     layout->addWidget(m_details, 1);
 
-    const bool privileged = !privilegedPaths.isEmpty() && plan.changesAnything();
+    const bool privileged = !privilegedPaths.isEmpty() && plan.needsExecution();
     if (privileged) {
         QStringList shown;
         for (const QString& p : privilegedPaths)
@@ -152,9 +159,10 @@ DeployPlanDialog::DeployPlanDialog(const DeployPlan& plan, const DeployOptions& 
     auto* buttons = new QDialogButtonBox(this);
     m_deploy = buttons->addButton(tr("&Deploy"), QDialogButtonBox::AcceptRole);
     m_deploy->setObjectName(QStringLiteral("deployButton"));
-    m_deploy->setEnabled(plan.changesAnything() && !privileged);
+    m_deploy->setEnabled(plan.needsExecution() && !privileged);
     m_deploy->setToolTip(privileged                ? tr("Needs administrator rights: run the line above")
                          : plan.changesAnything() ? tr("Write the generation, check it, flip DEST/current, reload and verify")
+                         : plan.needsExecution()  ? tr("Reload and verify the generation an earlier deploy left unfinished")
                                                   : tr("Nothing to deploy"));
     m_cancel = buttons->addButton(m_deploy->isEnabled() ? QDialogButtonBox::Cancel : QDialogButtonBox::Close);
     m_cancel->setObjectName(QStringLiteral("cancelDeployButton"));

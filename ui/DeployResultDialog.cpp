@@ -43,7 +43,9 @@ QString verifyLines(const QString& title, const VerifyResult& verify)
 QString deployResultHeadline(const DeployResult& result)
 {
     QString what;
-    if (result.rolledBack)
+    if (result.planOutdated)
+        what = DeployResultDialog::tr("Nothing done, plan again: ");
+    else if (result.rolledBack)
         what = DeployResultDialog::tr("Rolled back: ");
     else if (result.flipped)
         what = result.ok() ? DeployResultDialog::tr("Done: ") : DeployResultDialog::tr("Flipped, with problems: ");

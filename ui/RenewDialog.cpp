@@ -237,6 +237,8 @@ void RenewDialog::showResult(const RenewResult& result)
     QStringList lines;
     for (const RenewEntryResult& entry : result.entries) {
         QString line = entry.message;
+        if (entry.skipped)
+            line += tr(" (not due: nothing was run)");
         if (entry.ran)
             line += tr(" (the client's exit status: %1)").arg(entry.client.exitStatus);
         lines << line;

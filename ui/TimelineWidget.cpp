@@ -590,7 +590,8 @@ QString TimelineWidget::tooltipFor(const QPoint& pos) const
     const bool staple = lane.kind == LaneKind::Staple || lane.kind == LaneKind::ReplacedStaple;
     if (isRenewalLane(lane)) {
         // The CA's suggestion, not a validity window: say so in its own words.
-        lines << tr("The CA suggests renewing in this window (ACME Renewal Information)");
+        // Its detail (below) gives the window, the CA's explanation URL and where it was asked.
+        lines << tr("The CA suggests renewing in this window (ACME Renewal Information): %1").arg(lane.stateText.toHtmlEscaped());
         if (lane.start.isValid())
             lines << tr("from: %1").arg(formatTime(lane.start).toHtmlEscaped());
         if (lane.end.isValid())
@@ -603,8 +604,7 @@ QString TimelineWidget::tooltipFor(const QPoint& pos) const
         else if (lane.start.isValid())
             lines << tr("no nextUpdate: open-ended");
     }
-    if (!lane.url.isEmpty())
-        lines << tr("Explanation: %1").arg(lane.url.toHtmlEscaped());
+
     if (lane.marker.isValid())
         lines << tr("%1: %2").arg(lane.markerLabel.toHtmlEscaped(), formatTime(lane.marker).toHtmlEscaped());
     if (hit.time.isValid()) {
@@ -882,7 +882,7 @@ void TimelineWidget::paintLane(QPainter& p, const Row& row, const QRectF& plot)
     // Words in the bar: state and length, or why it is detached.
     QString text = isContextLane(lane) ? lane.stateText : laneStateLabel(lane.state);
     if (isRenewalLane(lane))
-        text = tr("renew here");
+        text = lane.stateText; // core's words: "upcoming", "open: renew now", "early: …"
     if (lane.detached && !lane.detachedReason.isEmpty())
         text = tr("%1: %2").arg(laneStateLabel(lane.state), lane.detachedReason);
     else if (lane.start.isValid() && lane.end.isValid())
@@ -1054,7 +1054,7 @@ void TimelineWidget::paintLabels(QPainter& p, const QRectF& plot)
         else if (lane.kind == LaneKind::Staple && lane.state == LaneState::Ok)
             second = tr("%1 · for this certificate").arg(second);
         else if (isRenewalLane(lane))
-            second = tr("suggested by the CA · %1").arg(laneStateLabel(lane.state));
+            second = tr("suggested by the CA · %1").arg(lane.stateText);
         const QRectF secondRect(titleRect.left(), titleRect.bottom() + 1, titleRect.width(), fm.height());
         // State words in the state's colour, darkened on light palettes so amber stays readable.
         const QColor stateText = isDarkPalette(pal) ? laneStateColor(lane.state, pal) : laneStateColor(lane.state, pal).darker(150);

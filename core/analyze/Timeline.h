@@ -28,7 +28,6 @@ struct TimelineLane {
     QString stateText;       // the state in words, for colour-blind users and tooltips
     bool detached = false;   // staple that belongs to another certificate
     QString detachedReason;  // "for serial 0A:… (previous certificate)"
-    QString url;             // a page that explains the lane (RenewalWindow: the CA's explanationURL); outside text
 };
 
 struct Timeline {
