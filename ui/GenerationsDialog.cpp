@@ -1,5 +1,6 @@
 #include "GenerationsDialog.h"
 
+#include "Certificate.h" // formatTime
 #include "Clock.h"
 #include "CommandLineRow.h"
 #include "DeployPlanDialog.h" // windowText
@@ -72,17 +73,18 @@ GenerationsDialog::GenerationsDialog(Workspace& workspace, const DeployOptions& 
     m_table->setRootIsDecorated(false);
     m_table->setUniformRowHeights(true);
     m_table->setAlternatingRowColors(true);
+    m_table->setTextElideMode(Qt::ElideMiddle); // a generation's name differs at both ends
     m_table->setAccessibleName(tr("Generations, newest first"));
     m_timeline = new TimelineWidget(this);
     m_timeline->setObjectName(QStringLiteral("generationsTimeline"));
     m_timeline->setClock(m_clock);
-    auto* split = new QSplitter(Qt::Vertical, this);
-    split->setChildrenCollapsible(false);
-    split->addWidget(m_table);
-    split->addWidget(m_timeline);
-    split->setStretchFactor(0, 2);
-    split->setStretchFactor(1, 3);
-    layout->addWidget(split, 1);
+    m_split = new QSplitter(Qt::Vertical, this);
+    m_split->setChildrenCollapsible(false);
+    m_split->addWidget(m_table);
+    m_split->addWidget(m_timeline);
+    m_split->setStretchFactor(0, 1);
+    m_split->setStretchFactor(1, 2);
+    layout->addWidget(m_split, 1);
     connect(m_table, &QTreeWidget::currentItemChanged, this, [this](QTreeWidgetItem* item) {
         updateButtons();
         if (item)
@@ -137,7 +139,7 @@ GenerationsDialog::GenerationsDialog(Workspace& workspace, const DeployOptions& 
         }
         updateButtons();
     });
-    resize(1100, 640);
+    resize(1200, 660);
     updateButtons();
 }
 
@@ -165,8 +167,17 @@ void GenerationsDialog::showGenerations(const QList<GenerationInfo>& generations
         item->setText(CurrentColumn, g.current ? tr("● current") : QString());
         item->setText(CertificateColumn, g.certificateName);
         item->setText(SerialColumn, g.serial);
-        item->setText(CertificateWindowColumn, g.problem.isEmpty() ? windowText(g.notBefore, g.notAfter) : QString());
-        item->setText(StapleWindowColumn, g.problem.isEmpty() ? stapleWindowText(g.staple) : QString());
+        // Short forms in the table (dates; the staple's status and end), whole in the tooltips.
+        if (g.problem.isEmpty()) {
+            item->setText(CertificateWindowColumn, g.notBefore.date().toString(Qt::ISODate) + QStringLiteral(" → ") +
+                                                       g.notAfter.date().toString(Qt::ISODate));
+            item->setToolTip(CertificateWindowColumn, plainToolTip(windowText(g.notBefore, g.notAfter)));
+            item->setText(StapleWindowColumn,
+                          g.staple.isNull()              ? tr("none")
+                          : g.staple.nextUpdate.isValid() ? g.staple.status + tr(" · until ") + formatTime(g.staple.nextUpdate)
+                                                          : g.staple.status + tr(" · no nextUpdate"));
+            item->setToolTip(StapleWindowColumn, plainToolTip(stapleWindowText(g.staple)));
+        }
         item->setText(ProblemColumn, g.problem);
         item->setToolTip(NameColumn, plainToolTip(QDir::toNativeSeparators(g.path)));
         if (!g.problem.isEmpty()) {
@@ -181,10 +192,24 @@ void GenerationsDialog::showGenerations(const QList<GenerationInfo>& generations
                 item->setFont(c, bold);
         }
     }
-    for (int c = 0; c < ColumnCount; ++c)
+    // Long names and serials are cut (their tooltips and the timeline give them whole), so the
+    // windows and problems stay in view.
+    const QList<int> widest{260, 90, 170, 170, 200, 260};
+    for (int c = 0; c < ColumnCount; ++c) {
         m_table->resizeColumnToContents(c);
+        if (c < widest.size())
+            m_table->setColumnWidth(c, qMin(m_table->columnWidth(c), widest[c]));
+    }
+    for (int i = 0; i < m_table->topLevelItemCount(); ++i) {
+        QTreeWidgetItem* item = m_table->topLevelItem(i);
+        for (int c = CertificateColumn; c < ProblemColumn; ++c)
+            if (item->toolTip(c).isEmpty())
+                item->setToolTip(c, plainToolTip(item->text(c)));
+    }
     m_timeline->setTimeline(buildGenerationsTimeline(generations, m_clock->now()));
     m_timeline->zoomToLeaf();
+    // The timeline as tall as its lanes: the table takes what is left.
+    m_split->setSizes({qMax(120, m_split->height() - m_timeline->sizeHint().height()), m_timeline->sizeHint().height()});
 
     const QString dest = QDir::toNativeSeparators(m_options.to);
     if (!why.isEmpty())

@@ -15,6 +15,7 @@ class QLabel;
 class QLineEdit;
 class QMessageBox;
 class QPushButton;
+class QSplitter;
 class QTreeWidget;
 
 namespace staplescope {
@@ -69,6 +70,7 @@ private:
     quint64 m_rollbackJob = 0;
     QLineEdit* m_destinationEdit = nullptr;
     QLabel* m_status = nullptr;
+    QSplitter* m_split = nullptr;
     QTreeWidget* m_table = nullptr;
     TimelineWidget* m_timeline = nullptr;
     QPushButton* m_rollback = nullptr;

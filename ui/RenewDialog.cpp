@@ -98,6 +98,7 @@ RenewDialog::RenewDialog(Workspace& workspace, const RenewPlan& plan, const Rene
     m_planView->setAccessibleName(tr("The renewal plan"));
 
     auto* top = new QWidget(this);
+    m_top = top;
     auto* topLayout = new QVBoxLayout(top);
     topLayout->setContentsMargins(0, 0, 0, 0);
     topLayout->addWidget(m_planView, 1);
@@ -142,6 +143,7 @@ RenewDialog::RenewDialog(Workspace& workspace, const RenewPlan& plan, const Rene
 
     // Below: the client's output as it comes, then the result on a timeline.
     auto* bottom = new QWidget(this);
+    m_bottom = bottom;
     auto* bottomLayout = new QVBoxLayout(bottom);
     bottomLayout->setContentsMargins(0, 0, 0, 0);
     m_outputLabel = new QLabel(tr("The client's output appears here when it runs."), bottom);
@@ -154,26 +156,24 @@ RenewDialog::RenewDialog(Workspace& workspace, const RenewPlan& plan, const Rene
     m_output->setAccessibleName(tr("The ACME client's output"));
     m_output->setMaximumBlockCount(5000); // the client's run is long; the result keeps its own copy
     bottomLayout->addWidget(m_output, 1);
-    m_resultLabel = new QLabel(bottom);
-    m_resultLabel->setObjectName(QStringLiteral("renewResultLabel"));
-    m_resultLabel->setTextFormat(Qt::PlainText);
-    m_resultLabel->setWordWrap(true);
-    m_resultLabel->hide();
-    bottomLayout->addWidget(m_resultLabel);
+    // The result can quote the client's whole error: scrollable, not a label that grows.
+    m_resultView = new QPlainTextEdit(bottom);
+    m_resultView->setObjectName(QStringLiteral("renewResult"));
+    m_resultView->setReadOnly(true);
+    m_resultView->setAccessibleName(tr("What the renewal did"));
+    m_resultView->setMaximumHeight(fontMetrics().lineSpacing() * 7);
+    m_resultView->hide();
+    bottomLayout->addWidget(m_resultView);
     m_timeline = new TimelineWidget(bottom);
     m_timeline->setObjectName(QStringLiteral("renewTimeline"));
     m_timeline->setClock(m_clock);
-    m_timeline->setMinimumHeight(160);
     m_timeline->hide();
-    bottomLayout->addWidget(m_timeline, 2);
+    bottomLayout->addWidget(m_timeline);
 
-    auto* split = new QSplitter(Qt::Vertical, this);
-    split->setChildrenCollapsible(false);
-    split->addWidget(top);
-    split->addWidget(bottom);
-    split->setStretchFactor(0, 1);
-    split->setStretchFactor(1, 1);
-    layout->addWidget(split, 1);
+    // The plan above the output; once the client runs the plan's table gives way to its output
+    // (the command and the warning stay in view).
+    layout->addWidget(top, 3);
+    layout->addWidget(bottom, 2);
 
     auto* buttons = new QDialogButtonBox(this);
     m_start = buttons->addButton(tr("&Start Renewal"), QDialogButtonBox::ActionRole);
@@ -204,8 +204,8 @@ RenewDialog::RenewDialog(Workspace& workspace, const RenewPlan& plan, const Rene
         if (job.id != m_job)
             return;
         m_job = 0;
-        m_resultLabel->setText(error);
-        m_resultLabel->show();
+        m_resultView->setPlainText(error);
+        m_resultView->show();
         m_close->setEnabled(true);
         emit renewFinished();
     });
@@ -223,6 +223,12 @@ void RenewDialog::start()
     }
     m_start->setEnabled(false);
     m_close->setEnabled(false);
+    m_planView->hide();
+    if (auto* box = qobject_cast<QVBoxLayout*>(layout())) {
+        m_top->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Maximum);
+        box->setStretchFactor(m_top, 0);
+        box->setStretchFactor(m_bottom, 1);
+    }
     const RenewPlanEntry entry = m_plan.entries.value(0);
     m_outputLabel->setText(tr("Running %1… it cannot be stopped; its output follows as it comes.")
                                .arg(entry.managed ? acmeClientLabel(entry.managed->client) : tr("the client")));
@@ -252,14 +258,15 @@ void RenewDialog::showResult(const RenewResult& result)
             m_output->setPlainText(entry.client.output);
     }
     m_outputLabel->setText(tr("The client's output:"));
-    m_resultLabel->setText(lines.join(QLatin1Char('\n')));
-    m_resultLabel->show();
+    m_resultView->setPlainText(lines.join(QLatin1Char('\n')));
+    m_resultView->show();
     // The certificate as it is now, beside the one it replaced (core's previousCertificates).
     const RenewEntryResult first = result.entries.value(0);
     if (!first.after.timeline.lanes.isEmpty()) {
         m_timeline->setTimeline(first.after.timeline);
-        m_timeline->zoomToLeaf();
+        m_timeline->setMinimumHeight(m_timeline->sizeHint().height());
         m_timeline->show();
+        m_timeline->zoomToLeaf();
     }
     emit renewFinished();
 }
@@ -275,7 +282,7 @@ QString RenewDialog::planText() const { return m_planView->toPlainText(); }
 QString RenewDialog::commandText() const { return m_command ? m_command->text() : QString(); }
 QString RenewDialog::warningText() const { return m_warning->text(); }
 QString RenewDialog::outputText() const { return m_output->toPlainText(); }
-QString RenewDialog::resultText() const { return m_resultLabel->isVisible() || m_result ? m_resultLabel->text() : QString(); }
+QString RenewDialog::resultText() const { return m_resultView->toPlainText(); }
 QString RenewDialog::sudoLine() const { return m_sudo ? m_sudo->text() : QString(); }
 
 } // namespace staplescope::ui

@@ -64,13 +64,15 @@ private:
     std::shared_ptr<const Clock> m_clock;
     quint64 m_job = 0;
     std::optional<RenewResult> m_result;
+    QWidget* m_top = nullptr;    // the plan, the command, the warning
+    QWidget* m_bottom = nullptr; // the output, the result
     QTextBrowser* m_planView = nullptr;
     CommandLineRow* m_command = nullptr;
     QLabel* m_warning = nullptr;
     CommandLineRow* m_sudo = nullptr;
     QLabel* m_outputLabel = nullptr;
     QPlainTextEdit* m_output = nullptr;
-    QLabel* m_resultLabel = nullptr;
+    QPlainTextEdit* m_resultView = nullptr;
     TimelineWidget* m_timeline = nullptr;
     QPushButton* m_start = nullptr;
     QPushButton* m_close = nullptr;

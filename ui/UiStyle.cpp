@@ -180,7 +180,8 @@ QString laneStateLabel(LaneState state)
 
 QColor renewalWindowColor(const QPalette& palette)
 {
-    return isDarkPalette(palette) ? QColor(0xb3, 0x9d, 0xdb) : QColor(0x6a, 0x4c, 0x9c);
+    // Teal: no state uses it (mismatched is purple, the evaluation line blue).
+    return isDarkPalette(palette) ? QColor(0x4d, 0xd0, 0xe1) : QColor(0x00, 0x83, 0x8f);
 }
 
 QString laneKindLabel(LaneKind kind)
