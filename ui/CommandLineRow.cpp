@@ -1,5 +1,7 @@
 #include "CommandLineRow.h"
 
+#include "UiStyle.h"
+
 #include <QApplication>
 #include <QClipboard>
 #include <QFontDatabase>
@@ -18,6 +20,7 @@ CommandLineRow::CommandLineRow(const QString& line, const QString& accessibleNam
     m_edit->setAccessibleName(accessibleName);
     m_edit->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
     m_edit->setCursorPosition(0);
+    m_edit->setToolTip(plainToolTip(line)); // whole, where the field cuts it
     m_copy = new QPushButton(tr("&Copy"), this);
     m_copy->setToolTip(tr("Copy the line to the clipboard"));
     connect(m_copy, &QPushButton::clicked, this, [this] { QApplication::clipboard()->setText(m_edit->text()); });

@@ -56,16 +56,21 @@ QString deployResultHeadline(const DeployResult& result)
     return what + result.message;
 }
 
-QString deployResultDetails(const DeployResult& result)
+QString deployResultDetails(const DeployResult& result, bool rollback)
 {
     QStringList sections;
     QStringList generations;
-    generations << DeployResultDialog::tr("New generation: %1").arg(result.generation.isEmpty() ? DeployResultDialog::tr("none") : result.generation);
+    const QString none = DeployResultDialog::tr("none");
+    generations << (rollback ? DeployResultDialog::tr("Returned to: %1") : DeployResultDialog::tr("New generation: %1"))
+                       .arg(result.generation.isEmpty() ? none : result.generation);
     generations << DeployResultDialog::tr("Current before: %1").arg(result.previousGeneration.isEmpty() ? DeployResultDialog::tr("none") : result.previousGeneration);
     generations << DeployResultDialog::tr("Current now: %1").arg(result.currentGeneration.isEmpty() ? DeployResultDialog::tr("none") : result.currentGeneration);
-    generations << DeployResultDialog::tr("Flipped: %1 · rolled back: %2")
-                       .arg(result.flipped ? DeployResultDialog::tr("yes") : DeployResultDialog::tr("no"),
-                            result.rolledBack ? DeployResultDialog::tr("yes") : DeployResultDialog::tr("no"));
+    if (rollback)
+        generations << DeployResultDialog::tr("Flipped: %1").arg(result.flipped ? DeployResultDialog::tr("yes") : DeployResultDialog::tr("no"));
+    else
+        generations << DeployResultDialog::tr("Flipped: %1 · rolled back after the verify: %2")
+                           .arg(result.flipped ? DeployResultDialog::tr("yes") : DeployResultDialog::tr("no"),
+                                result.rolledBack ? DeployResultDialog::tr("yes") : DeployResultDialog::tr("no"));
     if (!result.removedGenerations.isEmpty())
         generations << DeployResultDialog::tr("Removed: %1").arg(result.removedGenerations.join(QStringLiteral(", ")));
     sections << generations.join(QLatin1Char('\n'));
@@ -88,7 +93,8 @@ QString deployResultDetails(const DeployResult& result)
     return sections.join(QStringLiteral("\n\n"));
 }
 
-DeployResultDialog::DeployResultDialog(const DeployResult& result, const QString& title, QWidget* parent) : QDialog(parent)
+DeployResultDialog::DeployResultDialog(const DeployResult& result, const QString& title, bool rollback, QWidget* parent)
+    : QDialog(parent)
 {
     setObjectName(QStringLiteral("deployResultDialog"));
     setWindowTitle(title);
@@ -100,7 +106,7 @@ DeployResultDialog::DeployResultDialog(const DeployResult& result, const QString
     bold.setBold(true);
     m_headline->setFont(bold);
     layout->addWidget(m_headline);
-    m_details = new QPlainTextEdit(deployResultDetails(result), this);
+    m_details = new QPlainTextEdit(deployResultDetails(result, rollback), this);
     m_details->setObjectName(QStringLiteral("deployResultDetails"));
     m_details->setReadOnly(true);
     m_details->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));

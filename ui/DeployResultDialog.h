@@ -14,12 +14,13 @@ namespace staplescope::ui {
 // One sentence: the result's message, prefixed by what happened ("Deployed", "Rolled back", …).
 QString deployResultHeadline(const DeployResult& result);
 // Every step in plain text: generations, reload output, HAProxy, both verify results, findings.
-QString deployResultDetails(const DeployResult& result);
+// `rollback`: the result of Roll Back (its generation is the one returned to).
+QString deployResultDetails(const DeployResult& result, bool rollback = false);
 
 class DeployResultDialog : public QDialog {
     Q_OBJECT
 public:
-    DeployResultDialog(const DeployResult& result, const QString& title, QWidget* parent = nullptr);
+    DeployResultDialog(const DeployResult& result, const QString& title, bool rollback = false, QWidget* parent = nullptr);
     QString headline() const;
     QString details() const;
 

@@ -120,7 +120,7 @@ GenerationsDialog::GenerationsDialog(Workspace& workspace, const DeployOptions& 
         if (job.id != m_rollbackJob)
             return;
         m_rollbackJob = 0;
-        auto* dialog = new DeployResultDialog(result, tr("Roll Back — Result"), this);
+        auto* dialog = new DeployResultDialog(result, tr("Roll Back — Result"), true, this);
         dialog->setAttribute(Qt::WA_DeleteOnClose);
         dialog->open();
         listDestination(m_options.to);
@@ -254,7 +254,9 @@ void GenerationsDialog::updateButtons()
     if (showSudo) {
         m_sudoLabel->setText(tr("You cannot change %1 yourself. To make %2 current again, run in a terminal:")
                                  .arg(QDir::toNativeSeparators(m_options.to), target));
-        m_sudo->edit()->setText(sudoRollbackLine(findStaplescopeCli(), m_options, target));
+        const QString line = sudoRollbackLine(findStaplescopeCli(), m_options, target);
+        m_sudo->edit()->setText(line);
+        m_sudo->edit()->setToolTip(plainToolTip(line));
         m_sudo->edit()->setCursorPosition(0);
     }
     m_sudoLabel->setVisible(showSudo);
@@ -279,7 +281,7 @@ void GenerationsDialog::askRollback()
         (current.isEmpty() ? QString() : tr("%1 stops being served. ").arg(current)) +
         (m_options.reloadCommand.isEmpty() ? tr("No reload command is set: tell your servers yourself.")
                                            : tr("Then the reload command runs.")));
-    QPushButton* yes = m_confirmation->addButton(tr("&Roll Back to %1").arg(target), QMessageBox::AcceptRole);
+    QPushButton* yes = m_confirmation->addButton(tr("&Roll Back"), QMessageBox::AcceptRole);
     yes->setObjectName(QStringLiteral("confirmRollbackButton"));
     m_confirmation->addButton(QMessageBox::Cancel);
     m_confirmation->setAttribute(Qt::WA_DeleteOnClose);

@@ -1289,7 +1289,7 @@ void MainWindow::onDeployPlanned(const DeployPlan& plan, const DeployOptions& op
 void MainWindow::onDeployed(const DeployResult& result)
 {
     m_statusLabel->setText(deployResultHeadline(result));
-    auto* dialog = new DeployResultDialog(result, tr("Deploy — Result"), this);
+    auto* dialog = new DeployResultDialog(result, tr("Deploy — Result"), false, this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     dialog->open();
     emit deployFinished();

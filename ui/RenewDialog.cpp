@@ -184,6 +184,9 @@ RenewDialog::RenewDialog(Workspace& workspace, const RenewPlan& plan, const Rene
                                    : tr("Nothing to run"));
     m_close = buttons->addButton(QDialogButtonBox::Close);
     m_close->setObjectName(QStringLiteral("closeRenewButton"));
+    // Enter never starts what cannot be stopped: Start takes a deliberate click.
+    m_start->setAutoDefault(false);
+    m_close->setDefault(true);
     connect(m_start, &QPushButton::clicked, this, &RenewDialog::start);
     connect(buttons, &QDialogButtonBox::rejected, this, &RenewDialog::reject);
     layout->addWidget(buttons);
