@@ -322,7 +322,26 @@ void TestGuiDeploy::deployFlipsAndRollBackReturns()
     auto* rollbackResult = waitForDialog<DeployResultDialog>(generations);
     QVERIFY(rollbackResult);
     saveShot(rollbackResult, QStringLiteral("deploy-rollback-result.png"));
+    QVERIFY2(rollbackResult->details().contains(QStringLiteral("Returned to: ") + plan.generationName),
+             qPrintable(rollbackResult->details()));
     rollbackResult->close();
+
+    // As if DEST were root's: no Roll Back, the exact sudo line for the generation it would return to.
+    m_window->workspace()->setFolderWriteCheck([dest](const QString& path) { return !path.startsWith(dest); });
+    QSignalSpy listedAgain(generations, &GenerationsDialog::listed);
+    generations->listDestination(dest);
+    QVERIFY(listedAgain.wait(kJobTimeoutMs));
+    // Current is the oldest now: nothing before it, until another generation is selected.
+    QVERIFY(generations->rollbackTarget().isEmpty());
+    QVERIFY(!generations->rollbackButton()->isEnabled());
+    generations->table()->setCurrentItem(generations->table()->topLevelItem(0));
+    QCOMPARE(generations->rollbackTarget(), secondGeneration);
+    QVERIFY(!generations->rollbackButton()->isEnabled());
+    const QString sudo = generations->sudoLine();
+    QVERIFY2(sudo.startsWith(QStringLiteral("sudo ")) &&
+                 sudo.contains(QStringLiteral(" deploy --to ") + dest + QStringLiteral(" --rollback --generation ") + secondGeneration),
+             qPrintable(sudo));
+    saveShot(generations, QStringLiteral("deploy-generations-sudo.png"));
 }
 
 void TestGuiDeploy::unwritableDestinationShowsTheSudoLine()

@@ -208,7 +208,9 @@ void GenerationsDialog::showGenerations(const QList<GenerationInfo>& generations
     }
     m_timeline->setTimeline(buildGenerationsTimeline(generations, m_clock->now()));
     m_timeline->zoomToLeaf();
-    // The timeline as tall as its lanes: the table takes what is left.
+    // The timeline as tall as its lanes (never clipped when the sudo line appears below): the
+    // table takes what is left.
+    m_timeline->setMinimumHeight(m_timeline->sizeHint().height());
     m_split->setSizes({qMax(120, m_split->height() - m_timeline->sizeHint().height()), m_timeline->sizeHint().height()});
 
     const QString dest = QDir::toNativeSeparators(m_options.to);
@@ -252,7 +254,7 @@ void GenerationsDialog::updateButtons()
         m_rollback->setToolTip(plainToolTip(tr("Make %1 current again").arg(target)));
     const bool showSudo = !target.isEmpty() && !writable;
     if (showSudo) {
-        m_sudoLabel->setText(tr("You cannot change %1 yourself. To make %2 current again, run in a terminal:")
+        m_sudoLabel->setText(tr("You cannot change %1 yourself. To make %2 current, run in a terminal:")
                                  .arg(QDir::toNativeSeparators(m_options.to), target));
         const QString line = sudoRollbackLine(findStaplescopeCli(), m_options, target);
         m_sudo->edit()->setText(line);
