@@ -541,7 +541,7 @@ void TestGuiDeploy::sudoLinesQuoteForTheShell()
     renew.deployTo = {QStringLiteral("/srv/my certs")};
     QCOMPARE(sudoRenewLine(QStringLiteral("/usr/bin/staplescope-cli"), {QStringLiteral("/etc/letsencrypt/live/a b")}, renew),
              QStringLiteral("sudo /usr/bin/staplescope-cli renew --client certbot --deploy-to '/srv/my certs' "
-                            "'/etc/letsencrypt/live/a b'"));
+                            "--layout all --keep 3 '/etc/letsencrypt/live/a b'"));
 }
 
 QTEST_MAIN(TestGuiDeploy)

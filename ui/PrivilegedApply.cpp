@@ -182,6 +182,8 @@ QString sudoRenewLine(const QString& cliPath, const QStringList& paths, const Re
         words << QStringLiteral("--if-due");
     for (const QString& destination : options.deployTo)
         words << QStringLiteral("--deploy-to") << destination;
+    if (!options.deployTo.isEmpty())
+        words << deployOptionWords(options.deploy); // renew takes deploy's options for --deploy-to
     words << paths;
     return joinQuoted(cliWord(cliPath), words);
 }
