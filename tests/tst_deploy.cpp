@@ -8,6 +8,7 @@
 #include "Deployer.h"
 #include "FindingRegistry.h"
 #include "Inspection.h"
+#include "RealServers.h"
 #include "TestClock.h"
 #include "TestPki.h"
 #include "TestResponder.h"
@@ -19,9 +20,13 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QElapsedTimer>
 #include <QTest>
+#include <QThread>
 
+#include <fcntl.h>
 #include <grp.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -71,7 +76,10 @@ QString serialOf(const IssuedCert& cert) { return Certificate::fromDer(cert.cert
 // The serial of the certificate in DEST/generations/NAME.
 QString generationSerial(const QString& destination, const QString& name)
 {
-    const LoadedInputs loaded = Loader().loadFile(QDir(destination).filePath(QStringLiteral("generations/%1/cert.pem").arg(name)));
+    const QDir folder(QDir(destination).filePath(QStringLiteral("generations/") + name));
+    const QString file = folder.filePath(QFileInfo::exists(folder.filePath(QStringLiteral("cert.pem"))) ? QStringLiteral("cert.pem")
+                                                                                                       : QStringLiteral("haproxy.pem"));
+    const LoadedInputs loaded = Loader().loadFile(file);
     return loaded.certificates.isEmpty() ? QString() : loaded.certificates.first().serialHex();
 }
 
@@ -100,6 +108,8 @@ private slots:
     void refreshOnDestinationDeploysNewGeneration();
     void deployDestinationOfPaths();
     void twoDeploysAtOnceBothEndWell();
+    void lockHeldByAnotherRunIsBoundedAndExplained();
+    void haproxyRuntimeApiSwapsCertificateAndVerifyRollsBack();
     void crashAtEveryFaultPointLeavesCompleteGeneration_data();
     void crashAtEveryFaultPointLeavesCompleteGeneration();
 
@@ -353,6 +363,8 @@ void TestDeploy::mustStapleWithResponderDownIsRefused()
     QVERIFY2(run.out.contains(formatTime(Certificate::fromDer(m_leaf.certDer(), {}).notAfter())), qPrintable(run.out));
     QCOMPARE(currentName(m_dest), before);
     QCOMPARE(generationNames(m_dest), QStringList{before});
+    if (qEnvironmentVariableIsSet("STAPLESCOPE_PRINT_EXAMPLES"))
+        qInfo().noquote() << run.out;
 }
 
 void TestDeploy::withoutMustStapleResponderDownDeploysWithoutStaple()
@@ -371,6 +383,11 @@ void TestDeploy::withoutMustStapleResponderDownDeploysWithoutStaple()
     QVERIFY(!QFileInfo::exists(generation + QStringLiteral("/ocsp.der")));
     QVERIFY(!QFileInfo::exists(generation + QStringLiteral("/haproxy.pem.ocsp")));
     QCOMPARE(generationProblem(generation), QString());
+    // A staple refresh while the responder is still down has nothing better: no new generation.
+    run = cli(QStringLiteral("refresh"), {m_dest});
+    QVERIFY2(run.exitCode == 1 && run.out.contains(QStringLiteral("kept current — deploy destination")), qPrintable(run.all()));
+    QCOMPARE(generationNames(m_dest).size(), 2);
+    QCOMPARE(currentName(m_dest), after);
 }
 
 void TestDeploy::certificateWithoutOcspUrlDeploysWithoutStaple()
@@ -459,6 +476,16 @@ void TestDeploy::legoAndAcmeShSources()
     QVERIFY2(run.exitCode == 0, qPrintable(run.all()));
     QVERIFY(QFileInfo::exists(QDir(m_dest).filePath(QStringLiteral("current/haproxy.pem.ocsp"))));
     QVERIFY(!QFileInfo::exists(QDir(m_dest).filePath(QStringLiteral("current/privkey.pem"))));
+    // A staple refresh of a HAProxy-only destination keeps its layout.
+    const QString haproxyGeneration = currentName(m_dest);
+    const QByteArray haproxyStaple = readFile(QDir(m_dest).filePath(QStringLiteral("current/haproxy.pem.ocsp")));
+    m_responder->setNow(m_pki->now().addSecs(3600));
+    run = cli(QStringLiteral("refresh"), {QDir(m_dest).filePath(QStringLiteral("current/haproxy.pem"))});
+    QVERIFY2(run.exitCode == 0 && run.out.contains(QStringLiteral("deployed new generation")), qPrintable(run.all()));
+    QVERIFY(currentName(m_dest) != haproxyGeneration);
+    QVERIFY(readFile(QDir(m_dest).filePath(QStringLiteral("current/haproxy.pem.ocsp"))) != haproxyStaple);
+    QVERIFY(!QFileInfo::exists(QDir(m_dest).filePath(QStringLiteral("current/privkey.pem"))));
+    QCOMPARE(generationSerial(m_dest, currentName(m_dest)), serialOf(m_renewed));
 
     // Two lego certificates in one folder: name one.
     m_folder->write(QStringLiteral("lego/certificates/second.test.crt"), m_renewed.certPem());
@@ -514,6 +541,8 @@ void TestDeploy::rollbackAndList()
     const CliRun forward = cli(QStringLiteral("deploy"), {QStringLiteral("--rollback"), QStringLiteral("--to"), m_dest, QStringLiteral("--generation"), second});
     QVERIFY2(forward.exitCode == 0, qPrintable(forward.all()));
     QCOMPARE(currentName(m_dest), second);
+    const CliRun same = cli(QStringLiteral("deploy"), {QStringLiteral("--rollback"), QStringLiteral("--to"), m_dest, QStringLiteral("--generation"), second});
+    QVERIFY2(same.exitCode == 0 && same.out.contains(QStringLiteral("already current")), qPrintable(same.all()));
     QCOMPARE(cli(QStringLiteral("deploy"), {QStringLiteral("--rollback"), QStringLiteral("--to"), m_dest, QStringLiteral("--generation"),
                                             QStringLiteral("nope")})
                  .exitCode,
@@ -545,6 +574,8 @@ void TestDeploy::jsonHoldsNoKeyMaterial()
                                                       QStringLiteral("--json")});
     QVERIFY2(run.exitCode == 0, qPrintable(run.all()));
     const QJsonObject json = QJsonDocument::fromJson(run.out.toUtf8()).object();
+    if (qEnvironmentVariableIsSet("STAPLESCOPE_PRINT_EXAMPLES"))
+        qInfo().noquote() << run.out;
     QCOMPARE(json.value(QStringLiteral("schema")).toString(), QStringLiteral("staplescope-deploy-plan/1"));
     QCOMPARE(json.value(QStringLiteral("action")).toString(), QStringLiteral("deploy"));
     QCOMPARE(json.value(QStringLiteral("source")).toObject().value(QStringLiteral("kind")).toString(), QStringLiteral("certbot lineage"));
@@ -619,6 +650,94 @@ void TestDeploy::twoDeploysAtOnceBothEndWell()
     // One of them deployed, the other found it done.
     QCOMPARE(generationNames(m_dest).size(), 1);
     QCOMPARE(generationProblem(QDir(m_dest).filePath(QStringLiteral("generations/") + currentName(m_dest))), QString());
+}
+
+// Another run holds DEST's lock: the deploy waits at most lockTimeoutMs, says so, changes nothing.
+void TestDeploy::lockHeldByAnotherRunIsBoundedAndExplained()
+{
+    DeployOptions options;
+    options.from = plainFolder(QStringLiteral("src"), m_leaf);
+    options.to = m_dest;
+    options.caFiles = {m_rootFile};
+    options.useSystemTrust = false;
+    options.lockTimeoutMs = 300;
+    const DeployPlan plan = planDeploy(options, m_pki->now());
+    QCOMPARE(plan.action, DeployAction::Deploy);
+    QVERIFY(QDir().mkpath(m_dest));
+    const int fd = ::open(QFile::encodeName(m_dest + QStringLiteral("/.staplescope-deploy.lock")).constData(), O_RDWR | O_CREAT, 0600);
+    QVERIFY(fd >= 0);
+    QCOMPARE(::flock(fd, LOCK_EX), 0);
+    const DeployResult blocked = executeDeploy(plan, options);
+    QVERIFY(!blocked.ok());
+    QVERIFY(!blocked.flipped);
+    QVERIFY2(blocked.message.contains(QStringLiteral("still held its lock")), qPrintable(blocked.message));
+    QVERIFY(currentName(m_dest).isEmpty());
+    QVERIFY(generationNames(m_dest).isEmpty());
+    ::close(fd);
+    // Released: the same plan goes through.
+    const DeployResult done = executeDeploy(plan, options);
+    QVERIFY2(done.ok() && done.flipped, qPrintable(done.message));
+    QCOMPARE(currentName(m_dest), done.generation);
+    QCOMPARE(done.exitCode(), 0);
+}
+
+// The real HAProxy 2.6: `set ssl cert` + `commit ssl cert` (with the staple in the transaction)
+// serves the new generation without a reload, --verify sees it; a deploy whose certificate never
+// reaches HAProxy fails its verify and is rolled back.
+void TestDeploy::haproxyRuntimeApiSwapsCertificateAndVerifyRollsBack()
+{
+    // HAProxy judges staples by the real clock: a PKI and responder at the real time.
+    QDateTime now = QDateTime::currentDateTimeUtc();
+    now.setTime(QTime(now.time().hour(), now.time().minute(), now.time().second()));
+    m_responder.reset();
+    m_pki = std::make_unique<TestPki>(now);
+    m_responder = std::make_unique<TestResponder>(*m_pki);
+    QVERIFY(m_responder->start());
+    m_rootFile = m_folder->write(QStringLiteral("trust/root.pem"), m_pki->root.certPem());
+    const IssuedCert first = m_responder->issueLeaf();
+    const IssuedCert second = m_responder->issueLeaf();
+    const IssuedCert third = m_responder->issueLeaf();
+    QVERIFY(cli(QStringLiteral("deploy"), {QStringLiteral("--from"), plainFolder(QStringLiteral("src1"), first), QStringLiteral("--to"), m_dest,
+                                           QStringLiteral("--layout"), QStringLiteral("haproxy")})
+                .exitCode == 0);
+    const QString dir = m_folder->mkdir(QStringLiteral("haproxy"));
+    const QString socket = dir + QStringLiteral("/admin.sock");
+    const QString crt = QFileInfo(m_dest).absoluteFilePath() + QStringLiteral("/current/haproxy.pem");
+    const quint16 port = freePort();
+    RealServers servers;
+    const ServerStart started = servers.startHaproxy({dir, port, crt, socket});
+    if (started.notInstalled())
+        QSKIP("haproxy is not installed");
+    QVERIFY2(started.started(), qPrintable(started.problem));
+    QElapsedTimer waited;
+    waited.start();
+    while (!QFileInfo::exists(socket) && waited.elapsed() < 8000)
+        QThread::msleep(20);
+
+    const QString target = QStringLiteral("127.0.0.1:%1").arg(port);
+    CliRun run = cli(QStringLiteral("deploy"), {QStringLiteral("--from"), plainFolder(QStringLiteral("src2"), second), QStringLiteral("--to"), m_dest,
+                                                QStringLiteral("--layout"), QStringLiteral("haproxy"), QStringLiteral("--haproxy-socket"), socket,
+                                                QStringLiteral("--verify"), target});
+    QVERIFY2(run.exitCode == 0, qPrintable(run.all()));
+    QVERIFY2(run.out.contains(QStringLiteral("HAProxy set ssl cert: ok (Transaction created")), qPrintable(run.out));
+    QVERIFY2(run.out.contains(QStringLiteral("HAProxy commit ssl cert: ok")), qPrintable(run.out));
+    QVERIFY2(run.out.contains(QStringLiteral("verify %1: ok").arg(target)), qPrintable(run.out));
+    QVERIFY2(run.out.contains(QStringLiteral("served serial %1 with a staple for serial %1").arg(serialOf(second))), qPrintable(run.out));
+    const QString secondGeneration = currentName(m_dest);
+    QCOMPARE(generationSerial(m_dest, secondGeneration), serialOf(second));
+
+    // HAProxy is not told this time: it keeps serving the second certificate, the verify sees that,
+    // and DEST/current goes back to the generation HAProxy serves.
+    run = cli(QStringLiteral("deploy"), {QStringLiteral("--from"), plainFolder(QStringLiteral("src3"), third), QStringLiteral("--to"), m_dest,
+                                         QStringLiteral("--layout"), QStringLiteral("haproxy"), QStringLiteral("--verify"), target});
+    QCOMPARE(run.exitCode, 2);
+    QVERIFY2(run.out.contains(QStringLiteral("critical DEPLOY_ROLLED_BACK")), qPrintable(run.out));
+    QVERIFY2(run.out.contains(QStringLiteral("served serial %1 (expected %2)").arg(serialOf(second), serialOf(third))), qPrintable(run.out));
+    QVERIFY2(run.out.contains(QStringLiteral("verify after rollback %1: ok").arg(target)), qPrintable(run.out));
+    QCOMPARE(currentName(m_dest), secondGeneration);
+    if (qEnvironmentVariableIsSet("STAPLESCOPE_PRINT_EXAMPLES"))
+        qInfo().noquote() << run.out;
+    servers.stopAll();
 }
 
 void TestDeploy::crashAtEveryFaultPointLeavesCompleteGeneration_data()

@@ -11,6 +11,7 @@
 #include "FindingRegistry.h"
 #include "Renewal.h"
 #include "TestPki.h"
+#include "TestResponder.h"
 
 #include <QDir>
 #include <QFile>
@@ -18,6 +19,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QRegularExpression>
 #include <QTest>
 
 using namespace staplescope;
@@ -67,6 +69,17 @@ void offline(CertSpec& spec)
     spec.ocspUrls.clear();
     spec.crlUrls.clear();
     spec.caIssuerUrls.clear();
+}
+
+// STAPLESCOPE_FINDINGS_DUMP: the examples in docs/findings.md are these findings, with the
+// temporary folder shown as /srv/tls and the loopback ACME server as a CA's host.
+void dumpExample(const Finding& f, const QString& tempDir, const QString& row)
+{
+    static const QRegularExpression loopback(QStringLiteral("localhost:\\d+"));
+    Finding shown = f;
+    for (QString* text : {&shown.subject, &shown.message, &shown.fix})
+        text->replace(loopback, QStringLiteral("acme.ca.example.test"));
+    test::dumpExample(shown, tempDir, QStringLiteral("/srv/tls"), row);
 }
 
 RenewalWindow window(const QDateTime& start, const QDateTime& end, const QString& explanation = {})
@@ -121,10 +134,12 @@ private slots:
 
     // running
     void commandRenewsAndResultIsInspected();
+    void renewedCertificateIsDeployed();
     void failingClientChangesNothing();
     void hangingClientIsStopped();
     void ifDueFollowsTheCasWindow();
     void revokedStapleMakesItDue();
+    void revokedByResponderMakesItDue();
     void usageErrors();
 
 private:
@@ -336,6 +351,14 @@ void TestRenew::fetchFailuresSaySo()
     lookup = fetchRenewalInfo(cert, QUrl(m_ari->directoryUrl()), options, m_pki->now());
     QVERIFY(!lookup.ok());
     QVERIFY2(lookup.error.contains(QLatin1String("not a JSON object")), qPrintable(lookup.error));
+
+    // Bounded: an answer over 64 KiB is not read to its end.
+    AriAnswer huge;
+    huge.body = "{\"suggestedWindow\": \"" + QByteArray(100 * 1024, 'x') + "\"}";
+    m_ari->setAnswer(id, huge);
+    lookup = fetchRenewalInfo(cert, QUrl(m_ari->directoryUrl()), options, m_pki->now());
+    QVERIFY(!lookup.ok());
+    QVERIFY2(lookup.error.contains(QLatin1String("64 KiB")), qPrintable(lookup.error));
 
     m_ari->setOfferRenewalInfo(false);
     lookup = fetchRenewalInfo(cert, QUrl(m_ari->directoryUrl()), options, m_pki->now());
@@ -723,6 +746,10 @@ void TestRenew::nothingRecognisedSaysWhy()
     QString why;
     QVERIFY(!detectAcmeClient(cert, &why));
     QVERIFY2(why.contains(QLatin1String("no ACME client was recognised")), qPrintable(why));
+    // A folder that merely is called live/ is no certbot lineage.
+    const QString live = site(m_pki->issueLeaf(offline), QStringLiteral("srv/live/www"));
+    QVERIFY(!detectAcmeClient(live, &why));
+    QVERIFY2(why.contains(QLatin1String("no ACME client was recognised")), qPrintable(why));
     const CliRun run = renew({cert});
     QCOMPARE(run.exitCode, 2);
     QVERIFY2(run.out.contains(QLatin1String("cannot renew")) && run.out.contains(QLatin1String("give --command TEMPLATE")), qPrintable(run.all()));
@@ -806,6 +833,34 @@ void TestRenew::commandRenewsAndResultIsInspected()
     QVERIFY(result.toJson().value(QStringLiteral("entries")).toArray().first().toObject().value(QStringLiteral("renewed")).toBool());
 }
 
+// --deploy-to: what the client wrote becomes a new generation of DEST, made current.
+void TestRenew::renewedCertificateIsDeployed()
+{
+    const IssuedCert old = m_pki->issueLeaf([&](CertSpec& s) {
+        offline(s);
+        s.notBefore = daysFrom(m_pki->now(), -70);
+        s.notAfter = daysFrom(m_pki->now(), 20);
+    });
+    const IssuedCert fresh = m_pki->issueLeaf([&](CertSpec& s) {
+        offline(s);
+        s.notBefore = hoursFrom(m_pki->now(), -1);
+        s.notAfter = daysFrom(m_pki->now(), 89);
+        s.reuseKey = old.key;
+    });
+    const QString cert = site(old, QStringLiteral("site"));
+    const QString freshFile = m_folder->write(QStringLiteral("incoming/new.pem"), fresh.certPem());
+    const QString dest = m_folder->path(QStringLiteral("dest"));
+    const CliRun run = renew({QStringLiteral("--command"), QStringLiteral("cp '%1' {cert}").arg(freshFile), QStringLiteral("--deploy-to"), dest,
+                              QStringLiteral("--layout"), QStringLiteral("nginx"), QStringLiteral("--json"), cert});
+    QVERIFY2(run.exitCode == 0, qPrintable(run.all()));
+    const QJsonObject entry = run.json().value(QStringLiteral("result")).toObject().value(QStringLiteral("entries")).toArray().first().toObject();
+    QVERIFY(entry.value(QStringLiteral("renewed")).toBool());
+    QCOMPARE(entry.value(QStringLiteral("deploys")).toArray().size(), 1);
+    // DEST/current serves the renewed certificate (no OCSP URL: no staple, and none carried over).
+    QCOMPARE(readFile(dest + QStringLiteral("/current/cert.pem")), fresh.certPem());
+    QVERIFY(!QFileInfo::exists(dest + QStringLiteral("/current/ocsp.der")));
+}
+
 void TestRenew::failingClientChangesNothing()
 {
     const IssuedCert leaf = m_pki->issueLeaf(offline);
@@ -831,6 +886,18 @@ void TestRenew::failingClientChangesNothing()
     QVERIFY2(message.contains(QLatin1String("changed nothing on disk")), qPrintable(message));
     // With --json the client's own lines go to stderr, so stdout stays one JSON document.
     QVERIFY2(run.err.contains(QLatin1String("| Requesting a certificate")), qPrintable(run.err));
+
+    // In process, the same finding (the example in docs/findings.md).
+    RenewOptions options;
+    options.client = AcmeClient::Command;
+    options.commandTemplate = script;
+    options.caFiles = {m_rootFile};
+    options.useSystemTrust = false;
+    const RenewResult result = executeRenew(planRenew({cert}, options, m_pki->now()), options);
+    const Finding* failed = findCode(result.entries.first().findings, "RENEW_CLIENT_FAILED");
+    QVERIFY(failed);
+    QCOMPARE(failed->remedy.kind, RemedyKind::CheckAcmeClient);
+    dumpExample(*failed, m_folder->path(), QStringLiteral("client exits 1"));
 
     // Text output quotes it too; a client that cannot start says so.
     const CliRun missing = renew({QStringLiteral("--client"), QStringLiteral("command"), QStringLiteral("--command"),
@@ -900,7 +967,7 @@ void TestRenew::ifDueFollowsTheCasWindow()
     QCOMPARE(fallback.exitCode, 1);
     QVERIFY(!QFileInfo::exists(marker));
     QVERIFY2(fallback.out.contains(QLatin1String("RENEWAL_INFO_FAILED")), qPrintable(fallback.all()));
-    QVERIFY2(fallback.out.contains(QLatin1String("a third of its lifetime is left from")), qPrintable(fallback.all()));
+    QVERIFY2(fallback.out.contains(QLatin1String("renewal is due at two thirds of the lifetime (")), qPrintable(fallback.all()));
 
     // In process: the plan's bundle carries the window, drawn as its own lane.
     clearRenewalInfoCache();
@@ -919,6 +986,19 @@ void TestRenew::ifDueFollowsTheCasWindow()
     QVERIFY(e.decision.due);
     QCOMPARE(e.before.bundle.renewalWindow.start, daysFrom(m_pki->now(), -2));
     QVERIFY(codesIn(e.before.findings).contains(QStringLiteral("RENEWAL_WINDOW_EARLY")));
+    QVERIFY(findCode(e.decision.findings, "RENEWAL_DUE"));
+    dumpExample(*findCode(e.decision.findings, "RENEWAL_DUE"), m_folder->path(), QStringLiteral("inside the CA's window"));
+    dumpExample(*findCode(e.decision.findings, "RENEWAL_WINDOW_EARLY"), m_folder->path(), QStringLiteral("window moved earlier"));
+
+    // And when the CA has nothing for it: the fallback, said why.
+    clearRenewalInfoCache();
+    m_ari->setScenario(acmeCertId(cert), AriScenario::NotFound, cert.notBefore(), cert.notAfter(), m_pki->now());
+    const RenewPlan notFound = planRenew({certFile}, options, m_pki->now());
+    const Finding* failed = findCode(notFound.entries.first().decision.findings, "RENEWAL_INFO_FAILED");
+    QVERIFY(failed);
+    QCOMPARE(failed->severity, Severity::Warning);
+    QVERIFY(!notFound.entries.first().decision.due);
+    dumpExample(*failed, m_folder->path(), QStringLiteral("renewalInfo answers 404"));
     bool lane = false;
     for (const TimelineLane& l : e.before.timeline.lanes)
         lane = lane || (l.kind == LaneKind::RenewalWindow && l.detail.contains(QLatin1String("https://ca.example.test/incidents/42")));
@@ -942,6 +1022,29 @@ void TestRenew::revokedStapleMakesItDue()
                               m_folder->path(QStringLiteral("site"))});
     QVERIFY2(QFileInfo::exists(marker), qPrintable(run.all()));
     QVERIFY2(run.out.contains(QStringLiteral("decision: due — the certificate is revoked")), qPrintable(run.out));
+}
+
+// No staple on disk: with --if-due the certificate's OCSP responder is asked, and it says revoked.
+void TestRenew::revokedByResponderMakesItDue()
+{
+    TestResponder responder(*m_pki);
+    QVERIFY(responder.start());
+    const IssuedCert leaf = responder.issueLeaf();
+    const QString cert = site(leaf, QStringLiteral("site"));
+    const QString marker = m_folder->path(QStringLiteral("client-ran"));
+    const QStringList arguments{QStringLiteral("--if-due"), QStringLiteral("--command"), QStringLiteral("touch '%1'").arg(marker), cert};
+
+    // Good: a third of the lifetime is far off, nothing runs.
+    CliRun run = renew(arguments);
+    QVERIFY2(run.exitCode == 0, qPrintable(run.all()));
+    QVERIFY(!QFileInfo::exists(marker));
+    QCOMPARE(responder.ocspRequestCount(), 1);
+
+    responder.setScenario(leaf, ResponderScenario::Revoked);
+    run = renew(arguments);
+    QVERIFY2(QFileInfo::exists(marker), qPrintable(run.all()));
+    QVERIFY2(run.out.contains(QStringLiteral("decision: due — the certificate is revoked")), qPrintable(run.out));
+    QCOMPARE(responder.ocspRequestCount(), 2);
 }
 
 void TestRenew::usageErrors()

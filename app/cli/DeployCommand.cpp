@@ -46,7 +46,11 @@ void printFindings(const QList<Finding>& findings, const QString& reason, QTextS
         if (f.severity == Severity::Info)
             continue;
         const QString message = f.message.chopped(f.message.endsWith(QLatin1Char('.')) ? 1 : 0);
-        const QString text = !reason.isEmpty() && reason.contains(message) ? f.title : f.message;
+        // The reason already says what the finding says (DEPLOY_REFUSED is made from it): then its title.
+        QString said = reason;
+        while (said.endsWith(QLatin1Char('.')))
+            said.chop(1);
+        const QString text = !reason.isEmpty() && (reason.contains(message) || message.startsWith(said)) ? f.title : f.message;
         out << QStringLiteral("    %1 %2: %3\n").arg(severityName(f.severity), f.code, escapeText(text));
     }
 }

@@ -2,6 +2,7 @@
 
 #include "OnlineCliOptions.h"
 #include "Renewal.h"
+#include "StartTls.h"
 #include "TextEscape.h"
 
 #include <QJsonDocument>
@@ -93,8 +94,10 @@ int RenewCommand::run(const QStringList& arguments, CommandStreams& streams)
         "9773; the ACME directory from the client's configuration or --acme-directory), else at two thirds of the "
         "lifetime; a revoked certificate (staple, OCSP, CRL) is due now. A client started is never interrupted "
         "before its time limit: an ACME order cannot be stopped half-way.\n\n"
-        "Exit status: 0 renewed (or not due), 1 warning (the CA's window could not be used, nothing changed although "
-        "forced), 2 the client failed, the result is bad or a deploy failed, 3 bad usage."));
+        "Exit status: 0 renewed (or not due), 1 warning (with --if-due: the CA's window could not be used or the "
+        "certificate is revoked; a forced renewal changed nothing; a deploy's warning), 2 the client failed, the renewed "
+        "certificate has an error or a deploy failed, 3 bad usage. docs/renew.md explains "
+        "the detection, the commands and the decision."));
     parser.addPositionalArgument(QStringLiteral("PATH"), QStringLiteral("Certificate files or folders (a certbot live/NAME folder, …)."),
                                  QStringLiteral("PATH…"));
     const QCommandLineOption ifDue(QStringLiteral("if-due"), QStringLiteral("Renew only what is due (the CA's window, two thirds of the lifetime, revoked)."));
@@ -127,12 +130,17 @@ int RenewCommand::run(const QStringList& arguments, CommandStreams& streams)
                                            QStringLiteral("CMD"));
     const QCommandLineOption haproxySocket(QStringLiteral("haproxy-socket"), QStringLiteral("For --deploy-to: HAProxy's runtime API socket."),
                                            QStringLiteral("PATH"));
+    const QCommandLineOption haproxyCrt(QStringLiteral("haproxy-crt"),
+                                        QStringLiteral("For --deploy-to: the crt path as HAProxy's configuration names it."), QStringLiteral("PATH"));
     const QCommandLineOption verify(QStringLiteral("verify"), QStringLiteral("For --deploy-to: check what HOST:PORT serves after the flip; roll back if wrong."),
                                     QStringLiteral("HOST:PORT"));
+    const QCommandLineOption verifyStartTls(QStringLiteral("verify-starttls"),
+                                            QStringLiteral("For --verify: the STARTTLS protocol (default: by port, as connect does)."),
+                                            QStringLiteral("PROTO"));
     const QCommandLineOption dryRun(QStringLiteral("dry-run"), QStringLiteral("Detect, decide and print the plan; run nothing."));
     const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print the plan and the result as JSON (docs/json-schema.md); the client's output goes to stderr."));
     parser.addOptions({ifDue, force, client, command, clientArg, clientTimeout, acmeDirectory, acmeCaFile, noRevocationCheck, deployTo,
-                       layout, keep, reloadCommand, haproxySocket, verify, dryRun, json});
+                       layout, keep, reloadCommand, haproxySocket, haproxyCrt, verify, verifyStartTls, dryRun, json});
     OnlineCliOptions online;
     online.addOptions(parser);
     EvaluationOptions evaluation(QStringLiteral("Decide as of TIME instead of now (for tests and what-if runs)."));
@@ -206,11 +214,17 @@ int RenewCommand::run(const QStringList& arguments, CommandStreams& streams)
     }
     options.deploy.reloadCommand = parser.value(reloadCommand);
     options.deploy.haproxySocket = parser.value(haproxySocket);
+    options.deploy.haproxyCertPath = parser.value(haproxyCrt);
     options.deploy.verify = parser.value(verify);
+    options.deploy.verifyStartTls = parser.value(verifyStartTls);
+    if (!options.deploy.verifyStartTls.isEmpty() && !startTlsProtocolFromName(options.deploy.verifyStartTls))
+        return usageError(streams, QStringLiteral("--verify-starttls '%1' is none of %2")
+                                       .arg(options.deploy.verifyStartTls, startTlsProtocolNames().join(QStringLiteral(", "))));
     const bool deployOptionGiven = parser.isSet(layout) || parser.isSet(keep) || parser.isSet(reloadCommand) || parser.isSet(haproxySocket) ||
-                                   parser.isSet(verify);
+                                   parser.isSet(haproxyCrt) || parser.isSet(verify) || parser.isSet(verifyStartTls);
     if (deployOptionGiven && options.deployTo.isEmpty())
-        return usageError(streams, QStringLiteral("--layout, --keep, --reload-command, --haproxy-socket and --verify go with --deploy-to DEST"));
+        return usageError(streams, QStringLiteral("--layout, --keep, --reload-command, --haproxy-socket, --haproxy-crt, --verify and "
+                                                  "--verify-starttls go with --deploy-to DEST"));
 
     const bool asJson = parser.isSet(json);
     const RenewPlan plan = planRenew(paths, options, evaluation.at);

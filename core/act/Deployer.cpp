@@ -649,6 +649,18 @@ QString currentRunsOut(const GenerationInfo& current)
     return text + QLatin1Char('.');
 }
 
+// The refresh engine's reason up to its first sentence end ("no fresh staple: the responder
+// answered tryLater"), without the advice that follows, which is about a staple file.
+QString firstSentence(QString text)
+{
+    const qsizetype end = text.indexOf(QLatin1String(". "));
+    if (end > 0)
+        text.truncate(end);
+    while (text.endsWith(QLatin1Char('.')))
+        text.chop(1);
+    return text;
+}
+
 bool problemFree(const GenerationInfo& generation) { return generation.problem.isEmpty(); }
 
 bool stapleStillGood(const StapleWindow& staple, const Certificate& leaf, const QDateTime& at, QDateTime* refreshPoint,
@@ -696,8 +708,11 @@ DeployPlan planDeploy(const DeployOptions& options, const QDateTime& at, const s
     const auto refuse = [&](Severity severity, const QString& reason, const QString& fix) {
         plan.action = DeployAction::Refused;
         plan.reason = reason;
+        QString message = reason;
+        while (message.endsWith(QLatin1Char('.')))
+            message.chop(1);
         plan.findings.prepend(refusedFinding(severity, plan.destination.isEmpty() ? options.from : plan.destination,
-                                             reason + QStringLiteral(". Nothing was changed."), fix));
+                                             message + QStringLiteral(". Nothing was changed."), fix));
         plan.severity = std::max(plan.severity, severity);
         return plan;
     };
@@ -761,14 +776,15 @@ DeployPlan planDeploy(const DeployOptions& options, const QDateTime& at, const s
                       QStringLiteral("Deploy the certificate with `deploy --from SRC --to DEST`."));
 
     // Idempotent: the same certificate with a staple that is still good and not yet due.
-    if (!options.force && sameCertificate && currentHasLayout && problemFree(current->info)) {
-        if (!plan.hasOcspUrl && current->stapleDer.isEmpty()) {
+    if (sameCertificate && currentHasLayout && problemFree(current->info)) {
+        // A staple refresh of a certificate without a responder has nothing to fetch, forced or not.
+        if (!plan.hasOcspUrl && current->stapleDer.isEmpty() && (!options.force || options.staplesOnly)) {
             plan.action = DeployAction::UpToDate;
             plan.reason = QStringLiteral("%1 already serves this certificate; it names no OCSP responder, so it needs no staple")
                               .arg(current->info.name);
             return plan;
         }
-        if (currentStapleGood && plan.madeAt < refreshPoint) {
+        if (!options.force && currentStapleGood && plan.madeAt < refreshPoint) {
             plan.action = DeployAction::UpToDate;
             plan.reason = QStringLiteral("%1 already serves this certificate with a good staple (until %2; refreshed from %3)")
                               .arg(current->info.name, formatTime(current->info.staple.nextUpdate), formatTime(refreshPoint));
@@ -793,6 +809,14 @@ DeployPlan planDeploy(const DeployOptions& options, const QDateTime& at, const s
         const RefreshPlan fetched = planRefresh(*fetchSession, refresh, plan.madeAt, cancel);
         if (!fetched.bundles.isEmpty()) {
             const BundleRefresh& line = fetched.bundles.first();
+            const QString whyNoStaple = firstSentence(line.reason);
+            // Only a warning while what is served stays good (or needs no staple).
+            const auto lowerFetchFailures = [&plan] {
+                for (Finding& f : plan.findings)
+                    if (findingCode(f) == FindingCode::OcspFetchFailed && f.severity > Severity::Warning)
+                        f = makeFinding(FindingCode::OcspFetchFailed, Severity::Warning, f.title, f.subject, f.message, f.fix,
+                                        f.objectIds, f.remedy);
+            };
             plan.responder = line.responder;
             if (line.outcome == RefreshOutcome::Install && !line.newStapleDer.isEmpty()) {
                 plan.stapleDer = line.newStapleDer;
@@ -805,18 +829,15 @@ DeployPlan planDeploy(const DeployOptions& options, const QDateTime& at, const s
                     plan.severity = Severity::Critical;
                     return refuse(Severity::Critical,
                                   QStringLiteral("the responder says the certificate %1 is revoked: %2. %3")
-                                      .arg(escapeText(leaf.displayName()), line.reason, currentRunsOut(plan.current)),
+                                      .arg(escapeText(leaf.displayName()), whyNoStaple, currentRunsOut(plan.current)),
                                   QStringLiteral("Replace the certificate (and its key, if it was compromised), then deploy the new one."));
                 }
                 if (sameCertificate && currentStapleGood) {
                     // Never replace a good staple of this very certificate with none.
-                    for (Finding& f : plan.findings)
-                        if (findingCode(f) == FindingCode::OcspFetchFailed && f.severity > Severity::Warning)
-                            f = makeFinding(FindingCode::OcspFetchFailed, Severity::Warning, f.title, f.subject, f.message, f.fix,
-                                            f.objectIds, f.remedy);
+                    lowerFetchFailures();
                     plan.action = DeployAction::UpToDate;
-                    plan.reason = QStringLiteral("no fresh staple (%1); %2 keeps its good staple, valid until %3")
-                                      .arg(line.reason, current->info.name, formatTime(current->info.staple.nextUpdate));
+                    plan.reason = QStringLiteral("%1; %2 keeps its good staple, valid until %3")
+                                      .arg(whyNoStaple, current->info.name, formatTime(current->info.staple.nextUpdate));
                     plan.severity = Severity::Warning;
                     plan.generationName.clear();
                     return plan;
@@ -824,16 +845,22 @@ DeployPlan planDeploy(const DeployOptions& options, const QDateTime& at, const s
                 if (plan.mustStaple)
                     return refuse(Severity::Critical,
                                   QStringLiteral("the certificate %1 demands a staple (must-staple) and no good one could be had: %2. %3")
-                                      .arg(escapeText(leaf.displayName()), line.reason, currentRunsOut(plan.current)),
+                                      .arg(escapeText(leaf.displayName()), whyNoStaple, currentRunsOut(plan.current)),
                                   QStringLiteral("Retry the deploy when the responder %1 answers, before the current generation runs out.")
                                       .arg(line.responder.isEmpty() ? QStringLiteral("(none)") : line.responder));
+                if (options.staplesOnly) {
+                    // A staple refresh that got no staple has nothing better than what is there.
+                    lowerFetchFailures();
+                    plan.action = DeployAction::UpToDate;
+                    plan.reason = QStringLiteral("%1; %2 stays as it is").arg(whyNoStaple, current ? current->info.name : QString());
+                    plan.severity = Severity::Warning;
+                    plan.generationName.clear();
+                    return plan;
+                }
                 // Deployed without a staple, never with an old one.
-                for (Finding& f : plan.findings)
-                    if (findingCode(f) == FindingCode::OcspFetchFailed && f.severity > Severity::Warning)
-                        f = makeFinding(FindingCode::OcspFetchFailed, Severity::Warning, f.title, f.subject, f.message, f.fix,
-                                        f.objectIds, f.remedy);
+                lowerFetchFailures();
                 plan.severity = std::max(plan.severity, Severity::Warning);
-                plan.reason = QStringLiteral("no fresh staple (%1): the new generation is deployed without one").arg(line.reason);
+                plan.reason = QStringLiteral("%1: the new generation is deployed without one (never with another certificate's)").arg(whyNoStaple);
             }
         }
         if (options.staplesOnly && sameCertificate && currentStapleGood && !plan.staple.isNull() &&
@@ -1589,6 +1616,7 @@ DeployResult rollbackDeploy(const DeployOptions& options, const QString& generat
     if (!chosen->info.problem.isEmpty())
         return fail(QStringLiteral("the generation %1 cannot be used: %2").arg(target, chosen->info.problem));
     if (target == current) {
+        result.action = DeployAction::UpToDate;
         result.message = QStringLiteral("%1 is already current: nothing changed").arg(target);
         return result;
     }

@@ -228,7 +228,10 @@ std::optional<ManagedCertificate> detectCertbot(const QString& path, QString* wh
     const auto& [configDir, name] = *lineage;
     const QString conf = configDir + QStringLiteral("/renewal/") + name + QStringLiteral(".conf");
     if (!isFile(conf)) {
-        *why = QStringLiteral("%1 looks like a certbot lineage (%2), but %3 does not exist").arg(path, name, conf);
+        // Only a config dir certbot keeps (it has renewal/) makes this a certbot lineage; any other
+        // folder that happens to be called live/ or archive/ is left to the other clients.
+        if (isDir(configDir + QStringLiteral("/renewal")))
+            *why = QStringLiteral("%1 looks like a certbot lineage (%2), but %3 does not exist").arg(path, name, conf);
         return std::nullopt;
     }
     QString problem;
@@ -957,8 +960,9 @@ RenewalDecision decideRenewal(const Certificate& leaf, const RenewalInputs& inpu
     else if (!inputs.windowProblem.isEmpty())
         d.findings << makeFinding(FindingCode::RenewalInfoFailed, inputs.windowProblemIsInfo ? Severity::Info : Severity::Warning,
                                   QStringLiteral("CA's renewal information not used"), subject,
-                                  QStringLiteral("%1. Renewal is timed at two thirds of the lifetime instead (%2).")
-                                      .arg(inputs.windowProblem, formatTime(renewalFallbackMoment(leaf))),
+                                  QStringLiteral("%1%2. Renewal is timed at two thirds of the lifetime instead (%3).")
+                                      .arg(inputs.windowProblem.left(1).toUpper(), inputs.windowProblem.mid(1),
+                                           formatTime(renewalFallbackMoment(leaf))),
                                   inputs.windowProblemIsInfo ? QString()
                                                              : QStringLiteral("Check that this machine reaches the ACME server (and trusts its "
                                                                               "certificate: --acme-ca-file), then run renew again."),
@@ -988,7 +992,7 @@ RenewalDecision decideRenewal(const Certificate& leaf, const RenewalInputs& inpu
             d.reason = QStringLiteral("the certificate's validity cannot be read, so no renewal time can be chosen");
             return d;
         }
-        d.reason = QStringLiteral("a third of its lifetime is left from %1").arg(formatTime(d.dueAt));
+        d.reason = QStringLiteral("without the CA's window, renewal is due at two thirds of the lifetime (%1, a third left)").arg(formatTime(d.dueAt));
     }
     d.due = at >= d.dueAt;
     if (!d.due) {
@@ -1017,6 +1021,7 @@ RenewPlan planRenew(const QStringList& paths, const RenewOptions& options, const
     RenewPlan plan;
     plan.madeAt = at.toUTC();
     plan.madeAtWallClock = QDateTime::currentDateTimeUtc();
+    plan.ifDue = options.ifDue;
     for (const QString& path : paths) {
         RenewPlanEntry entry;
         entry.path = path;
@@ -1054,6 +1059,12 @@ RenewPlan planRenew(const QStringList& paths, const RenewOptions& options, const
             continue;
         }
         ManagedCertificate& m = *entry.managed;
+        // The server asked is the one the plan names.
+        if (!options.acmeDirectory.isEmpty() && options.acmeDirectory != m.acmeDirectory) {
+            if (!m.acmeDirectory.isEmpty())
+                m.settings.insert(QStringLiteral("detected ACME directory"), m.acmeDirectory);
+            m.acmeDirectory = options.acmeDirectory;
+        }
         if (m.client == AcmeClient::Lego && m.acmeDirectory.isEmpty() && options.acmeDirectory.isEmpty()) {
             entry.problem = QStringLiteral("lego's account folder names the ACME server %1 but not its directory URL; give "
                                            "--acme-directory URL (the URL lego was run with as --server)")
@@ -1127,6 +1138,9 @@ int RenewPlan::exitCode() const
     for (const RenewPlanEntry& e : entries) {
         if (!e.problem.isEmpty())
             code = std::max(code, 2);
+        // Without --if-due the decision only informs (--force, or the client's own rules decide).
+        if (!ifDue)
+            continue;
         for (const Finding& f : e.decision.findings)
             if (f.severity >= Severity::Warning)
                 code = std::max(code, 1);
@@ -1162,6 +1176,7 @@ QJsonObject RenewPlan::toJson() const
             o.insert(QStringLiteral("client"), QJsonValue::Null);
         }
         o.insert(QStringLiteral("certificate"), certificateJson(e.before.bundle.leaf));
+        o.insert(QStringLiteral("verdict"), e.before.bundle.leaf.isNull() ? QJsonValue(QJsonValue::Null) : QJsonValue(e.before.verdict));
         o.insert(QStringLiteral("decision"),
                  QJsonObject{{QStringLiteral("due"), e.decision.due},
                              {QStringLiteral("dueAt"), timeJson(e.decision.dueAt)},
@@ -1175,7 +1190,10 @@ QJsonObject RenewPlan::toJson() const
                                                                          {QStringLiteral("display"), e.command.display()}}));
         array.append(o);
     }
-    return {{QStringLiteral("madeAt"), timeJson(madeAt)}, {QStringLiteral("entries"), array}, {QStringLiteral("exitCode"), exitCode()}};
+    return {{QStringLiteral("schema"), QStringLiteral("staplescope-renew-plan/1")},
+            {QStringLiteral("madeAt"), timeJson(madeAt)},
+            {QStringLiteral("entries"), array},
+            {QStringLiteral("exitCode"), exitCode()}};
 }
 
 RenewResult executeRenew(const RenewPlan& plan, const RenewOptions& options,
@@ -1223,7 +1241,7 @@ RenewResult executeRenew(const RenewPlan& plan, const RenewOptions& options,
             const bool late = before.notAfter().isValid() && at >= analysis.expiryWarningStart(before);
             r.findings << makeFinding(FindingCode::RenewClientFailed, late ? Severity::Critical : Severity::Error,
                                       QStringLiteral("ACME client failed"), subject,
-                                      QStringLiteral("%1 %2%3. Staplescope changed nothing on disk; the certificate stays as it was (expires %4).")
+                                      QStringLiteral("The ACME client (%1) %2%3. Staplescope changed nothing on disk; the certificate stays as it was (expires %4).")
                                           .arg(acmeClientKey(m.client), what,
                                                quoted.isEmpty() ? QString() : QStringLiteral(": \"%1\"").arg(quoted),
                                                formatTime(before.notAfter())),
@@ -1235,7 +1253,10 @@ RenewResult executeRenew(const RenewPlan& plan, const RenewOptions& options,
             continue;
         }
         QString why;
-        const std::optional<BundleReport> after = inspectManaged(m, options, at, entry.before.bundle.renewalWindow, before, &why);
+        // The CA's window was about the old certificate (its certID): it goes with it, not the new one.
+        std::optional<BundleReport> after = inspectManaged(m, options, at, {}, before, &why);
+        if (after && after->bundle.leaf == before && !entry.before.bundle.renewalWindow.isNull())
+            after = inspectManaged(m, options, at, entry.before.bundle.renewalWindow, before, &why);
         if (!after) {
             r.message = QStringLiteral("%1 exited 0, but %2").arg(acmeClientKey(m.client), why);
             r.findings << makeFinding(FindingCode::RenewClientFailed, Severity::Error, QStringLiteral("ACME client left no readable certificate"),
@@ -1253,8 +1274,6 @@ RenewResult executeRenew(const RenewPlan& plan, const RenewOptions& options,
                                          formatTime(r.after.bundle.leaf.notAfter()), before.serialHex())
                               : QStringLiteral("%1 exited 0 without changing the certificate (serial %2): by its own rules it was not due")
                                     .arg(acmeClientKey(m.client), before.serialHex());
-        if (!r.renewed)
-            r.after.bundle.previousCertificates.removeAll(before);
         // Deploy what the client wrote: the folder (or lego file) it keeps the certificate in.
         for (const QString& destination : entry.deployTo) {
             if (cancel && cancel->load())
@@ -1262,10 +1281,16 @@ RenewResult executeRenew(const RenewPlan& plan, const RenewOptions& options,
             DeployOptions deploy = options.deploy;
             deploy.from = m.client == AcmeClient::Lego ? m.certificateFile : QFileInfo(m.certificateFile).absolutePath();
             deploy.to = destination;
-            const DeployPlan deployPlan = planDeploy(deploy, at, cancel);
-            if (deployPlan.changesAnything()) {
-                r.deploys << executeDeploy(deployPlan, deploy, cancel);
-                continue;
+            DeployPlan deployPlan = planDeploy(deploy, at, cancel);
+            if (deployPlan.needsExecution()) {
+                DeployResult done = executeDeploy(deployPlan, deploy, cancel);
+                // Another run deployed between our plan and its lock: judge what is there now, once.
+                if (done.planOutdated)
+                    deployPlan = planDeploy(deploy, at, cancel);
+                if (!done.planOutdated || deployPlan.needsExecution()) {
+                    r.deploys << (done.planOutdated ? executeDeploy(deployPlan, deploy, cancel) : done);
+                    continue;
+                }
             }
             // Up to date or refused: the plan says why; nothing to execute.
             DeployResult unchanged;
@@ -1291,12 +1316,11 @@ int RenewResult::exitCode() const
             code = std::max(code, 2);
             continue;
         }
-        for (const Finding& f : e.findings) {
+        // The client failed, or what it left has an error. The result's warnings (a lineage has no
+        // staple beside it) are the report's, not a failed renewal.
+        for (const Finding& f : e.findings)
             if (f.severity >= Severity::Error)
                 code = std::max(code, 2);
-            else if (f.severity == Severity::Warning)
-                code = std::max(code, 1);
-        }
         // Told to renew whatever the client's own rules say, and nothing changed.
         if (e.forced && clientSucceeded(e.client) && !e.renewed)
             code = std::max(code, 1);

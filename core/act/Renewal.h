@@ -139,8 +139,9 @@ struct RenewPlan {
     QDateTime madeAtWallClock;         // the real time the plan was made: executeRenew judges the result at
                                        // madeAt plus the real time passed since (a pinned clock stays pinned)
     QList<RenewPlanEntry> entries;
+    bool ifDue = false;                // the decision chose what runs: its warnings count in exitCode() (added by renew)
     QJsonObject toJson() const;        // `renew --dry-run --json`
-    int exitCode() const;              // 2 a path cannot be renewed, 1 a warning (ARI failed, revoked), 0 otherwise
+    int exitCode() const;              // 2 a path cannot be renewed; 1 with ifDue a warning of the decision (ARI failed, revoked); else 0
 };
 
 // Detects, reads and decides (fetching ARI when a directory is known). Runs nothing.
@@ -162,7 +163,8 @@ struct RenewEntryResult {
 
 struct RenewResult {
     QList<RenewEntryResult> entries;
-    int exitCode() const;              // 0 all fine, 1 warning, 2 a renewal or deploy failed
+    int exitCode() const;              // 0 all fine, 1 warning (a forced renewal changed nothing, a deploy's warning),
+                                       // 2 a renewal or deploy failed, or the renewed certificate has an error
     QJsonObject toJson() const;
 };
 

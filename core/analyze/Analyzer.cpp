@@ -42,7 +42,8 @@ public:
         checkChain();
         checkCrls();
         checkStaples();
-        if (!b.renewalWindow.isNull())
+        // A superseded certificate's window no longer matters (and its findings are demoted below).
+        if (!b.renewalWindow.isNull() && !b.isSuperseded())
             m_findings << renewalWindowFindings(b.leaf, b.renewalWindow);
         fillRemedyData();
         if (b.isSuperseded())
