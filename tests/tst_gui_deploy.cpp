@@ -456,7 +456,10 @@ void TestGuiDeploy::renewStreamsCertbotsError()
                                         "privkey = %1/live/%2/privkey.pem\nchain = %1/live/%2/chain.pem\n"
                                         "fullchain = %1/live/%2/fullchain.pem\n\n[renewalparams]\n"
                                         "account = 0123456789abcdef0123456789abcdef\nserver = %3\n"
-                                        "authenticator = standalone\nhttp01_port = %4\nhttp01_address = 127.0.0.1\n")
+                                        "authenticator = standalone\nhttp01_port = %4\nhttp01_address = 127.0.0.1\n"
+                                        // As certbot records them for a lineage made with these options: its
+                                        // logs and work files stay in the test's folder, not /var.
+                                        "config_dir = %1\nwork_dir = %1/work\nlogs_dir = %1/logs\n")
                              .arg(config, name, server, QString::number(closedPort()));
     QVERIFY(!m_files->write(QStringLiteral("le/renewal/") + name + QStringLiteral(".conf"), conf.toUtf8()).isEmpty());
 
@@ -481,7 +484,8 @@ void TestGuiDeploy::renewStreamsCertbotsError()
     // The exact command, and the sentence that it cannot be stopped, before anything runs.
     QCOMPARE(dialog->commandText(), entry.command.display());
     QVERIFY(dialog->commandText().contains(QStringLiteral("certbot")));
-    QVERIFY(dialog->commandText().contains(config));
+    QVERIFY(dialog->commandText().contains(QStringLiteral("--config-dir ") + config));
+    QVERIFY(dialog->commandText().contains(QStringLiteral("--logs-dir ") + config + QStringLiteral("/logs")));
     QVERIFY2(dialog->warningText().contains(QStringLiteral("cannot be stopped")), qPrintable(dialog->warningText()));
     QVERIFY(dialog->outputText().isEmpty());
     QVERIFY(dialog->startButton()->isEnabled());
@@ -509,6 +513,7 @@ void TestGuiDeploy::renewStreamsCertbotsError()
     QStringList clientLines = renewed.client.output.split(QLatin1Char('\n'), Qt::SkipEmptyParts);
     QVERIFY(!clientLines.isEmpty());
     QVERIFY2(dialog->outputText().contains(clientLines.constLast().trimmed()), qPrintable(dialog->outputText()));
+    QVERIFY2(dialog->outputText().contains(config + QStringLiteral("/logs")), qPrintable(dialog->outputText()));
     QVERIFY(dialog->closeButton()->isEnabled());
     QVERIFY(!dialog->resultText().isEmpty());
     saveShot(dialog, QStringLiteral("renew-failed.png"));
