@@ -243,6 +243,7 @@ void RenewDialog::showResult(const RenewResult& result)
     m_result = result;
     m_close->setEnabled(true);
     m_close->setDefault(true);
+    m_close->setFocus(); // not the command field, which would select all of it
     QStringList lines;
     for (const RenewEntryResult& entry : result.entries) {
         QString line = entry.message;
