@@ -212,6 +212,14 @@ QString TestDeploy::generationProblem(const QString& folder)
     for (const QString& file : generationFileNames(DeployLayout::All, staple))
         if (!QFileInfo(dir.filePath(file)).isFile())
             return QStringLiteral("%1 is missing").arg(file);
+    // The generation names itself, so a server reading `current/path` once per connection opens
+    // every file of that one generation.
+    QFile pathFile(dir.filePath(generationPathFileName()));
+    if (!pathFile.open(QIODevice::ReadOnly))
+        return QStringLiteral("%1 is missing").arg(generationPathFileName());
+    const QString named = QString::fromUtf8(pathFile.readAll());
+    if (!QFileInfo(named).isAbsolute() || QFileInfo(named).canonicalFilePath() != QFileInfo(folder).canonicalFilePath())
+        return QStringLiteral("%1 names %2, not this generation").arg(generationPathFileName(), named);
     InspectRequest request;
     request.files.certFiles = {dir.filePath(QStringLiteral("fullchain.pem"))};
     request.files.keyFiles = {dir.filePath(QStringLiteral("privkey.pem"))};

@@ -75,7 +75,7 @@ void offline(CertSpec& spec)
 // temporary folder shown as /srv/tls and the loopback ACME server as a CA's host.
 void dumpExample(const Finding& f, const QString& tempDir, const QString& row)
 {
-    static const QRegularExpression loopback(QStringLiteral("localhost:\\d+"));
+    static const QRegularExpression loopback(QStringLiteral("127\\.0\\.0\\.1:\\d+"));
     Finding shown = f;
     for (QString* text : {&shown.subject, &shown.message, &shown.fix})
         text->replace(loopback, QStringLiteral("acme.ca.example.test"));
@@ -369,7 +369,7 @@ void TestRenew::fetchFailuresSaySo()
     // Nobody listening.
     const quint16 port = m_ari->port();
     m_ari->stop();
-    lookup = fetchRenewalInfo(cert, QUrl(QStringLiteral("https://localhost:%1/dir").arg(port)), options, m_pki->now());
+    lookup = fetchRenewalInfo(cert, QUrl(QStringLiteral("https://127.0.0.1:%1/dir").arg(port)), options, m_pki->now());
     QVERIFY(!lookup.ok());
     QVERIFY2(lookup.error.contains(QLatin1String("could not be fetched")), qPrintable(lookup.error));
 }
@@ -804,6 +804,16 @@ void TestRenew::commandRenewsAndResultIsInspected()
     QVERIFY2(run.out.contains(QLatin1String("    www.example.test | asking the CA\n")), qPrintable(run.out));
     QVERIFY2(run.out.contains(QStringLiteral("renewed: serial %1").arg(certOf(fresh).serialHex())), qPrintable(run.out));
     QCOMPARE(readFile(cert), fresh.certPem());
+
+    // The same certificate given twice (its file and its folder) runs once.
+    RenewOptions once;
+    once.client = AcmeClient::Command;
+    once.commandTemplate = QStringLiteral("true");
+    const RenewPlan twice = planRenew({cert, m_folder->path(QStringLiteral("site"))}, once, m_pki->now());
+    QCOMPARE(twice.entries.size(), 2);
+    QVERIFY(twice.entries[0].willRun);
+    QVERIFY(!twice.entries[1].willRun);
+    QVERIFY2(twice.entries[1].decision.reason.contains(QLatin1String("the same certificate as")), qPrintable(twice.entries[1].decision.reason));
 
     // In process: the result is inspected, the old certificate beside it on the timeline.
     QFile::remove(cert);

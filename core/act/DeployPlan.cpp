@@ -49,6 +49,11 @@ QStringList generationFileNames(DeployLayout layout, bool withStaple)
     return names;
 }
 
+QString generationPathFileName()
+{
+    return QStringLiteral("path");
+}
+
 QString deploySourceKindName(DeploySourceKind kind)
 {
     switch (kind) {

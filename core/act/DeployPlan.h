@@ -6,7 +6,7 @@
 // servers read them, and one symlink `DEST/current` naming the generation in use:
 //
 //   DEST/generations/20261202T051500Z-0A1B2C3D/{fullchain.pem, chain.pem, cert.pem, privkey.pem,
-//                                                ocsp.der, haproxy.pem, haproxy.pem.ocsp}
+//                                                ocsp.der, haproxy.pem, haproxy.pem.ocsp, path}
 //   DEST/current -> generations/20261202T051500Z-0A1B2C3D
 //
 // Servers point at DEST/current/…; the symlink is flipped by renaming a new symlink over it, so a
@@ -33,6 +33,11 @@ QString deployLayoutKey(DeployLayout layout);                              // "a
 std::optional<DeployLayout> deployLayoutFromKey(const QString& key);
 // The file names a generation of this layout holds; without a staple, no ocsp.der / haproxy.pem.ocsp.
 QStringList generationFileNames(DeployLayout layout, bool withStaple);
+// Besides those, every generation holds a file of this name ("path") with the generation's own
+// absolute path and no newline. A server that opens its files one by one per connection (Exim)
+// reads it once through DEST/current and opens everything else under that path, so one
+// connection never mixes two generations (docs/deploy.md, Exim).
+QString generationPathFileName();
 
 // Where the certificate comes from.
 enum class DeploySourceKind { CertbotLineage, Lego, AcmeSh, Folder };

@@ -1518,6 +1518,12 @@ DeployResult executeDeploy(const DeployPlan& plan, const DeployOptions& options,
             return failed(why, tempFolder);
     }
     key.wipe();
+    // The generation's own absolute path, read once per connection through DEST/current by a
+    // server that opens its files separately (Exim's connect ACL, docs/deploy.md), so all of them
+    // come from one generation even when `current` flips between the opens.
+    if (const QString why = writeNewFile(QDir(tempFolder).filePath(generationPathFileName()), finalFolder.toUtf8(), 0644, std::nullopt);
+        !why.isEmpty())
+        return failed(why, tempFolder);
     faultPoint("generation-written");
     if (!syncPath(tempFolder))
         return failed(QStringLiteral("cannot sync %1: %2").arg(tempFolder, systemError(errno)), tempFolder);

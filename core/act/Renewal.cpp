@@ -1022,6 +1022,8 @@ RenewPlan planRenew(const QStringList& paths, const RenewOptions& options, const
     plan.madeAt = at.toUTC();
     plan.madeAtWallClock = QDateTime::currentDateTimeUtc();
     plan.ifDue = options.ifDue;
+    // One certificate reached through several PATHs (live/NAME and live/NAME/cert.pem) runs once.
+    QHash<QString, QString> planned;
     for (const QString& path : paths) {
         RenewPlanEntry entry;
         entry.path = path;
@@ -1122,6 +1124,12 @@ RenewPlan planRenew(const QStringList& paths, const RenewOptions& options, const
         }
         entry.decision = decideRenewal(leaf, inputs, plan.madeAt);
         entry.willRun = options.force || !options.ifDue || entry.decision.due;
+        const QString identity = acmeClientKey(m.client) + QLatin1Char('\n') + QFileInfo(m.certificateFile).absoluteFilePath();
+        if (const QString first = planned.value(identity); !first.isEmpty() && entry.willRun) {
+            entry.willRun = false;
+            entry.decision.reason = QStringLiteral("the same certificate as %1, which is renewed once").arg(first);
+        }
+        planned.insert(identity, planned.value(identity, path));
         RenewOptions commandOptions = options;
         // Due by our rules (the CA's window, revoked): the client's own rule (certbot's 30 days,
         // lego's --days) must not veto it.

@@ -61,7 +61,7 @@ struct ManagedCertificate {
 
 struct RenewOptions {
     bool ifDue = false;
-    bool force = false;                 // renew even when not due (certbot --force-renewal, lego renew --days 0)
+    bool force = false;                 // renew even when not due (certbot --force-renewal, lego renew --days=-1, acme.sh/dehydrated --force)
     std::optional<AcmeClient> client;   // nullopt: auto
     QString commandTemplate;            // --command: {name} {cert} {key} {fullchain} {chain} {dir} placeholders
     QStringList deployTo;               // --deploy-to DEST (repeatable)

@@ -5,8 +5,11 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 
+#include "OpenSslPtr.h"
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <chrono>
 
@@ -48,6 +51,45 @@ QByteArray statusText(int status)
     }
 }
 
+// The server's certificate, for IP:127.0.0.1 (and DNS:localhost): PkiFactory writes DNS names only,
+// and clients check the address they were given against the certificate.
+IssuedCert loopbackServerCertificate(const IssuedCert& root)
+{
+    EvpPkeyPtr key(EVP_EC_gen("P-256"));
+    X509Ptr x509(X509_new());
+    if (!key || !x509)
+        return {};
+    X509_set_version(x509.get(), 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x509.get()), long(QDateTime::currentSecsSinceEpoch() & 0x7fffffff));
+    X509_gmtime_adj(X509_getm_notBefore(x509.get()), -86400);
+    X509_gmtime_adj(X509_getm_notAfter(x509.get()), 7 * 86400);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(x509.get()), "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1, 0);
+    X509_set_issuer_name(x509.get(), X509_get_subject_name(root.x509()));
+    X509_set_pubkey(x509.get(), key.get());
+    X509V3_CTX ctx;
+    X509V3_set_ctx(&ctx, root.x509(), x509.get(), nullptr, nullptr, 0);
+    const std::pair<int, const char*> extensions[] = {
+        {NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost"},
+        {NID_basic_constraints, "critical,CA:FALSE"},
+        {NID_ext_key_usage, "serverAuth"},
+        {NID_subject_key_identifier, "hash"},
+        {NID_authority_key_identifier, "keyid"},
+    };
+    for (const auto& [nid, value] : extensions) {
+        X509ExtensionPtr extension(X509V3_EXT_nconf_nid(nullptr, &ctx, nid, value));
+        if (!extension || X509_add_ext(x509.get(), extension.get(), -1) != 1)
+            return {};
+    }
+    if (X509_sign(x509.get(), root.key.get(), EVP_sha256()) <= 0)
+        return {};
+    ERR_clear_error();
+    IssuedCert out;
+    out.cert = std::shared_ptr<X509>(x509.release(), X509_free);
+    out.key = std::shared_ptr<EVP_PKEY>(key.release(), EVP_PKEY_free);
+    return out;
+}
+
 } // namespace
 
 QByteArray ariWindowJson(const QDateTime& start, const QDateTime& end, const QString& explanationUrl)
@@ -82,15 +124,9 @@ AcmeAriServer::AcmeAriServer() : m_state(std::make_shared<State>())
     root.notBefore = now.addDays(-1);
     root.notAfter = now.addDays(30);
     m_state->root = m_state->factory.issue(root, nullptr);
-    CertSpec server;
-    server.commonName = QStringLiteral("localhost");
-    server.dnsNames = {QStringLiteral("localhost")};
-    server.notBefore = now.addDays(-1);
-    server.notAfter = now.addDays(7);
-    server.ocspUrls.clear();
-    server.crlUrls.clear();
-    server.caIssuerUrls.clear();
-    m_state->server = m_state->factory.issue(server, &m_state->root);
+    m_state->server = loopbackServerCertificate(m_state->root);
+    if (!m_state->server.cert)
+        return;
     TlsServerConfig tls;
     tls.leaf = m_state->server;
     m_state->ctx = makeServerContext(tls);
@@ -122,8 +158,8 @@ quint16 AcmeAriServer::port() const
     return m_state->port;
 }
 
-QString AcmeAriServer::directoryUrl() const { return QStringLiteral("https://localhost:%1/dir").arg(port()); }
-QString AcmeAriServer::renewalInfoBase() const { return QStringLiteral("https://localhost:%1/renewal-info").arg(port()); }
+QString AcmeAriServer::directoryUrl() const { return QStringLiteral("https://127.0.0.1:%1/dir").arg(port()); }
+QString AcmeAriServer::renewalInfoBase() const { return QStringLiteral("https://127.0.0.1:%1/renewal-info").arg(port()); }
 QByteArray AcmeAriServer::caPem() const { return m_state->root.certPem(); }
 
 void AcmeAriServer::setOfferRenewalInfo(bool offer)
@@ -226,7 +262,7 @@ void AcmeAriServer::handle(Connection& connection)
     AriAnswer answer;
     {
         std::lock_guard lock(state->mutex);
-        const QString base = QStringLiteral("https://localhost:%1").arg(state->port);
+        const QString base = QStringLiteral("https://127.0.0.1:%1").arg(state->port);
         if (path == "/dir") {
             ++state->directoryRequests;
             QJsonObject dir{{QStringLiteral("newNonce"), base + QStringLiteral("/nonce-plz")},

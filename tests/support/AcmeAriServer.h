@@ -1,6 +1,6 @@
 #pragma once
 // A small ACME server for ACME Renewal Information (RFC 9773) tests: HTTPS on 127.0.0.1 (a free
-// port, named "localhost" in its URLs, which its certificate carries), serving a directory with a
+// port; its certificate names IP:127.0.0.1 and DNS:localhost), serving a directory with a
 // renewalInfo URL and, per certID, the suggested window a test sets. Pebble 2.4 has no
 // renewalInfo, so tests of `renew --if-due` and the timeline's window lane use this one.
 //
@@ -59,8 +59,8 @@ public:
     void stop();
     quint16 port() const;
 
-    QString directoryUrl() const;      // "https://localhost:PORT/dir"
-    QString renewalInfoBase() const;   // "https://localhost:PORT/renewal-info"
+    QString directoryUrl() const;      // "https://127.0.0.1:PORT/dir"
+    QString renewalInfoBase() const;   // "https://127.0.0.1:PORT/renewal-info"
     QByteArray caPem() const;          // the root that issued the server's certificate
 
     void setOfferRenewalInfo(bool offer); // false: the directory has no renewalInfo (default true)
