@@ -65,6 +65,26 @@ void AppSettings::setHaproxySocket(const QString& path)
     setOrRemove(*m_settings, QStringLiteral("refresh/haproxySocket"), path);
 }
 
+QString AppSettings::deploySource() const { return m_settings->value(QStringLiteral("deploy/source")).toString(); }
+void AppSettings::setDeploySource(const QString& path) { setOrRemove(*m_settings, QStringLiteral("deploy/source"), path); }
+QString AppSettings::deployDestination() const { return m_settings->value(QStringLiteral("deploy/destination")).toString(); }
+void AppSettings::setDeployDestination(const QString& path)
+{
+    setOrRemove(*m_settings, QStringLiteral("deploy/destination"), path);
+}
+QString AppSettings::deployLayout() const
+{
+    return m_settings->value(QStringLiteral("deploy/layout"), QStringLiteral("all")).toString();
+}
+void AppSettings::setDeployLayout(const QString& key) { setOrRemove(*m_settings, QStringLiteral("deploy/layout"), key); }
+int AppSettings::deployKeep() const { return qMax(1, m_settings->value(QStringLiteral("deploy/keep"), 3).toInt()); }
+void AppSettings::setDeployKeep(int keep) { m_settings->setValue(QStringLiteral("deploy/keep"), qMax(1, keep)); }
+QString AppSettings::deployVerify() const { return m_settings->value(QStringLiteral("deploy/verify")).toString(); }
+void AppSettings::setDeployVerify(const QString& hostPort)
+{
+    setOrRemove(*m_settings, QStringLiteral("deploy/verify"), hostPort);
+}
+
 QStringList AppSettings::extraTrustAnchors() const
 {
     return m_settings->value(QStringLiteral("trust/extraAnchors")).toStringList();

@@ -34,6 +34,20 @@ public:
     QString haproxySocket() const;
     void setHaproxySocket(const QString& path);
 
+    // Deploy… remembers what was last deployed where (DeployOptions): the source folder, DEST,
+    // the layout key ("all", "nginx", …), how many generations to keep, the HOST:PORT to verify.
+    // The reload command and HAProxy socket are the refresh's (above).
+    QString deploySource() const;
+    void setDeploySource(const QString& path);
+    QString deployDestination() const;
+    void setDeployDestination(const QString& path);
+    QString deployLayout() const; // "all" unless set
+    void setDeployLayout(const QString& key);
+    int deployKeep() const;       // 3 unless set
+    void setDeployKeep(int keep);
+    QString deployVerify() const;
+    void setDeployVerify(const QString& hostPort);
+
     QStringList recentFiles() const;
     void addRecentFile(const QString& path); // most recent first, at most maxRecent
     void clearRecentFiles();

@@ -5,12 +5,17 @@
 #include "AppSettings.h"
 #include "BundleListModel.h"
 #include "ConnectDialog.h"
+#include "DeployDialog.h"
+#include "DeployPlanDialog.h"
+#include "DeployResultDialog.h"
 #include "DetailsPane.h"
 #include "FindingListModel.h"
+#include "GenerationsDialog.h"
 #include "GuiRemedy.h"
 #include "RefreshEngine.h"
 #include "RefreshPlanDialog.h"
 #include "RefreshResultDialog.h"
+#include "RenewDialog.h"
 #include "ReportFormat.h"
 #include "SettingsDialog.h"
 #include "SeverityBadgeDelegate.h"
@@ -162,6 +167,25 @@ void MainWindow::buildActions()
                                          "its refresh point; the plan is shown before anything changes"));
     staples->setToolTipsVisible(true);
 
+    // Renew and deploy: certificate, chain, key and staple change together (core/act).
+    QMenu* deploy = menuBar()->addMenu(tr("&Deploy"));
+    m_renewAction = deploy->addAction(tr("Re&new Certificate…"), this, &MainWindow::renewSelected);
+    m_renewAction->setObjectName(QStringLiteral("renewAction"));
+    m_renewAction->setShortcut(QKeySequence(tr("Ctrl+Shift+N")));
+    m_renewAction->setEnabled(false);
+    deploy->addSeparator();
+    m_deployAction = deploy->addAction(tr("&Deploy…"), this, &MainWindow::deployInteractive);
+    m_deployAction->setObjectName(QStringLiteral("deployAction"));
+    m_deployAction->setShortcut(QKeySequence(tr("Ctrl+Shift+D")));
+    m_deployAction->setToolTip(tr("Deploy a certificate's files into generations of a destination and switch to the "
+                                  "new one in one step; the plan is shown before anything changes"));
+    m_generationsAction = deploy->addAction(tr("&Generations…"), this, [this] { showGenerations(); });
+    m_generationsAction->setObjectName(QStringLiteral("generationsAction"));
+    m_generationsAction->setShortcut(QKeySequence(tr("Ctrl+Shift+G")));
+    m_generationsAction->setToolTip(tr("The generations of a deploy destination: which one is current, their "
+                                       "certificate and staple windows, and Roll Back"));
+    deploy->setToolTipsVisible(true);
+
     QToolBar* toolbar = addToolBar(tr("Main"));
     toolbar->setObjectName(QStringLiteral("mainToolBar"));
     toolbar->setMovable(false);
@@ -173,6 +197,10 @@ void MainWindow::buildActions()
     toolbar->addSeparator();
     toolbar->addAction(m_refreshStapleAction);
     toolbar->addAction(m_refreshAllDueAction);
+    toolbar->addSeparator();
+    toolbar->addAction(m_renewAction);
+    toolbar->addAction(m_deployAction);
+    toolbar->addAction(m_generationsAction);
 
     QMenu* edit = menuBar()->addMenu(tr("&Edit"));
     QAction* copy = edit->addAction(tr("&Copy Finding"), this, &MainWindow::copyCurrentFinding);
@@ -521,6 +549,26 @@ void MainWindow::watchWorkspace()
             [this](const JobInfo&, const RefreshPlan& plan) { onRefreshPlanned(plan); });
     connect(m_workspace.get(), &Workspace::refreshApplied, this,
             [this](const JobInfo&, const RefreshApplyResult& result) { onRefreshApplied(result); });
+    connect(m_workspace.get(), &Workspace::deployPlanned, this,
+            [this](const JobInfo&, const DeployPlan& plan, const DeployOptions& options) { onDeployPlanned(plan, options); });
+    connect(m_workspace.get(), &Workspace::deployStep, this, [this](const JobInfo& job, const QString& step) {
+        // core's step name, as it is: the same words `deploy` prints and its fault points use.
+        m_statusLabel->setText((job.kind == JobKind::PlanDeploy ? tr("Planning a deploy into %1: %2")
+                                                                : tr("Deploying into %1: %2"))
+                                   .arg(job.title, step));
+    });
+    connect(m_workspace.get(), &Workspace::deployed, this,
+            [this](const JobInfo&, const DeployResult& result) { onDeployed(result); });
+    connect(m_workspace.get(), &Workspace::renewPlanned, this,
+            [this](const JobInfo&, const RenewPlan& plan, const RenewOptions& options) { onRenewPlanned(plan, options); });
+    connect(m_workspace.get(), &Workspace::renewed, this, [this](const JobInfo&, const RenewResult& result) {
+        m_statusLabel->setText(result.exitCode() == 0 ? tr("Renewal finished; the files are read again.")
+                                                      : tr("Renewal failed or ended with problems: see the Renew window."));
+    });
+    connect(m_workspace.get(), &Workspace::clientDetected, this, [this](const QString& bundleId) {
+        if (bundleId == selectedBundleId())
+            updateRenewControls();
+    });
     connect(m_workspace.get(), &Workspace::sessionChanged, this, &MainWindow::onSessionChanged);
     connect(m_workspace.get(), &Workspace::reportChanged, this,
             [this](bool fresh) { applyReport(m_workspace->report(), fresh); });
@@ -552,6 +600,30 @@ void MainWindow::onJobStarted(const JobInfo& job)
                                                                 : tr("Applying the refresh plan (%1)…").arg(job.title));
         updateRefreshControls();
         break;
+    case JobKind::PlanDeploy:
+    case JobKind::Deploy:
+    case JobKind::Rollback:
+    case JobKind::PlanRenew:
+    case JobKind::Renew:
+        m_progress->setRange(0, 0);
+        m_progress->show();
+        if (job.cancellable)
+            m_cancelConnectButton->show();
+        if (job.kind == JobKind::PlanDeploy)
+            m_statusLabel->setText(tr("Planning a deploy into %1: reading the source, fetching its staple…").arg(job.title));
+        else if (job.kind == JobKind::Deploy)
+            m_statusLabel->setText(tr("Deploying into %1…").arg(job.title));
+        else if (job.kind == JobKind::Rollback)
+            m_statusLabel->setText(tr("Rolling back %1…").arg(job.title));
+        else if (job.kind == JobKind::PlanRenew)
+            m_statusLabel->setText(tr("Planning the renewal of %1…").arg(job.title));
+        else
+            m_statusLabel->setText(tr("Renewing %1 — this cannot be stopped once the client runs…").arg(job.title));
+        updateDeployControls();
+        updateRenewControls();
+        break;
+    case JobKind::Generations:
+    case JobKind::DetectClient:
     case JobKind::Evaluate:
     case JobKind::Custom:
         break;
@@ -560,11 +632,25 @@ void MainWindow::onJobStarted(const JobInfo& job)
 
 void MainWindow::onJobFinished(const JobInfo& job, JobOutcome outcome)
 {
-    if (outcome == JobOutcome::Replaced || job.kind == JobKind::Evaluate || job.kind == JobKind::Custom)
+    if (outcome == JobOutcome::Replaced || job.kind == JobKind::Evaluate || job.kind == JobKind::Custom ||
+        job.kind == JobKind::Generations || job.kind == JobKind::DetectClient)
         return;
-    if (!m_workspace->isLoading() && !m_workspace->isConnecting() && !m_workspace->isRefreshing()) {
+    if (!m_workspace->isLoading() && !m_workspace->isConnecting() && !m_workspace->isRefreshing() &&
+        !m_workspace->isDeploying() && !m_workspace->isRenewing()) {
         m_progress->hide();
         m_cancelConnectButton->hide();
+    }
+    if (job.kind == JobKind::PlanDeploy || job.kind == JobKind::Deploy || job.kind == JobKind::Rollback ||
+        job.kind == JobKind::PlanRenew || job.kind == JobKind::Renew) {
+        updateDeployControls();
+        updateRenewControls();
+        if (job.kind == JobKind::PlanDeploy && outcome == JobOutcome::Cancelled) {
+            m_statusLabel->setText(tr("Deploy cancelled: nothing was changed."));
+            emit deployFinished();
+        }
+        if (job.kind == JobKind::PlanRenew && outcome == JobOutcome::Cancelled)
+            m_statusLabel->setText(tr("Renewal cancelled: nothing was run."));
+        return;
     }
     if (job.kind == JobKind::PlanRefresh || job.kind == JobKind::ApplyRefresh) {
         updateRefreshControls();
@@ -708,6 +794,7 @@ void MainWindow::showRow(int row, bool keepView)
     m_details->setBundle(b);
     updateServerControls();
     updateRefreshControls();
+    updateRenewControls();
     if (m_findingModel->rowCount() > 0)
         selectFindingRow(0);
     else
@@ -995,6 +1082,8 @@ void MainWindow::cancelWork()
     m_workspace->cancelAll(JobKind::Load);
     m_workspace->cancelAll(JobKind::PlanRefresh);
     m_workspace->cancelAll(JobKind::ApplyRefresh);
+    m_workspace->cancelAll(JobKind::PlanDeploy);
+    m_workspace->cancelAll(JobKind::PlanRenew);
     cancelServerChecks();
 }
 
@@ -1110,6 +1199,141 @@ void MainWindow::onRefreshApplied(const RefreshApplyResult& result)
     }
     if (!m_refreshResultPending)
         emit refreshFinished();
+}
+
+// ---- deploy and renew --------------------------------------------------------------------------
+
+void MainWindow::updateDeployControls()
+{
+    const bool busy = m_workspace->isDeploying();
+    m_deployAction->setEnabled(!busy);
+    if (busy)
+        m_deployAction->setToolTip(tr("A deploy is running."));
+    else
+        m_deployAction->setToolTip(tr("Deploy a certificate's files into generations of a destination and switch to "
+                                      "the new one in one step; the plan is shown before anything changes"));
+}
+
+void MainWindow::updateRenewControls()
+{
+    // Enabled by core's answer (detectAcmeClient, asked once per bundle); the tooltip says why not.
+    const BundleReport* selected = m_bundleModel->bundleAt(currentBundleRow());
+    QString why;
+    QString tip;
+    if (m_workspace->isRenewing())
+        why = tr("A renewal is running.");
+    else if (!selected)
+        why = tr("Select a bundle to renew its certificate.");
+    else if (selected->bundle.served)
+        why = tr("This bundle was received from a live server: open its files to renew it through its ACME client.");
+    else {
+        const std::optional<ClientDetection> detection = m_workspace->clientDetection(selected->bundle.id);
+        if (!detection) {
+            m_workspace->detectClient(selected->bundle.id);
+            why = tr("Looking for the ACME client that manages this certificate…");
+        } else if (!detection->managed) {
+            why = tr("No ACME client manages this certificate: ") + detection->why;
+        } else {
+            tip = tr("Renew %1 through %2 (%3); the plan is shown first")
+                      .arg(detection->managed->name, acmeClientLabel(detection->managed->client), detection->managed->detectedBy);
+        }
+    }
+    m_renewAction->setEnabled(why.isEmpty());
+    m_renewAction->setToolTip(plainToolTip(why.isEmpty() ? tip : why));
+    emit renewControlsUpdated();
+}
+
+bool MainWindow::deployInteractive()
+{
+    if (m_workspace->isDeploying())
+        return false;
+    // The selected bundle's folder first (a lineage opened in the window), else the last source.
+    QString source = m_settings->deploySource();
+    if (const BundleReport* selected = m_bundleModel->bundleAt(currentBundleRow()); selected && !selected->bundle.served)
+        source = QFileInfo(selected->bundle.leaf.source().path).absolutePath();
+    auto* dialog = new DeployDialog(m_workspace->deployOptions(source, m_settings->deployDestination()), this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QDialog::accepted, this, [this, dialog] {
+        dialog->remember(*m_settings);
+        if (!planDeploy(dialog->options()))
+            showError(tr("Deploy"), tr("Another deploy is still running; try again when it has finished."));
+    });
+    dialog->open();
+    return true;
+}
+
+bool MainWindow::planDeploy(const DeployOptions& options)
+{
+    return m_workspace->planDeploy(options) != 0;
+}
+
+void MainWindow::onDeployPlanned(const DeployPlan& plan, const DeployOptions& options)
+{
+    m_statusLabel->setText(tr("Deploy plan ready: nothing changes until you press Deploy."));
+    const QStringList privileged = m_workspace->deployPathsNeedingPrivileges(options, &plan);
+    auto* dialog = new DeployPlanDialog(plan, options, privileged,
+                                        privileged.isEmpty() ? QString() : sudoDeployLine(findStaplescopeCli(), options), this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QDialog::accepted, this, [this, dialog] {
+        if (!m_workspace->executeDeploy(dialog->plan(), dialog->options()))
+            showError(tr("Deploy"), tr("Another deploy is still running; try again when it has finished."));
+    });
+    connect(dialog, &QDialog::rejected, this, [this] {
+        m_statusLabel->setText(tr("Deploy cancelled: nothing was changed."));
+        emit deployFinished();
+    });
+    dialog->open();
+    emit deployPlanShown();
+}
+
+void MainWindow::onDeployed(const DeployResult& result)
+{
+    m_statusLabel->setText(deployResultHeadline(result));
+    auto* dialog = new DeployResultDialog(result, tr("Deploy — Result"), false, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->open();
+    emit deployFinished();
+}
+
+void MainWindow::showGenerations(const QString& destination)
+{
+    const QString dest = destination.isEmpty() ? m_settings->deployDestination() : destination;
+    // One view: a second request shows the open one, listing the destination asked for.
+    auto* dialog = findChild<GenerationsDialog*>();
+    if (!dialog) {
+        dialog = new GenerationsDialog(*m_workspace, m_workspace->deployOptions({}, dest), m_clock, this);
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+    }
+    dialog->listDestination(dest);
+    dialog->show();
+    dialog->raise();
+}
+
+bool MainWindow::renewSelected()
+{
+    updateRenewControls();
+    const QString bundleId = selectedBundleId();
+    if (!m_renewAction->isEnabled() || bundleId.isEmpty())
+        return false;
+    return m_workspace->planRenew(bundleId, m_workspace->renewOptions()) != 0;
+}
+
+void MainWindow::onRenewPlanned(const RenewPlan& plan, const RenewOptions& options)
+{
+    m_statusLabel->setText(tr("Renewal plan ready: nothing runs until you press Start."));
+    QStringList privileged;
+    QString sudo;
+    const RenewPlanEntry entry = plan.entries.value(0);
+    if (entry.managed) {
+        privileged = m_workspace->renewPathsNeedingPrivileges(*entry.managed);
+        RenewOptions exact = options;
+        exact.client = entry.managed->client; // the line names the client that was recognised
+        sudo = sudoRenewLine(findStaplescopeCli(), {entry.path}, exact);
+    }
+    auto* dialog = new RenewDialog(*m_workspace, plan, options, privileged, sudo, m_clock, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->open();
+    emit renewPlanShown();
 }
 
 void MainWindow::closeEvent(QCloseEvent* event)

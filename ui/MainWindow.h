@@ -106,12 +106,34 @@ public:
     QAction* refreshStapleAction() const { return m_refreshStapleAction; }
     QAction* refreshAllDueAction() const { return m_refreshAllDueAction; }
 
+    // Deploy…: asks what to deploy where (DeployDialog, starting from the selected bundle's folder
+    // and the remembered DEST), plans off the GUI thread, shows the plan (DeployPlanDialog); Deploy
+    // carries it out and shows what happened (DeployResultDialog). A DEST the user cannot write
+    // gets the sudo line. False when a deploy already runs.
+    bool deployInteractive();
+    // Plans a deploy of these options directly (what the Deploy… dialog's Plan does).
+    bool planDeploy(const DeployOptions& options);
+    // Deploy ▸ Generations…: the generations of `destination` (empty: the remembered DEST).
+    void showGenerations(const QString& destination = {});
+    // Renew…: for the selected bundle once its ACME client was detected (detectAcmeClient, a job
+    // per bundle): plans, then shows the RenewDialog. False when not possible (see the tooltip).
+    bool renewSelected();
+    bool isDeploying() const { return m_workspace->isDeploying(); }
+    bool isRenewing() const { return m_workspace->isRenewing(); }
+    QAction* deployAction() const { return m_deployAction; }
+    QAction* generationsAction() const { return m_generationsAction; }
+    QAction* renewAction() const { return m_renewAction; }
+
 signals:
     void loadFinished();    // a load completed and its first report is shown
     void reportUpdated();   // any report (first or re-evaluated) is shown
     void serverCheckFinished();
     void refreshPlanShown();   // the plan dialog is open
     void refreshFinished();    // an applied refresh was evaluated again (or planning ended without a plan)
+    void deployPlanShown();    // the deploy plan dialog is open
+    void deployFinished();     // a deploy ended (its result shown) or its plan was cancelled
+    void renewPlanShown();     // the renew dialog is open with its plan
+    void renewControlsUpdated(); // Renew…'s state changed (a client was detected for a bundle)
 
 protected:
     void dragEnterEvent(QDragEnterEvent* event) override;
@@ -147,6 +169,11 @@ private:
     void onRefreshPlanned(const RefreshPlan& plan);
     void onRefreshApplied(const RefreshApplyResult& result);
     QString selectedBundleId() const;
+    void updateDeployControls();
+    void updateRenewControls();
+    void onDeployPlanned(const DeployPlan& plan, const DeployOptions& options);
+    void onDeployed(const DeployResult& result);
+    void onRenewPlanned(const RenewPlan& plan, const RenewOptions& options);
 
     std::unique_ptr<AppSettings> m_settings;
     // After m_settings, which it reads: destroyed first, so its jobs end while the window and
@@ -187,6 +214,9 @@ private:
     QPushButton* m_refreshButton = nullptr;        // beside the bundle list's header
     QPushButton* m_findingRefreshButton = nullptr; // under a finding whose remedy is RemedyKind::RefreshStaple
     bool m_refreshResultPending = false;           // refreshFinished follows the reload after an apply
+    QAction* m_deployAction = nullptr;
+    QAction* m_generationsAction = nullptr;
+    QAction* m_renewAction = nullptr;
 };
 
 } // namespace staplescope::ui

@@ -52,6 +52,15 @@ bool userCanReplace(const QString& path)
     return ::geteuid() == 0 || file.ownerId() == ::geteuid();
 }
 
+bool userCanWriteFolder(const QString& folder)
+{
+    QFileInfo info(QDir::cleanPath(QFileInfo(folder).absoluteFilePath()));
+    // Walk up to what exists: a new DEST is created inside its nearest existing parent.
+    while (!info.exists() && !info.isSymLink() && !info.isRoot())
+        info = QFileInfo(info.absolutePath());
+    return ::access(QFile::encodeName(info.absoluteFilePath()).constData(), W_OK | X_OK) == 0;
+}
+
 QStringList destinationsNeedingPrivileges(const RefreshPlan& plan, const WriteAccessCheck& canReplace)
 {
     QStringList paths;
@@ -108,6 +117,75 @@ QString sudoApplyLine(const QString& cliPath, const QString& planFile)
 {
     const QString cli = cliPath.isEmpty() ? QStringLiteral("staplescope-cli") : cliPath;
     return QStringLiteral("sudo ") + shellQuoted(cli) + QStringLiteral(" apply ") + shellQuoted(planFile);
+}
+
+namespace {
+
+QString cliWord(const QString& cliPath)
+{
+    return QStringLiteral("sudo ") + shellQuoted(cliPath.isEmpty() ? QStringLiteral("staplescope-cli") : cliPath);
+}
+
+// The options a deploy shares with rollback and renew --deploy-to, as CLI words.
+QStringList deployOptionWords(const DeployOptions& options)
+{
+    QStringList words{QStringLiteral("--layout"), deployLayoutKey(options.layout), QStringLiteral("--keep"),
+                      QString::number(options.keep)};
+    if (!options.reloadCommand.isEmpty())
+        words << QStringLiteral("--reload-command") << options.reloadCommand;
+    if (!options.haproxySocket.isEmpty())
+        words << QStringLiteral("--haproxy-socket") << options.haproxySocket;
+    if (!options.verify.isEmpty())
+        words << QStringLiteral("--verify") << options.verify;
+    return words;
+}
+
+QString joinQuoted(const QString& head, const QStringList& words)
+{
+    QString line = head;
+    for (const QString& word : words)
+        line += QLatin1Char(' ') + shellQuoted(word);
+    return line;
+}
+
+} // namespace
+
+QString sudoDeployLine(const QString& cliPath, const DeployOptions& options)
+{
+    QStringList words{QStringLiteral("deploy"), QStringLiteral("--from"), options.from, QStringLiteral("--to"), options.to};
+    words << deployOptionWords(options);
+    return joinQuoted(cliWord(cliPath), words);
+}
+
+QString sudoRollbackLine(const QString& cliPath, const DeployOptions& options, const QString& generation)
+{
+    QStringList words{QStringLiteral("deploy"), QStringLiteral("--to"), options.to, QStringLiteral("--rollback")};
+    if (!generation.isEmpty())
+        words << QStringLiteral("--generation") << generation;
+    if (!options.reloadCommand.isEmpty())
+        words << QStringLiteral("--reload-command") << options.reloadCommand;
+    if (!options.haproxySocket.isEmpty())
+        words << QStringLiteral("--haproxy-socket") << options.haproxySocket;
+    if (!options.verify.isEmpty())
+        words << QStringLiteral("--verify") << options.verify;
+    return joinQuoted(cliWord(cliPath), words);
+}
+
+QString sudoRenewLine(const QString& cliPath, const QStringList& paths, const RenewOptions& options)
+{
+    QStringList words{QStringLiteral("renew")};
+    if (options.client)
+        words << QStringLiteral("--client") << acmeClientKey(*options.client);
+    if (options.force)
+        words << QStringLiteral("--force");
+    if (options.ifDue)
+        words << QStringLiteral("--if-due");
+    for (const QString& destination : options.deployTo)
+        words << QStringLiteral("--deploy-to") << destination;
+    if (!options.deployTo.isEmpty())
+        words << deployOptionWords(options.deploy); // renew takes deploy's options for --deploy-to
+    words << paths;
+    return joinQuoted(cliWord(cliPath), words);
 }
 
 ProcessRun runProcess(const QString& program, const QStringList& arguments, const std::atomic<bool>* cancel,

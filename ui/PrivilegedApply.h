@@ -8,7 +8,9 @@
 // the command lines, and running a process off the GUI thread. The deciding is core's (the plan)
 // and the CLI's (`apply` re-checks the plan against the files).
 
+#include "Deployer.h"
 #include "RefreshPlan.h"
+#include "Renewal.h"
 
 #include <QString>
 #include <QStringList>
@@ -22,6 +24,10 @@ namespace staplescope::ui {
 // atomic write and the move aside both rename there), and an existing file must be writable.
 using WriteAccessCheck = std::function<bool(const QString& path)>;
 bool userCanReplace(const QString& path);
+
+// Whether the user may create and rename entries in `folder`, or, when it does not exist yet, in
+// the nearest folder above it that does (where it would be created).
+bool userCanWriteFolder(const QString& folder);
 
 // The destinations of the plan's file changes that `canReplace` refuses, in plan order.
 QStringList destinationsNeedingPrivileges(const RefreshPlan& plan, const WriteAccessCheck& canReplace = userCanReplace);
@@ -43,6 +49,16 @@ PlanFile writePlanFile(const RefreshPlan& plan);
 QString shellQuoted(const QString& word);
 // "sudo /usr/bin/staplescope-cli apply /tmp/staplescope-plan-….json": what to run by hand.
 QString sudoApplyLine(const QString& cliPath, const QString& planFile);
+
+// Deploy and renew as administrator: the window never runs as root and hands nothing to pkexec
+// here (a deploy reads a private key and runs a reload command); it shows the exact command line
+// to run in a terminal instead. `cliPath` empty: "staplescope-cli" (from PATH).
+// "sudo staplescope-cli deploy --from SRC --to DEST --layout all --keep 3 [--reload-command CMD] …"
+QString sudoDeployLine(const QString& cliPath, const DeployOptions& options);
+// "sudo staplescope-cli rollback…": `deploy --to DEST --rollback [--generation NAME] …"
+QString sudoRollbackLine(const QString& cliPath, const DeployOptions& options, const QString& generation);
+// "sudo staplescope-cli renew --client certbot [--force] [--deploy-to DEST …] PATH…"
+QString sudoRenewLine(const QString& cliPath, const QStringList& paths, const RenewOptions& options);
 
 // What a process did: for pkexec, its own failures and then the CLI's exit status and output.
 struct ProcessRun {

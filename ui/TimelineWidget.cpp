@@ -31,6 +31,8 @@ bool isContextLane(const TimelineLane& lane)
     return lane.kind == LaneKind::PreviousCertificate || lane.kind == LaneKind::ReplacedStaple;
 }
 
+bool isRenewalLane(const TimelineLane& lane) { return lane.kind == LaneKind::RenewalWindow; }
+
 double secs(const QDateTime& t) { return double(t.toMSecsSinceEpoch()) / 1000.0; }
 QDateTime fromSecs(double s) { return QDateTime::fromMSecsSinceEpoch(qint64(std::llround(s * 1000.0)), Qt::UTC); }
 
@@ -174,7 +176,7 @@ void TimelineWidget::relayout()
         if (lane.detached || lane.kind == LaneKind::PreviousCertificate)
             continue;
         if (lane.kind == LaneKind::Leaf || lane.kind == LaneKind::Staple || lane.kind == LaneKind::ReplacedStaple ||
-            lane.kind == LaneKind::OnlineResponse || lane.kind == LaneKind::Crl)
+            lane.kind == LaneKind::OnlineResponse || lane.kind == LaneKind::Crl || lane.kind == LaneKind::RenewalWindow)
             main << i;
     }
     for (int i = 0; i < m_timeline.lanes.size(); ++i) {
@@ -334,7 +336,7 @@ void TimelineWidget::zoomToLeaf()
     };
     take(m_timeline.at);
     for (const TimelineLane& lane : std::as_const(m_timeline.lanes)) {
-        if (lane.kind == LaneKind::Leaf || lane.kind == LaneKind::Staple || isContextLane(lane)) {
+        if (lane.kind == LaneKind::Leaf || lane.kind == LaneKind::Staple || isContextLane(lane) || isRenewalLane(lane)) {
             take(lane.start);
             take(lane.end);
         }
@@ -586,12 +588,23 @@ QString TimelineWidget::tooltipFor(const QPoint& pos) const
     if (!lane.detail.isEmpty())
         lines << lane.detail.toHtmlEscaped().replace(QLatin1Char('\n'), QLatin1String("<br>"));
     const bool staple = lane.kind == LaneKind::Staple || lane.kind == LaneKind::ReplacedStaple;
-    if (lane.start.isValid())
-        lines << (staple ? tr("thisUpdate: %1") : tr("notBefore: %1")).arg(formatTime(lane.start).toHtmlEscaped());
-    if (lane.end.isValid())
-        lines << (staple ? tr("nextUpdate: %1") : tr("notAfter: %1")).arg(formatTime(lane.end).toHtmlEscaped());
-    else if (lane.start.isValid())
-        lines << tr("no nextUpdate: open-ended");
+    if (isRenewalLane(lane)) {
+        // The CA's suggestion, not a validity window: say so in its own words.
+        // Its detail (below) gives the window, the CA's explanation URL and where it was asked.
+        lines << tr("The CA suggests renewing in this window (ACME Renewal Information): %1").arg(lane.stateText.toHtmlEscaped());
+        if (lane.start.isValid())
+            lines << tr("from: %1").arg(formatTime(lane.start).toHtmlEscaped());
+        if (lane.end.isValid())
+            lines << tr("until: %1").arg(formatTime(lane.end).toHtmlEscaped());
+    } else {
+        if (lane.start.isValid())
+            lines << (staple ? tr("thisUpdate: %1") : tr("notBefore: %1")).arg(formatTime(lane.start).toHtmlEscaped());
+        if (lane.end.isValid())
+            lines << (staple ? tr("nextUpdate: %1") : tr("notAfter: %1")).arg(formatTime(lane.end).toHtmlEscaped());
+        else if (lane.start.isValid())
+            lines << tr("no nextUpdate: open-ended");
+    }
+
     if (lane.marker.isValid())
         lines << tr("%1: %2").arg(lane.markerLabel.toHtmlEscaped(), formatTime(lane.marker).toHtmlEscaped());
     if (hit.time.isValid()) {
@@ -793,6 +806,8 @@ void TimelineWidget::paintLane(QPainter& p, const Row& row, const QRectF& plot)
     QColor fill = laneStateColor(lane.state, pal);
     if (isContextLane(lane))
         fill = pal.color(QPalette::Mid); // superseded or replaced: neutral, it is context, not a problem
+    if (isRenewalLane(lane))
+        fill = renewalWindowColor(pal); // a suggestion, not a validity window: its own colour
     if (dimmed)
         fill = withAlpha(fill, 110);
     if (lane.detached)
@@ -854,6 +869,8 @@ void TimelineWidget::paintLane(QPainter& p, const Row& row, const QRectF& plot)
     if (lane.detached) {
         outline = QPen(laneStateColor(lane.state, pal), 2, Qt::DashLine);
     }
+    if (isRenewalLane(lane))
+        outline = QPen(renewalWindowColor(pal).darker(isDarkPalette(pal) ? 100 : 140), 2, Qt::DotLine);
     if (highlighted)
         outline = QPen(pal.color(QPalette::Highlight), 3, lane.detached ? Qt::DashLine : Qt::SolidLine);
     if (row.lane == m_currentLane && hasFocus())
@@ -864,6 +881,8 @@ void TimelineWidget::paintLane(QPainter& p, const Row& row, const QRectF& plot)
 
     // Words in the bar: state and length, or why it is detached.
     QString text = isContextLane(lane) ? lane.stateText : laneStateLabel(lane.state);
+    if (isRenewalLane(lane))
+        text = lane.stateText; // core's words: "upcoming", "open: renew now", "early: …"
     if (lane.detached && !lane.detachedReason.isEmpty())
         text = tr("%1: %2").arg(laneStateLabel(lane.state), lane.detachedReason);
     else if (lane.start.isValid() && lane.end.isValid())
@@ -873,8 +892,9 @@ void TimelineWidget::paintLane(QPainter& p, const Row& row, const QRectF& plot)
     if (elided.size() > 3 && elided != QStringLiteral("…")) {
         const qreal tw = fm.horizontalAdvance(elided) + 8;
         const QRectF pill(bar.left() + 4, bar.center().y() - fm.height() / 2.0 - 1, tw, fm.height() + 2);
-        const QColor solid = isContextLane(lane) ? pal.color(QPalette::Mid)
-                                                                        : laneStateColor(lane.state, pal);
+        const QColor solid = isContextLane(lane)   ? pal.color(QPalette::Mid)
+                             : isRenewalLane(lane) ? renewalWindowColor(pal)
+                                                   : laneStateColor(lane.state, pal);
         p.setPen(Qt::NoPen);
         p.setBrush(withAlpha(solid, dimmed ? 150 : 235));
         p.drawRoundedRect(pill, 3, 3);
@@ -929,7 +949,7 @@ void TimelineWidget::paintLegend(QPainter& p)
     };
     QList<LaneState> states;
     for (const TimelineLane& lane : std::as_const(m_timeline.lanes))
-        if (!isContextLane(lane) && !states.contains(lane.state))
+        if (!isContextLane(lane) && !isRenewalLane(lane) && !states.contains(lane.state))
             states << lane.state;
     std::sort(states.begin(), states.end());
     for (LaneState state : std::as_const(states)) {
@@ -954,6 +974,14 @@ void TimelineWidget::paintLegend(QPainter& p)
         x = swatch.right() + 5;
         text(tr("superseded / replaced"), pal.color(QPalette::WindowText));
     }
+    if (std::any_of(m_timeline.lanes.cbegin(), m_timeline.lanes.cend(), isRenewalLane)) {
+        const QRectF swatch(x, y + 2, h * 1.6, h - 4);
+        p.setPen(QPen(renewalWindowColor(pal).darker(isDarkPalette(pal) ? 100 : 140), 1.5, Qt::DotLine));
+        p.setBrush(renewalWindowColor(pal));
+        p.drawRect(swatch);
+        x = swatch.right() + 5;
+        text(tr("the CA's suggested renewal window"), pal.color(QPalette::WindowText));
+    }
     const QColor markColor = isDarkPalette(pal) ? QColor(0xff, 0xd5, 0x4f) : QColor(0x5d, 0x40, 0x00);
     p.setPen(Qt::NoPen);
     p.setBrush(markColor);
@@ -976,15 +1004,14 @@ void TimelineWidget::paintLabels(QPainter& p, const QRectF& plot)
     const QPalette pal = palette();
     const QFontMetrics fm = fontMetrics();
     const int columnRight = int(plot.left()) - 8;
-    const int leafRow = [&] {
-        for (int r = 0; r < m_rows.size(); ++r)
-            if (m_timeline.lanes[m_rows[r].lane].kind == LaneKind::Leaf)
-                return r;
-        return -1;
-    }();
+    // Attached staples hang off the certificate row above them (several certificates: the
+    // generations of a deploy destination, each followed by its staple).
+    int leafRow = -1;
     for (int r = 0; r < m_rows.size(); ++r) {
         const Row& row = m_rows[r];
         const TimelineLane& lane = m_timeline.lanes[row.lane];
+        if (lane.kind == LaneKind::Leaf)
+            leafRow = r;
         const qreal indent =
             ((lane.kind == LaneKind::Staple || lane.kind == LaneKind::ReplacedStaple) && !lane.detached) ? 14 : 0;
         const QRectF area(8 + indent, row.top + 4, columnRight - 8 - indent, laneHeight() - 8);
@@ -1001,7 +1028,9 @@ void TimelineWidget::paintLabels(QPainter& p, const QRectF& plot)
 
         // A small swatch with the state's colour and hatching, like a legend entry.
         const QRectF swatch(area.left(), area.top() + 2, fm.height() - 4, fm.height() - 4);
-        QColor fill = isContextLane(lane) ? pal.color(QPalette::Mid) : laneStateColor(lane.state, pal);
+        QColor fill = isContextLane(lane)   ? pal.color(QPalette::Mid)
+                      : isRenewalLane(lane) ? renewalWindowColor(pal)
+                                            : laneStateColor(lane.state, pal);
         p.setPen(Qt::NoPen);
         p.setBrush(fill);
         p.drawRect(swatch);
@@ -1024,6 +1053,8 @@ void TimelineWidget::paintLabels(QPainter& p, const QRectF& plot)
             second = tr("⚠ %1 · not for this certificate").arg(laneStateLabel(lane.state));
         else if (lane.kind == LaneKind::Staple && lane.state == LaneState::Ok)
             second = tr("%1 · for this certificate").arg(second);
+        else if (isRenewalLane(lane))
+            second = tr("suggested by the CA · %1").arg(lane.stateText);
         const QRectF secondRect(titleRect.left(), titleRect.bottom() + 1, titleRect.width(), fm.height());
         // State words in the state's colour, darkened on light palettes so amber stays readable.
         const QColor stateText = isDarkPalette(pal) ? laneStateColor(lane.state, pal) : laneStateColor(lane.state, pal).darker(150);

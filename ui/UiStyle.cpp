@@ -178,6 +178,12 @@ QString laneStateLabel(LaneState state)
     return {};
 }
 
+QColor renewalWindowColor(const QPalette& palette)
+{
+    // Teal: no state uses it (mismatched is purple, the evaluation line blue).
+    return isDarkPalette(palette) ? QColor(0x4d, 0xd0, 0xe1) : QColor(0x00, 0x83, 0x8f);
+}
+
 QString laneKindLabel(LaneKind kind)
 {
     switch (kind) {

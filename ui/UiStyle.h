@@ -24,6 +24,9 @@ QString severityLabel(Severity severity);
 QIcon severityIcon(Severity severity, bool healthy = false);
 
 QColor laneStateColor(LaneState state, const QPalette& palette);
+// The CA's suggested renewal window (LaneKind::RenewalWindow): a colour no state uses, so the
+// suggestion never reads as a validity window; its state still shows as hatching and words.
+QColor renewalWindowColor(const QPalette& palette);
 // Hatching that tells the state without colour: solid for ok, diagonals for due, cross for
 // expired, dots for not yet valid, …
 Qt::BrushStyle laneStatePattern(LaneState state);

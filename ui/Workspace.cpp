@@ -189,6 +189,14 @@ bool Workspace::isRefreshing() const
 {
     return runs(JobKind::PlanRefresh, true) || runs(JobKind::ApplyRefresh, true);
 }
+bool Workspace::isDeploying() const
+{
+    return runs(JobKind::PlanDeploy, true) || runs(JobKind::Deploy, true) || runs(JobKind::Rollback, true);
+}
+bool Workspace::isRenewing() const
+{
+    return runs(JobKind::PlanRenew, true) || runs(JobKind::Renew, true);
+}
 
 void Workspace::progress(quint64 id, qint64 done, qint64 total)
 {
@@ -281,8 +289,10 @@ std::optional<QString> Workspace::askPassword(JobControl& control, const Passwor
 quint64 Workspace::load(const QStringList& paths, const QStringList& caFiles)
 {
     // Replaced staples are history of these files; other files start without.
-    if (paths != m_loadedPaths)
+    if (paths != m_loadedPaths) {
         m_replacedStaples.clear();
+        m_clients.clear();
+    }
     m_loadedPaths = paths;
     m_loadedCaFiles = caFiles;
     // A newer load replaces the running one (stop reading for it) and makes a running
@@ -603,6 +613,253 @@ InspectionReport Workspace::withReplacedStaples(InspectionReport report) const
             addReplacedStaples(bundle.timeline, *it);
     }
     return report;
+}
+
+// ---- deploy ------------------------------------------------------------------------------------
+
+DeployOptions Workspace::deployOptions(const QString& from, const QString& to) const
+{
+    DeployOptions options;
+    options.from = from;
+    options.to = to;
+    options.layout = deployLayoutFromKey(m_settings.deployLayout()).value_or(DeployLayout::All);
+    options.keep = m_settings.deployKeep();
+    options.reloadCommand = m_settings.refreshReloadCommand();
+    options.haproxySocket = m_settings.haproxySocket();
+    options.verify = m_settings.deployVerify();
+    options.caFiles = m_loadedCaFiles + m_settings.extraTrustAnchors();
+    options.useSystemTrust = m_settings.useSystemTrust();
+    return options;
+}
+
+QStringList Workspace::deployPathsNeedingPrivileges(const DeployOptions& options, const DeployPlan* plan) const
+{
+    QStringList paths;
+    const QString destination = plan && !plan->destination.isEmpty() ? plan->destination : options.to;
+    if (!destination.isEmpty() && !m_folderWriteCheck(destination))
+        paths << destination;
+    // The key is copied into the generation: reading it may need root (0600 root in /etc/letsencrypt).
+    if (plan && !plan->source.keyFile.isEmpty()) {
+        const QFileInfo key(plan->source.keyFile);
+        if (key.exists() && !key.isReadable())
+            paths << plan->source.keyFile;
+    }
+    return paths;
+}
+
+quint64 Workspace::planDeploy(const DeployOptions& options)
+{
+    if (isDeploying())
+        return 0;
+    const QDateTime at = m_clock->now();
+    Job job;
+    job.kind = JobKind::PlanDeploy;
+    job.title = QDir::toNativeSeparators(options.to);
+    const QString title = job.title;
+    job.work = [this, options, at, title](JobControl& control) {
+        const JobInfo info{control.id(), JobKind::PlanDeploy, title, true};
+        // Steps come as words, not counts: the status bar shows the latest.
+        const DeployPlan plan = staplescope::planDeploy(options, at, control.cancelFlag(), stepReporter(info));
+        return JobResult{[this, info, plan, options] { emit deployPlanned(info, plan, options); }, {}};
+    };
+    return start(std::move(job));
+}
+
+quint64 Workspace::executeDeploy(const DeployPlan& plan, const DeployOptions& options)
+{
+    if (isDeploying())
+        return 0;
+    Job job;
+    job.kind = JobKind::Deploy;
+    job.title = QDir::toNativeSeparators(plan.destination);
+    // Past the flip a deploy finishes (reload, verify, rollback) whatever is pressed.
+    job.cancellable = false;
+    const QString title = job.title;
+    job.work = [this, plan, options, title](JobControl& control) {
+        const JobInfo info{control.id(), JobKind::Deploy, title, false};
+        const DeployResult result = staplescope::executeDeploy(plan, options, control.cancelFlag(), stepReporter(info));
+        return JobResult{[this, info, result] {
+                             // The files shown may live in DEST: what is on disk now is what to show.
+                             reload();
+                             emit deployed(info, result);
+                         },
+                         {}};
+    };
+    return start(std::move(job));
+}
+
+quint64 Workspace::listGenerations(const QString& destination)
+{
+    Job job;
+    job.kind = JobKind::Generations;
+    job.title = QDir::toNativeSeparators(destination);
+    const QString title = job.title;
+    job.work = [this, destination, title](JobControl& control) {
+        QString why;
+        const QList<GenerationInfo> generations = staplescope::listGenerations(destination, &why);
+        const JobInfo info{control.id(), JobKind::Generations, title, true};
+        return JobResult{[this, info, destination, generations, why] {
+                             emit generationsListed(info, destination, generations, why);
+                         },
+                         {}};
+    };
+    return start(std::move(job));
+}
+
+quint64 Workspace::rollbackDeploy(const DeployOptions& options, const QString& generation)
+{
+    if (isDeploying())
+        return 0;
+    Job job;
+    job.kind = JobKind::Rollback;
+    job.title = QDir::toNativeSeparators(options.to);
+    job.cancellable = false;
+    const QString title = job.title;
+    job.work = [this, options, generation, title](JobControl& control) {
+        const DeployResult result = staplescope::rollbackDeploy(options, generation);
+        const JobInfo info{control.id(), JobKind::Rollback, title, false};
+        return JobResult{[this, info, result] {
+                             reload();
+                             emit rolledBack(info, result);
+                         },
+                         {}};
+    };
+    return start(std::move(job));
+}
+
+std::function<void(const QString&)> Workspace::stepReporter(const JobInfo& job)
+{
+    // Called on the worker; the workspace outlives it (its destructor waits for every job).
+    return [this, job](const QString& step) {
+        QMetaObject::invokeMethod(
+            this,
+            [this, job, step] {
+                const Running* running = this->running(job.id);
+                if (running && !running->replaced)
+                    emit deployStep(job, step);
+            },
+            Qt::QueuedConnection);
+    };
+}
+
+// ---- renew -------------------------------------------------------------------------------------
+
+quint64 Workspace::detectClient(const QString& bundleId)
+{
+    if (bundleId.isEmpty() || m_clients.contains(bundleId) || m_detecting.contains(bundleId) || !m_session)
+        return 0;
+    QString path;
+    for (const BundleReport& bundle : std::as_const(m_report.bundles))
+        if (bundle.bundle.id == bundleId && !bundle.bundle.served)
+            path = bundle.bundle.leaf.source().path;
+    if (path.isEmpty())
+        return 0;
+    m_detecting << bundleId;
+    Job job;
+    job.kind = JobKind::DetectClient;
+    job.title = QDir::toNativeSeparators(path);
+    job.cancellable = false; // a few file reads; its end always clears m_detecting
+    job.work = [this, bundleId, path](JobControl&) {
+        ClientDetection found;
+        found.path = path;
+        found.managed = detectAcmeClient(path, &found.why);
+        return JobResult{[this, bundleId, found] {
+                             m_detecting.removeAll(bundleId);
+                             m_clients.insert(bundleId, found);
+                             emit clientDetected(bundleId);
+                         },
+                         {}};
+    };
+    return start(std::move(job));
+}
+
+std::optional<ClientDetection> Workspace::clientDetection(const QString& bundleId) const
+{
+    const auto it = m_clients.constFind(bundleId);
+    if (it == m_clients.constEnd())
+        return std::nullopt;
+    return *it;
+}
+
+RenewOptions Workspace::renewOptions() const
+{
+    RenewOptions options;
+    options.caFiles = m_loadedCaFiles + m_settings.extraTrustAnchors();
+    options.useSystemTrust = m_settings.useSystemTrust();
+    options.deploy = deployOptions({}, {});
+    return options;
+}
+
+QStringList Workspace::renewPathsNeedingPrivileges(const ManagedCertificate& managed) const
+{
+    QStringList folders;
+    auto check = [&](const QString& path, bool isFolder) {
+        if (path.isEmpty())
+            return;
+        const QString folder = isFolder ? path : QFileInfo(path).absolutePath();
+        if (!folders.contains(folder) && !m_folderWriteCheck(folder))
+            folders << folder;
+    };
+    check(managed.certificateFile, false);
+    check(managed.configFile, false);
+    check(managed.certbotConfigDir, true);
+    check(managed.certbotWorkDir, true);
+    check(managed.certbotLogsDir, true);
+    check(managed.legoPath, true);
+    return folders;
+}
+
+quint64 Workspace::planRenew(const QString& bundleId, const RenewOptions& options)
+{
+    const std::optional<ClientDetection> detection = clientDetection(bundleId);
+    if (!detection || !detection->managed || isRenewing())
+        return 0;
+    const QDateTime at = m_clock->now();
+    Job job;
+    job.kind = JobKind::PlanRenew;
+    job.title = detection->managed->name;
+    const QString title = job.title;
+    job.work = [this, path = detection->path, options, at, title](JobControl& control) {
+        const RenewPlan plan = staplescope::planRenew({path}, options, at, control.cancelFlag());
+        const JobInfo info{control.id(), JobKind::PlanRenew, title, true};
+        return JobResult{[this, info, plan, options] { emit renewPlanned(info, plan, options); }, {}};
+    };
+    return start(std::move(job));
+}
+
+quint64 Workspace::executeRenew(const RenewPlan& plan, const RenewOptions& options)
+{
+    if (isRenewing())
+        return 0;
+    Job job;
+    job.kind = JobKind::Renew;
+    job.title = plan.entries.size() == 1 ? QDir::toNativeSeparators(plan.entries.first().path)
+                                         : tr("%n certificate(s)", nullptr, int(plan.entries.size()));
+    job.cancellable = false;
+    const QString title = job.title;
+    job.work = [this, plan, options, title](JobControl& control) {
+        const quint64 id = control.id();
+        // Each line reaches the GUI thread as it comes; the workspace outlives this worker.
+        const auto output = [this, id](const QString& path, const QString& line) {
+            QMetaObject::invokeMethod(
+                this, [this, id, path, line] { emit renewOutput(id, path, line); }, Qt::QueuedConnection);
+        };
+        const RenewResult result = staplescope::executeRenew(plan, options, output, control.cancelFlag());
+        const JobInfo info{id, JobKind::Renew, title, false};
+        return JobResult{[this, info, result] {
+                             // A renewed certificate is a new bundle: its client is detected again.
+                             m_clients.clear();
+                             reload();
+                             emit renewed(info, result);
+                         },
+                         {}};
+    };
+    return start(std::move(job));
+}
+
+void Workspace::setFolderWriteCheck(WriteAccessCheck check)
+{
+    m_folderWriteCheck = check ? std::move(check) : WriteAccessCheck(userCanWriteFolder);
 }
 
 void Workspace::setProcessRunner(ProcessRunner runner)

@@ -12,9 +12,11 @@
 
 #include "AtomicFile.h"
 #include "Clock.h"
+#include "Deployer.h"
 #include "Inspection.h"
 #include "PrivilegedApply.h"
 #include "RefreshEngine.h"
+#include "Renewal.h"
 #include "ServerCheck.h"
 #include "StapleInstaller.h"
 
@@ -43,6 +45,13 @@ enum class JobKind {
     ServerCheck, // probe a live server and compare it with files
     PlanRefresh, // fetch and judge fresh staples; changes nothing (RefreshEngine)
     ApplyRefresh,// carry a refresh plan out: in-process, or through `staplescope-cli apply` with pkexec
+    PlanDeploy,  // read a source, fetch its staple, judge the would-be generation; changes nothing (Deployer)
+    Deploy,      // carry a deploy plan out: write the generation, gate, flip, reload, verify
+    Generations, // list a deploy destination's generations
+    Rollback,    // flip a destination back to an earlier generation
+    DetectClient,// find the ACME client managing a bundle's certificate (Renewal)
+    PlanRenew,   // decide whether renewal is due (the CA's renewal window); runs nothing
+    Renew,       // run the ACME client for one certificate; not stopped once it has started
     Custom,      // anything else started with Workspace::start()
 };
 
@@ -118,6 +127,13 @@ struct RefreshApplyResult {
     bool privileged() const { return !privilegedFiles.isEmpty(); }
     // Everything the plan asked for happened (and the reload and HAProxy updates succeeded).
     bool ok() const;
+};
+
+// The ACME client found for a bundle (Workspace::detectClient), kept per bundle id.
+struct ClientDetection {
+    std::optional<ManagedCertificate> managed;
+    QString why;  // nothing recognised: why (then Renew… is not offered)
+    QString path; // what was asked: the bundle's certificate file
 };
 
 // What starting a job that first prepares something on the GUI thread (the demo) gives.
@@ -226,6 +242,46 @@ public:
     void setPrivilegedTools(std::optional<QString> pkexecPath, std::optional<QString> cliPath);
     void setWriteAccessCheck(WriteAccessCheck check);
 
+    // ---- deploy (core/act/Deployer.h)
+    // Options for deploying `from` into `to`: layout, generations kept and the HOST:PORT to verify
+    // from the settings (Deploy…), the reload command and HAProxy socket the refresh uses, the
+    // trust anchors of the settings and of the files loaded.
+    DeployOptions deployOptions(const QString& from, const QString& to) const;
+    // Reads the source, fetches a fresh staple and judges the new generation off the GUI thread,
+    // at the clock's now. Changes nothing; deployPlanned follows. 0 when a deploy job runs.
+    quint64 planDeploy(const DeployOptions& options);
+    // Carries a plan out in-process (the user can write DEST; otherwise the window shows the sudo
+    // line and never calls this). deployed follows; then the loaded files are read again.
+    quint64 executeDeploy(const DeployPlan& plan, const DeployOptions& options);
+    // generationsListed follows. Reading only: runs beside other jobs.
+    quint64 listGenerations(const QString& destination);
+    // Flips `options.to` back to `generation` (empty: the one before the current); rolledBack follows.
+    quint64 rollbackDeploy(const DeployOptions& options, const QString& generation = {});
+    bool isDeploying() const; // planning, deploying or rolling back
+    // The paths a deploy must change or read that the user cannot: DEST (or where it would be
+    // created) not writable, the source's key not readable. Non-empty: the window shows the sudo line.
+    QStringList deployPathsNeedingPrivileges(const DeployOptions& options, const DeployPlan* plan = nullptr) const;
+
+    // ---- renew (core/act/Renewal.h)
+    // Detects the ACME client of a bundle's certificate off the GUI thread (a few file reads),
+    // once per bundle: clientDetected follows. 0 when known already or being detected.
+    quint64 detectClient(const QString& bundleId);
+    // What detection found for a bundle; nullopt while unknown.
+    std::optional<ClientDetection> clientDetection(const QString& bundleId) const;
+    RenewOptions renewOptions() const;
+    // Decides for the bundle's certificate (asking the CA's renewal window when its directory is
+    // known); runs nothing. renewPlanned follows. 0 when its client is not known or a renewal runs.
+    quint64 planRenew(const QString& bundleId, const RenewOptions& options);
+    // Runs the plan's client; each line it prints arrives as renewOutput, then renewed, then the
+    // files are read again. Not cancellable: an ACME order cannot be stopped half-way.
+    quint64 executeRenew(const RenewPlan& plan, const RenewOptions& options);
+    bool isRenewing() const;
+    // The folders a renewal changes that the user cannot write (the client's configuration and
+    // certificate folders). Non-empty: the window shows the sudo line instead of running it.
+    QStringList renewPathsNeedingPrivileges(const ManagedCertificate& managed) const;
+    // Tests: who may write a folder (default userCanWriteFolder).
+    void setFolderWriteCheck(WriteAccessCheck check);
+
 signals:
     // The session's contents changed (files loaded, a server checked); a report follows.
     void sessionChanged();
@@ -243,11 +299,28 @@ signals:
     // A plan was carried out (or could not be); the reload of the files has started.
     void refreshApplied(const staplescope::ui::JobInfo& job, const staplescope::ui::RefreshApplyResult& result);
 
+    void deployPlanned(const staplescope::ui::JobInfo& job, const staplescope::DeployPlan& plan,
+                       const staplescope::DeployOptions& options);
+    void deployed(const staplescope::ui::JobInfo& job, const staplescope::DeployResult& result);
+    // The step a deploy job is at ("generation-written", "flipped", …: core's words), as it passes it.
+    void deployStep(const staplescope::ui::JobInfo& job, const QString& step);
+    void generationsListed(const staplescope::ui::JobInfo& job, const QString& destination,
+                           const QList<staplescope::GenerationInfo>& generations, const QString& why);
+    void rolledBack(const staplescope::ui::JobInfo& job, const staplescope::DeployResult& result);
+    void clientDetected(const QString& bundleId);
+    void renewPlanned(const staplescope::ui::JobInfo& job, const staplescope::RenewPlan& plan,
+                      const staplescope::RenewOptions& options);
+    // One line the ACME client printed (queued from the worker as it comes).
+    void renewOutput(quint64 job, const QString& path, const QString& line);
+    void renewed(const staplescope::ui::JobInfo& job, const staplescope::RenewResult& result);
+
 private:
     struct Running;
     friend class JobControl;
 
     void progress(quint64 id, qint64 done, qint64 total);
+    // A callback for core's step reports that reaches deployStep on the GUI thread.
+    std::function<void(const QString&)> stepReporter(const JobInfo& job);
     void finish(quint64 id);
     Running* running(quint64 id) const;
     bool runs(JobKind kind, bool countReplaced) const;
@@ -282,6 +355,9 @@ private:
     std::optional<QString> m_pkexecPath;
     std::optional<QString> m_cliPath;
     WriteAccessCheck m_writeAccessCheck = userCanReplace;
+    WriteAccessCheck m_folderWriteCheck = userCanWriteFolder;
+    QHash<QString, ClientDetection> m_clients; // bundle id → what detection found
+    QStringList m_detecting;                   // bundle ids being detected
 };
 
 } // namespace staplescope::ui
