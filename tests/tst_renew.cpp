@@ -879,6 +879,8 @@ void TestRenew::failingClientChangesNothing()
     const QString script = m_folder->write(QStringLiteral("bin/fail.sh"),
                                            "#!/bin/sh\necho 'Requesting a certificate'\n"
                                            "echo 'Error: urn:ietf:params:acme:error:connection: 127.0.0.1: Fetching http://www.example.test/.well-known/acme-challenge/x: Connection refused' >&2\n"
+                                           // certbot's footer: separators and advice after the error
+                                           "for i in 1 2 3 4 5 6 7; do echo '- - - - - - - - - - - -'; echo \"Advice line $i\"; done\n"
                                            "exit 1\n");
     QVERIFY(QFile::setPermissions(script, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner));
     const CliRun run = renew({QStringLiteral("--json"), QStringLiteral("--command"), script, cert});
@@ -893,6 +895,8 @@ void TestRenew::failingClientChangesNothing()
     const QString message = finding.value(QStringLiteral("message")).toString();
     QVERIFY2(message.contains(QLatin1String("exited with status 1")), qPrintable(message));
     QVERIFY2(message.contains(QLatin1String("Connection refused")), qPrintable(message));
+    // The error line is quoted, not the footer after it.
+    QVERIFY2(!message.contains(QLatin1String("- - -")) && !message.contains(QLatin1String("Advice line")), qPrintable(message));
     QVERIFY2(message.contains(QLatin1String("changed nothing on disk")), qPrintable(message));
     // With --json the client's own lines go to stderr, so stdout stays one JSON document.
     QVERIFY2(run.err.contains(QLatin1String("| Requesting a certificate")), qPrintable(run.err));

@@ -564,15 +564,25 @@ QString expandTemplate(const QString& text, const ManagedCertificate& m)
 
 // ---- running the client ----------------------------------------------------------------------
 
+// What to quote from a failed client's output: the lines that say what went wrong (certbot puts
+// its error several lines before a footer of separators and advice), else the last lines.
 QString lastLines(const QString& text, int count)
 {
+    static const QRegularExpression separator(QStringLiteral("^[-=_*#. ]+$"));
+    static const QRegularExpression errorWords(QStringLiteral("error|fail|could not|cannot|unable|denied|refused|invalid|timed? ?out"),
+                                               QRegularExpression::CaseInsensitiveOption);
     QStringList lines;
+    QStringList errorLines;
     for (const QString& line : text.split(QLatin1Char('\n'))) {
         const QString t = line.trimmed();
-        if (!t.isEmpty() && !t.startsWith(QLatin1String("[output")))
-            lines << t;
+        if (t.isEmpty() || t.startsWith(QLatin1String("[output")) || separator.match(t).hasMatch())
+            continue;
+        lines << t;
+        if (errorWords.match(t).hasMatch())
+            errorLines << t;
     }
-    return lines.mid(std::max<qsizetype>(0, lines.size() - count)).join(QStringLiteral(" | "));
+    const QStringList& chosen = errorLines.isEmpty() ? lines : errorLines;
+    return chosen.mid(std::max<qsizetype>(0, chosen.size() - count)).join(QStringLiteral(" | "));
 }
 
 CommandRun runClient(const ClientCommand& command, int timeoutMs, const std::function<void(const QString&)>& line)
