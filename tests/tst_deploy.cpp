@@ -107,6 +107,7 @@ private slots:
     void jsonHoldsNoKeyMaterial();
     void refreshOnDestinationDeploysNewGeneration();
     void deployDestinationOfPaths();
+    void destinationsServingNameTheCertificatesDestination();
     void twoDeploysAtOnceBothEndWell();
     void lockHeldByAnotherRunIsBoundedAndExplained();
     void haproxyRuntimeApiSwapsCertificateAndVerifyRollsBack();
@@ -635,6 +636,24 @@ void TestDeploy::deployDestinationOfPaths()
     QCOMPARE(deployDestinationOf(m_dest + QStringLiteral("/current/ocsp.der")), dest);
     QCOMPARE(deployDestinationOf(m_dest + QStringLiteral("/generations/") + currentName(m_dest) + QStringLiteral("/cert.pem")), dest);
     QCOMPARE(deployDestinationOf(m_folder->path(QStringLiteral("src/site.crt"))), QString());
+}
+
+void TestDeploy::destinationsServingNameTheCertificatesDestination()
+{
+    const Certificate renewed = Certificate::fromDer(m_renewed.certDer(), {});
+    const QString other = m_folder->path(QStringLiteral("other-dest"));
+    // Nothing deployed yet: no destination serves it.
+    QCOMPARE(destinationsServing(renewed, {m_dest, other}), QStringList());
+    QVERIFY(cli(QStringLiteral("deploy"), {QStringLiteral("--from"), plainFolder(QStringLiteral("src"), m_leaf), QStringLiteral("--to"), m_dest}).exitCode == 0);
+    // The renewal (same names) belongs where the old certificate is current; a destination serving
+    // another name does not take it.
+    const IssuedCert stranger = m_responder->issueLeaf([](CertSpec& spec) {
+        spec.commonName = QStringLiteral("mail.other.test");
+        spec.dnsNames = {QStringLiteral("mail.other.test")};
+    });
+    QVERIFY(cli(QStringLiteral("deploy"), {QStringLiteral("--from"), plainFolder(QStringLiteral("src-other"), stranger), QStringLiteral("--to"), other}).exitCode == 0);
+    QCOMPARE(destinationsServing(renewed, {m_dest, other, m_dest, QString()}), QStringList{m_dest});
+    QCOMPARE(destinationsServing(Certificate::fromDer(stranger.certDer(), {}), {m_dest, other}), QStringList{other});
 }
 
 void TestDeploy::twoDeploysAtOnceBothEndWell()

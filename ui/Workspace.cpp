@@ -819,10 +819,16 @@ quint64 Workspace::planRenew(const QString& bundleId, const RenewOptions& option
     job.kind = JobKind::PlanRenew;
     job.title = detection->managed->name;
     const QString title = job.title;
-    job.work = [this, path = detection->path, options, at, title](JobControl& control) {
-        const RenewPlan plan = staplescope::planRenew({path}, options, at, control.cancelFlag());
+    job.work = [this, path = detection->path, options, at, title, remembered = m_settings.deployDestination()](JobControl& control) {
+        RenewPlan plan = staplescope::planRenew({path}, options, at, control.cancelFlag());
+        // A renewal of the certificate the remembered deploy destination serves is deployed there.
+        RenewOptions effective = options;
+        if (effective.deployTo.isEmpty() && !plan.entries.isEmpty() && plan.entries.first().managed) {
+            effective.deployTo = destinationsServing(plan.entries.first().before.bundle.leaf, {remembered});
+            plan.entries.first().deployTo = effective.deployTo;
+        }
         const JobInfo info{control.id(), JobKind::PlanRenew, title, true};
-        return JobResult{[this, info, plan, options] { emit renewPlanned(info, plan, options); }, {}};
+        return JobResult{[this, info, plan, effective] { emit renewPlanned(info, plan, effective); }, {}};
     };
     return start(std::move(job));
 }

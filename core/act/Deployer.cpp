@@ -555,6 +555,22 @@ std::optional<DeploySource> readDeploySource(const QString& path, QString* why)
     return readFolderWithLoader(dir.absolutePath(), why);
 }
 
+QStringList destinationsServing(const Certificate& leaf, const QStringList& candidates)
+{
+    QStringList names = leaf.dnsNames();
+    if (names.isEmpty() && !leaf.commonName().isEmpty())
+        names << leaf.commonName();
+    QStringList out;
+    for (const QString& destination : candidates) {
+        if (destination.isEmpty() || out.contains(destination))
+            continue;
+        for (const GenerationInfo& generation : listGenerations(destination))
+            if (generation.current && names.contains(generation.certificateName, Qt::CaseInsensitive))
+                out << destination;
+    }
+    return out;
+}
+
 QList<GenerationInfo> listGenerations(const QString& destination, QString* why)
 {
     QList<GenerationInfo> out;

@@ -66,6 +66,11 @@ QList<GenerationInfo> listGenerations(const QString& destination, QString* why =
 // into a generation.
 QString deployDestinationOf(const QString& path);
 
+// The destinations among `candidates` whose current generation holds a certificate for one of
+// `leaf`'s DNS names (or its subject CN): where a renewal of that certificate belongs (the
+// window's Renew… deploys there after the client ran).
+QStringList destinationsServing(const Certificate& leaf, const QStringList& candidates);
+
 // Reads, fetches, judges and decides, evaluating at `at` (UTC). Changes nothing.
 DeployPlan planDeploy(const DeployOptions& options, const QDateTime& at, const std::atomic<bool>* cancel = nullptr,
                       const std::function<void(const QString& step)>& progress = {});
