@@ -17,15 +17,6 @@ namespace staplescope::cli {
 
 namespace {
 
-QString windowText(const StapleWindow& w)
-{
-    if (w.isNull())
-        return QStringLiteral("none");
-    return QStringLiteral("%1 for serial %2, %3 to %4")
-        .arg(w.status, w.serial, formatTime(w.thisUpdate),
-             w.nextUpdate.isValid() ? formatTime(w.nextUpdate) : QStringLiteral("(no nextUpdate)"));
-}
-
 QString outcomeText(RefreshOutcome outcome, bool dryRun)
 {
     if (!dryRun)
@@ -47,10 +38,10 @@ void printPlan(const RefreshPlan& plan, bool dryRun, QTextStream& out)
             out << QStringLiteral(" — %1").arg(escapeText(line.destination));
         out << '\n';
         if (!line.current.isNull() || line.changesFiles())
-            out << QStringLiteral("    current: %1\n").arg(windowText(line.current));
+            out << QStringLiteral("    current: %1\n").arg(stapleWindowText(line.current));
         if (!line.fetched.isNull())
             out << QStringLiteral("    fetched: %1%2\n")
-                       .arg(windowText(line.fetched),
+                       .arg(stapleWindowText(line.fetched),
                             line.responder.isEmpty() ? QString() : QStringLiteral(" from ") + escapeText(line.responder));
         out << QStringLiteral("    why: %1\n").arg(escapeText(line.reason));
         for (const Finding& f : line.findings) {
@@ -158,10 +149,10 @@ void printDestinationRefresh(const DestinationRefresh& refresh, bool dryRun, QTe
     out << QStringLiteral("%1 (serial %2): %3 — deploy destination %4\n")
                .arg(escapeText(plan.certificateName), plan.serial, action, escapeText(plan.destination));
     if (!plan.current.staple.isNull() || !plan.current.name.isEmpty())
-        out << QStringLiteral("    current: %1 in %2\n").arg(windowText(plan.current.staple), plan.current.name);
+        out << QStringLiteral("    current: %1 in %2\n").arg(stapleWindowText(plan.current.staple), plan.current.name);
     if (!plan.staple.isNull())
         out << QStringLiteral("    fetched: %1%2\n")
-                   .arg(windowText(plan.staple), plan.responder.isEmpty() ? QString() : QStringLiteral(" from ") + escapeText(plan.responder));
+                   .arg(stapleWindowText(plan.staple), plan.responder.isEmpty() ? QString() : QStringLiteral(" from ") + escapeText(plan.responder));
     out << QStringLiteral("    why: %1\n").arg(escapeText(plan.reason));
     for (const Finding& f : plan.findings)
         if (f.severity > Severity::Info)

@@ -1,5 +1,6 @@
 #include "RefreshPlan.h"
 
+#include "Certificate.h"
 #include "FindingRegistry.h"
 
 #include <QJsonArray>
@@ -419,5 +420,14 @@ std::optional<RefreshPlan> RefreshPlan::fromJson(const QJsonObject& json, QStrin
 QJsonArray findingsToJson(const QList<Finding>& findings) { return findingListToJson(findings); }
 QJsonValue stapleWindowToJson(const StapleWindow& window) { return windowToJson(window); }
 QJsonValue utcTimeToJson(const QDateTime& time) { return timeToJson(time); }
+
+QString stapleWindowText(const StapleWindow& w)
+{
+    if (w.isNull())
+        return QStringLiteral("none");
+    return QStringLiteral("%1 for serial %2, %3 to %4")
+        .arg(w.status, w.serial, formatTime(w.thisUpdate),
+             w.nextUpdate.isValid() ? formatTime(w.nextUpdate) : QStringLiteral("(no nextUpdate)"));
+}
 
 } // namespace staplescope

@@ -89,6 +89,8 @@ struct RefreshPlan {
 // schema, a staple window (null when none), a UTC time (null when null).
 QJsonArray findingsToJson(const QList<Finding>& findings);
 QJsonValue stapleWindowToJson(const StapleWindow& window);
+// One line for the CLI: "good for serial 0A:…, <thisUpdate> to <nextUpdate>", or "none".
+QString stapleWindowText(const StapleWindow& window);
 QJsonValue utcTimeToJson(const QDateTime& time);
 
 } // namespace staplescope
