@@ -52,13 +52,13 @@ void printPlan(const DeployPlan& plan, bool dryRun, QTextStream& out)
     out << QStringLiteral("    source: %1 (%2)\n").arg(escapeText(plan.source.path), deploySourceKindName(plan.source.kind));
     if (!plan.current.name.isEmpty())
         out << QStringLiteral("    current: %1 (serial %2, certificate until %3, staple %4)\n")
-                   .arg(plan.current.name, plan.current.serial, formatTime(plan.current.notAfter), stapleWindowText(plan.current.staple));
+                   .arg(plan.current.name, plan.current.serial, formatTime(plan.current.notAfter), stapleWindowLine(plan.current.staple));
     else
         out << QStringLiteral("    current: none\n");
     if (plan.action == DeployAction::Deploy) {
         out << QStringLiteral("    files: %1\n").arg(generationFileNames(plan.layout, !plan.stapleDer.isEmpty()).join(QStringLiteral(", ")));
         out << QStringLiteral("    staple: %1%2\n")
-                   .arg(stapleWindowText(plan.staple), plan.responder.isEmpty() ? QString() : QStringLiteral(" from ") + escapeText(plan.responder));
+                   .arg(stapleWindowLine(plan.staple), plan.responder.isEmpty() ? QString() : QStringLiteral(" from ") + escapeText(plan.responder));
         if (!plan.generationsToRemove.isEmpty())
             out << QStringLiteral("    removes: %1 (keep %2)\n").arg(plan.generationsToRemove.join(QStringLiteral(", "))).arg(plan.keep);
     }
@@ -124,7 +124,7 @@ void printGenerations(const QString& destination, const QList<GenerationInfo>& g
         out << QStringLiteral("    %1 (serial %2%3), certificate %4 to %5\n")
                    .arg(escapeText(g.certificateName), g.serial, g.mustStaple ? QStringLiteral(", must-staple") : QString(),
                         formatTime(g.notBefore), formatTime(g.notAfter));
-        out << QStringLiteral("    staple: %1\n").arg(stapleWindowText(g.staple));
+        out << QStringLiteral("    staple: %1\n").arg(stapleWindowLine(g.staple));
     }
 }
 

@@ -38,10 +38,10 @@ void printPlan(const RefreshPlan& plan, bool dryRun, QTextStream& out)
             out << QStringLiteral(" — %1").arg(escapeText(line.destination));
         out << '\n';
         if (!line.current.isNull() || line.changesFiles())
-            out << QStringLiteral("    current: %1\n").arg(stapleWindowText(line.current));
+            out << QStringLiteral("    current: %1\n").arg(stapleWindowLine(line.current));
         if (!line.fetched.isNull())
             out << QStringLiteral("    fetched: %1%2\n")
-                       .arg(stapleWindowText(line.fetched),
+                       .arg(stapleWindowLine(line.fetched),
                             line.responder.isEmpty() ? QString() : QStringLiteral(" from ") + escapeText(line.responder));
         out << QStringLiteral("    why: %1\n").arg(escapeText(line.reason));
         for (const Finding& f : line.findings) {
@@ -149,10 +149,10 @@ void printDestinationRefresh(const DestinationRefresh& refresh, bool dryRun, QTe
     out << QStringLiteral("%1 (serial %2): %3 — deploy destination %4\n")
                .arg(escapeText(plan.certificateName), plan.serial, action, escapeText(plan.destination));
     if (!plan.current.staple.isNull() || !plan.current.name.isEmpty())
-        out << QStringLiteral("    current: %1 in %2\n").arg(stapleWindowText(plan.current.staple), plan.current.name);
+        out << QStringLiteral("    current: %1 in %2\n").arg(stapleWindowLine(plan.current.staple), plan.current.name);
     if (!plan.staple.isNull())
         out << QStringLiteral("    fetched: %1%2\n")
-                   .arg(stapleWindowText(plan.staple), plan.responder.isEmpty() ? QString() : QStringLiteral(" from ") + escapeText(plan.responder));
+                   .arg(stapleWindowLine(plan.staple), plan.responder.isEmpty() ? QString() : QStringLiteral(" from ") + escapeText(plan.responder));
     out << QStringLiteral("    why: %1\n").arg(escapeText(plan.reason));
     for (const Finding& f : plan.findings)
         if (f.severity > Severity::Info)

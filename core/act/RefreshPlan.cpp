@@ -421,7 +421,7 @@ QJsonArray findingsToJson(const QList<Finding>& findings) { return findingListTo
 QJsonValue stapleWindowToJson(const StapleWindow& window) { return windowToJson(window); }
 QJsonValue utcTimeToJson(const QDateTime& time) { return timeToJson(time); }
 
-QString stapleWindowText(const StapleWindow& w)
+QString stapleWindowLine(const StapleWindow& w)
 {
     if (w.isNull())
         return QStringLiteral("none");

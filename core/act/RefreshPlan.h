@@ -90,7 +90,7 @@ struct RefreshPlan {
 QJsonArray findingsToJson(const QList<Finding>& findings);
 QJsonValue stapleWindowToJson(const StapleWindow& window);
 // One line for the CLI: "good for serial 0A:…, <thisUpdate> to <nextUpdate>", or "none".
-QString stapleWindowText(const StapleWindow& window);
+QString stapleWindowLine(const StapleWindow& window);
 QJsonValue utcTimeToJson(const QDateTime& time);
 
 } // namespace staplescope
