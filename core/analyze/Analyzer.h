@@ -13,6 +13,13 @@ struct AnalysisOptions {
     QDateTime at;                               // evaluation time (UTC); tests pin it
     std::optional<qint64> expiryWarningSeconds; // nullopt: a third of the lifetime, at most 30 days
     double stapleRefreshFraction = 0.5;         // refresh at this fraction of thisUpdate→nextUpdate
+    // Monitoring thresholds (--crit-days, --staple-warn-hours, --staple-crit-hours). They move where
+    // the engine's own ladder steps, nothing else: CERT_EXPIRING_SOON is critical within
+    // expiryCriticalSeconds of notAfter; STAPLE_REFRESH_DUE is also reported (warning) within
+    // stapleWarningSeconds of nextUpdate, and is critical within stapleCriticalSeconds.
+    std::optional<qint64> expiryCriticalSeconds;
+    std::optional<qint64> stapleWarningSeconds;
+    std::optional<qint64> stapleCriticalSeconds;
     const TrustStore* trust = nullptr;          // null: no trust anchors at all
 
     // When a certificate with this lifetime starts to be reported as expiring soon.

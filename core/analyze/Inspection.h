@@ -28,6 +28,9 @@ struct InspectionReport {
     QList<BundleReport> bundles;  // worst first
     QList<Finding> inputFindings; // INPUT_* and others not tied to a bundle
     QStringList files;
+    // Findings removed by silenceFindings (--ignore CODE): kept so every output can say what it
+    // does not show.
+    QList<Finding> silenced;
 
     QList<Finding> allFindings() const;
     Severity worst() const;
@@ -79,6 +82,10 @@ private:
     QList<Certificate> m_certificates;
     std::shared_ptr<TrustStore> m_trust;
 };
+
+// Moves every finding whose code is in `codes` (CERT_EXPIRING_SOON spellings) from the bundles
+// and input findings to report.silenced, and summarizes the bundles again.
+void silenceFindings(InspectionReport& report, const QStringList& codes);
 
 // One call for the CLI: load, bundle and evaluate at request.analysis.at.
 InspectionReport inspect(const InspectRequest& request);
