@@ -8,12 +8,10 @@
 #include <QCryptographicHash>
 #include <QDir>
 #include <QDirIterator>
-#include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
-#include <QProcess>
 #include <QRegularExpression>
 #include <QStandardPaths>
 
@@ -31,16 +29,12 @@ namespace staplescope {
 
 namespace {
 
-// What we keep of a client's output: the end of it, where its error is.
-constexpr qsizetype kClientOutputCap = 16 * 1024;
 // The most a client configuration file may be (certbot renewal conf, acme.sh conf, dehydrated config).
 constexpr qint64 kConfigFileCap = 256 * 1024;
 // Accounts and certificates listed in a lego folder before giving up: a real one has a handful.
 constexpr int kMaxLegoEntries = 256;
 // Lines of a failed client's output quoted in RENEW_CLIENT_FAILED.
 constexpr int kQuotedErrorLines = 6;
-// How long a stopped client gets after SIGKILL to be reaped.
-constexpr int kReapMs = 3000;
 
 const QString kDefaultCertbotConfigDir = QStringLiteral("/etc/letsencrypt");
 const QString kLetsEncryptDirectory = QStringLiteral("https://acme-v02.api.letsencrypt.org/directory");
@@ -587,89 +581,16 @@ QString lastLines(const QString& text, int count)
 
 CommandRun runClient(const ClientCommand& command, int timeoutMs, const std::function<void(const QString&)>& line)
 {
-    CommandRun run;
-    run.command = command.display();
-    QProcess process;
-    process.setProgram(command.program);
-    process.setArguments(command.arguments);
-    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
-    for (auto it = command.environment.cbegin(); it != command.environment.cend(); ++it)
-        environment.insert(it.key(), it.value());
-    process.setProcessEnvironment(environment);
-    process.setProcessChannelMode(QProcess::MergedChannels);
-    process.setStandardInputFile(QProcess::nullDevice());
-    // Its own session and process group: a timeout stops the client and whatever it started.
-    process.setChildProcessModifier([] { ::setsid(); });
-
-    QByteArray kept;
-    qint64 dropped = 0;
-    QByteArray pending;
-    const auto emitLines = [&](bool flush) {
-        qsizetype newline;
-        while ((newline = pending.indexOf('\n')) >= 0) {
-            if (line)
-                line(escapeText(QString::fromUtf8(pending.left(newline)).remove(QLatin1Char('\r'))));
-            pending.remove(0, newline + 1);
-        }
-        // A line longer than the cap is passed on in pieces.
-        if (pending.size() > kClientOutputCap || (flush && !pending.isEmpty())) {
-            if (line)
-                line(escapeText(QString::fromUtf8(pending)));
-            pending.clear();
-        }
-    };
-    const auto drain = [&] {
-        const QByteArray chunk = process.readAll();
-        if (chunk.isEmpty())
-            return;
-        kept += chunk;
-        if (kept.size() > kClientOutputCap) {
-            dropped += kept.size() - kClientOutputCap;
-            kept = kept.right(kClientOutputCap);
-        }
-        pending += chunk;
-        emitLines(false);
-    };
-
-    QElapsedTimer clock;
-    clock.start();
-    process.start();
-    if (!process.waitForStarted(30000)) {
-        run.output = escapeText(QStringLiteral("%1 could not be started: %2").arg(command.program, process.errorString()));
-        return run;
-    }
-    run.ran = true;
-    while (process.state() != QProcess::NotRunning) {
-        const qint64 left = timeoutMs - clock.elapsed();
-        if (left <= 0) {
-            run.timedOut = true;
-            break;
-        }
-        process.waitForReadyRead(int(std::min<qint64>(left, 200)));
-        drain();
-    }
-    if (run.timedOut) {
-        if (const qint64 pid = process.processId(); pid > 0)
-            ::kill(-pid_t(pid), SIGKILL);
-        process.waitForFinished(kReapMs);
-    }
-    drain();
-    emitLines(true);
-
-    QString text = QString::fromUtf8(kept);
-    if (dropped > 0)
-        text.prepend(QStringLiteral("[output cut: the first %1 bytes are not kept]\n").arg(dropped));
-    if (run.timedOut)
-        text += QStringLiteral("\n[stopped after %1 s: the client took too long]").arg(timeoutMs / 1000.0);
-    else if (process.exitStatus() == QProcess::CrashExit)
-        text += QStringLiteral("\n[the client was killed by a signal]");
-    else
-        run.exitStatus = process.exitCode();
-    QStringList lines = text.trimmed().split(QLatin1Char('\n'));
-    for (QString& l : lines)
-        l = escapeText(l.remove(QLatin1Char('\r')));
-    run.output = lines.join(QLatin1Char('\n'));
-    return run;
+    ProcessRun process;
+    process.program = command.program;
+    process.arguments = command.arguments;
+    process.environment = command.environment;
+    process.display = command.display();
+    process.role = QStringLiteral("client");
+    process.timeoutMs = timeoutMs;
+    process.kept = KeptOutput::End;
+    process.onLine = line;
+    return runProcess(process);
 }
 
 // ---- JSON ---------------------------------------------------------------------------------------

@@ -7,7 +7,6 @@
 #include <QElapsedTimer>
 #include <QFileInfo>
 #include <QJsonArray>
-#include <QProcess>
 #include <QThread>
 
 #include <cerrno>
@@ -25,22 +24,11 @@ namespace staplescope {
 
 namespace {
 
-constexpr qsizetype kCommandOutputCap = 16 * 1024;
 constexpr qsizetype kHaproxyAnswerCap = 4096;
 // A staple is a few KiB; anything at a destination larger than this is not what the plan saw.
 constexpr qint64 kDestinationReadCap = 64 * 1024 * 1024;
 
 QString systemError(int error) { return QString::fromLocal8Bit(std::strerror(error)); }
-
-// Outside text (a command's output, a file name, HAProxy's reply) as visible lines: every line
-// escaped on its own, so the output keeps its shape but cannot drive a terminal.
-QString escapeLines(const QString& text)
-{
-    QStringList lines = text.split(QLatin1Char('\n'));
-    for (QString& line : lines)
-        line = escapeText(line);
-    return lines.join(QLatin1Char('\n'));
-}
 
 // An exclusive flock on the folder itself: nothing is created in the folder (a lock file could
 // be taken for a staple or a certificate by a server reading the folder), and the kernel drops
@@ -395,63 +383,14 @@ InstallResult executeRefreshPlan(const RefreshPlan& plan, const InstallOptions& 
 
 CommandRun runShellCommand(const QString& command, int timeoutMs)
 {
-    CommandRun run;
-    run.command = command;
-    QProcess process;
-    process.setProgram(QStringLiteral("/bin/sh"));
-    process.setArguments({QStringLiteral("-c"), command});
-    process.setProcessChannelMode(QProcess::MergedChannels);
-    process.setStandardInputFile(QProcess::nullDevice());
-    // Its own process group, so a timeout ends the command and whatever it started.
-    process.setChildProcessModifier([] { ::setsid(); });
-
-    QByteArray output;
-    bool truncated = false;
-    const auto drain = [&] {
-        const QByteArray chunk = process.readAll();
-        const qsizetype room = kCommandOutputCap - output.size();
-        output += chunk.left(std::max<qsizetype>(room, 0));
-        truncated = truncated || chunk.size() > room;
-    };
-
-    QElapsedTimer clock;
-    clock.start();
-    process.start();
-    if (!process.waitForStarted(std::max(timeoutMs, 1000))) {
-        run.output = escapeText(process.errorString());
-        return run;
-    }
-    run.ran = true;
-    // Read as it comes so that a chatty command costs at most the cap.
-    while (process.state() != QProcess::NotRunning) {
-        const qint64 left = timeoutMs - clock.elapsed();
-        if (left <= 0) {
-            run.timedOut = true;
-            break;
-        }
-        if (!process.waitForReadyRead(int(left)) && process.state() != QProcess::NotRunning)
-            process.waitForFinished(int(std::max<qint64>(timeoutMs - clock.elapsed(), 1)));
-        drain();
-    }
-    if (run.timedOut) {
-        // The group setsid() made (its id is the shell's pid); never 0, which would be our own group.
-        if (const qint64 pid = process.processId(); pid > 0)
-            ::kill(-pid_t(pid), SIGKILL);
-        process.waitForFinished(3000);
-    }
-    drain();
-
-    QString text = QString::fromUtf8(output);
-    if (truncated)
-        text += QStringLiteral("\n[output cut at %1 KiB]").arg(kCommandOutputCap / 1024);
-    if (run.timedOut)
-        text += QStringLiteral("\n[stopped after %1 s: the command took too long]").arg(timeoutMs / 1000.0);
-    else if (process.exitStatus() == QProcess::CrashExit)
-        text += QStringLiteral("\n[the command was killed by a signal]");
-    else
-        run.exitStatus = process.exitCode();
-    run.output = escapeLines(text.trimmed());
-    return run;
+    ProcessRun process;
+    process.program = QStringLiteral("/bin/sh");
+    process.arguments = {QStringLiteral("-c"), command};
+    process.display = command;
+    process.timeoutMs = timeoutMs;
+    process.startTimeoutMs = std::max(timeoutMs, 1000);
+    process.kept = KeptOutput::Start;
+    return runProcess(process);
 }
 
 HaproxyUpdate sendHaproxyCommand(const QString& socketPath, const QByteArray& payload, int timeoutMs,

@@ -8,6 +8,7 @@
 // Fault points (STYLE.md 17): with STAPLESCOPE_FAULT_POINT=<name> in the environment the process
 // kills itself with SIGKILL when it reaches that point; tests use it to prove crash safety.
 
+#include "ProcessRunner.h"
 #include "FaultPoint.h"
 #include "RefreshPlan.h"
 
@@ -33,14 +34,6 @@ struct StepResult {
     RefreshOutcome outcome = RefreshOutcome::Skipped; // what the plan asked
     bool done = false;        // the file change happened
     QString message;          // what was done, or why not ("… changed since the plan was made: nothing written")
-};
-
-struct CommandRun {
-    QString command;
-    bool ran = false;
-    int exitStatus = -1;      // -1: did not start or timed out
-    bool timedOut = false;
-    QString output;           // stdout+stderr, at most 16 KiB, control characters escaped
 };
 
 struct HaproxyUpdate {
