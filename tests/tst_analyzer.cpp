@@ -10,6 +10,8 @@
 #include "TestPki.h"
 #include "TestResponder.h"
 
+#include <openssl/ocsp.h>
+
 #include <QDir>
 #include <QDirIterator>
 #include <QProcess>
@@ -509,7 +511,13 @@ void TestAnalyzer::findings_data()
                     c.pki.factory().crlDer(c.pki.intermediate, daysFrom(fixedNow(), -1), daysFrom(fixedNow(), 6),
                                            {&c.pki.leaf}));
         c.expect << formatTime(daysFrom(fixedNow(), -1));
-    }, "CERT_REVOKED", critical, {"revoked since", "1 day ago"});
+    }, "CERT_REVOKED", critical, {"revoked since", "1 day ago", "reason: not given"});
+    row("CRL beside the certificate lists it with a reason", [](Case& c) {
+        writeSite(c, standardSite(c.pki));
+        c.dir.write(QStringLiteral("site/int.crl"),
+                    c.pki.factory().crlDer(c.pki.intermediate, daysFrom(fixedNow(), -1), daysFrom(fixedNow(), 6),
+                                           {&c.pki.leaf}, OCSP_REVOKED_STATUS_KEYCOMPROMISE));
+    }, "CERT_REVOKED", critical, {"revoked since", "reason: keyCompromise"});
 
     // ---- Chain -------------------------------------------------------------------------------
     row("fullchain.pem with the intermediate first", [](Case& c) {

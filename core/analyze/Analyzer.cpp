@@ -628,11 +628,14 @@ private:
     {
         for (const Crl& crl : b.crls) {
             const auto revoked = crl.revocationTimeOf(b.leaf);
-            if (revoked && *revoked <= at)
+            if (revoked && *revoked <= at) {
+                const QString reason = crl.revocationReasonOf(b.leaf);
                 add(FindingCode::CertRevoked, Severity::Critical, QStringLiteral("Certificate revoked (CRL)"), certificateSubject(b.leaf),
-                    QStringLiteral("The CRL %1 lists this certificate as revoked since %2 (%3).")
-                        .arg(crl.source().display(), formatTime(*revoked), relativeTime(at, *revoked)),
+                    QStringLiteral("The CRL %1 lists this certificate as revoked since %2 (%3), reason: %4.")
+                        .arg(crl.source().display(), formatTime(*revoked), relativeTime(at, *revoked),
+                             reason.isEmpty() ? QStringLiteral("not given") : reason),
                     QStringLiteral("Replace the certificate now."), {b.leaf.id()});
+            }
         }
     }
 

@@ -572,7 +572,7 @@ QByteArray PkiFactory::ocspResponse(const IssuedCert& subject, const IssuedCert&
 }
 
 QByteArray PkiFactory::crlDer(const IssuedCert& issuer, const QDateTime& thisUpdate, const QDateTime& nextUpdate,
-                              const QList<const IssuedCert*>& revoked) const
+                              const QList<const IssuedCert*>& revoked, int reasonCode) const
 {
     if (!issuer.cert || !issuer.key || !thisUpdate.isValid() || !nextUpdate.isValid())
         return {};
@@ -596,8 +596,16 @@ QByteArray PkiFactory::crlDer(const IssuedCert& issuer, const QDateTime& thisUpd
             || !check(X509_REVOKED_set_serialNumber(item.get(), X509_get_serialNumber(entry->cert.get())) == 1,
                       "X509_REVOKED_set_serialNumber")
             || !check(X509_REVOKED_set_revocationDate(item.get(), lastUpdateTime.get()) == 1,
-                      "X509_REVOKED_set_revocationDate")
-            || !check(X509_CRL_add0_revoked(crl.get(), item.get()) == 1, "X509_CRL_add0_revoked"))
+                      "X509_REVOKED_set_revocationDate"))
+            return {};
+        if (reasonCode >= 0) {
+            const Asn1EnumeratedPtr reason(ASN1_ENUMERATED_new());
+            if (!reason || !check(ASN1_ENUMERATED_set(reason.get(), reasonCode) == 1, "ASN1_ENUMERATED_set")
+                || !check(X509_REVOKED_add1_ext_i2d(item.get(), NID_crl_reason, reason.get(), 0, 0) == 1,
+                          "X509_REVOKED_add1_ext_i2d"))
+                return {};
+        }
+        if (!check(X509_CRL_add0_revoked(crl.get(), item.get()) == 1, "X509_CRL_add0_revoked"))
             return {};
         item.release(); // add0: the CRL owns it now
     }

@@ -91,9 +91,10 @@ public:
                             const OcspSpec& spec,
                             const QList<std::pair<const IssuedCert*, const IssuedCert*>>& alsoAbout = {}) const;
 
-    // A CRL from `issuer` listing `revoked` serials.
+    // A CRL from `issuer` listing `revoked` serials, each with the CRLReason `reasonCode`
+    // (OCSP_REVOKED_STATUS_KEYCOMPROMISE…) when it is not negative.
     QByteArray crlDer(const IssuedCert& issuer, const QDateTime& thisUpdate, const QDateTime& nextUpdate,
-                      const QList<const IssuedCert*>& revoked = {}) const;
+                      const QList<const IssuedCert*>& revoked = {}, int reasonCode = -1) const;
 
     static QByteArray toPem(const QByteArray& der, const char* label); // "CERTIFICATE", "OCSP RESPONSE"
     enum class KeyFormat { Pkcs8, Pkcs1Rsa, Sec1Ec, EncryptedPkcs8 };

@@ -1,5 +1,9 @@
 #include "Crl.h"
 
+#include <openssl/err.h>
+#include <openssl/ocsp.h>
+#include <openssl/x509v3.h>
+
 namespace staplescope {
 
 
@@ -49,6 +53,22 @@ std::optional<QDateTime> Crl::revocationTimeOf(const Certificate& cert) const
     if (X509_CRL_get0_by_serial(d->crl.get(), &entry, X509_get0_serialNumber(cert.get0())) != 1 || !entry)
         return std::nullopt;
     return asn1TimeToUtc(X509_REVOKED_get0_revocationDate(entry));
+}
+
+QString Crl::revocationReasonOf(const Certificate& cert) const
+{
+    if (!revocationTimeOf(cert))
+        return {};
+    X509_REVOKED* entry = nullptr;
+    if (X509_CRL_get0_by_serial(d->crl.get(), &entry, X509_get0_serialNumber(cert.get0())) != 1 || !entry)
+        return {};
+    int critical = 0;
+    const Asn1EnumeratedPtr reason(static_cast<ASN1_ENUMERATED*>(X509_REVOKED_get_ext_d2i(entry, NID_crl_reason, &critical, nullptr)));
+    if (!reason) {
+        ERR_clear_error();
+        return {};
+    }
+    return QString::fromLatin1(OCSP_crl_reason_str(int(ASN1_ENUMERATED_get(reason.get()))));
 }
 
 } // namespace staplescope

@@ -21,6 +21,9 @@ public:
     int revokedCount() const;
     // Revocation time of `cert` if this CRL (from cert's issuer) lists its serial.
     std::optional<QDateTime> revocationTimeOf(const Certificate& cert) const;
+    // The reason of that entry (its CRLReason extension, as OpenSSL names it: "keyCompromise"); empty
+    // when the entry gives none or the CRL does not list `cert`.
+    QString revocationReasonOf(const Certificate& cert) const;
 
 private:
     struct Data;

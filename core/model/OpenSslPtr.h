@@ -50,6 +50,7 @@ using EvpMdCtxPtr = OpenSslPtr<EVP_MD_CTX, EVP_MD_CTX_free>;
 using BioPtr = OpenSslPtr<BIO, BIO_free_all>;
 using BignumPtr = OpenSslPtr<BIGNUM, BN_free>;
 using Asn1IntegerPtr = OpenSslPtr<ASN1_INTEGER, ASN1_INTEGER_free>;
+using Asn1EnumeratedPtr = OpenSslPtr<ASN1_ENUMERATED, ASN1_ENUMERATED_free>;
 using Asn1TimePtr = OpenSslPtr<ASN1_TIME, ASN1_TIME_free>;
 using Asn1ObjectPtr = OpenSslPtr<ASN1_OBJECT, ASN1_OBJECT_free>;
 using OcspResponsePtr = OpenSslPtr<OCSP_RESPONSE, OCSP_RESPONSE_free>;

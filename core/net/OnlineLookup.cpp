@@ -105,23 +105,6 @@ X509CrlPtr crlIn(const QByteArray& body)
     return crl;
 }
 
-// The CRL entry's reason code (CRLReason extension), -1 when absent.
-int crlReasonOf(X509_CRL* crl, const Certificate& cert)
-{
-    X509_REVOKED* entry = nullptr;
-    if (X509_CRL_get0_by_serial(crl, &entry, X509_get0_serialNumber(cert.get0())) != 1 || !entry)
-        return -1;
-    int critical = 0;
-    auto* reason = static_cast<ASN1_ENUMERATED*>(X509_REVOKED_get_ext_d2i(entry, NID_crl_reason, &critical, nullptr));
-    if (!reason) {
-        clearOpenSslErrors();
-        return -1;
-    }
-    const long code = ASN1_ENUMERATED_get(reason);
-    ASN1_ENUMERATED_free(reason);
-    return int(code);
-}
-
 QList<QUrl> httpUrls(const QStringList& urls)
 {
     QList<QUrl> out;
@@ -449,12 +432,12 @@ QList<CrlLookup> OnlineLookup::checkCrls(const QList<std::pair<Certificate, Cert
             }
             const std::optional<QDateTime> revoked = crl.revocationTimeOf(cert);
             if (revoked && *revoked <= at) {
-                const int reason = crlReasonOf(crl.get0(), cert);
+                const QString reason = crl.revocationReasonOf(cert);
                 lookup.findings << makeFinding(
                     FindingCode::CertRevoked, Severity::Critical, QStringLiteral("Certificate revoked (CRL)"), subject,
                     QStringLiteral("The issuer's CRL at %1 (%2) lists this certificate as revoked since %3 (%4), reason: %5.")
                         .arg(url, window, formatTime(*revoked), relativeTime(at, *revoked),
-                             reason < 0 ? QStringLiteral("not given") : QString::fromLatin1(OCSP_crl_reason_str(reason))),
+                             reason.isEmpty() ? QStringLiteral("not given") : reason),
                     QStringLiteral("Replace the certificate now: clients that check revocation reject it."), {cert.id()},
                     Remedy{RemedyKind::ReplaceCertificate, {}, cert.serialHex(), {}});
             } else {
