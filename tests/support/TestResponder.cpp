@@ -425,6 +425,9 @@ void TestResponder::clearRequests()
 {
     std::lock_guard lock(m_state->mutex);
     m_state->log.clear();
+    // The counts start again too, so a check after clearRequests() sees only what came after it.
+    m_state->requests = 0;
+    m_state->ocspRequests = 0;
 }
 
 namespace {

@@ -171,7 +171,7 @@ public:
     int connectionCount() const;            // TCP connections accepted
     int maxRequestsInFlight() const;        // the most requests being answered at one time
     QList<ResponderRequest> requests() const;
-    void clearRequests();
+    void clearRequests(); // the log and requestCount()/ocspRequestCount()
 
 private:
     struct State;
