@@ -71,6 +71,7 @@ private slots:
     void fleetLanesOrderedByNextEvent();
     void bundleWindowsAtTheEdges();
     void locationsBelowTheCommonParent();
+    void fleetPutsSupersededLast();
 
 private:
     // Five sites in one folder, each with its own name so none supersedes another:
@@ -675,6 +676,41 @@ void TestTimeline::locationsBelowTheCommonParent()
     QCOMPARE(locationBelow(QStringLiteral("/srv/tlsx/cert.pem"), QStringLiteral("/srv/tls")), QStringLiteral("/srv/tlsx/cert.pem"));
     QCOMPARE(locationBelow(QStringLiteral("mail.example.org:443 [127.0.0.1]"), QStringLiteral("/srv/tls")),
              QStringLiteral("mail.example.org:443 [127.0.0.1]"));
+}
+
+void TestTimeline::fleetPutsSupersededLast()
+{
+    // Renewed two days ago; the previous certificate (expiring in 2 days) is still in the folder.
+    const IssuedCert previous = m_pki->issueLeaf([](CertSpec& s) {
+        s.notBefore = daysFrom(fixedNow(), -88);
+        s.notAfter = daysFrom(fixedNow(), 2);
+    });
+    const IssuedCert current = m_pki->issueLeaf([](CertSpec& s) {
+        s.notBefore = daysFrom(fixedNow(), -2);
+        s.notAfter = daysFrom(fixedNow(), 88);
+    });
+    const IssuedCert other = m_pki->issueLeaf([](CertSpec& s) {
+        s.commonName = QStringLiteral("zulu.example.test");
+        s.dnsNames = {s.commonName};
+        s.notBefore = daysFrom(fixedNow(), -40);
+        s.notAfter = daysFrom(fixedNow(), 50);
+    });
+    m_dir->write(QStringLiteral("site/old/cert.pem"), previous.certPem());
+    m_dir->write(QStringLiteral("site/zulu/cert.pem"), other.certPem());
+    const auto session = site({}, &current);
+    AnalysisOptions options;
+    options.at = fixedNow();
+    const FleetTimeline t = buildFleetTimeline(session->evaluate(options));
+    QCOMPARE(t.lanes.size(), 3);
+    // zulu's expiry warning starts in 20 days, the current www's in 58; the superseded one's expiry
+    // in 2 days would come first, but it no longer matters.
+    QCOMPARE(t.lanes[0].label, QStringLiteral("zulu.example.test"));
+    QCOMPARE(t.lanes[1].certificate.end, daysFrom(fixedNow(), 88));
+    QVERIFY(!t.lanes[1].superseded);
+    QVERIFY(t.lanes[2].superseded);
+    QCOMPARE(t.lanes[2].certificate.end, daysFrom(fixedNow(), 2));
+    QCOMPARE(t.lanes[2].event, FleetEvent::CertificateExpiry);
+    QCOMPARE(describeFleetEvent(t.lanes[2], t.at), QStringLiteral("superseded; certificate expires in 2 days"));
 }
 
 QTEST_GUILESS_MAIN(TestTimeline)

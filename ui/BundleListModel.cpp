@@ -88,8 +88,11 @@ QVariant BundleListModel::expiresData(const Row& row, int role) const
     if (role == Qt::DisplayRole) {
         if (!seconds)
             return tr("unreadable");
-        return *seconds > 0 ? shortDuration(*seconds) : tr("expired, −%1").arg(shortDuration(-*seconds));
+        // Past notAfter: negative, and in the error colour (the Status column says "critical" too).
+        return *seconds > 0 ? shortDuration(*seconds) : QStringLiteral("−") + shortDuration(-*seconds);
     }
+    if (role == Qt::ForegroundRole && seconds && *seconds <= 0)
+        return severityColor(Severity::Critical, QApplication::palette());
     if (role == Qt::ToolTipRole) {
         if (!seconds)
             return tr("The certificate's validity times do not parse");
@@ -126,7 +129,7 @@ QVariant BundleListModel::stapleData(const Row& row, int role) const
         switch (w.staple) {
         case StapleWindowState::None: return tr("none");
         case StapleWindowState::Valid: return shortDuration(w.stapleSecondsLeft.value_or(0));
-        case StapleWindowState::Expired: return tr("expired");
+        case StapleWindowState::Expired: return tr("expired");  // the time since is in the tooltip
         case StapleWindowState::NotYetValid: return tr("not yet valid");
         case StapleWindowState::OpenEnded: return tr("no end");
         case StapleWindowState::Unreadable: return tr("unreadable");

@@ -982,9 +982,9 @@ void MainWindow::setUpBundleColumns()
     header->moveSection(header->visualIndex(BundleListModel::StapleColumn), 4);
     header->setSectionResizeMode(BundleListModel::ExpiresColumn, QHeaderView::Interactive);
     header->setSectionResizeMode(BundleListModel::StapleColumn, QHeaderView::Interactive);
-    header->resizeSection(BundleListModel::ExpiresColumn, fm.horizontalAdvance(tr("expired, −99 days")) + 12);
+    header->resizeSection(BundleListModel::ExpiresColumn, fm.horizontalAdvance(tr("Expires in")) + 24);
     header->resizeSection(BundleListModel::StapleColumn, fm.horizontalAdvance(tr("Staple valid for")) + 16);
-    header->resizeSection(BundleListModel::OriginColumn, 160);
+    header->resizeSection(BundleListModel::OriginColumn, 120);
     // Unsorted until a header is clicked: core's order, worst first. A third click returns to it.
     header->setSortIndicator(-1, Qt::AscendingOrder);
     header->setSortIndicatorClearable(true);

@@ -167,7 +167,7 @@ int TimelineWidget::sectionGap() const { return fontMetrics().height() + 12; }
 int TimelineWidget::labelColumnWidth() const
 {
     if (m_fleetMode)
-        return qMin(m_fleetLabelWidth, qMax(120, width() / 3));
+        return qMin(m_fleetLabelWidth, qMax(120, width() * 2 / 5));
     const QFontMetrics fm = fontMetrics();
     int widest = fm.horizontalAdvance(QLatin1Char('M')) * 12;
     for (const TimelineLane& lane : m_timeline.lanes)
@@ -1140,6 +1140,13 @@ void TimelineWidget::paintLabels(QPainter& p, const QRectF& plot)
 
 // ---- the fleet view ---------------------------------------------------------------------------
 
+QFont TimelineWidget::boldFont() const
+{
+    QFont bold = font();
+    bold.setBold(true);
+    return bold;
+}
+
 int TimelineWidget::fleetLaneHeight() const { return fontMetrics().height() * 2 + 10; }
 
 qreal TimelineWidget::fleetAreaBottom() const
@@ -1160,9 +1167,10 @@ void TimelineWidget::setFleet(const FleetTimeline& fleet, bool keepView)
     m_atIsNow = m_fleet.at.isValid() && qAbs(m_fleet.at.secsTo(m_clock->now())) < 120;
     // Labels are measured once here, not on every paint: thousands of lanes.
     const QFontMetrics fm = fontMetrics();
-    int widest = fm.horizontalAdvance(QLatin1Char('M')) * 14;
+    // Room for the second line too ("certificate expires in 29 days 23 hours", bounded below).
+    int widest = fm.horizontalAdvance(QStringLiteral("certificate expires in 29 days 23 hours")) + fm.height() + 20;
     for (const FleetLane& lane : std::as_const(m_fleet.lanes))
-        widest = qMax(widest, fm.horizontalAdvance(lane.label) + fm.height() + 20);
+        widest = qMax(widest, QFontMetrics(boldFont()).horizontalAdvance(lane.label) + fm.height() + 20);
     m_fleetLabelWidth = widest;
     // The current lane follows its bundle when the fleet is evaluated again.
     m_currentFleetLane = -1;
@@ -1313,8 +1321,7 @@ void TimelineWidget::paintFleetLane(QPainter& p, int index, const QRectF& plot)
     severityIcon(lane.worst, healthy).paint(&p, QRect(6, int(row.top() + 4), int(iconSize), int(iconSize)));
     const qreal textLeft = 6 + iconSize + 6;
     const qreal textWidth = plot.left() - 8 - textLeft;
-    QFont bold = font();
-    bold.setBold(true);
+    const QFont bold = boldFont();
     p.setFont(bold);
     p.setPen(pal.color(QPalette::WindowText));
     p.drawText(QRectF(textLeft, row.top() + 3, textWidth, fm.height()), Qt::AlignLeft | Qt::AlignVCenter,
@@ -1331,6 +1338,7 @@ void TimelineWidget::paintFleetLane(QPainter& p, int index, const QRectF& plot)
     // The certificate's window above, the staple's below; each in its state's colour and hatching.
     p.save();
     p.setClipRect(QRectF(plot.left(), row.top(), plot.width(), row.height()), Qt::IntersectClip);
+    // A superseded certificate is context, drawn neutral as on a bundle's own timeline.
     auto bar = [&](const TimelineLane& l, qreal top, qreal height) -> QRectF {
         if (!l.start.isValid())
             return {};
@@ -1343,11 +1351,11 @@ void TimelineWidget::paintFleetLane(QPainter& p, int index, const QRectF& plot)
         if (x1 - x0 < 3)
             x1 = x0 + 3;
         const QRectF r(x0, top, x1 - x0, height);
-        const QColor fill = laneStateColor(l.state, pal);
+        const QColor fill = lane.superseded ? pal.color(QPalette::Mid) : laneStateColor(l.state, pal);
         p.setPen(Qt::NoPen);
         p.setBrush(fill);
         p.drawRoundedRect(r, 2, 2);
-        if (laneStatePattern(l.state) != Qt::NoBrush) {
+        if (laneStatePattern(l.state) != Qt::NoBrush && !lane.superseded) {
             p.setBrush(QBrush(withAlpha(textOn(fill), 120), laneStatePattern(l.state)));
             p.drawRoundedRect(r, 2, 2);
         }
@@ -1399,6 +1407,8 @@ void TimelineWidget::paintFleetLegend(QPainter& p)
     const qreal h = fm.height();
     qreal x = 8;
     auto text = [&](const QString& t) {
+        if (x + fm.horizontalAdvance(t) > width() - 8)
+            return; // a narrow window shows what fits
         p.setPen(pal.color(QPalette::WindowText));
         p.drawText(QPointF(x, y + fm.ascent()), t);
         x += fm.horizontalAdvance(t) + 16;
@@ -1421,8 +1431,7 @@ void TimelineWidget::paintFleetLegend(QPainter& p)
     p.drawPolygon(QPolygonF{QPointF(x + 5, cy - 5), QPointF(x + 10, cy), QPointF(x + 5, cy + 5), QPointF(x, cy)});
     x += 16;
     text(tr("next event"));
-    if (x < width() - 200)
-        text(tr("Ctrl+wheel zooms; click a lane for its bundle"));
+    text(tr("Ctrl+wheel zooms; click a lane for its bundle"));
 }
 
 } // namespace staplescope::ui

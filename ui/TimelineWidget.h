@@ -127,6 +127,7 @@ private:
     void paintLegend(QPainter& p);
     qreal rowsBottom() const;
     int fleetLaneHeight() const;
+    QFont boldFont() const;
     qreal fleetAreaBottom() const;
     void updateFleetScroll();
     void setCurrentFleetLane(int lane);

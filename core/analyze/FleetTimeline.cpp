@@ -86,6 +86,7 @@ FleetTimeline buildFleetTimeline(const InspectionReport& report)
         lane.label = bundle.bundle.served && !bundle.bundle.origin.isEmpty() ? bundle.bundle.origin
                                                                              : bundle.bundle.leaf.commonName();
         lane.worst = bundle.worst;
+        lane.superseded = bundle.bundle.isSuperseded();
         lane.verdict = bundle.verdict;
         if (const TimelineLane* leaf = leafLane(bundle.timeline))
             lane.certificate = *leaf;
@@ -124,6 +125,8 @@ FleetTimeline buildFleetTimeline(const InspectionReport& report)
     }
     // Stable: equal moments keep core's order (worst first).
     std::stable_sort(fleet.lanes.begin(), fleet.lanes.end(), [](const FleetLane& a, const FleetLane& b) {
+        if (a.superseded != b.superseded)
+            return b.superseded;
         const int rankA = a.event == FleetEvent::None ? 2 : a.overdue ? 0 : 1;
         const int rankB = b.event == FleetEvent::None ? 2 : b.overdue ? 0 : 1;
         if (rankA != rankB)
@@ -170,6 +173,11 @@ QString locationBelow(const QString& origin, const QString& parent)
 
 QString describeFleetEvent(const FleetLane& lane, const QDateTime& at)
 {
+    if (lane.superseded) {
+        FleetLane current = lane;
+        current.superseded = false;
+        return QStringLiteral("superseded; ") + describeFleetEvent(current, at);
+    }
     if (lane.event == FleetEvent::None || !lane.eventAt.isValid())
         return QStringLiteral("no validity window");
     const qint64 delta = at.secsTo(lane.eventAt);

@@ -50,11 +50,16 @@ struct FleetLane {
     FleetEvent event = FleetEvent::None;
     QDateTime eventAt;
     bool overdue = false;
+    // A newer certificate for the same names replaced this one: its events no longer matter, so
+    // its lane comes last whatever they are.
+    bool superseded = false;
 };
 
 struct FleetTimeline {
     QDateTime at;
-    QList<FleetLane> lanes; // overdue first (longest overdue first), then by the next event ahead
+    // Overdue first (longest overdue first), then by the next event ahead, then lanes without a
+    // window; superseded certificates last, in the same order among themselves.
+    QList<FleetLane> lanes;
 };
 
 FleetTimeline buildFleetTimeline(const InspectionReport& report);
@@ -66,7 +71,8 @@ QString commonParentFolder(const QStringList& paths);
 // as it is (host:port, a path elsewhere).
 QString locationBelow(const QString& origin, const QString& parent);
 
-// "certificate expires in 12 days", "staple refresh due 3 hours ago", "no validity window".
+// "certificate expires in 12 days", "staple expired 3 hours ago", "no validity window",
+// "superseded: certificate expired 2 days ago".
 QString describeFleetEvent(const FleetLane& lane, const QDateTime& at);
 
 } // namespace staplescope
