@@ -597,6 +597,7 @@ void TestTimeline::fleetLanesOrderedByNextEvent()
     QCOMPARE(t.lanes[3].eventAt, daysFrom(fixedNow(), 5));
     QCOMPARE(t.lanes[4].event, FleetEvent::ExpiryWarning);
     QCOMPARE(t.lanes[4].eventAt, daysFrom(fixedNow(), 50));
+    QCOMPARE(events[0], QStringLiteral("staple refresh due 4 days 12 hours ago"));
     QCOMPARE(events[1], QStringLiteral("certificate expired 3 days ago"));
     QCOMPARE(events[2], QStringLiteral("staple refresh due in 2 days 12 hours"));
     QCOMPARE(events[4], QStringLiteral("expiry warning starts in 50 days"));

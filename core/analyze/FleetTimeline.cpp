@@ -188,8 +188,7 @@ QString describeFleetEvent(const FleetLane& lane, const QDateTime& at)
     case FleetEvent::CertificateExpiry:
         return delta > 0 ? QStringLiteral("certificate expires %1").arg(when) : QStringLiteral("certificate expired %1").arg(when);
     case FleetEvent::StapleRefresh:
-        return delta > 0 ? QStringLiteral("staple refresh due %1").arg(when)
-                         : QStringLiteral("staple past its refresh point since %1").arg(formatDuration(-delta));
+        return QStringLiteral("staple refresh due %1").arg(when);
     case FleetEvent::StapleExpiry:
         return delta > 0 ? QStringLiteral("staple expires %1").arg(when) : QStringLiteral("staple expired %1").arg(when);
     case FleetEvent::None: break;

@@ -71,7 +71,7 @@ QString commonParentFolder(const QStringList& paths);
 // as it is (host:port, a path elsewhere).
 QString locationBelow(const QString& origin, const QString& parent);
 
-// "certificate expires in 12 days", "staple expired 3 hours ago", "no validity window",
+// "certificate expires in 12 days", "staple refresh due 3 hours ago", "no validity window",
 // "superseded: certificate expired 2 days ago".
 QString describeFleetEvent(const FleetLane& lane, const QDateTime& at);
 
