@@ -12,12 +12,12 @@ namespace staplescope {
 
 // How the bundle's own staple stands at the evaluation time.
 enum class StapleWindowState {
-    None,       // no staple for this certificate
-    Valid,      // thisUpdate ≤ at < nextUpdate
-    Expired,    // nextUpdate ≤ at
-    NotYetValid,// at < thisUpdate
-    OpenEnded,  // no nextUpdate: clients decide how long to believe it
-    Unreadable, // an unsuccessful response or one without a window
+    None,        // no staple for this certificate
+    Valid,       // thisUpdate ≤ at < nextUpdate
+    Expired,     // nextUpdate ≤ at
+    NotYetValid, // at < thisUpdate
+    OpenEnded,   // no nextUpdate: clients decide how long to believe it
+    Unreadable,  // an unsuccessful response or one without a window
 };
 
 struct BundleWindows {
