@@ -95,6 +95,9 @@ int main(int argc, char* argv[])
                                        QApplication::translate("main", "Check a live server (HOST[:PORT], protocol by port); repeatable."),
                                        QStringLiteral("HOST[:PORT]"));
     parser.addOptions({demo, at, screenshot, size, tab, dark, fit, connectTo});
+    const QCommandLineOption fleetView(QStringLiteral("fleet"),
+                                       QApplication::translate("main", "For --screenshot: show the fleet timeline (no bundle selected)."));
+    parser.addOption(fleetView);
     parser.addPositionalArgument(QStringLiteral("PATHS"), QApplication::translate("main", "Files or folders to open."),
                                  QStringLiteral("[PATHS…]"));
     parser.process(app);
@@ -188,6 +191,8 @@ int main(int argc, char* argv[])
             if (lane.kind == LaneKind::Staple && window.details()->showObject(lane.objectId))
                 break;
     }
+    if (parser.isSet(fleetView))
+        window.showFleet();
     if (parser.isSet(fit))
         window.timeline()->zoomToFit();
     // Let layouts settle and paint once before grabbing.

@@ -397,7 +397,7 @@ private slots:
         const QString originTip = bundles->index(row, BundleListModel::OriginColumn).data(Qt::ToolTipRole).toString();
         QVERIFY2(shownText(originTip).contains(QLatin1String("<i>x.pem")), qPrintable(originTip));
 
-        m_window->bundleView()->setCurrentIndex(bundles->index(row, 0));
+        QVERIFY(m_window->selectBundleRow(row));
         const FindingListModel* findings = m_window->findingModel();
         QVERIFY(findings->rowCount() > 0);
         for (int r = 0; r < findings->rowCount(); ++r) {

@@ -2,6 +2,7 @@
 // widget only paints), so the lanes are checked here against the pinned clock: which lanes, in
 // which order, their windows, markers, states and the reasons a staple is drawn detached.
 
+#include "FleetTimeline.h"
 #include "Inspection.h"
 #include "OnlineCheck.h"
 #include "TestPki.h"
@@ -67,8 +68,43 @@ private slots:
     void crlLaneShowsItsWindow();
     void onlineResponseBesideTheStaple();
     void renewalWindowLane();
+    void fleetLanesOrderedByNextEvent();
+    void bundleWindowsAtTheEdges();
+    void locationsBelowTheCommonParent();
+    void fleetPutsSupersededLast();
 
 private:
+    // Five sites in one folder, each with its own name so none supersedes another:
+    //  soon-staple  leaf −10…+80 d, staple −1…+6 d (refresh point +2.5 d)
+    //  soon-expiry  leaf −85…+5 d, no staple
+    //  expired      leaf −93…−3 d, no staple
+    //  old-staple   leaf −10…+80 d, staple −8…−1 d (refresh point −4.5 d, expired)
+    //  quiet        leaf −10…+80 d, no staple (expiry warning starts at +50 d)
+    std::shared_ptr<InspectionSession> fleet()
+    {
+        auto site = [this](const QString& name, int fromDays, int toDays, const std::optional<std::pair<double, double>>& staple) {
+            const IssuedCert leaf = m_pki->issueLeaf([&](CertSpec& spec) {
+                spec.commonName = name + QStringLiteral(".example.test");
+                spec.dnsNames = {spec.commonName};
+                spec.notBefore = daysFrom(fixedNow(), fromDays);
+                spec.notAfter = daysFrom(fixedNow(), toDays);
+            });
+            m_dir->write(QStringLiteral("fleet/%1/cert.pem").arg(name), leaf.certPem() + m_pki->intermediate.certPem());
+            if (staple) {
+                OcspSpec spec = m_pki->goodStapleSpec();
+                spec.thisUpdate = daysFrom(fixedNow(), staple->first);
+                spec.nextUpdate = daysFrom(fixedNow(), staple->second);
+                m_dir->write(QStringLiteral("fleet/%1/ocsp.der").arg(name), m_pki->staple(spec, &leaf));
+            }
+        };
+        site(QStringLiteral("soon-staple"), -10, 80, std::pair{-1.0, 6.0});
+        site(QStringLiteral("soon-expiry"), -85, 5, std::nullopt);
+        site(QStringLiteral("expired"), -93, -3, std::nullopt);
+        site(QStringLiteral("old-staple"), -10, 80, std::pair{-8.0, -1.0});
+        site(QStringLiteral("quiet"), -10, 80, std::nullopt);
+        return load({m_dir->path(QStringLiteral("fleet"))});
+    }
+
     // The standard site (leaf, chain, key, `staple`) in one folder, loaded once.
     std::shared_ptr<InspectionSession> site(const QByteArray& staple, const IssuedCert* leaf = nullptr)
     {
@@ -525,6 +561,157 @@ void TestTimeline::onlineResponseBesideTheStaple()
     QVERIFY2(t.lanes[answer].label.contains(QLatin1String("good")), qPrintable(t.lanes[answer].label));
     QVERIFY2(t.lanes[answer].detail.contains(responder.ocspUrl()), qPrintable(t.lanes[answer].detail));
     QCOMPARE(responder.ocspRequestCount(), 1);
+}
+
+
+void TestTimeline::fleetLanesOrderedByNextEvent()
+{
+    const auto session = fleet();
+    AnalysisOptions options;
+    options.at = fixedNow();
+    const InspectionReport report = session->evaluate(options);
+    QCOMPARE(report.bundles.size(), 5);
+    const FleetTimeline t = buildFleetTimeline(report);
+    QCOMPARE(t.at, fixedNow());
+    QStringList order, events;
+    for (const FleetLane& lane : t.lanes) {
+        order << lane.label;
+        events << describeFleetEvent(lane, t.at);
+    }
+    // Overdue first (the staple's refresh point passed 4.5 days ago, the certificate expired 3
+    // days ago), then what comes next: a refresh point in 2.5 days, an expiry in 5, a warning in 50.
+    QCOMPARE(order, (QStringList{QStringLiteral("old-staple.example.test"), QStringLiteral("expired.example.test"),
+                                 QStringLiteral("soon-staple.example.test"), QStringLiteral("soon-expiry.example.test"),
+                                 QStringLiteral("quiet.example.test")}));
+    QCOMPARE(t.lanes[0].event, FleetEvent::StapleRefresh);
+    QVERIFY(t.lanes[0].overdue);
+    QCOMPARE(t.lanes[0].eventAt, daysFrom(fixedNow(), -4.5));
+    QCOMPARE(t.lanes[1].event, FleetEvent::CertificateExpiry);
+    QVERIFY(t.lanes[1].overdue);
+    QCOMPARE(t.lanes[1].eventAt, daysFrom(fixedNow(), -3));
+    QCOMPARE(t.lanes[1].certificate.state, LaneState::Expired);
+    QCOMPARE(t.lanes[2].event, FleetEvent::StapleRefresh);
+    QVERIFY(!t.lanes[2].overdue);
+    QCOMPARE(t.lanes[2].eventAt, daysFrom(fixedNow(), 2.5));
+    QCOMPARE(t.lanes[3].event, FleetEvent::CertificateExpiry);
+    QCOMPARE(t.lanes[3].eventAt, daysFrom(fixedNow(), 5));
+    QCOMPARE(t.lanes[4].event, FleetEvent::ExpiryWarning);
+    QCOMPARE(t.lanes[4].eventAt, daysFrom(fixedNow(), 50));
+    QCOMPARE(events[0], QStringLiteral("staple refresh due 4 days 12 hours ago"));
+    QCOMPARE(events[1], QStringLiteral("certificate expired 3 days ago"));
+    QCOMPARE(events[2], QStringLiteral("staple refresh due in 2 days 12 hours"));
+    QCOMPARE(events[4], QStringLiteral("expiry warning starts in 50 days"));
+
+    // Each lane carries the bundle's own leaf and staple windows and its id.
+    for (const FleetLane& lane : t.lanes) {
+        const auto bundle = std::find_if(report.bundles.cbegin(), report.bundles.cend(),
+                                         [&](const BundleReport& b) { return b.bundle.id == lane.bundleId; });
+        QVERIFY(bundle != report.bundles.cend());
+        QCOMPARE(lane.certificate.kind, LaneKind::Leaf);
+        QCOMPARE(lane.certificate.end, bundle->bundle.leaf.notAfter());
+        QCOMPARE(lane.worst, bundle->worst);
+        QVERIFY(lane.origin.endsWith(QStringLiteral("/cert.pem")));
+    }
+    QVERIFY(t.lanes[0].staple && t.lanes[2].staple);
+    QVERIFY(!t.lanes[1].staple && !t.lanes[3].staple && !t.lanes[4].staple);
+    QCOMPARE(t.lanes[2].staple->end, daysFrom(fixedNow(), 6));
+
+    // Ten days later the order follows the moment: the 5-day certificate has expired too.
+    options.at = daysFrom(fixedNow(), 10);
+    const FleetTimeline later = buildFleetTimeline(session->evaluate(options));
+    QCOMPARE(later.lanes[0].label, QStringLiteral("old-staple.example.test"));
+    QCOMPARE(later.lanes[1].label, QStringLiteral("expired.example.test"));
+    QCOMPARE(later.lanes[2].label, QStringLiteral("soon-staple.example.test")); // refresh point +2.5 d passed
+    QCOMPARE(later.lanes[3].label, QStringLiteral("soon-expiry.example.test"));
+    QVERIFY(later.lanes[3].overdue);
+    QCOMPARE(later.lanes[4].event, FleetEvent::ExpiryWarning);
+
+    QCOMPARE(buildFleetTimeline(InspectionReport{}).lanes.size(), 0);
+}
+
+void TestTimeline::bundleWindowsAtTheEdges()
+{
+    const auto session = fleet();
+    AnalysisOptions options;
+    options.at = fixedNow();
+    const InspectionReport report = session->evaluate(options);
+    QHash<QString, BundleWindows> byName;
+    for (const BundleReport& b : report.bundles)
+        byName.insert(b.bundle.leaf.commonName(), bundleWindows(b, report.at));
+    const BundleWindows soonStaple = byName.value(QStringLiteral("soon-staple.example.test"));
+    QCOMPARE(soonStaple.expiresInSeconds, std::optional<qint64>(80 * 86400));
+    QCOMPARE(soonStaple.staple, StapleWindowState::Valid);
+    QCOMPARE(soonStaple.stapleSecondsLeft, std::optional<qint64>(6 * 86400));
+    const BundleWindows expired = byName.value(QStringLiteral("expired.example.test"));
+    QCOMPARE(expired.expiresInSeconds, std::optional<qint64>(-3 * 86400));
+    QCOMPARE(expired.staple, StapleWindowState::None);
+    QVERIFY(!expired.stapleSecondsLeft);
+    const BundleWindows oldStaple = byName.value(QStringLiteral("old-staple.example.test"));
+    QCOMPARE(oldStaple.staple, StapleWindowState::Expired);
+    QCOMPARE(oldStaple.stapleSecondsLeft, std::optional<qint64>(-86400));
+
+    // The last second before nextUpdate is still valid; at nextUpdate it is not.
+    for (const BundleReport& b : report.bundles) {
+        if (b.bundle.leaf.commonName() != QStringLiteral("soon-staple.example.test"))
+            continue;
+        const QDateTime nextUpdate = daysFrom(fixedNow(), 6);
+        QCOMPARE(bundleWindows(b, nextUpdate.addSecs(-1)).staple, StapleWindowState::Valid);
+        QCOMPARE(bundleWindows(b, nextUpdate.addSecs(-1)).stapleSecondsLeft, std::optional<qint64>(1));
+        QCOMPARE(bundleWindows(b, nextUpdate).staple, StapleWindowState::Expired);
+        QCOMPARE(bundleWindows(b, daysFrom(fixedNow(), -2)).staple, StapleWindowState::NotYetValid);
+        QCOMPARE(bundleWindows(b, daysFrom(fixedNow(), 80)).expiresInSeconds, std::optional<qint64>(0));
+    }
+}
+
+void TestTimeline::locationsBelowTheCommonParent()
+{
+    QCOMPARE(commonParentFolder({QStringLiteral("/srv/tls/a/cert.pem"), QStringLiteral("/srv/tls/b/cert.pem")}),
+             QStringLiteral("/srv/tls"));
+    // Whole components: tls-a and tls-b share /srv, not "/srv/tls-".
+    QCOMPARE(commonParentFolder({QStringLiteral("/srv/tls-a/cert.pem"), QStringLiteral("/srv/tls-b/cert.pem")}),
+             QStringLiteral("/srv"));
+    QCOMPARE(commonParentFolder({QStringLiteral("/srv/tls/a/cert.pem")}), QStringLiteral("/srv/tls/a"));
+    QCOMPARE(commonParentFolder({QStringLiteral("/a/x.pem"), QStringLiteral("/b/y.pem")}), QString());
+    QCOMPARE(commonParentFolder({}), QString());
+    QCOMPARE(locationBelow(QStringLiteral("/srv/tls/a/cert.pem"), QStringLiteral("/srv/tls")), QStringLiteral("a/cert.pem"));
+    QCOMPARE(locationBelow(QStringLiteral("/srv/tlsx/cert.pem"), QStringLiteral("/srv/tls")), QStringLiteral("/srv/tlsx/cert.pem"));
+    QCOMPARE(locationBelow(QStringLiteral("mail.example.org:443 [127.0.0.1]"), QStringLiteral("/srv/tls")),
+             QStringLiteral("mail.example.org:443 [127.0.0.1]"));
+}
+
+void TestTimeline::fleetPutsSupersededLast()
+{
+    // Renewed two days ago; the previous certificate (expiring in 2 days) is still in the folder.
+    const IssuedCert previous = m_pki->issueLeaf([](CertSpec& s) {
+        s.notBefore = daysFrom(fixedNow(), -88);
+        s.notAfter = daysFrom(fixedNow(), 2);
+    });
+    const IssuedCert current = m_pki->issueLeaf([](CertSpec& s) {
+        s.notBefore = daysFrom(fixedNow(), -2);
+        s.notAfter = daysFrom(fixedNow(), 88);
+    });
+    const IssuedCert other = m_pki->issueLeaf([](CertSpec& s) {
+        s.commonName = QStringLiteral("zulu.example.test");
+        s.dnsNames = {s.commonName};
+        s.notBefore = daysFrom(fixedNow(), -40);
+        s.notAfter = daysFrom(fixedNow(), 50);
+    });
+    m_dir->write(QStringLiteral("site/old/cert.pem"), previous.certPem());
+    m_dir->write(QStringLiteral("site/zulu/cert.pem"), other.certPem());
+    const auto session = site({}, &current);
+    AnalysisOptions options;
+    options.at = fixedNow();
+    const FleetTimeline t = buildFleetTimeline(session->evaluate(options));
+    QCOMPARE(t.lanes.size(), 3);
+    // zulu's expiry warning starts in 20 days, the current www's in 58; the superseded one's expiry
+    // in 2 days would come first, but it no longer matters.
+    QCOMPARE(t.lanes[0].label, QStringLiteral("zulu.example.test"));
+    QCOMPARE(t.lanes[1].certificate.end, daysFrom(fixedNow(), 88));
+    QVERIFY(!t.lanes[1].superseded);
+    QVERIFY(t.lanes[2].superseded);
+    QCOMPARE(t.lanes[2].certificate.end, daysFrom(fixedNow(), 2));
+    QCOMPARE(t.lanes[2].event, FleetEvent::CertificateExpiry);
+    QCOMPARE(describeFleetEvent(t.lanes[2], t.at), QStringLiteral("superseded; certificate expires in 2 days"));
 }
 
 QTEST_GUILESS_MAIN(TestTimeline)

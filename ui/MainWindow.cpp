@@ -3,13 +3,16 @@
 #include "AboutDialog.h"
 #include "AppResources.h"
 #include "AppSettings.h"
+#include "BundleFilterModel.h"
 #include "BundleListModel.h"
 #include "ConnectDialog.h"
 #include "DeployDialog.h"
 #include "DeployPlanDialog.h"
 #include "DeployResultDialog.h"
 #include "DetailsPane.h"
+#include "FilterLineEdit.h"
 #include "FindingListModel.h"
+#include "FleetTimeline.h"
 #include "GenerationsDialog.h"
 #include "GuiRemedy.h"
 #include "RefreshEngine.h"
@@ -37,11 +40,13 @@
 #include <QInputDialog>
 #include <QLabel>
 #include <QListWidget>
+#include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QSet>
 #include <QShortcut>
 #include <QSlider>
 #include <QSplitter>
@@ -81,6 +86,8 @@ MainWindow::MainWindow(std::unique_ptr<AppSettings> settings, QWidget* parent)
     setWindowIcon(applicationIcon());
     setAcceptDrops(true);
     m_bundleModel = new BundleListModel(this);
+    m_bundleFilter = new BundleFilterModel(this);
+    m_bundleFilter->setSourceModel(m_bundleModel);
     m_findingModel = new FindingListModel(this);
 
     m_stack = new QStackedWidget(this);
@@ -205,6 +212,12 @@ void MainWindow::buildActions()
     QMenu* edit = menuBar()->addMenu(tr("&Edit"));
     QAction* copy = edit->addAction(tr("&Copy Finding"), this, &MainWindow::copyCurrentFinding);
     copy->setShortcut(QKeySequence(tr("Ctrl+Shift+C")));
+    QAction* filter = edit->addAction(tr("&Filter Bundles"), this, [this] {
+        m_bundleFilterEdit->setFocus(Qt::ShortcutFocusReason);
+        m_bundleFilterEdit->selectAll();
+    });
+    filter->setObjectName(QStringLiteral("filterBundlesAction"));
+    filter->setShortcut(QKeySequence::Find);
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
     view->addAction(tr("&Fit All"), QKeySequence(tr("Ctrl+0")), m_timeline, &TimelineWidget::zoomToFit);
@@ -223,6 +236,7 @@ void MainWindow::buildActions()
         m_tabs->setCurrentIndex(1);
         m_details->setFocus();
     });
+    view->addAction(tr("Fl&eet Timeline"), QKeySequence(tr("Ctrl+Shift+F")), this, [this] { showFleet(); });
     view->addAction(tr("&As Of…"), QKeySequence(tr("Ctrl+D")), this, [this] { m_asOfEdit->setFocus(); });
     view->addAction(tr("As of &Now"), QKeySequence(tr("Ctrl+N")), this, [this] { setAsOf({}); });
 
@@ -326,7 +340,7 @@ QWidget* MainWindow::buildWorkspace()
     m_bundleHeader = new QLabel(tr("&Bundles"), left);
     m_bundleView = new QTreeView(left);
     m_bundleHeader->setBuddy(m_bundleView);
-    m_bundleView->setModel(m_bundleModel);
+    m_bundleView->setModel(m_bundleFilter);
     m_bundleView->setRootIsDecorated(false);
     m_bundleView->setUniformRowHeights(true);
     m_bundleView->setAlternatingRowColors(true);
@@ -359,9 +373,18 @@ QWidget* MainWindow::buildWorkspace()
     headerRow->addWidget(m_recheckButton);
     headerRow->addWidget(m_refreshButton);
     leftLayout->addLayout(headerRow);
+    leftLayout->addWidget(buildBundleFilterRow(left));
     leftLayout->addWidget(m_bundleView);
+    setUpBundleColumns();
     connect(m_bundleView->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
-            [this](const QModelIndex& current) { showRow(current.row(), false); });
+            [this](const QModelIndex& current) {
+                // A current row the view set without selecting it (focus arriving while the fleet
+                // was shown, a filtered-out row giving way to its neighbour) is selected: what is
+                // shown is what actions act on.
+                if (current.isValid() && !m_bundleView->selectionModel()->isSelected(current))
+                    m_bundleView->selectionModel()->select(current, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+                showRow(m_bundleFilter->mapToSource(current).row(), false);
+            });
 
     // Right: timeline with its controls above the findings and details.
     auto* right = new QSplitter(Qt::Vertical, splitter);
@@ -387,6 +410,14 @@ QWidget* MainWindow::buildWorkspace()
     addButton(tr("Today"), tr("Centre on the evaluation time (T)"), [this] { m_timeline->centerOnNow(); });
     addButton(tr("−"), tr("Zoom out (−)"), [this] { m_timeline->zoomOut(); });
     addButton(tr("+"), tr("Zoom in (+)"), [this] { m_timeline->zoomIn(); });
+    m_fleetButton = addButton(tr("Fleet"), tr("Every bundle on one timeline, the next event first (Ctrl+Shift+F)"),
+                              [this] {
+                                  if (m_fleetButton->isChecked())
+                                      showFleet();
+                                  else
+                                      selectBundleRow(0); // the worst bundle, as after loading
+                              });
+    m_fleetButton->setCheckable(true);
     controls->addSpacing(16);
     auto* asOfLabel = new QLabel(tr("&As of:"), top);
     m_asOfEdit = new QDateTimeEdit(top);
@@ -472,6 +503,7 @@ QWidget* MainWindow::buildWorkspace()
 
     m_details = new DetailsPane(m_tabs);
     m_tabs->addTab(m_details, tr("Details"));
+    connect(m_timeline, &TimelineWidget::fleetLaneActivated, this, &MainWindow::selectBundleId);
     connect(m_timeline, &TimelineWidget::laneActivated, this, [this](int lane) {
         if (lane < 0 || lane >= m_timeline->timeline().lanes.size())
             return;
@@ -488,6 +520,7 @@ QWidget* MainWindow::buildWorkspace()
     splitter->setStretchFactor(0, 1);
     splitter->setStretchFactor(1, 3);
     splitter->setSizes({470, 810});
+    setTabOrder(m_bundleFilterEdit, m_bundleView);
     setTabOrder(m_bundleView, m_timeline);
     return splitter;
 }
@@ -734,8 +767,10 @@ void MainWindow::applyReport(const InspectionReport& newReport, bool fresh)
                                            : QString();
     const bool wasInputs = m_bundleModel->isInputsRow(oldRow);
     const QString selectedCode = m_findingModel->findingAt(currentFindingRow()) ? m_findingModel->findingAt(currentFindingRow())->code : QString();
+    const bool keepFleet = !fresh && isFleetShown() && m_selectAfterEvaluation.isEmpty();
 
     m_bundleModel->setReport(newReport);
+    updateLocationColumn();
     int row = 0;
     if (!fresh) {
         row = wasInputs ? m_bundleModel->inputsRow() : m_bundleModel->rowOfBundle(selectedId);
@@ -751,14 +786,25 @@ void MainWindow::applyReport(const InspectionReport& newReport, bool fresh)
             m_selectAfterEvaluation.clear();
         }
     }
-    if (m_bundleModel->rowCount() > 0) {
-        const QSignalBlocker block(m_bundleView->selectionModel());
-        m_bundleView->selectionModel()->setCurrentIndex(m_bundleModel->index(row, 0),
-                                                        QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
-        m_bundleView->scrollTo(m_bundleModel->index(row, 0));
-        m_bundleView->viewport()->update();
+    // The row as the list shows it (sorted, filtered); a bundle the filter hides gives way to the
+    // first one shown.
+    QModelIndex shown = m_bundleFilter->mapFromSource(m_bundleModel->index(row, 0));
+    if (!shown.isValid()) {
+        shown = m_bundleFilter->index(0, 0);
+        sameBundle = false;
     }
-    showRow(m_bundleModel->rowCount() > 0 ? row : -1, !fresh);
+    row = m_bundleFilter->mapToSource(shown).row();
+    if (keepFleet && m_bundleModel->report().bundles.size() > 1) {
+        showFleet(true);
+    } else {
+        if (shown.isValid()) {
+            const QSignalBlocker block(m_bundleView->selectionModel());
+            m_bundleView->selectionModel()->setCurrentIndex(shown, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+            m_bundleView->scrollTo(shown);
+            m_bundleView->viewport()->update();
+        }
+        showRow(row, !fresh);
+    }
     if (sameBundle && !selectedCode.isEmpty()) {
         for (int r = 0; r < m_findingModel->rowCount(); ++r)
             if (m_findingModel->findingAt(r)->code == selectedCode) {
@@ -772,6 +818,7 @@ void MainWindow::applyReport(const InspectionReport& newReport, bool fresh)
     for (const BundleReport& b : r.bundles)
         ++counts[int(b.worst)];
     m_bundleHeader->setText(tr("&Bundles (%1)").arg(r.bundles.size()));
+    updateBundleFilterCount();
     m_statusLabel->setText(tr("Bundles: %1 (%2 critical, %3 error, %4 warning) · files read: %5 · evaluated at %6")
                                .arg(r.bundles.size())
                                .arg(counts[3])
@@ -785,6 +832,12 @@ void MainWindow::applyReport(const InspectionReport& newReport, bool fresh)
 
 void MainWindow::showRow(int row, bool keepView)
 {
+    // Nothing selected among several bundles: all of them, on one timeline.
+    if (row < 0 && m_bundleModel->report().bundles.size() > 1) {
+        showFleet(keepView);
+        return;
+    }
+    m_fleetButton->setChecked(false);
     const BundleReport* b = m_bundleModel->bundleAt(row);
     m_findingModel->setFindings(m_bundleModel->findingsAt(row));
     if (b)
@@ -833,15 +886,146 @@ bool MainWindow::selectBundleRow(int row)
 {
     if (row < 0 || row >= m_bundleModel->rowCount())
         return false;
-    m_bundleView->selectionModel()->setCurrentIndex(m_bundleModel->index(row, 0),
-                                                    QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+    QModelIndex shown = m_bundleFilter->mapFromSource(m_bundleModel->index(row, 0));
+    if (!shown.isValid()) {
+        // Asked for by name (a fleet lane, a test): the filter must not hide it.
+        m_bundleFilterEdit->clear();
+        shown = m_bundleFilter->mapFromSource(m_bundleModel->index(row, 0));
+    }
+    const bool wasCurrent = shown == m_bundleView->selectionModel()->currentIndex();
+    m_bundleView->selectionModel()->setCurrentIndex(shown, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+    m_bundleView->scrollTo(shown);
+    if (wasCurrent && isFleetShown())
+        showRow(row, false); // current but not selected (the fleet was shown): no signal follows
     return true;
 }
 
 int MainWindow::currentBundleRow() const
 {
-    const QModelIndex i = m_bundleView->selectionModel()->currentIndex();
+    // No selection (the fleet is shown) is no row, even where the view keeps a current index.
+    if (!m_bundleView->selectionModel()->hasSelection())
+        return -1;
+    const QModelIndex i = m_bundleFilter->mapToSource(m_bundleView->selectionModel()->currentIndex());
     return i.isValid() ? i.row() : -1;
+}
+
+bool MainWindow::selectBundleId(const QString& bundleId)
+{
+    return selectBundleRow(m_bundleModel->rowOfBundle(bundleId));
+}
+
+bool MainWindow::isFleetShown() const { return m_timeline->isFleet(); }
+
+void MainWindow::showFleet(bool keepView)
+{
+    {
+        const QSignalBlocker block(m_bundleView->selectionModel());
+        m_bundleView->selectionModel()->clearSelection();
+        m_bundleView->selectionModel()->setCurrentIndex({}, QItemSelectionModel::NoUpdate);
+    }
+    m_bundleView->viewport()->update();
+    FleetTimeline fleet = buildFleetTimeline(m_bundleModel->report());
+    if (m_bundleFilter->isFiltering()) {
+        // The lanes of the bundles the list shows.
+        QSet<QString> shown;
+        for (int r = 0; r < m_bundleFilter->rowCount(); ++r)
+            shown.insert(m_bundleFilter->index(r, 0).data(BundleListModel::BundleIdRole).toString());
+        fleet.lanes.removeIf([&shown](const FleetLane& lane) { return !shown.contains(lane.bundleId); });
+    }
+    m_timeline->setFleet(fleet, keepView);
+    m_fleetButton->setChecked(true);
+    m_findingModel->setFindings({});
+    m_details->setBundle(nullptr);
+    updateServerControls();
+    updateRefreshControls();
+    updateRenewControls();
+    showFinding(-1);
+    m_findingText->setHtml(tr("<p>Fleet timeline: %1 bundles, the one whose next event comes first at the top. "
+                              "Click a lane or a row of the list to see that bundle's findings.</p>")
+                               .arg(fleet.lanes.size()));
+}
+
+QWidget* MainWindow::buildBundleFilterRow(QWidget* parent)
+{
+    auto* row = new QWidget(parent);
+    auto* layout = new QHBoxLayout(row);
+    layout->setContentsMargins(0, 0, 0, 0);
+    auto* label = new QLabel(tr("F&ilter:"), row);
+    m_bundleFilterEdit = new FilterLineEdit(row);
+    m_bundleFilterEdit->setObjectName(QStringLiteral("bundleFilter"));
+    m_bundleFilterEdit->setPlaceholderText(tr("name, path, code or severity (Ctrl+F)"));
+    m_bundleFilterEdit->setToolTip(tr("Shows the bundles whose name, location, file, finding code or severity "
+                                      "(critical, error, warning, ok) contains every word typed; Esc clears"));
+    m_bundleFilterEdit->setAccessibleName(tr("Filter bundles"));
+    label->setBuddy(m_bundleFilterEdit);
+    m_bundleFilterCount = new QLabel(row);
+    m_bundleFilterCount->setObjectName(QStringLiteral("bundleFilterCount"));
+    layout->addWidget(label);
+    layout->addWidget(m_bundleFilterEdit, 1);
+    layout->addWidget(m_bundleFilterCount);
+    connect(m_bundleFilterEdit, &QLineEdit::textChanged, this, [this](const QString& text) {
+        m_bundleFilter->setFilterText(text);
+        updateBundleFilterCount();
+        if (isFleetShown())
+            showFleet(true);
+    });
+    return row;
+}
+
+void MainWindow::setUpBundleColumns()
+{
+    QHeaderView* header = m_bundleView->header();
+    const QFontMetrics fm(m_bundleView->font());
+    // Shown as: status, name, location, the two figures, verdict, findings.
+    header->moveSection(header->visualIndex(BundleListModel::OriginColumn), 2);
+    header->moveSection(header->visualIndex(BundleListModel::ExpiresColumn), 3);
+    header->moveSection(header->visualIndex(BundleListModel::StapleColumn), 4);
+    header->setSectionResizeMode(BundleListModel::ExpiresColumn, QHeaderView::Interactive);
+    header->setSectionResizeMode(BundleListModel::StapleColumn, QHeaderView::Interactive);
+    header->resizeSection(BundleListModel::ExpiresColumn, fm.horizontalAdvance(tr("Expires in")) + 24);
+    header->resizeSection(BundleListModel::StapleColumn, fm.horizontalAdvance(tr("Staple valid for")) + 16);
+    header->resizeSection(BundleListModel::OriginColumn, 120);
+    // Unsorted until a header is clicked: core's order, worst first. A third click returns to it.
+    header->setSortIndicator(-1, Qt::AscendingOrder);
+    header->setSortIndicatorClearable(true);
+    m_bundleView->setSortingEnabled(true);
+    header->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(header, &QHeaderView::customContextMenuRequested, this, &MainWindow::showBundleHeaderMenu);
+}
+
+void MainWindow::showBundleHeaderMenu(const QPoint& pos)
+{
+    QMenu menu(this);
+    for (const int column : {int(BundleListModel::OriginColumn), int(BundleListModel::ExpiresColumn),
+                             int(BundleListModel::StapleColumn), int(BundleListModel::VerdictColumn),
+                             int(BundleListModel::FindingsColumn)}) {
+        QAction* a = menu.addAction(m_bundleModel->headerData(column, Qt::Horizontal).toString());
+        a->setCheckable(true);
+        a->setChecked(!m_bundleView->isColumnHidden(column));
+        connect(a, &QAction::toggled, this, [this, column](bool on) {
+            m_bundleView->setColumnHidden(column, !on);
+            if (column == BundleListModel::OriginColumn)
+                m_locationColumnChosen = true;
+        });
+    }
+    menu.addSeparator();
+    menu.addAction(tr("Worst First (Unsorted)"), this, [this] { m_bundleView->sortByColumn(-1, Qt::AscendingOrder); });
+    menu.exec(m_bundleView->header()->mapToGlobal(pos));
+}
+
+void MainWindow::updateBundleFilterCount()
+{
+    const int all = m_bundleFilter->bundleCount();
+    const QString bundles = all == 1 ? tr("1 bundle") : tr("%1 bundles").arg(all);
+    m_bundleFilterCount->setText(m_bundleFilter->isFiltering() ? tr("%1 of %2").arg(m_bundleFilter->shownBundleCount()).arg(bundles)
+                                                               : bundles);
+}
+
+void MainWindow::updateLocationColumn()
+{
+    // Repeated names (a hundred mail.example.test) are told apart by where they came from.
+    if (!m_locationColumnChosen)
+        m_bundleView->setColumnHidden(BundleListModel::OriginColumn, !m_bundleModel->displayNamesRepeat());
 }
 
 bool MainWindow::selectFindingRow(int row)

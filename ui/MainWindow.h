@@ -18,6 +18,8 @@
 class QAbstractItemView;
 class QDateTimeEdit;
 class QLabel;
+class QLineEdit;
+class QToolButton;
 class QMenu;
 class QProgressBar;
 class QSlider;
@@ -32,6 +34,7 @@ class QPushButton;
 namespace staplescope::ui {
 
 class AppSettings;
+class BundleFilterModel;
 class BundleListModel;
 class DetailsPane;
 class FindingListModel;
@@ -79,8 +82,19 @@ public:
     QTabWidget* lowerTabs() const { return m_tabs; }
     bool isWelcomeShown() const;
 
+    // Rows are the bundle model's (core's order, whatever the list's sorting and filter).
     bool selectBundleRow(int row);
     int currentBundleRow() const;
+
+    // The list as shown: sorted by the clicked column, filtered by the box above it (Ctrl+F).
+    BundleFilterModel* bundleFilter() const { return m_bundleFilter; }
+    QLineEdit* bundleFilterEdit() const { return m_bundleFilterEdit; }
+    QLabel* bundleFilterCount() const { return m_bundleFilterCount; }
+    // The fleet timeline: no bundle selected, one lane per bundle the filter shows. A click on a
+    // lane selects that bundle. Kept across re-evaluation while nothing is selected.
+    void showFleet(bool keepView = false);
+    bool isFleetShown() const;
+    bool selectBundleId(const QString& bundleId);
     bool selectFindingRow(int row);
     int currentFindingRow() const;
 
@@ -152,6 +166,11 @@ private:
     void requestEvaluation();
     void applyReport(const InspectionReport& report, bool fresh);
     void showRow(int row, bool keepView);
+    QWidget* buildBundleFilterRow(QWidget* parent);
+    void setUpBundleColumns();
+    void showBundleHeaderMenu(const QPoint& pos);
+    void updateBundleFilterCount();
+    void updateLocationColumn();
     void showFinding(int row);
     void updateAsOfControls();
     void updateRecentMenu();
@@ -189,6 +208,11 @@ private:
     QSplitter* m_rightSplitter = nullptr;
     QListWidget* m_welcomeRecent = nullptr;
     BundleListModel* m_bundleModel = nullptr;
+    BundleFilterModel* m_bundleFilter = nullptr;
+    QLineEdit* m_bundleFilterEdit = nullptr;
+    QLabel* m_bundleFilterCount = nullptr;
+    QToolButton* m_fleetButton = nullptr;
+    bool m_locationColumnChosen = false; // the user showed or hid it: no longer follows repeated names
     FindingListModel* m_findingModel = nullptr;
     QTreeView* m_bundleView = nullptr;
     QTreeView* m_findingView = nullptr;

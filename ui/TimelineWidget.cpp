@@ -10,6 +10,7 @@
 #include <QPainter>
 #include <QPainterPath>
 #include <QPinchGesture>
+#include <QScrollBar>
 #include <QToolTip>
 #include <QWheelEvent>
 
@@ -88,6 +89,11 @@ TimelineWidget::TimelineWidget(QWidget* parent) : QWidget(parent)
                     "moves between lanes."));
     const double now = secs(m_clock->now());
     setView(now - 7 * kDay, 14 * kDay);
+    m_fleetScroll = new QScrollBar(Qt::Vertical, this);
+    m_fleetScroll->setObjectName(QStringLiteral("fleetScrollBar"));
+    m_fleetScroll->setFocusPolicy(Qt::NoFocus); // the widget's own keys scroll it
+    m_fleetScroll->hide();
+    connect(m_fleetScroll, &QScrollBar::valueChanged, this, qOverload<>(&QWidget::update));
 }
 
 void TimelineWidget::setClock(std::shared_ptr<const Clock> clock)
@@ -99,6 +105,10 @@ void TimelineWidget::setClock(std::shared_ptr<const Clock> clock)
 
 void TimelineWidget::setTimeline(const Timeline& timeline, bool keepView)
 {
+    m_fleetMode = false;
+    m_fleet = {};
+    m_currentFleetLane = -1;
+    m_fleetScroll->hide();
     m_timeline = timeline;
     m_atIsNow = m_timeline.at.isValid() && qAbs(m_timeline.at.secsTo(m_clock->now())) < 120;
     if (m_currentLane >= m_timeline.lanes.size())
@@ -156,6 +166,8 @@ int TimelineWidget::sectionGap() const { return fontMetrics().height() + 12; }
 
 int TimelineWidget::labelColumnWidth() const
 {
+    if (m_fleetMode)
+        return qMin(m_fleetLabelWidth, qMax(120, width() * 2 / 5));
     const QFontMetrics fm = fontMetrics();
     int widest = fm.horizontalAdvance(QLatin1Char('M')) * 12;
     for (const TimelineLane& lane : m_timeline.lanes)
@@ -217,7 +229,9 @@ int TimelineWidget::rowForLane(int lane) const
 QRectF TimelineWidget::plotRect() const
 {
     const qreal left = labelColumnWidth() + 8;
-    return QRectF(left, axisHeight(), qMax<qreal>(10, width() - left - 12), qMax<qreal>(0, height() - axisHeight()));
+    const qreal scrollBar = m_fleetMode && m_fleetScroll->isVisible() ? m_fleetScroll->width() : 0;
+    const qreal bottom = m_fleetMode ? fleetAreaBottom() : height();
+    return QRectF(left, axisHeight(), qMax<qreal>(10, width() - left - 12 - scrollBar), qMax<qreal>(0, bottom - axisHeight()));
 }
 
 QRectF TimelineWidget::laneRect(int lane) const
@@ -273,6 +287,10 @@ TimelineWidget::Hit TimelineWidget::hitTest(const QPointF& pos) const
     const QRectF plot = plotRect();
     if (pos.x() >= plot.left() && pos.x() <= plot.right() && pos.y() >= 0 && pos.y() <= height())
         hit.time = timeAtX(pos.x());
+    if (m_fleetMode) {
+        hit.lane = fleetLaneAt(pos);
+        return hit;
+    }
     for (const Row& row : m_rows) {
         if (pos.y() >= row.top && pos.y() < row.top + laneHeight() && pos.x() >= 0 && pos.x() <= width()) {
             hit.lane = row.lane;
@@ -320,6 +338,10 @@ void TimelineWidget::zoomToFit()
         take(lane.start);
         take(lane.end);
     }
+    for (const FleetLane& lane : std::as_const(m_fleet.lanes)) {
+        take(lane.certificate.start);
+        take(lane.certificate.end);
+    }
     if (first > last)
         return;
     frame(first, last);
@@ -327,6 +349,10 @@ void TimelineWidget::zoomToFit()
 
 void TimelineWidget::zoomToLeaf()
 {
+    if (m_fleetMode) {
+        zoomToFocus(); // every lane is a leaf: what comes next is what matters
+        return;
+    }
     double first = std::numeric_limits<double>::max(), last = std::numeric_limits<double>::lowest();
     auto take = [&](const QDateTime& t) {
         if (t.isValid()) {
@@ -360,6 +386,12 @@ void TimelineWidget::zoomToFocus()
         }
     };
     const QDateTime at = m_timeline.at.isValid() ? m_timeline.at : m_clock->now();
+    if (m_fleetMode) {
+        // Two weeks back (what just went wrong) to three months ahead: a 90-day certificate's whole
+        // future, staple refresh points readable as days.
+        frame(secs(at) - 14.0 * kDay, secs(at) + 92.0 * kDay);
+        return;
+    }
     take(at);
     bool any = false;
     for (const TimelineLane& lane : std::as_const(m_timeline.lanes)) {
@@ -428,7 +460,11 @@ void TimelineWidget::wheelEvent(QWheelEvent* event)
     const QPoint angle = event->angleDelta();
     const QPoint pixels = event->pixelDelta();
     // Horizontal scrolling (trackpads, Shift+wheel) pans; vertical zooms around the pointer.
-    if (angle.x() != 0 || (event->modifiers() & Qt::ShiftModifier)) {
+    // The fleet view scrolls its lanes with the wheel and zooms with Ctrl held.
+    if (m_fleetMode && angle.x() == 0 && !(event->modifiers() & (Qt::ShiftModifier | Qt::ControlModifier))) {
+        const int dy = pixels.y() != 0 ? pixels.y() : angle.y() * fleetLaneHeight() * 3 / 120;
+        m_fleetScroll->setValue(m_fleetScroll->value() - dy);
+    } else if (angle.x() != 0 || (event->modifiers() & Qt::ShiftModifier)) {
         const int delta = angle.x() != 0 ? angle.x() : angle.y();
         panByPixels(pixels.x() != 0 ? pixels.x() : delta / 2.0);
     } else if (angle.y() != 0) {
@@ -444,7 +480,9 @@ void TimelineWidget::mousePressEvent(QMouseEvent* event)
         m_dragOrigin = event->position();
         m_dragStart = m_start;
         const Hit hit = hitTest(event->position());
-        if (hit.lane >= 0)
+        if (m_fleetMode && hit.lane >= 0)
+            setCurrentFleetLane(hit.lane);
+        else if (hit.lane >= 0)
             setCurrentLane(hit.lane);
     }
     QWidget::mousePressEvent(event);
@@ -469,7 +507,9 @@ void TimelineWidget::mouseReleaseEvent(QMouseEvent* event)
         unsetCursor();
         if (std::abs(event->position().x() - m_dragOrigin.x()) <= 2) {
             const Hit hit = hitTest(event->position());
-            if (hit.lane >= 0)
+            if (m_fleetMode && hit.lane >= 0)
+                emit fleetLaneActivated(m_fleet.lanes[hit.lane].bundleId);
+            else if (hit.lane >= 0)
                 emit laneActivated(hit.lane);
         }
     }
@@ -486,6 +526,25 @@ void TimelineWidget::keyPressEvent(QKeyEvent* event)
 {
     const qreal page = plotRect().width();
     const bool shift = event->modifiers() & Qt::ShiftModifier;
+    if (m_fleetMode && !m_fleet.lanes.isEmpty()) {
+        const int pageLanes = qMax(1, int((fleetAreaBottom() - axisHeight()) / fleetLaneHeight()) - 1);
+        const int last = int(m_fleet.lanes.size()) - 1;
+        const int current = m_currentFleetLane;
+        switch (event->key()) {
+        case Qt::Key_Up: setCurrentFleetLane(current < 0 ? 0 : qMax(0, current - 1)); event->accept(); return;
+        case Qt::Key_Down: setCurrentFleetLane(current < 0 ? 0 : qMin(last, current + 1)); event->accept(); return;
+        case Qt::Key_PageUp: setCurrentFleetLane(qMax(0, current - pageLanes)); event->accept(); return;
+        case Qt::Key_PageDown: setCurrentFleetLane(qMin(last, qMax(0, current) + pageLanes)); event->accept(); return;
+        case Qt::Key_Return:
+        case Qt::Key_Enter:
+        case Qt::Key_Space:
+            if (current >= 0)
+                emit fleetLaneActivated(m_fleet.lanes[current].bundleId);
+            event->accept();
+            return;
+        default: break;
+        }
+    }
     switch (event->key()) {
     case Qt::Key_Left: panByPixels(shift ? page * 0.8 : page / 8); break;
     case Qt::Key_Right: panByPixels(shift ? -page * 0.8 : -page / 8); break;
@@ -559,6 +618,7 @@ void TimelineWidget::resizeEvent(QResizeEvent* event)
 {
     QWidget::resizeEvent(event);
     relayout();
+    updateFleetScroll();
 }
 
 void TimelineWidget::changeEvent(QEvent* event)
@@ -575,6 +635,8 @@ void TimelineWidget::changeEvent(QEvent* event)
 QString TimelineWidget::tooltipFor(const QPoint& pos) const
 {
     const Hit hit = hitTest(pos);
+    if (m_fleetMode && hit.lane >= 0)
+        return fleetTooltip(hit.lane, hit.time);
     if (hit.lane < 0) {
         if (hit.time.isValid())
             return tr("<b>%1</b>").arg(formatTime(hit.time).toHtmlEscaped());
@@ -631,6 +693,10 @@ void TimelineWidget::paintEvent(QPaintEvent*)
     p.fillRect(rect(), pal.color(QPalette::Base));
     const QRectF plot = plotRect();
 
+    if (m_fleetMode) {
+        paintFleet(p);
+        return;
+    }
     if (m_timeline.lanes.isEmpty()) {
         p.setPen(pal.color(QPalette::PlaceholderText));
         p.drawText(rect(), Qt::AlignCenter | Qt::TextWordWrap,
@@ -928,6 +994,8 @@ void TimelineWidget::paintNowLine(QPainter& p, const QRectF& plot)
 
 qreal TimelineWidget::rowsBottom() const
 {
+    if (m_fleetMode)
+        return qMin(fleetAreaBottom(), axisHeight() + qreal(m_fleet.lanes.size()) * fleetLaneHeight() - m_fleetScroll->value());
     return m_rows.isEmpty() ? axisHeight() : m_rows.last().top + laneHeight();
 }
 
@@ -1068,6 +1136,302 @@ void TimelineWidget::paintLabels(QPainter& p, const QRectF& plot)
             p.drawRect(QRectF(2, row.top + 1, width() - 4, laneHeight() - 2));
         }
     }
+}
+
+// ---- the fleet view ---------------------------------------------------------------------------
+
+QFont TimelineWidget::boldFont() const
+{
+    QFont bold = font();
+    bold.setBold(true);
+    return bold;
+}
+
+int TimelineWidget::fleetLaneHeight() const { return fontMetrics().height() * 2 + 10; }
+
+qreal TimelineWidget::fleetAreaBottom() const
+{
+    // The key sits in a band of its own along the bottom edge; the lanes scroll above it.
+    return qMax<qreal>(axisHeight(), height() - (fontMetrics().height() + 12));
+}
+
+void TimelineWidget::setFleet(const FleetTimeline& fleet, bool keepView)
+{
+    const bool wasFleet = m_fleetMode;
+    const QString currentId = wasFleet && m_currentFleetLane >= 0 ? m_fleet.lanes.value(m_currentFleetLane).bundleId : QString();
+    m_timeline = Timeline{fleet.at, {}};
+    m_rows.clear();
+    m_currentLane = -1;
+    m_fleet = fleet;
+    m_fleetMode = true;
+    m_atIsNow = m_fleet.at.isValid() && qAbs(m_fleet.at.secsTo(m_clock->now())) < 120;
+    // Labels are measured once here, not on every paint: thousands of lanes.
+    const QFontMetrics fm = fontMetrics();
+    // Room for the second line too ("certificate expires in 29 days 23 hours", bounded below).
+    int widest = fm.horizontalAdvance(QStringLiteral("certificate expires in 29 days 23 hours")) + fm.height() + 20;
+    for (const FleetLane& lane : std::as_const(m_fleet.lanes))
+        widest = qMax(widest, QFontMetrics(boldFont()).horizontalAdvance(lane.label) + fm.height() + 20);
+    m_fleetLabelWidth = widest;
+    // The current lane follows its bundle when the fleet is evaluated again.
+    m_currentFleetLane = -1;
+    for (int i = 0; !currentId.isEmpty() && i < m_fleet.lanes.size(); ++i)
+        if (m_fleet.lanes[i].bundleId == currentId)
+            m_currentFleetLane = i;
+    if (!wasFleet)
+        m_fleetScroll->setValue(0);
+    updateFleetScroll();
+    if (!keepView || !wasFleet)
+        zoomToFocus();
+    update();
+    setAccessibleDescription(tr("Fleet: %1 bundles, the next event first").arg(m_fleet.lanes.size()));
+}
+
+void TimelineWidget::updateFleetScroll()
+{
+    if (!m_fleetMode) {
+        m_fleetScroll->hide();
+        return;
+    }
+    const int viewport = qMax(0, int(fleetAreaBottom() - axisHeight()));
+    const qint64 content = qint64(m_fleet.lanes.size()) * fleetLaneHeight();
+    m_fleetScroll->setRange(0, int(qMax<qint64>(0, content - viewport)));
+    m_fleetScroll->setPageStep(viewport);
+    m_fleetScroll->setSingleStep(fleetLaneHeight());
+    const int w = m_fleetScroll->sizeHint().width();
+    m_fleetScroll->setGeometry(width() - w, axisHeight(), w, viewport);
+    m_fleetScroll->setVisible(content > viewport);
+}
+
+int TimelineWidget::fleetLaneAt(const QPointF& pos) const
+{
+    if (!m_fleetMode || pos.y() < axisHeight() || pos.y() >= fleetAreaBottom() || pos.x() < 0 || pos.x() > width())
+        return -1;
+    const qint64 lane = qint64(std::floor((pos.y() - axisHeight() + m_fleetScroll->value()) / fleetLaneHeight()));
+    return lane >= 0 && lane < m_fleet.lanes.size() ? int(lane) : -1;
+}
+
+QRectF TimelineWidget::fleetLaneRect(int lane) const
+{
+    if (!m_fleetMode || lane < 0 || lane >= m_fleet.lanes.size())
+        return {};
+    return QRectF(0, axisHeight() + qreal(lane) * fleetLaneHeight() - m_fleetScroll->value(), width(), fleetLaneHeight());
+}
+
+void TimelineWidget::scrollToFleetLane(int lane)
+{
+    const QRectF r = fleetLaneRect(lane);
+    if (r.isNull())
+        return;
+    if (r.top() < axisHeight())
+        m_fleetScroll->setValue(m_fleetScroll->value() - int(std::ceil(axisHeight() - r.top())));
+    else if (r.bottom() > fleetAreaBottom())
+        m_fleetScroll->setValue(m_fleetScroll->value() + int(std::ceil(r.bottom() - fleetAreaBottom())));
+}
+
+void TimelineWidget::setCurrentFleetLane(int lane)
+{
+    if (lane < -1 || lane >= m_fleet.lanes.size())
+        return;
+    m_currentFleetLane = lane;
+    scrollToFleetLane(lane);
+    update();
+}
+
+QString TimelineWidget::fleetTooltip(int index, const QDateTime& pointer) const
+{
+    const FleetLane& lane = m_fleet.lanes[index];
+    QStringList lines;
+    lines << QStringLiteral("<b>%1</b> — %2").arg(lane.label.toHtmlEscaped(), lane.verdict.toHtmlEscaped());
+    if (!lane.origin.isEmpty() && lane.origin != lane.label)
+        lines << lane.origin.toHtmlEscaped();
+    lines << tr("Next: %1").arg(describeFleetEvent(lane, m_fleet.at).toHtmlEscaped());
+    const TimelineLane& cert = lane.certificate;
+    if (cert.start.isValid())
+        lines << tr("Certificate: %1 → %2 (%3)")
+                     .arg(formatTime(cert.start).toHtmlEscaped(), formatTime(cert.end).toHtmlEscaped(), laneStateLabel(cert.state).toHtmlEscaped());
+    if (lane.staple && lane.staple->start.isValid())
+        lines << tr("Staple: %1 → %2 (%3)")
+                     .arg(formatTime(lane.staple->start).toHtmlEscaped(),
+                          lane.staple->end.isValid() ? formatTime(lane.staple->end).toHtmlEscaped() : tr("no nextUpdate"),
+                          laneStateLabel(lane.staple->state).toHtmlEscaped());
+    else if (!lane.staple)
+        lines << tr("No staple");
+    if (pointer.isValid())
+        lines << QStringLiteral("<hr>") + tr("Pointer: %1").arg(formatTime(pointer).toHtmlEscaped());
+    lines << tr("<i>Click to show this bundle</i>");
+    return QStringLiteral("<p style='white-space:pre'>%1</p>").arg(lines.join(QLatin1String("<br>")));
+}
+
+void TimelineWidget::paintFleet(QPainter& p)
+{
+    const QPalette pal = palette();
+    const QRectF plot = plotRect();
+    const int laneH = fleetLaneHeight();
+    const qreal areaTop = axisHeight();
+    const qreal areaBottom = fleetAreaBottom();
+    const int scroll = m_fleetScroll->value();
+    p.fillRect(QRectF(0, 0, plot.left() - 4, height()), pal.color(QPalette::Window));
+    m_paintedFleetLanes = 0;
+    if (m_fleet.lanes.isEmpty()) {
+        p.setPen(pal.color(QPalette::PlaceholderText));
+        p.drawText(rect(), Qt::AlignCenter, tr("No bundles to show."));
+        return;
+    }
+    // Only the lanes in view: the first whose bottom is below the top edge to the last whose top
+    // is above the bottom edge.
+    const int first = qMax(0, scroll / laneH);
+    const int last = qMin(int(m_fleet.lanes.size()) - 1, int((scroll + (areaBottom - areaTop)) / laneH));
+    p.save();
+    p.setClipRect(QRectF(0, areaTop, width(), areaBottom - areaTop));
+    for (int i = first; i <= last; ++i)
+        if (i % 2)
+            p.fillRect(QRectF(plot.left(), areaTop + qreal(i) * laneH - scroll, plot.width(), laneH),
+                       withAlpha(pal.color(QPalette::AlternateBase), 160));
+    p.restore();
+    paintAxis(p, plot);
+    p.save();
+    p.setClipRect(QRectF(0, areaTop, width(), areaBottom - areaTop));
+    for (int i = first; i <= last; ++i) {
+        paintFleetLane(p, i, plot);
+        ++m_paintedFleetLanes;
+    }
+    p.restore();
+    paintNowLine(p, plot);
+    paintFleetLegend(p);
+    if (hasFocus()) {
+        p.setPen(QPen(pal.color(QPalette::Highlight), 2));
+        p.setBrush(Qt::NoBrush);
+        p.drawRect(QRectF(rect()).adjusted(1, 1, -1, -1));
+    }
+}
+
+void TimelineWidget::paintFleetLane(QPainter& p, int index, const QRectF& plot)
+{
+    const QPalette pal = palette();
+    const FleetLane& lane = m_fleet.lanes[index];
+    const QRectF row = fleetLaneRect(index);
+    const QFontMetrics fm = fontMetrics();
+    const double pxPerSec = plot.width() / m_span;
+    auto xOf = [&](const QDateTime& t) { return plot.left() + (secs(t) - m_start) * pxPerSec; };
+    const QColor markColor = isDarkPalette(pal) ? QColor(0xff, 0xd5, 0x4f) : QColor(0x5d, 0x40, 0x00);
+
+    // Label: the worst severity's badge, the name, and the next event in words.
+    const bool healthy = lane.worst == Severity::Info;
+    const qreal iconSize = fm.height();
+    severityIcon(lane.worst, healthy).paint(&p, QRect(6, int(row.top() + 4), int(iconSize), int(iconSize)));
+    const qreal textLeft = 6 + iconSize + 6;
+    const qreal textWidth = plot.left() - 8 - textLeft;
+    const QFont bold = boldFont();
+    p.setFont(bold);
+    p.setPen(pal.color(QPalette::WindowText));
+    p.drawText(QRectF(textLeft, row.top() + 3, textWidth, fm.height()), Qt::AlignLeft | Qt::AlignVCenter,
+               QFontMetrics(bold).elidedText(lane.label, Qt::ElideMiddle, int(textWidth)));
+    p.setFont(font());
+    const QString next = describeFleetEvent(lane, m_fleet.at);
+    const QColor nextColor = lane.overdue ? (isDarkPalette(pal) ? severityColor(Severity::Error, pal)
+                                                                : severityColor(Severity::Error, pal).darker(130))
+                                          : pal.color(QPalette::PlaceholderText);
+    p.setPen(nextColor);
+    p.drawText(QRectF(textLeft, row.top() + 4 + fm.height(), textWidth, fm.height()), Qt::AlignLeft | Qt::AlignVCenter,
+               fm.elidedText(next, Qt::ElideRight, int(textWidth)));
+
+    // The certificate's window above, the staple's below; each in its state's colour and hatching.
+    p.save();
+    p.setClipRect(QRectF(plot.left(), row.top(), plot.width(), row.height()), Qt::IntersectClip);
+    // A superseded certificate is context, drawn neutral as on a bundle's own timeline.
+    auto bar = [&](const TimelineLane& l, qreal top, qreal height) -> QRectF {
+        if (!l.start.isValid())
+            return {};
+        qreal x0 = xOf(l.start);
+        qreal x1 = l.end.isValid() ? xOf(l.end) : plot.right() + 1;
+        if (x1 < plot.left() || x0 > plot.right())
+            return {};
+        x0 = qMax(x0, plot.left() - 2);
+        x1 = qMin(x1, plot.right() + 2);
+        if (x1 - x0 < 3)
+            x1 = x0 + 3;
+        const QRectF r(x0, top, x1 - x0, height);
+        const QColor fill = lane.superseded ? pal.color(QPalette::Mid) : laneStateColor(l.state, pal);
+        p.setPen(Qt::NoPen);
+        p.setBrush(fill);
+        p.drawRoundedRect(r, 2, 2);
+        if (laneStatePattern(l.state) != Qt::NoBrush && !lane.superseded) {
+            p.setBrush(QBrush(withAlpha(textOn(fill), 120), laneStatePattern(l.state)));
+            p.drawRoundedRect(r, 2, 2);
+        }
+        if (l.marker.isValid()) {
+            const qreal mx = xOf(l.marker);
+            if (mx >= r.left() && mx <= r.right()) {
+                p.setPen(QPen(markColor, 2));
+                p.drawLine(QPointF(mx, r.top() - 1), QPointF(mx, r.bottom() + 1));
+            }
+        }
+        return r;
+    };
+    const qreal certTop = row.top() + 5;
+    const qreal certHeight = row.height() * 0.42;
+    const QRectF certBar = bar(lane.certificate, certTop, certHeight);
+    QRectF stapleBar;
+    if (lane.staple)
+        stapleBar = bar(*lane.staple, certTop + certHeight + 3, row.height() * 0.22);
+    // The next event: a diamond on the bar it belongs to.
+    if (lane.event != FleetEvent::None && lane.eventAt.isValid()) {
+        const bool onStaple = lane.event == FleetEvent::StapleRefresh || lane.event == FleetEvent::StapleExpiry;
+        const QRectF on = onStaple && !stapleBar.isNull() ? stapleBar : certBar;
+        const qreal x = xOf(lane.eventAt);
+        if (!on.isNull() && x >= plot.left() && x <= plot.right()) {
+            const qreal cy = on.center().y();
+            const qreal r = 5;
+            p.setPen(QPen(pal.color(QPalette::Base), 1.5));
+            p.setBrush(pal.color(QPalette::WindowText));
+            p.drawPolygon(QPolygonF{QPointF(x, cy - r), QPointF(x + r, cy), QPointF(x, cy + r), QPointF(x - r, cy)});
+        }
+    }
+    p.restore();
+    if (index == m_currentFleetLane) {
+        p.setPen(QPen(pal.color(QPalette::Highlight), 2));
+        p.setBrush(Qt::NoBrush);
+        p.drawRect(row.adjusted(2, 1, -2 - (m_fleetScroll->isVisible() ? m_fleetScroll->width() : 0), -1));
+    }
+}
+
+void TimelineWidget::paintFleetLegend(QPainter& p)
+{
+    const QPalette pal = palette();
+    const QFontMetrics fm = fontMetrics();
+    const qreal top = fleetAreaBottom();
+    p.fillRect(QRectF(0, top, width(), height() - top), pal.color(QPalette::Window));
+    p.setPen(withAlpha(pal.color(QPalette::Text), 90));
+    p.drawLine(QPointF(0, top), QPointF(width(), top));
+    const qreal y = top + 6;
+    const qreal h = fm.height();
+    qreal x = 8;
+    auto text = [&](const QString& t) {
+        if (x + fm.horizontalAdvance(t) > width() - 8)
+            return; // a narrow window shows what fits
+        p.setPen(pal.color(QPalette::WindowText));
+        p.drawText(QPointF(x, y + fm.ascent()), t);
+        x += fm.horizontalAdvance(t) + 16;
+    };
+    text(m_fleet.lanes.size() == 1 ? tr("1 bundle") : tr("%1 bundles, next event first").arg(m_fleet.lanes.size()));
+    const QColor ok = laneStateColor(LaneState::Ok, pal);
+    p.setPen(Qt::NoPen);
+    p.setBrush(ok);
+    p.drawRect(QRectF(x, y + 1, h * 1.6, h * 0.5));
+    p.drawRect(QRectF(x, y + h * 0.5 + 3, h * 1.6, h * 0.3));
+    x += h * 1.6 + 5;
+    text(tr("certificate above its staple"));
+    const QColor markColor = isDarkPalette(pal) ? QColor(0xff, 0xd5, 0x4f) : QColor(0x5d, 0x40, 0x00);
+    p.fillRect(QRectF(x, y + 1, 2, h - 2), markColor);
+    x += 8;
+    text(tr("expiry warning / refresh point"));
+    const qreal cy = y + h / 2;
+    p.setPen(QPen(pal.color(QPalette::Base), 1.5));
+    p.setBrush(pal.color(QPalette::WindowText));
+    p.drawPolygon(QPolygonF{QPointF(x + 5, cy - 5), QPointF(x + 10, cy), QPointF(x + 5, cy + 5), QPointF(x, cy)});
+    x += 16;
+    text(tr("next event"));
+    text(tr("Ctrl+wheel zooms; click a lane for its bundle"));
 }
 
 } // namespace staplescope::ui

@@ -5,9 +5,12 @@
 // exact times. State is told by colour, hatching and words, so it reads without colour vision.
 
 #include "Clock.h"
+#include "FleetTimeline.h"
 #include "Timeline.h"
 
 #include <QWidget>
+
+class QScrollBar;
 
 #include <memory>
 
@@ -33,6 +36,20 @@ public:
     void setTimeline(const Timeline& timeline, bool keepView = false);
     const Timeline& timeline() const { return m_timeline; }
     void clear();
+
+    // The fleet view: one lane per bundle in core's order (buildFleetTimeline), the leaf's window
+    // above its staple's, the next event marked. Lanes scroll vertically and only those in view
+    // are painted, so thousands stay smooth; zoom and pan work as for one bundle. Clicking a lane
+    // (or Enter on the current one) emits fleetLaneActivated. setTimeline() or clear() leaves it.
+    void setFleet(const FleetTimeline& fleet, bool keepView = false);
+    bool isFleet() const { return m_fleetMode; }
+    const FleetTimeline& fleet() const { return m_fleet; }
+    int fleetLaneAt(const QPointF& pos) const; // -1 outside every fleet lane
+    QRectF fleetLaneRect(int lane) const;      // the lane's row, in widget coordinates (may be scrolled out)
+    void scrollToFleetLane(int lane);
+    int currentFleetLane() const { return m_currentFleetLane; }
+    int paintedFleetLanes() const { return m_paintedFleetLanes; } // by the last paint: what virtualization saves
+    QScrollBar* fleetScrollBar() const { return m_fleetScroll; }
 
     // Lanes whose objectId is in `objectIds` are emphasised (the selected finding's objects).
     void setHighlightedObjects(const QStringList& objectIds);
@@ -72,6 +89,7 @@ signals:
     void viewChanged();
     void currentLaneChanged(int lane);
     void laneActivated(int lane); // clicked or Enter: the details pane shows that object
+    void fleetLaneActivated(const QString& bundleId); // a fleet lane clicked or Enter on it
 
 protected:
     void paintEvent(QPaintEvent* event) override;
@@ -108,6 +126,15 @@ private:
     void paintNowLine(QPainter& p, const QRectF& plot);
     void paintLegend(QPainter& p);
     qreal rowsBottom() const;
+    int fleetLaneHeight() const;
+    QFont boldFont() const;
+    qreal fleetAreaBottom() const;
+    void updateFleetScroll();
+    void setCurrentFleetLane(int lane);
+    void paintFleet(QPainter& p);
+    void paintFleetLane(QPainter& p, int lane, const QRectF& plot);
+    void paintFleetLegend(QPainter& p);
+    QString fleetTooltip(int lane, const QDateTime& pointer) const;
 
     std::shared_ptr<const Clock> m_clock = Clock::system();
     Timeline m_timeline;
@@ -117,6 +144,12 @@ private:
     double m_start = 0;      // seconds since the epoch (UTC) at the plot's left edge
     double m_span = 86400;   // seconds across the plot
     int m_currentLane = -1;
+    bool m_fleetMode = false;
+    FleetTimeline m_fleet;
+    int m_fleetLabelWidth = 0;
+    int m_currentFleetLane = -1;
+    int m_paintedFleetLanes = 0;
+    QScrollBar* m_fleetScroll = nullptr;
     bool m_dragging = false;
     QPointF m_dragOrigin;
     double m_dragStart = 0;
