@@ -12,7 +12,10 @@ void SeverityBadgeDelegate::paint(QPainter* painter, const QStyleOptionViewItem&
 {
     QStyleOptionViewItem opt = option;
     initStyleOption(&opt, index);
-    const QString text = opt.text;
+    const auto severity = Severity(index.data(BundleListModel::SeverityRole).toInt());
+    const bool healthy = index.data(BundleListModel::HealthyRole).toBool();
+    // A healthy bundle is called what core calls it, as the CLI's report does.
+    const QString text = healthy ? healthyVerdict() : opt.text;
     const QIcon icon = opt.icon;
     opt.text.clear();
     opt.icon = QIcon();
@@ -20,8 +23,6 @@ void SeverityBadgeDelegate::paint(QPainter* painter, const QStyleOptionViewItem&
     QStyle* style = opt.widget ? opt.widget->style() : QApplication::style();
     style->drawControl(QStyle::CE_ItemViewItem, &opt, painter, opt.widget);
 
-    const auto severity = Severity(index.data(BundleListModel::SeverityRole).toInt());
-    const bool healthy = index.data(BundleListModel::HealthyRole).toBool();
     const QColor fill = healthy ? healthyColor(opt.palette) : severityColor(severity, opt.palette);
     QFont bold = opt.font;
     bold.setBold(true);
