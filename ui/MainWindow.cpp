@@ -1018,7 +1018,8 @@ void MainWindow::showError(const QString& title, const QString& text)
 
 void MainWindow::dragEnterEvent(QDragEnterEvent* event)
 {
-    if (!droppedPaths(event->mimeData()).isEmpty() || !droppedServers(event->mimeData()).requests.isEmpty())
+    // Any URL or text is let through: a drop that is no server gets a message saying why.
+    if (event->mimeData()->hasUrls() || event->mimeData()->hasText())
         event->acceptProposedAction();
 }
 
@@ -1039,10 +1040,14 @@ void MainWindow::dropEvent(QDropEvent* event)
     }
     const DroppedServers servers = droppedServers(event->mimeData());
     if (servers.requests.isEmpty()) {
-        if (!servers.errors.isEmpty())
-            m_statusLabel->setText(tr("Nothing to open or connect to: %1").arg(servers.errors.constFirst()));
+        m_statusLabel->setText(servers.errors.isEmpty()
+                                   ? tr("Nothing to open or connect to was dropped.")
+                                   : tr("Nothing to open or connect to: %1").arg(servers.errors.constFirst()));
+        event->ignore();
         return;
     }
+    if (!servers.errors.isEmpty())
+        statusBar()->showMessage(tr("Not a server, skipped: %1").arg(servers.errors.constFirst()), 8000);
     event->acceptProposedAction();
     for (const ServerCheckRequest& request : servers.requests)
         connectToServer(request);

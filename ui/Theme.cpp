@@ -1,6 +1,7 @@
 #include "Theme.h"
 
 #include <QApplication>
+#include <QEvent>
 #include <QHash>
 #include <QStyle>
 #include <QStyleFactory>
@@ -99,10 +100,10 @@ QPalette lightPalette()
 void applyTheme(Theme theme)
 {
     const DesktopLook& desktop = desktopLook(); // before anything changes
-    static bool changed = false;
-    if (theme == Theme::System && !changed)
+    static bool everChanged = false;
+    if (theme == Theme::System && !everChanged)
         return; // the desktop's look, untouched: it keeps following the desktop's own changes
-    changed = true;
+    everChanged = true;
     switch (theme) {
     case Theme::System:
         if (QApplication::style()->name() != desktop.styleName)
@@ -118,6 +119,12 @@ void applyTheme(Theme theme)
             QApplication::setStyle(QStringLiteral("Fusion"));
         setEverywhere(theme == Theme::Dark ? darkPalette() : lightPalette());
         break;
+    }
+    // Qt tells child widgets of a class palette change but not the windows themselves: a window
+    // already shown kept the old background. Tell every window, which passes it to its children.
+    for (QWidget* window : QApplication::topLevelWidgets()) {
+        QEvent changed(QEvent::ApplicationPaletteChange);
+        QCoreApplication::sendEvent(window, &changed);
     }
     currentTheme() = theme;
 }
