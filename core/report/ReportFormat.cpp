@@ -421,7 +421,7 @@ QString reportToText(const InspectionReport& report, bool colour, const RemedyWo
 QString reportToMarkdown(const InspectionReport& report, const RemedyWording& remedy)
 {
     QString md;
-    md += QStringLiteral("# Staplescope report\n\nEvaluated at %1. Worst severity: **%2**.\n\n%3\n")
+    md += QStringLiteral("# Staplescope report\n\nEvaluated at %1. Worst severity: **%2**. %3.\n")
               .arg(formatTime(report.at), severityName(report.worst()), reportCountsLine(report));
     for (const BundleReport& r : report.bundles) {
         const Bundle& b = r.bundle;
