@@ -14,6 +14,7 @@
 #include "LoopbackServer.h"
 #include "MainWindow.h"
 #include "ReportFormat.h"
+#include "SeverityBadgeDelegate.h"
 #include "TestClock.h"
 #include "Theme.h"
 #include "UiStyle.h"
@@ -538,6 +539,16 @@ void TestGuiSettings::wordingMatchesTheCli()
     QVERIFY(m_window->selectBundleRow(healthyRow));
     QCOMPARE(m_window->bundleModel()->bundleAt(healthyRow)->verdict, healthyVerdict());
     QVERIFY(m_window->details()->header()->text().endsWith(healthyVerdict()));
+    // The list's badge says it too; the superseded bundle's badge says INFO, as the CLI's does.
+    const QAbstractItemModel* model = m_window->bundleModel();
+    QCOMPARE(SeverityBadgeDelegate::badgeText(model->index(healthyRow, BundleListModel::SeverityColumn)), healthyVerdict());
+    int supersededRow = -1;
+    for (int r = 0; r < m_window->bundleModel()->rowCount(); ++r)
+        if (const BundleReport* b = m_window->bundleModel()->bundleAt(r); b && b->bundle.isSuperseded() && b->worst == Severity::Info)
+            supersededRow = r;
+    QVERIFY(supersededRow >= 0);
+    QCOMPARE(SeverityBadgeDelegate::badgeText(model->index(supersededRow, BundleListModel::SeverityColumn)), QStringLiteral("INFO"));
+    QVERIFY(reportToText(m_window->report(), false).contains(QStringLiteral("[INFO] Superseded")));
     const QString cli = reportToText(m_window->report(), false);
     QVERIFY(cli.contains(QStringLiteral("] %1\n").arg(healthyVerdict())));
 }

@@ -266,10 +266,16 @@ void TestReport::textHasEveryFindingAndNoKeyMaterial()
     QVERIFY2(text.trimmed().endsWith(counts), qPrintable(text.right(200)));
     QVERIFY2(counts.startsWith(QStringLiteral("3 bundles by worst finding: ")), qPrintable(counts));
     QVERIFY2(counts.contains(QStringLiteral(" · %1 findings: ").arg(m_report.allFindings().size())), qPrintable(counts));
-    int healthy = 0;
-    for (const BundleReport& r : m_report.bundles)
-        healthy += r.worst == Severity::Info;
-    QVERIFY2(counts.contains(QStringLiteral(", %1 healthy · ").arg(healthy)), qPrintable(counts));
+    int healthy = 0, superseded = 0;
+    for (const BundleReport& r : m_report.bundles) {
+        healthy += r.verdict == healthyVerdict();
+        superseded += r.worst == Severity::Info && r.verdict != healthyVerdict();
+    }
+    QVERIFY(healthy > 0);
+    QVERIFY2(counts.contains(QStringLiteral(", %1 healthy").arg(healthy)), qPrintable(counts));
+    QVERIFY2(superseded == 0 ? !counts.contains(QStringLiteral("superseded"))
+                             : counts.contains(QStringLiteral(", %1 superseded · ").arg(superseded)),
+             qPrintable(counts));
 }
 
 void TestReport::textColourOnlyWhenAsked()

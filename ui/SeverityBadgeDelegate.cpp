@@ -8,14 +8,24 @@
 
 namespace staplescope::ui {
 
+QString SeverityBadgeDelegate::badgeText(const QModelIndex& index)
+{
+    // Named as the CLI's report names it: core's word for a healthy bundle; a bundle with nothing
+    // worse than information but another verdict (superseded) by its severity, as the CLI's badge.
+    if (index.data(BundleListModel::HealthyRole).toBool())
+        return index.siblingAtColumn(BundleListModel::VerdictColumn).data().toString() == healthyVerdict()
+                   ? healthyVerdict()
+                   : severityLabel(Severity::Info);
+    return index.data(Qt::DisplayRole).toString();
+}
+
 void SeverityBadgeDelegate::paint(QPainter* painter, const QStyleOptionViewItem& option, const QModelIndex& index) const
 {
     QStyleOptionViewItem opt = option;
     initStyleOption(&opt, index);
     const auto severity = Severity(index.data(BundleListModel::SeverityRole).toInt());
     const bool healthy = index.data(BundleListModel::HealthyRole).toBool();
-    // A healthy bundle is called what core calls it, as the CLI's report does.
-    const QString text = healthy ? healthyVerdict() : opt.text;
+    const QString text = badgeText(index);
     const QIcon icon = opt.icon;
     opt.text.clear();
     opt.icon = QIcon();

@@ -326,9 +326,15 @@ QString findingToText(const Finding& f, const RemedyWording& remedy)
 
 QString reportCountsLine(const InspectionReport& report)
 {
+    // Bundles fall in one bucket each: their worst finding's severity, or (nothing worse than
+    // information) their verdict, healthy or superseded.
     int bundles[4] = {0, 0, 0, 0};
-    for (const BundleReport& r : report.bundles)
+    int healthy = 0;
+    for (const BundleReport& r : report.bundles) {
         ++bundles[int(r.worst)];
+        healthy += r.worst == Severity::Info && r.verdict == healthyVerdict();
+    }
+    const int superseded = bundles[int(Severity::Info)] - healthy;
     const QList<Finding> all = report.allFindings();
     int findings[4] = {0, 0, 0, 0};
     for (const Finding& f : all)
@@ -336,13 +342,15 @@ QString reportCountsLine(const InspectionReport& report)
     auto counted = [](qsizetype n, const char* one, const char* many) {
         return QString::number(n) + QLatin1Char(' ') + QLatin1String(n == 1 ? one : many);
     };
-    // A bundle whose worst finding is information is what every front end calls healthy.
-    return QStringLiteral("%1 by worst finding: %2 critical, %3 error, %4 warning, %5 %6 · %7: %8 critical, %9 error, "
-                          "%10 warning, %11 info")
-        .arg(counted(report.bundles.size(), "bundle", "bundles"), QString::number(bundles[3]), QString::number(bundles[2]),
-             QString::number(bundles[1]), QString::number(bundles[0]), healthyVerdict().toLower(),
-             counted(all.size(), "finding", "findings"), QString::number(findings[3]), QString::number(findings[2]))
-        .arg(QString::number(findings[1]), QString::number(findings[0]));
+    QString line = QStringLiteral("%1 by worst finding: %2 critical, %3 error, %4 warning, %5 %6")
+                       .arg(counted(report.bundles.size(), "bundle", "bundles"), QString::number(bundles[3]),
+                            QString::number(bundles[2]), QString::number(bundles[1]), QString::number(healthy),
+                            healthyVerdict().toLower());
+    if (superseded > 0)
+        line += QStringLiteral(", %1 superseded").arg(superseded);
+    return line + QStringLiteral(" · %1: %2 critical, %3 error, %4 warning, %5 info")
+                      .arg(counted(all.size(), "finding", "findings"), QString::number(findings[3]), QString::number(findings[2]),
+                           QString::number(findings[1]), QString::number(findings[0]));
 }
 
 QString reportToText(const InspectionReport& report, bool colour, const RemedyWording& remedy)

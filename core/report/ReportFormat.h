@@ -17,10 +17,11 @@ QByteArray reportToJsonBytes(const InspectionReport& report);
 // take one add a "Remedy:" line after the fix for every finding whose remedy is not None.
 using RemedyWording = std::function<QString(const Remedy&)>;
 
-// The report's counts, saying what is counted: bundles by their worst finding, then findings by
-// severity — "3 bundles by worst finding: 1 critical, 0 error, 1 warning, 1 healthy · 9 findings:
-// 2 critical, 0 error, 3 warning, 4 info". The same words end the text report, head the Markdown
-// and HTML reports and fill the window's status bar.
+// The report's counts, saying what is counted: bundles by their worst finding (those with nothing
+// worse than information by their verdict: healthy, or superseded when any), then findings by
+// severity — "3 bundles by worst finding: 1 critical, 0 error, 0 warning, 1 healthy, 1 superseded ·
+// 4 findings: 1 critical, 0 error, 0 warning, 3 info". The same words end the text report, head
+// the Markdown and HTML reports and fill the window's status bar.
 QString reportCountsLine(const InspectionReport& report);
 
 // For people on a terminal; `colour` adds ANSI colours.
