@@ -10,6 +10,7 @@
 #include "DemoData.h"
 #include "DetailsPane.h"
 #include "ElidedLabel.h"
+#include "FindingListModel.h"
 #include "LivePki.h"
 #include "LoopbackServer.h"
 #include "MainWindow.h"
@@ -515,6 +516,10 @@ void TestGuiSettings::everythingFitsAt1024x700()
     const QString verdict = m_window->bundleModel()->bundleAt(0)->verdict;
     QVERIFY(header->text().contains(verdict));
     QVERIFY(header->toolTip().contains(verdict.toHtmlEscaped()));
+    // The findings list elides titles too; its tooltip starts with the whole title.
+    const QModelIndex finding = m_window->findingModel()->index(0, FindingListModel::TitleColumn);
+    QVERIFY(finding.isValid());
+    QVERIFY(finding.data(Qt::ToolTipRole).toString().contains(finding.data().toString().toHtmlEscaped()));
     header->resize(120, header->height());
     QVERIFY(header->isElided());
     QVERIFY(header->shownText().endsWith(QChar(0x2026)));
