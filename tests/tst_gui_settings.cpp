@@ -241,23 +241,30 @@ void TestGuiSettings::recentServersAreRememberedOrderedAndBounded()
     AppSettings& settings = m_window->settings();
     QVERIFY(settings.recentServers().isEmpty());
     QVERIFY(!m_window->recentServersMenu()->isEnabled());
+    // Loopback addresses on a port nothing listens on: nothing is resolved or sent off the machine.
+    quint16 closedPort = 0;
+    {
+        LoopbackServer probe([](Connection&) {});
+        closedPort = probe.start();
+        QVERIFY(closedPort);
+    }
     for (int i = 1; i <= AppSettings::maxRecentServers + 2; ++i) {
         ServerCheckRequest request;
-        request.probe.host = QStringLiteral("host%1.example.test").arg(i);
-        request.probe.port = quint16(400 + i);
-        m_window->connectToServer(request); // no server there: the check fails, the entry stays
+        request.probe.host = QStringLiteral("127.0.0.%1").arg(i);
+        request.probe.port = closedPort;
+        m_window->connectToServer(request); // refused: the check fails, the entry stays
     }
     m_window->cancelServerChecks();
     QList<RecentServer> recent = settings.recentServers();
     QCOMPARE(recent.size(), AppSettings::maxRecentServers);
     // Most recent first; the two oldest fell off.
-    QCOMPARE(recent.first().host, QStringLiteral("host%1.example.test").arg(AppSettings::maxRecentServers + 2));
-    QCOMPARE(recent.last().host, QStringLiteral("host3.example.test"));
+    QCOMPARE(recent.first().host, QStringLiteral("127.0.0.%1").arg(AppSettings::maxRecentServers + 2));
+    QCOMPARE(recent.last().host, QStringLiteral("127.0.0.3"));
 
     // The same endpoint again moves to the top with its newest STARTTLS and SNI choice, once.
     RecentServer again;
-    again.host = QStringLiteral("HOST5.example.test");
-    again.port = 405;
+    again.host = QStringLiteral("127.0.0.5");
+    again.port = closedPort;
     again.startTls = StartTlsProtocol::Smtp;
     again.serverName = QStringLiteral("mx.example.test");
     settings.addRecentServer(again);
@@ -268,17 +275,30 @@ void TestGuiSettings::recentServersAreRememberedOrderedAndBounded()
     for (const RecentServer& s : recent)
         copies += s.sameEndpoint(again);
     QCOMPARE(copies, 1);
+    // Host names compare without case (settings only: nothing connects).
+    RecentServer named;
+    named.host = QStringLiteral("Mail.Example.Test");
+    named.port = 587;
+    settings.addRecentServer(named);
+    named.host = QStringLiteral("mail.example.test");
+    named.startTls = StartTlsProtocol::Smtp;
+    settings.addRecentServer(named);
+    recent = settings.recentServers();
+    QCOMPARE(recent.first(), named);
+    QVERIFY(!recent.at(1).sameEndpoint(named));
+    QCOMPARE(recent.size(), AppSettings::maxRecentServers);
 
     // Stored in the settings file: a new AppSettings on it reads the same list.
     settings.raw().sync();
     AppSettings reread(std::make_unique<QSettings>(settings.raw().fileName(), QSettings::IniFormat));
     QCOMPARE(reread.recentServers(), recent);
 
-    // File ▸ Recent Servers lists them, most recent first, and offers to clear them.
+    // File ▸ Recent Servers lists them when opened, most recent first, and offers to clear them.
+    emit m_window->recentServersMenu()->aboutToShow();
     QVERIFY(m_window->recentServersMenu()->isEnabled());
     const QList<QAction*> actions = m_window->recentServersMenu()->actions();
     QVERIFY(actions.size() >= AppSettings::maxRecentServers);
-    QVERIFY2(actions.first()->text().contains(QStringLiteral("host%1.example.test").arg(AppSettings::maxRecentServers + 2)),
+    QVERIFY2(actions.first()->text().contains(QStringLiteral("mail.example.test:587 (STARTTLS smtp)")),
              qPrintable(actions.first()->text()));
     QAction* clear = actions.last();
     QVERIFY(clear->text().contains(QStringLiteral("Clear")));

@@ -150,6 +150,8 @@ void MainWindow::buildActions()
     connectAction->setShortcut(QKeySequence(tr("Ctrl+K")));
     m_recentServersMenu = file->addMenu(tr("Recent &Servers"));
     m_recentServersMenu->setObjectName(QStringLiteral("recentServersMenu"));
+    // Read when opened: the Connect dialog may have cleared the list meanwhile.
+    connect(m_recentServersMenu, &QMenu::aboutToShow, this, &MainWindow::updateRecentServersMenu);
     m_recheckAction = file->addAction(tr("Re-c&heck Server"), this, &MainWindow::recheckSelectedServer);
     m_recheckAction->setShortcut(QKeySequence(tr("Ctrl+Shift+R")));
     m_recheckAction->setEnabled(false);
@@ -1109,7 +1111,9 @@ void MainWindow::connectDialog()
         dialog.setRequest(servers.at(index).request);
     else if (!servers.isEmpty())
         dialog.setRequest(servers.constLast().request);
-    if (dialog.exec() == QDialog::Accepted)
+    const bool accepted = dialog.exec() == QDialog::Accepted;
+    updateRecentServersMenu(); // Clear Recent in the dialog empties the menu too
+    if (accepted)
         connectToServer(dialog.request());
 }
 
