@@ -1,11 +1,13 @@
 // staplescope: the desktop window. Also renders itself to a PNG for docs, tests and bug reports:
 //   staplescope [--demo] [--connect HOST[:PORT]]… [--at TIME] [--screenshot OUT.png [--size WxH] [--tab findings|details] [--dark]] PATHS…
 #include "AppResources.h"
+#include "AppSettings.h"
 #include "Clock.h"
 #include "DetailsPane.h"
 #include "EvaluationTime.h" // --at, as staplescope-cli reads it
 #include "MainWindow.h"
 #include "TextEscape.h"
+#include "Theme.h"
 #include "TimelineWidget.h"
 
 #include <QApplication>
@@ -13,8 +15,9 @@
 #include <QCommandLineParser>
 #include <QDir>
 #include <QEventLoop>
-#include <QStyleFactory>
+#include <QSettings>
 #include <QTabWidget>
+#include <QTemporaryDir>
 #include <QTimer>
 
 #include <cstdio>
@@ -23,94 +26,82 @@ using namespace staplescope;
 
 namespace {
 
-QPalette darkPalette()
+// What the user's settings hold that a screenshot may use: analysis options, trust, the theme.
+// Window geometry and the recent lists stay out (a screenshot is reproducible and shows no one's
+// history).
+bool copiedForScreenshot(const QString& key)
 {
-    QPalette p;
-    const QColor window(0x2b, 0x2d, 0x31), base(0x1e, 0x1f, 0x22), text(0xe6, 0xe6, 0xe6);
-    p.setColor(QPalette::Window, window);
-    p.setColor(QPalette::WindowText, text);
-    p.setColor(QPalette::Base, base);
-    p.setColor(QPalette::AlternateBase, QColor(0x26, 0x28, 0x2b));
-    p.setColor(QPalette::ToolTipBase, window);
-    p.setColor(QPalette::ToolTipText, text);
-    p.setColor(QPalette::Text, text);
-    p.setColor(QPalette::PlaceholderText, QColor(0xa0, 0xa4, 0xab));
-    p.setColor(QPalette::Button, window);
-    p.setColor(QPalette::ButtonText, text);
-    p.setColor(QPalette::Highlight, QColor(0x3d, 0x8b, 0xfd));
-    p.setColor(QPalette::HighlightedText, Qt::white);
-    p.setColor(QPalette::Mid, QColor(0x5a, 0x5d, 0x63));
-    p.setColor(QPalette::Light, QColor(0x45, 0x48, 0x4e));
-    p.setColor(QPalette::Dark, QColor(0x18, 0x19, 0x1b));
-    p.setColor(QPalette::Link, QColor(0x6c, 0xb4, 0xff));
-    p.setColor(QPalette::Disabled, QPalette::Text, QColor(0x80, 0x80, 0x80));
-    p.setColor(QPalette::Disabled, QPalette::WindowText, QColor(0x80, 0x80, 0x80));
-    p.setColor(QPalette::Disabled, QPalette::ButtonText, QColor(0x80, 0x80, 0x80));
-    return p;
-}
-
-bool wantsScreenshot(int argc, char* argv[])
-{
-    for (int i = 1; i < argc; ++i)
-        if (qstrcmp(argv[i], "--screenshot") == 0 || qstrncmp(argv[i], "--screenshot=", 13) == 0)
-            return true;
-    return false;
+    return !key.startsWith(QLatin1String("window/")) && !key.startsWith(QLatin1String("recent/"));
 }
 
 } // namespace
 
 int main(int argc, char* argv[])
 {
+    QCoreApplication::setApplicationName(QStringLiteral("Staplescope"));
+    QCoreApplication::setOrganizationName(QStringLiteral("Staplescope"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(STAPLESCOPE_VERSION));
+
+    // Parsed before any QApplication exists: --help, --version and a mistyped option need no
+    // display (a QApplication without one aborts).
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QCoreApplication::translate(
+        "main", "Inspect TLS certificates, chains and OCSP staples: drop files or folders on the window."));
+    const QCommandLineOption help = parser.addHelpOption();
+    const QCommandLineOption version = parser.addVersionOption();
+    const QCommandLineOption demo(QStringLiteral("demo"), QCoreApplication::translate("main", "Open the built-in demo (generated now)."));
+    const QCommandLineOption at(QStringLiteral("at"),
+                                QCoreApplication::translate("main", "Evaluate as of TIME (2026-12-01T08:00:00Z, +7d, -2h)."),
+                                QStringLiteral("TIME"));
+    const QCommandLineOption screenshot(
+        QStringLiteral("screenshot"),
+        QCoreApplication::translate("main", "Render the window with the worst bundle selected to OUT.png and exit. "
+                                            "Reads the settings but never changes them."),
+        QStringLiteral("OUT.png"));
+    const QCommandLineOption size(QStringLiteral("size"), QCoreApplication::translate("main", "Window size for --screenshot (default 1400x900)."),
+                                  QStringLiteral("WxH"), QStringLiteral("1400x900"));
+    const QCommandLineOption tab(QStringLiteral("tab"), QCoreApplication::translate("main", "Lower tab to show: findings or details."),
+                                 QStringLiteral("TAB"), QStringLiteral("findings"));
+    const QCommandLineOption dark(QStringLiteral("dark"),
+                                  QCoreApplication::translate("main", "Use the dark theme for this run (View > Theme remembers a choice)."));
+    const QCommandLineOption fit(QStringLiteral("fit-all"), QCoreApplication::translate("main", "Zoom the timeline to every lane."));
+    const QCommandLineOption connectTo(
+        QStringLiteral("connect"),
+        QCoreApplication::translate("main", "Check a live server (HOST[:PORT], protocol by port, or a URL such as "
+                                            "https://HOST/ or smtp://HOST:587); repeatable."),
+        QStringLiteral("HOST[:PORT]"));
+    parser.addOptions({demo, at, screenshot, size, tab, dark, fit, connectTo});
+    const QCommandLineOption fleetView(QStringLiteral("fleet"),
+                                       QCoreApplication::translate("main", "For --screenshot: show the fleet timeline (no bundle selected)."));
+    parser.addOption(fleetView);
+    parser.addPositionalArgument(QStringLiteral("PATHS"), QCoreApplication::translate("main", "Files or folders to open."),
+                                 QStringLiteral("[PATHS…]"));
+    QStringList arguments;
+    for (int i = 0; i < argc; ++i)
+        arguments << QString::fromLocal8Bit(argv[i]);
+    if (!parser.parse(arguments) || parser.isSet(help) || parser.isSet(QStringLiteral("help-all")) || parser.isSet(version)) {
+        // QCommandLineParser prints help, the version or the error through a core application
+        // and exits; no window system is touched.
+        QCoreApplication core(argc, argv);
+        parser.process(core);
+        return 3;
+    }
+
     // A screenshot needs no display: fall back to the offscreen platform when there is none.
-    if (wantsScreenshot(argc, argv) && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM") &&
-        qEnvironmentVariableIsEmpty("DISPLAY") && qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY"))
+    const bool shot = parser.isSet(screenshot);
+    if (shot && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM") && qEnvironmentVariableIsEmpty("DISPLAY") &&
+        qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY"))
         qputenv("QT_QPA_PLATFORM", "offscreen");
 
     QApplication app(argc, argv);
-    QApplication::setApplicationName(QStringLiteral("Staplescope"));
-    QApplication::setOrganizationName(QStringLiteral("Staplescope"));
-    QApplication::setApplicationVersion(QStringLiteral(STAPLESCOPE_VERSION));
     QApplication::setDesktopFileName(QStringLiteral("org.staplescope.Staplescope"));
     QApplication::setWindowIcon(ui::applicationIcon()); // every window and dialog, not only the main one
-
-    QCommandLineParser parser;
-    parser.setApplicationDescription(QApplication::translate(
-        "main", "Inspect TLS certificates, chains and OCSP staples: drop files or folders on the window."));
-    parser.addHelpOption();
-    parser.addVersionOption();
-    const QCommandLineOption demo(QStringLiteral("demo"), QApplication::translate("main", "Open the built-in demo (generated now)."));
-    const QCommandLineOption at(QStringLiteral("at"),
-                                QApplication::translate("main", "Evaluate as of TIME (2026-12-01T08:00:00Z, +7d, -2h)."),
-                                QStringLiteral("TIME"));
-    const QCommandLineOption screenshot(QStringLiteral("screenshot"),
-                                        QApplication::translate("main", "Render the window with the worst bundle selected to OUT.png and exit."),
-                                        QStringLiteral("OUT.png"));
-    const QCommandLineOption size(QStringLiteral("size"), QApplication::translate("main", "Window size for --screenshot (default 1400x900)."),
-                                  QStringLiteral("WxH"), QStringLiteral("1400x900"));
-    const QCommandLineOption tab(QStringLiteral("tab"), QApplication::translate("main", "Lower tab to show: findings or details."),
-                                 QStringLiteral("TAB"), QStringLiteral("findings"));
-    const QCommandLineOption dark(QStringLiteral("dark"), QApplication::translate("main", "Use a dark palette."));
-    const QCommandLineOption fit(QStringLiteral("fit-all"), QApplication::translate("main", "Zoom the timeline to every lane."));
-    const QCommandLineOption connectTo(QStringLiteral("connect"),
-                                       QApplication::translate("main", "Check a live server (HOST[:PORT], protocol by port); repeatable."),
-                                       QStringLiteral("HOST[:PORT]"));
-    parser.addOptions({demo, at, screenshot, size, tab, dark, fit, connectTo});
-    const QCommandLineOption fleetView(QStringLiteral("fleet"),
-                                       QApplication::translate("main", "For --screenshot: show the fleet timeline (no bundle selected)."));
-    parser.addOption(fleetView);
-    parser.addPositionalArgument(QStringLiteral("PATHS"), QApplication::translate("main", "Files or folders to open."),
-                                 QStringLiteral("[PATHS…]"));
-    parser.process(app);
 
     auto fail = [](const QString& message) {
         // The messages quote arguments (a path, a host): escaped for the terminal.
         std::fprintf(stderr, "staplescope: %s\n", qPrintable(staplescope::escapeText(message)));
         return 3;
     };
-    if (parser.isSet(dark)) {
-        QApplication::setStyle(QStyleFactory::create(QStringLiteral("Fusion")));
-        QApplication::setPalette(darkPalette());
-    }
     const std::shared_ptr<const Clock> clock = Clock::system();
     std::optional<QDateTime> asOf;
     if (parser.isSet(at)) {
@@ -130,19 +121,37 @@ int main(int argc, char* argv[])
     QStringList paths;
     for (const QString& p : parser.positionalArguments())
         paths << QDir::current().absoluteFilePath(p);
-    const bool shot = parser.isSet(screenshot);
     QList<ServerCheckRequest> servers;
     for (const QString& endpoint : parser.values(connectTo)) {
-        const auto hostPort = parseHostPort(endpoint);
-        if (!hostPort)
-            return fail(QStringLiteral("--connect '%1' is not HOST[:PORT]").arg(endpoint));
+        const ServerTarget target = parseServerTarget(endpoint);
+        if (!target.ok())
+            return fail(QStringLiteral("--connect: ") + target.error);
         ServerCheckRequest request;
-        request.probe.host = hostPort->host;
-        request.probe.port = hostPort->port;
+        request.probe.host = target.endpoint.host;
+        request.probe.port = target.endpoint.port;
+        request.probe.startTls = target.startTls;
         servers << request;
     }
 
-    ui::MainWindow window;
+    // A screenshot works on a copy of the settings in a scratch folder: whatever it opens or
+    // connects to never reaches the user's recent lists, theme or window state.
+    std::unique_ptr<ui::AppSettings> settings;
+    std::unique_ptr<QTemporaryDir> scratch; // outlives the window, which writes into it
+    if (shot) {
+        scratch = std::make_unique<QTemporaryDir>();
+        if (!scratch->isValid())
+            return fail(QStringLiteral("cannot make a temporary folder for the screenshot's settings"));
+        const QSettings user(QStringLiteral("Staplescope"), QStringLiteral("Staplescope"));
+        auto copy = std::make_unique<QSettings>(scratch->filePath(QStringLiteral("settings.ini")), QSettings::IniFormat);
+        for (const QString& key : user.allKeys())
+            if (copiedForScreenshot(key))
+                copy->setValue(key, user.value(key));
+        settings = std::make_unique<ui::AppSettings>(std::move(copy));
+    }
+
+    ui::MainWindow window(std::move(settings));
+    if (parser.isSet(dark))
+        window.applyThemeForThisRun(ui::Theme::Dark);
     window.setClock(clock);
     window.setNonInteractive(shot);
     if (asOf)

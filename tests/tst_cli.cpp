@@ -824,7 +824,7 @@ void TestCli::hostileNamesAreEscapedInEveryFormat()
         if (line.isEmpty())
             continue;
         const bool ours = std::any_of(ourStarts.begin(), ourStarts.end(), [&](const QString& s) { return line.startsWith(s); }) ||
-                          (format == QLatin1String("text") && line.at(0).isDigit()); // "1 bundle(s): …"
+                          (format == QLatin1String("text") && line.at(0).isDigit()); // "1 bundle by worst finding: …"
         QVERIFY2(ours, qPrintable(format + QStringLiteral(": ") + line));
     }
 

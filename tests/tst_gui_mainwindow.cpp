@@ -5,6 +5,7 @@
 #include "BundleListModel.h"
 #include "DemoData.h"
 #include "DetailsPane.h"
+#include "ElidedLabel.h"
 #include "FindingListModel.h"
 #include "MainWindow.h"
 #include "TestClock.h"
@@ -382,6 +383,14 @@ private slots:
             ++namingLabels;
             QVERIFY2(shownText(label->text(), label->textFormat()).contains(QLatin1String("<i>x.pem")), qPrintable(label->text()));
         }
+        // Elided labels (the status line) paint plain text; their tooltip holds all of it.
+        for (const ElidedLabel* label : m_window->findChildren<ElidedLabel*>()) {
+            if (!label->text().contains(QLatin1String("x.pem")))
+                continue;
+            ++namingLabels;
+            QVERIFY2(label->text().contains(QLatin1String("<i>x.pem")), qPrintable(label->text()));
+            QVERIFY2(shownText(label->toolTip()).contains(QLatin1String("<i>x.pem")), qPrintable(label->toolTip()));
+        }
         QVERIFY(namingLabels > 0);
         QVERIFY(loaded.wait(20000));
 
@@ -432,7 +441,14 @@ private slots:
             ++dumpTitles;
             QVERIFY2(shownText(label->text(), label->textFormat()).contains(QLatin1String("<b>bold</b> cn")), qPrintable(label->text()));
         }
-        QVERIFY(dumpTitles > 0);
+        for (const ElidedLabel* label : m_window->details()->findChildren<ElidedLabel*>()) {
+            if (!label->text().contains(QLatin1String("bold")))
+                continue;
+            ++dumpTitles; // the pane's header and the dump's title
+            QVERIFY2(label->text().contains(QLatin1String("<b>bold</b> cn")), qPrintable(label->text()));
+            QVERIFY2(shownText(label->toolTip()).contains(QLatin1String("<b>bold</b> cn")), qPrintable(label->toolTip()));
+        }
+        QVERIFY(dumpTitles >= 2);
     }
 
 private:

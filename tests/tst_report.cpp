@@ -261,7 +261,21 @@ void TestReport::textHasEveryFindingAndNoKeyMaterial()
                 QVERIFY2(!text.contains(QString::fromLatin1(line)), "key material in the text report");
     QVERIFY(text.contains(QStringLiteral("Staplescope report, evaluated at 2026-06-15 12:00:00 UTC")));
     QVERIFY(text.contains(QStringLiteral("(matches)")));
-    QVERIFY2(text.contains(QStringLiteral("3 bundle(s):")), qPrintable(text.right(200)));
+    // The summary says what it counts: bundles by their worst finding, then findings.
+    const QString counts = reportCountsLine(m_report);
+    QVERIFY2(text.trimmed().endsWith(counts), qPrintable(text.right(200)));
+    QVERIFY2(counts.startsWith(QStringLiteral("3 bundles by worst finding: ")), qPrintable(counts));
+    QVERIFY2(counts.contains(QStringLiteral(" · %1 findings: ").arg(m_report.allFindings().size())), qPrintable(counts));
+    int healthy = 0, superseded = 0;
+    for (const BundleReport& r : m_report.bundles) {
+        healthy += r.verdict == healthyVerdict();
+        superseded += r.worst == Severity::Info && r.verdict != healthyVerdict();
+    }
+    QVERIFY(healthy > 0);
+    QVERIFY2(counts.contains(QStringLiteral(", %1 healthy").arg(healthy)), qPrintable(counts));
+    QVERIFY2(superseded == 0 ? !counts.contains(QStringLiteral("superseded"))
+                             : counts.contains(QStringLiteral(", %1 superseded · ").arg(superseded)),
+             qPrintable(counts));
 }
 
 void TestReport::textColourOnlyWhenAsked()
@@ -277,6 +291,9 @@ void TestReport::markdownAndHtmlHaveEveryFinding()
     const QString html = reportToHtml(m_report);
     QVERIFY(md.startsWith(QLatin1String("# Staplescope report")));
     QVERIFY(html.startsWith(QLatin1String("<!DOCTYPE html>")));
+    // Both headers say what they count, in the text report's words.
+    QVERIFY(md.section(QLatin1Char('\n'), 0, 5).contains(reportCountsLine(m_report)));
+    QVERIFY(html.contains(QStringLiteral("<p>%1</p>").arg(reportCountsLine(m_report).toHtmlEscaped())));
     for (const Finding& f : m_report.allFindings()) {
         QVERIFY2(md.contains(QStringLiteral("`%1`").arg(f.code)), qPrintable(f.code));
         // Markdown puts a backslash before markup characters (tst_textescape has the details).

@@ -100,6 +100,8 @@ private slots:
     void stapleOnDiskIsNewer();
     void serverStaplesANewerResponse();
     void newestStapleOnDiskCounts();
+    void serverTargets_data();
+    void serverTargets();
 
 private:
     QByteArray stapleAt(double thisUpdateDays, const IssuedCert* subject = nullptr) const;
@@ -284,6 +286,53 @@ void TestServerCheck::newestStapleOnDiskCounts()
                   {kFolder + QStringLiteral("/site.ocsp"), QStringLiteral("5 days older")},
                   {served.id(), newer.id()});
     }
+}
+
+// What a user drops or pastes as a server: host:port text by port, URLs by their scheme.
+void TestServerCheck::serverTargets_data()
+{
+    QTest::addColumn<QString>("text");
+    QTest::addColumn<QString>("host");      // empty: not a server
+    QTest::addColumn<int>("port");
+    QTest::addColumn<int>("startTls");      // -1: by port
+    QTest::addColumn<QString>("errorPart");
+
+    const int byPort = -1;
+    QTest::newRow("host:port goes by port") << "mail.example.org:587" << "mail.example.org" << 587 << byPort << "";
+    QTest::newRow("a bare name is 443") << " www.example.org " << "www.example.org" << 443 << byPort << "";
+    QTest::newRow("https URL with a path") << "https://www.example.org/a/b?c=d#e" << "www.example.org" << 443
+                                           << int(StartTlsProtocol::None) << "";
+    QTest::newRow("https URL with a port") << "https://127.0.0.1:8443/" << "127.0.0.1" << 8443 << int(StartTlsProtocol::None) << "";
+    QTest::newRow("smtp URL with the submission port") << "smtp://mail.example.org:587" << "mail.example.org" << 587
+                                                       << int(StartTlsProtocol::Smtp) << "";
+    QTest::newRow("smtp URL without a port") << "SMTP://mail.example.org" << "mail.example.org" << 25 << int(StartTlsProtocol::Smtp) << "";
+    QTest::newRow("imaps URL") << "imaps://imap.example.org/INBOX" << "imap.example.org" << 993 << int(StartTlsProtocol::None) << "";
+    QTest::newRow("xmpp URL") << "xmpp://chat.example.org" << "chat.example.org" << 5222 << int(StartTlsProtocol::Xmpp) << "";
+    QTest::newRow("IPv6 URL") << "https://[2001:db8::1]:4443/" << "2001:db8::1" << 4443 << int(StartTlsProtocol::None) << "";
+    QTest::newRow("unknown scheme") << "gopher://old.example.org/" << "" << 0 << byPort << "gopher://";
+    QTest::newRow("plain http is not TLS") << "http://www.example.org/" << "" << 0 << byPort << "http://";
+    QTest::newRow("URL without a host") << "https:///path" << "" << 0 << byPort << "server name";
+    QTest::newRow("words") << "not a server" << "" << 0 << byPort << "\"not a server\" is not a server";
+    QTest::newRow("port out of range") << "mail.example.org:70000" << "" << 0 << byPort << "is not a server";
+}
+
+void TestServerCheck::serverTargets()
+{
+    QFETCH(QString, text);
+    QFETCH(QString, host);
+    QFETCH(int, port);
+    QFETCH(int, startTls);
+    QFETCH(QString, errorPart);
+    const ServerTarget target = parseServerTarget(text);
+    if (host.isEmpty()) {
+        QVERIFY(!target.ok());
+        QVERIFY2(target.error.contains(errorPart), qPrintable(target.error));
+        return;
+    }
+    QVERIFY2(target.ok(), qPrintable(target.error));
+    QCOMPARE(target.endpoint.host, host);
+    QCOMPARE(int(target.endpoint.port), port);
+    QCOMPARE(target.startTls.has_value() ? int(*target.startTls) : -1, startTls);
 }
 
 QTEST_GUILESS_MAIN(TestServerCheck)

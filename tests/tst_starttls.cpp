@@ -176,6 +176,11 @@ void TestStartTls::protocolNamesAndPorts()
     for (const QString& name : startTlsProtocolNames())
         QCOMPARE(startTlsProtocolName(*startTlsProtocolFromName(name.toUpper())), name);
     QVERIFY(!startTlsProtocolFromName(QStringLiteral("gopher")));
+    // The well-known port of each protocol leads back to it (smtp://host without a port).
+    for (const QString& name : startTlsProtocolNames()) {
+        const StartTlsProtocol protocol = *startTlsProtocolFromName(name);
+        QCOMPARE(defaultStartTlsProtocol(defaultStartTlsPort(protocol)), protocol);
+    }
 }
 
 void TestStartTls::dialogues_data()

@@ -116,6 +116,82 @@ void AppSettings::addRecentFile(const QString& path)
 
 void AppSettings::clearRecentFiles() { m_settings->remove(QStringLiteral("recent/files")); }
 
+QString RecentServer::endpointText() const
+{
+    const QString shownHost = host.contains(QLatin1Char(':')) ? QStringLiteral("[%1]").arg(host) : host;
+    return shownHost + QLatin1Char(':') + QString::number(port); // a host may hold "%1": no arg()
+}
+
+bool RecentServer::sameEndpoint(const RecentServer& other) const
+{
+    return port == other.port && host.compare(other.host, Qt::CaseInsensitive) == 0;
+}
+
+QList<RecentServer> AppSettings::recentServers() const
+{
+    QList<RecentServer> servers;
+    // Bounded like the list it was written as: a hand-edited file cannot make it longer.
+    const int count = qMin(m_settings->beginReadArray(QStringLiteral("recent/servers")), maxRecentServers);
+    for (int i = 0; i < count; ++i) {
+        m_settings->setArrayIndex(i);
+        RecentServer server;
+        server.host = m_settings->value(QStringLiteral("host")).toString().trimmed();
+        const uint port = m_settings->value(QStringLiteral("port")).toUInt();
+        if (server.host.isEmpty() || port == 0 || port > 65535)
+            continue;
+        server.port = quint16(port);
+        const QString startTls = m_settings->value(QStringLiteral("startTls")).toString();
+        if (!startTls.isEmpty())
+            server.startTls = startTlsProtocolFromName(startTls); // an unknown name: by port
+        server.serverName = m_settings->value(QStringLiteral("serverName")).toString().trimmed();
+        servers << server;
+    }
+    m_settings->endArray();
+    return servers;
+}
+
+void AppSettings::addRecentServer(const RecentServer& server)
+{
+    QList<RecentServer> servers = recentServers();
+    servers.removeIf([&server](const RecentServer& s) { return s.sameEndpoint(server); });
+    servers.prepend(server);
+    while (servers.size() > maxRecentServers)
+        servers.removeLast();
+    m_settings->remove(QStringLiteral("recent/servers"));
+    m_settings->beginWriteArray(QStringLiteral("recent/servers"), int(servers.size()));
+    for (int i = 0; i < servers.size(); ++i) {
+        m_settings->setArrayIndex(i);
+        m_settings->setValue(QStringLiteral("host"), servers[i].host);
+        m_settings->setValue(QStringLiteral("port"), servers[i].port);
+        if (servers[i].startTls)
+            m_settings->setValue(QStringLiteral("startTls"), startTlsProtocolName(*servers[i].startTls));
+        if (!servers[i].serverName.isEmpty())
+            m_settings->setValue(QStringLiteral("serverName"), servers[i].serverName);
+    }
+    m_settings->endArray();
+}
+
+void AppSettings::clearRecentServers() { m_settings->remove(QStringLiteral("recent/servers")); }
+
+Theme AppSettings::theme() const
+{
+    const QString name = m_settings->value(QStringLiteral("view/theme")).toString();
+    if (name == QLatin1String("light"))
+        return Theme::Light;
+    if (name == QLatin1String("dark"))
+        return Theme::Dark;
+    return Theme::System;
+}
+
+void AppSettings::setTheme(Theme theme)
+{
+    switch (theme) {
+    case Theme::System: m_settings->remove(QStringLiteral("view/theme")); break;
+    case Theme::Light: m_settings->setValue(QStringLiteral("view/theme"), QStringLiteral("light")); break;
+    case Theme::Dark: m_settings->setValue(QStringLiteral("view/theme"), QStringLiteral("dark")); break;
+    }
+}
+
 QByteArray AppSettings::windowGeometry() const { return m_settings->value(QStringLiteral("window/geometry")).toByteArray(); }
 void AppSettings::setWindowGeometry(const QByteArray& g) { m_settings->setValue(QStringLiteral("window/geometry"), g); }
 QByteArray AppSettings::windowState() const { return m_settings->value(QStringLiteral("window/state")).toByteArray(); }

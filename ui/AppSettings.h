@@ -2,7 +2,10 @@
 // What the window remembers (QSettings): analysis options, extra trust anchors, recent files,
 // geometry. Tests give it their own INI file.
 
+#include "StartTls.h"
+
 #include <QByteArray>
+#include <QList>
 #include <QSettings>
 #include <QStringList>
 
@@ -10,6 +13,21 @@
 #include <optional>
 
 namespace staplescope::ui {
+
+// View ▸ Theme: the desktop's palette, or Staplescope's own light or dark one.
+enum class Theme { System, Light, Dark };
+
+// A server the Connect dialog remembers: what it was asked to connect to and how.
+struct RecentServer {
+    QString host; // without brackets
+    quint16 port = 443;
+    std::optional<StartTlsProtocol> startTls; // empty: by port
+    QString serverName;                       // SNI; empty: the host
+    // "host:port" as typed into the Connect dialog ([IPv6]:port).
+    QString endpointText() const;
+    bool sameEndpoint(const RecentServer& other) const;
+    bool operator==(const RecentServer& other) const = default;
+};
 
 class AppSettings {
 public:
@@ -52,6 +70,16 @@ public:
     void addRecentFile(const QString& path); // most recent first, at most maxRecent
     void clearRecentFiles();
     static constexpr int maxRecent = 10;
+
+    // Most recent first, at most maxRecentServers; one entry per host and port (the newest choice
+    // of STARTTLS and SNI wins).
+    QList<RecentServer> recentServers() const;
+    void addRecentServer(const RecentServer& server);
+    void clearRecentServers();
+    static constexpr int maxRecentServers = 10;
+
+    Theme theme() const; // System unless chosen
+    void setTheme(Theme theme);
 
     QByteArray windowGeometry() const;
     void setWindowGeometry(const QByteArray& geometry);

@@ -1,5 +1,6 @@
 #include "DetailsPane.h"
 
+#include "ElidedLabel.h"
 #include "UiStyle.h"
 
 #include <QApplication>
@@ -56,7 +57,15 @@ DetailsPane::DetailsPane(QWidget* parent) : QWidget(parent)
 {
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
+    m_header = new ElidedLabel(this);
+    m_header->setObjectName(QStringLiteral("detailsHeader"));
+    QFont bold = m_header->font();
+    bold.setBold(true);
+    m_header->setFont(bold);
+    m_header->setContentsMargins(4, 2, 4, 2);
+    layout->addWidget(m_header);
     auto* splitter = new QSplitter(Qt::Vertical, this);
+    splitter->setChildrenCollapsible(false);
     layout->addWidget(splitter);
 
     m_tree = new QTreeWidget(splitter);
@@ -83,8 +92,7 @@ DetailsPane::DetailsPane(QWidget* parent) : QWidget(parent)
     auto* dumpLayout = new QVBoxLayout(dumpBox);
     dumpLayout->setContentsMargins(0, 4, 0, 0);
     auto* dumpHeader = new QHBoxLayout;
-    m_dumpTitle = new QLabel(tr("Text dump"), dumpBox);
-    m_dumpTitle->setTextFormat(Qt::PlainText); // shows a certificate's name
+    m_dumpTitle = new ElidedLabel(tr("Text dump"), dumpBox); // shows a certificate's name: elided
     m_copyDump = new QPushButton(tr("Copy &text dump"), dumpBox);
     m_copyDump->setEnabled(false);
     dumpHeader->addWidget(m_dumpTitle, 1);
@@ -95,7 +103,6 @@ DetailsPane::DetailsPane(QWidget* parent) : QWidget(parent)
     m_dump->setLineWrapMode(QPlainTextEdit::NoWrap);
     m_dump->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
     m_dump->setAccessibleName(tr("Full text dump"));
-    m_dumpTitle->setBuddy(m_dump);
     dumpLayout->addWidget(m_dump);
     connect(m_copyDump, &QPushButton::clicked, this, [this] { copyText(m_dump->toPlainText()); });
     splitter->setStretchFactor(0, 3);
@@ -221,6 +228,7 @@ void DetailsPane::setBundle(const BundleReport* report)
     m_dumps.clear();
     m_dump->clear();
     m_copyDump->setEnabled(false);
+    m_header->setText(report ? tr("%1 — %2").arg(report->bundle.leaf.displayName(), report->verdict) : QString());
     if (!report)
         return;
     const Bundle& b = report->bundle;

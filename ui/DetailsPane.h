@@ -14,6 +14,8 @@ class QPushButton;
 
 namespace staplescope::ui {
 
+class ElidedLabel;
+
 class DetailsPane : public QWidget {
     Q_OBJECT
 public:
@@ -26,6 +28,8 @@ public:
     QString currentDump() const;
     // Field value by object and field label, for tests ("Serial", "CertID hash algorithm", …).
     QString fieldValue(const QString& objectId, const QString& field) const;
+    // The bundle's name and verdict on one line, elided to the pane's width (tooltip: all of it).
+    ElidedLabel* header() const { return m_header; }
 
 signals:
     void objectSelected(const QString& objectId);
@@ -40,7 +44,8 @@ private:
 
     QTreeWidget* m_tree = nullptr;
     QPlainTextEdit* m_dump = nullptr;
-    QLabel* m_dumpTitle = nullptr;
+    ElidedLabel* m_header = nullptr;
+    ElidedLabel* m_dumpTitle = nullptr;
     QPushButton* m_copyDump = nullptr;
     QHash<QString, QString> m_dumps; // objectId → text dump
 };

@@ -34,7 +34,10 @@ QVariant FindingListModel::data(const QModelIndex& index, int role) const
     case SeverityRole: return int(f.severity);
     case ObjectIdsRole: return f.objectIds;
     case RemedyRole: return f.remedy.kind == RemedyKind::None ? QString() : guiRemedyText(f.remedy);
-    case Qt::ToolTipRole: return plainToolTip(escapeText(f.subject) + QStringLiteral("\n\n") + escapeText(f.message));
+    // The title first: the list elides it in a narrow pane.
+    case Qt::ToolTipRole:
+        return plainToolTip(escapeText(f.title) + QStringLiteral("\n") + escapeText(f.subject) + QStringLiteral("\n\n") +
+                            escapeText(f.message));
     default: break;
     }
     switch (index.column()) {

@@ -11,6 +11,7 @@
 #include "DeployResultDialog.h"
 #include "DetailsPane.h"
 #include "FilterLineEdit.h"
+#include "ElidedLabel.h"
 #include "FindingListModel.h"
 #include "FleetTimeline.h"
 #include "GenerationsDialog.h"
@@ -23,10 +24,12 @@
 #include "SettingsDialog.h"
 #include "SeverityBadgeDelegate.h"
 #include "TextEscape.h"
+#include "Theme.h"
 #include "TimelineWidget.h"
 #include "UiStyle.h"
 
 #include <QAction>
+#include <QActionGroup>
 #include <QApplication>
 #include <QClipboard>
 #include <QCloseEvent>
@@ -58,6 +61,8 @@
 #include <QToolButton>
 #include <QTreeView>
 #include <QVBoxLayout>
+
+#include <tuple>
 
 namespace staplescope::ui {
 
@@ -96,8 +101,11 @@ MainWindow::MainWindow(std::unique_ptr<AppSettings> settings, QWidget* parent)
     setCentralWidget(m_stack);
     buildActions();
 
-    m_statusLabel = new QLabel(tr("Drop certificates, chains, keys and OCSP staples, or a whole folder."), this);
-    m_statusLabel->setTextFormat(Qt::PlainText); // shows file names and hosts
+    // Plain text (file names and hosts), elided in small windows with the whole line as tooltip.
+    m_statusLabel = new ElidedLabel(tr("Drop certificates, chains, keys and OCSP staples, a whole folder, or a server's "
+                                       "address (https://name/, name:port)."),
+                                    this);
+    m_statusLabel->setObjectName(QStringLiteral("statusLabel"));
     statusBar()->addWidget(m_statusLabel, 1);
     m_progress = new QProgressBar(this);
     m_progress->setRange(0, 0); // busy until the loader reports how many files there are
@@ -119,6 +127,8 @@ MainWindow::MainWindow(std::unique_ptr<AppSettings> settings, QWidget* parent)
     m_mainSplitter->restoreState(m_settings->raw().value(QStringLiteral("window/mainSplitter")).toByteArray());
     m_rightSplitter->restoreState(m_settings->raw().value(QStringLiteral("window/rightSplitter")).toByteArray());
     updateRecentMenu();
+    updateRecentServersMenu();
+    applyTheme(m_settings->theme());
     updateAsOfControls();
     watchWorkspace();
     setNonInteractive(false);
@@ -145,6 +155,10 @@ void MainWindow::buildActions()
     file->addSeparator();
     QAction* connectAction = file->addAction(tr("&Connect to Server…"), this, &MainWindow::connectDialog);
     connectAction->setShortcut(QKeySequence(tr("Ctrl+K")));
+    m_recentServersMenu = file->addMenu(tr("Recent &Servers"));
+    m_recentServersMenu->setObjectName(QStringLiteral("recentServersMenu"));
+    // Read when opened: the Connect dialog may have cleared the list meanwhile.
+    connect(m_recentServersMenu, &QMenu::aboutToShow, this, &MainWindow::updateRecentServersMenu);
     m_recheckAction = file->addAction(tr("Re-c&heck Server"), this, &MainWindow::recheckSelectedServer);
     m_recheckAction->setShortcut(QKeySequence(tr("Ctrl+Shift+R")));
     m_recheckAction->setEnabled(false);
@@ -239,6 +253,7 @@ void MainWindow::buildActions()
     view->addAction(tr("Fl&eet Timeline"), QKeySequence(tr("Ctrl+Shift+F")), this, [this] { showFleet(); });
     view->addAction(tr("&As Of…"), QKeySequence(tr("Ctrl+D")), this, [this] { m_asOfEdit->setFocus(); });
     view->addAction(tr("As of &Now"), QKeySequence(tr("Ctrl+N")), this, [this] { setAsOf({}); });
+    buildThemeMenu(view);
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&Keyboard"), this, [this] {
@@ -393,7 +408,11 @@ QWidget* MainWindow::buildWorkspace()
     auto* top = new QWidget(right);
     auto* topLayout = new QVBoxLayout(top);
     topLayout->setContentsMargins(0, 6, 6, 0);
-    auto* controls = new QHBoxLayout;
+    // A tool bar, so the controls that do not fit a small window move behind its "»" button
+    // instead of widening the pane.
+    auto* controls = new QToolBar(tr("Timeline"), top);
+    controls->setObjectName(QStringLiteral("timelineControls"));
+    controls->setToolButtonStyle(Qt::ToolButtonTextOnly);
     auto addButton = [&](const QString& text, const QString& tip, auto slot) {
         auto* b = new QToolButton(top);
         b->setText(text);
@@ -418,7 +437,7 @@ QWidget* MainWindow::buildWorkspace()
                                       selectBundleRow(0); // the worst bundle, as after loading
                               });
     m_fleetButton->setCheckable(true);
-    controls->addSpacing(16);
+    controls->addSeparator();
     auto* asOfLabel = new QLabel(tr("&As of:"), top);
     m_asOfEdit = new QDateTimeEdit(top);
     m_asOfEdit->setTimeSpec(Qt::UTC);
@@ -430,7 +449,7 @@ QWidget* MainWindow::buildWorkspace()
     m_asOfSlider->setRange(-kSliderBackHours, kSliderAheadHours);
     m_asOfSlider->setSingleStep(1);
     m_asOfSlider->setPageStep(24);
-    m_asOfSlider->setMinimumWidth(160);
+    m_asOfSlider->setMinimumWidth(120);
     m_asOfSlider->setToolTip(tr("Drag to evaluate as of another moment: three months back to a year ahead "
                                 "(arrow keys: an hour; Page Up/Down: a day)"));
     m_asOfSlider->setAccessibleName(tr("As of, relative to the moment of loading"));
@@ -439,13 +458,16 @@ QWidget* MainWindow::buildWorkspace()
     nowButton->setToolTip(tr("Evaluate as of the current time (Ctrl+N)"));
     m_asOfHint = new QLabel(top);
     m_asOfHint->setMinimumWidth(QFontMetrics(font()).horizontalAdvance(QStringLiteral("10 days 23 hours from now")));
-    controls->addStretch(1);
+    auto* spacer = new QWidget(top);
+    spacer->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Preferred);
+    controls->addWidget(spacer);
     controls->addWidget(asOfLabel);
     controls->addWidget(m_asOfEdit);
-    controls->addWidget(m_asOfSlider, 2);
+    m_asOfSlider->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
+    controls->addWidget(m_asOfSlider);
     controls->addWidget(nowButton);
     controls->addWidget(m_asOfHint);
-    topLayout->addLayout(controls);
+    topLayout->addWidget(controls);
     topLayout->addWidget(m_timeline, 1);
     connect(nowButton, &QToolButton::clicked, this, [this] { setAsOf({}); });
     connect(m_asOfEdit, &QDateTimeEdit::dateTimeChanged, this, [this](const QDateTime& t) { setAsOf(t.toUTC()); });
@@ -814,18 +836,11 @@ void MainWindow::applyReport(const InspectionReport& newReport, bool fresh)
     }
 
     const InspectionReport& r = m_bundleModel->report();
-    int counts[4] = {0, 0, 0, 0};
-    for (const BundleReport& b : r.bundles)
-        ++counts[int(b.worst)];
     m_bundleHeader->setText(tr("&Bundles (%1)").arg(r.bundles.size()));
     updateBundleFilterCount();
-    m_statusLabel->setText(tr("Bundles: %1 (%2 critical, %3 error, %4 warning) · files read: %5 · evaluated at %6")
-                               .arg(r.bundles.size())
-                               .arg(counts[3])
-                               .arg(counts[2])
-                               .arg(counts[1])
-                               .arg(r.files.size())
-                               .arg(formatTime(r.at)));
+    // core's counts line, as the CLI's text report ends: it says what it counts.
+    m_statusLabel->setText(tr("%1 · files read: %2 · evaluated at %3")
+                               .arg(reportCountsLine(r), QString::number(r.files.size()), formatTime(r.at)));
     updateAsOfControls();
     emit reportUpdated();
 }
@@ -862,7 +877,9 @@ void MainWindow::showFinding(int row)
     if (!f) {
         m_timeline->setHighlightedObjects({});
         const BundleReport* b = m_bundleModel->bundleAt(currentBundleRow());
-        m_findingText->setHtml(b ? tr("<p>No findings: this bundle is healthy as of %1.</p>").arg(formatTime(report().at).toHtmlEscaped())
+        // core's word for it, as the CLI's report and the bundle list say.
+        m_findingText->setHtml(b ? tr("<p><b>%1</b>: no findings as of %2.</p>")
+                                       .arg(healthyVerdict().toHtmlEscaped(), formatTime(report().at).toHtmlEscaped())
                                  : QString());
         return;
     }
@@ -1187,31 +1204,82 @@ void MainWindow::showError(const QString& title, const QString& text)
 
 void MainWindow::dragEnterEvent(QDragEnterEvent* event)
 {
-    if (event->mimeData()->hasUrls()) {
-        for (const QUrl& url : event->mimeData()->urls())
-            if (url.isLocalFile()) {
-                event->acceptProposedAction();
-                return;
-            }
-    }
+    // Any URL or text is let through: a drop that is no server gets a message saying why.
+    if (event->mimeData()->hasUrls() || event->mimeData()->hasText())
+        event->acceptProposedAction();
 }
 
 void MainWindow::dragMoveEvent(QDragMoveEvent* event)
 {
-    if (event->mimeData()->hasUrls())
+    if (event->mimeData()->hasUrls() || event->mimeData()->hasText())
         event->acceptProposedAction();
 }
 
 void MainWindow::dropEvent(QDropEvent* event)
 {
-    QStringList paths;
-    for (const QUrl& url : event->mimeData()->urls())
-        if (url.isLocalFile())
-            paths << url.toLocalFile();
-    if (paths.isEmpty())
+    // Local files open as files; anything else that names a server starts a connect.
+    const QStringList paths = droppedPaths(event->mimeData());
+    if (!paths.isEmpty()) {
+        event->acceptProposedAction();
+        openPaths(paths);
         return;
+    }
+    const DroppedServers servers = droppedServers(event->mimeData());
+    if (servers.requests.isEmpty()) {
+        m_statusLabel->setText(servers.errors.isEmpty()
+                                   ? tr("Nothing to open or connect to was dropped.")
+                                   : tr("Nothing to open or connect to: %1").arg(servers.errors.constFirst()));
+        event->ignore();
+        return;
+    }
+    if (!servers.errors.isEmpty())
+        statusBar()->showMessage(tr("Not a server, skipped: %1").arg(servers.errors.constFirst()), 8000);
     event->acceptProposedAction();
-    openPaths(paths);
+    for (const ServerCheckRequest& request : servers.requests)
+        connectToServer(request);
+}
+
+QStringList MainWindow::droppedPaths(const QMimeData* data)
+{
+    QStringList paths;
+    if (data && data->hasUrls())
+        for (const QUrl& url : data->urls())
+            if (url.isLocalFile())
+                paths << url.toLocalFile();
+    return paths;
+}
+
+MainWindow::DroppedServers MainWindow::droppedServers(const QMimeData* data)
+{
+    DroppedServers out;
+    if (!data)
+        return out;
+    QStringList candidates;
+    if (data->hasUrls()) {
+        for (const QUrl& url : data->urls())
+            if (!url.isLocalFile())
+                candidates << url.toString();
+    } else if (data->hasText()) {
+        // One server a line ("host:port" or a URL), as copied from a list.
+        candidates = data->text().split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+    }
+    for (const QString& candidate : std::as_const(candidates)) {
+        if (candidate.trimmed().isEmpty())
+            continue;
+        if (out.requests.size() + out.errors.size() >= kMaxDroppedServers)
+            break;
+        const ServerTarget target = parseServerTarget(candidate);
+        if (!target.ok()) {
+            out.errors << target.error;
+            continue;
+        }
+        ServerCheckRequest request;
+        request.probe.host = target.endpoint.host;
+        request.probe.port = target.endpoint.port;
+        request.probe.startTls = target.startTls;
+        out.requests << request;
+    }
+    return out;
 }
 
 // ---- live servers ------------------------------------------------------------------------------
@@ -1219,6 +1287,7 @@ void MainWindow::dropEvent(QDropEvent* event)
 void MainWindow::connectDialog()
 {
     ConnectDialog dialog(this);
+    dialog.setRecentServers(m_settings.get());
     const QList<Workspace::ServerEntry>& servers = m_workspace->servers();
     if (const int index = m_workspace->serverIndexOfBundle(
             m_bundleModel->data(m_bundleModel->index(currentBundleRow(), 0), BundleListModel::BundleIdRole).toString());
@@ -1226,12 +1295,16 @@ void MainWindow::connectDialog()
         dialog.setRequest(servers.at(index).request);
     else if (!servers.isEmpty())
         dialog.setRequest(servers.constLast().request);
-    if (dialog.exec() == QDialog::Accepted)
+    const bool accepted = dialog.exec() == QDialog::Accepted;
+    updateRecentServersMenu(); // Clear Recent in the dialog empties the menu too
+    if (accepted)
         connectToServer(dialog.request());
 }
 
 void MainWindow::connectToServer(const ServerCheckRequest& request)
 {
+    m_settings->addRecentServer(ConnectDialog::recentServerOf(request));
+    updateRecentServersMenu();
     m_workspace->checkServer(request);
 }
 
@@ -1518,6 +1591,91 @@ void MainWindow::onRenewPlanned(const RenewPlan& plan, const RenewOptions& optio
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     dialog->open();
     emit renewPlanShown();
+}
+
+// ---- theme and recent servers -----------------------------------------------------------------
+
+void MainWindow::buildThemeMenu(QMenu* view)
+{
+    view->addSeparator();
+    QMenu* menu = view->addMenu(tr("T&heme"));
+    menu->setObjectName(QStringLiteral("themeMenu"));
+    m_themeGroup = new QActionGroup(this);
+    m_themeGroup->setExclusive(true);
+    for (const auto& [theme, label, name] : {std::tuple{Theme::System, tr("&System"), "themeSystem"},
+                                             std::tuple{Theme::Light, tr("&Light"), "themeLight"},
+                                             std::tuple{Theme::Dark, tr("&Dark"), "themeDark"}}) {
+        QAction* action = menu->addAction(label);
+        action->setObjectName(QString::fromLatin1(name));
+        action->setCheckable(true);
+        action->setData(int(theme));
+        action->setChecked(theme == m_settings->theme());
+        m_themeGroup->addAction(action);
+        connect(action, &QAction::triggered, this, [this, theme = theme] { setTheme(theme); });
+    }
+    menu->actions().at(0)->setToolTip(tr("The desktop's colours"));
+}
+
+QAction* MainWindow::themeAction(Theme theme) const
+{
+    for (QAction* action : m_themeGroup->actions())
+        if (action->data().toInt() == int(theme))
+            return action;
+    return nullptr;
+}
+
+void MainWindow::setTheme(Theme theme)
+{
+    m_settings->setTheme(theme);
+    applyThemeForThisRun(theme);
+}
+
+void MainWindow::applyThemeForThisRun(Theme theme)
+{
+    if (QAction* action = themeAction(theme))
+        action->setChecked(true);
+    applyTheme(theme);
+}
+
+void MainWindow::changeEvent(QEvent* event)
+{
+    QMainWindow::changeEvent(event);
+    // The finding's HTML carries its severity colour, chosen for the palette it was made with.
+    if (event->type() == QEvent::PaletteChange && m_findingModel && m_findingText)
+        showFinding(currentFindingRow());
+}
+
+void MainWindow::updateRecentServersMenu()
+{
+    const QList<RecentServer> servers = m_settings->recentServers();
+    m_recentServersMenu->clear();
+    for (int i = 0; i < servers.size(); ++i) {
+        const RecentServer& server = servers[i];
+        QString shown = server.endpointText();
+        if (server.startTls)
+            shown += server.startTls == StartTlsProtocol::None ? tr(" (TLS)") : tr(" (STARTTLS %1)").arg(startTlsProtocolName(*server.startTls));
+        if (!server.serverName.isEmpty())
+            shown += tr(" — SNI %1").arg(server.serverName);
+        // A menu makes "&x" a shortcut: the host's own ampersands are doubled.
+        shown.replace(QLatin1Char('&'), QLatin1String("&&"));
+        QAction* a = m_recentServersMenu->addAction(i < 9 ? QStringLiteral("&%1 %2").arg(QString::number(i + 1), shown) : shown);
+        connect(a, &QAction::triggered, this, [this, server] {
+            ServerCheckRequest request;
+            request.probe.host = server.host;
+            request.probe.port = server.port;
+            request.probe.startTls = server.startTls;
+            request.probe.serverName = server.serverName;
+            connectToServer(request);
+        });
+    }
+    if (!servers.isEmpty()) {
+        m_recentServersMenu->addSeparator();
+        m_recentServersMenu->addAction(tr("&Clear List"), this, [this] {
+            m_settings->clearRecentServers();
+            updateRecentServersMenu();
+        });
+    }
+    m_recentServersMenu->setEnabled(!servers.isEmpty());
 }
 
 void MainWindow::closeEvent(QCloseEvent* event)

@@ -20,7 +20,9 @@ class QDateTimeEdit;
 class QLabel;
 class QLineEdit;
 class QToolButton;
+class QActionGroup;
 class QMenu;
+class QMimeData;
 class QProgressBar;
 class QSlider;
 class QSplitter;
@@ -36,6 +38,7 @@ namespace staplescope::ui {
 class AppSettings;
 class BundleFilterModel;
 class BundleListModel;
+class ElidedLabel;
 class DetailsPane;
 class FindingListModel;
 class TimelineWidget;
@@ -138,6 +141,25 @@ public:
     QAction* generationsAction() const { return m_generationsAction; }
     QAction* renewAction() const { return m_renewAction; }
 
+    // View ▸ Theme: applied live and remembered (AppSettings::theme). applyThemeForThisRun is the
+    // --dark override: applied and shown as checked, not remembered.
+    void setTheme(Theme theme);
+    void applyThemeForThisRun(Theme theme);
+    QAction* themeAction(Theme theme) const;
+    ElidedLabel* statusLabel() const { return m_statusLabel; }
+
+    // File ▸ Recent Servers, from AppSettings::recentServers (connectToServer adds to it).
+    QMenu* recentServersMenu() const { return m_recentServersMenu; }
+    // What a drop would do: local files are opened; otherwise each URL or line of text that
+    // parseServerTarget reads as a server is connected to (at most kMaxDroppedServers).
+    struct DroppedServers {
+        QList<ServerCheckRequest> requests;
+        QStringList errors; // core's words for what was dropped but is not a server
+    };
+    static QStringList droppedPaths(const QMimeData* data);
+    static DroppedServers droppedServers(const QMimeData* data);
+    static constexpr int kMaxDroppedServers = 16;
+
 signals:
     void loadFinished();    // a load completed and its first report is shown
     void reportUpdated();   // any report (first or re-evaluated) is shown
@@ -154,6 +176,7 @@ protected:
     void dragMoveEvent(QDragMoveEvent* event) override;
     void dropEvent(QDropEvent* event) override;
     void closeEvent(QCloseEvent* event) override;
+    void changeEvent(QEvent* event) override;
 
 private:
     void buildActions();
@@ -193,6 +216,8 @@ private:
     void onDeployPlanned(const DeployPlan& plan, const DeployOptions& options);
     void onDeployed(const DeployResult& result);
     void onRenewPlanned(const RenewPlan& plan, const RenewOptions& options);
+    void buildThemeMenu(QMenu* view);
+    void updateRecentServersMenu();
 
     std::unique_ptr<AppSettings> m_settings;
     // After m_settings, which it reads: destroyed first, so its jobs end while the window and
@@ -225,7 +250,7 @@ private:
     QSlider* m_asOfSlider = nullptr;
     QLabel* m_asOfHint = nullptr;
     QLabel* m_bundleHeader = nullptr;
-    QLabel* m_statusLabel = nullptr;
+    ElidedLabel* m_statusLabel = nullptr;
     QProgressBar* m_progress = nullptr;
     QMenu* m_recentMenu = nullptr;
     QAction* m_exportAction = nullptr;
@@ -241,6 +266,8 @@ private:
     QAction* m_deployAction = nullptr;
     QAction* m_generationsAction = nullptr;
     QAction* m_renewAction = nullptr;
+    QActionGroup* m_themeGroup = nullptr;
+    QMenu* m_recentServersMenu = nullptr;
 };
 
 } // namespace staplescope::ui

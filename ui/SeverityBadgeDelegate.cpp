@@ -8,11 +8,24 @@
 
 namespace staplescope::ui {
 
+QString SeverityBadgeDelegate::badgeText(const QModelIndex& index)
+{
+    // Named as the CLI's report names it: core's word for a healthy bundle; a bundle with nothing
+    // worse than information but another verdict (superseded) by its severity, as the CLI's badge.
+    if (index.data(BundleListModel::HealthyRole).toBool())
+        return index.siblingAtColumn(BundleListModel::VerdictColumn).data().toString() == healthyVerdict()
+                   ? healthyVerdict()
+                   : severityLabel(Severity::Info);
+    return index.data(Qt::DisplayRole).toString();
+}
+
 void SeverityBadgeDelegate::paint(QPainter* painter, const QStyleOptionViewItem& option, const QModelIndex& index) const
 {
     QStyleOptionViewItem opt = option;
     initStyleOption(&opt, index);
-    const QString text = opt.text;
+    const auto severity = Severity(index.data(BundleListModel::SeverityRole).toInt());
+    const bool healthy = index.data(BundleListModel::HealthyRole).toBool();
+    const QString text = badgeText(index);
     const QIcon icon = opt.icon;
     opt.text.clear();
     opt.icon = QIcon();
@@ -20,8 +33,6 @@ void SeverityBadgeDelegate::paint(QPainter* painter, const QStyleOptionViewItem&
     QStyle* style = opt.widget ? opt.widget->style() : QApplication::style();
     style->drawControl(QStyle::CE_ItemViewItem, &opt, painter, opt.widget);
 
-    const auto severity = Severity(index.data(BundleListModel::SeverityRole).toInt());
-    const bool healthy = index.data(BundleListModel::HealthyRole).toBool();
     const QColor fill = healthy ? healthyColor(opt.palette) : severityColor(severity, opt.palette);
     QFont bold = opt.font;
     bold.setBold(true);

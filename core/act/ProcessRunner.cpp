@@ -24,7 +24,7 @@ constexpr int kPollMs = 200;
 
 } // namespace
 
-CommandRun runProcess(const ProcessRun& spec)
+CommandRun runProcess(const ProcessSpec& spec)
 {
     CommandRun run;
     run.command = spec.display;

@@ -23,7 +23,7 @@ struct CommandRun {
 // (nginx -t stops at the first error); a client's last lines do (certbot prints its error last).
 enum class KeptOutput { Start, End };
 
-struct ProcessRun {
+struct ProcessSpec {
     QString program;
     QStringList arguments;
     QMap<QString, QString> environment;  // added to the inherited environment
@@ -35,6 +35,6 @@ struct ProcessRun {
     std::function<void(const QString&)> onLine; // each output line as it comes, escaped
 };
 
-CommandRun runProcess(const ProcessRun& run);
+CommandRun runProcess(const ProcessSpec& run);
 
 } // namespace staplescope

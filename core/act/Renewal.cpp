@@ -581,7 +581,7 @@ QString lastLines(const QString& text, int count)
 
 CommandRun runClient(const ClientCommand& command, int timeoutMs, const std::function<void(const QString&)>& line)
 {
-    ProcessRun process;
+    ProcessSpec process;
     process.program = command.program;
     process.arguments = command.arguments;
     process.environment = command.environment;

@@ -383,7 +383,7 @@ InstallResult executeRefreshPlan(const RefreshPlan& plan, const InstallOptions& 
 
 CommandRun runShellCommand(const QString& command, int timeoutMs)
 {
-    ProcessRun process;
+    ProcessSpec process;
     process.program = QStringLiteral("/bin/sh");
     process.arguments = {QStringLiteral("-c"), command};
     process.display = command;

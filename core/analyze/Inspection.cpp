@@ -8,16 +8,18 @@
 
 namespace staplescope {
 
+QString healthyVerdict() { return QStringLiteral("Healthy"); }
+
 void summarizeBundleReport(BundleReport& r)
 {
     r.worst = worstSeverity(r.findings);
-    r.verdict = QStringLiteral("Healthy");
+    r.verdict = healthyVerdict();
     for (const Finding& f : std::as_const(r.findings))
         if (f.severity > Severity::Info) {
             r.verdict = f.title;
             break;
         }
-    if (r.verdict == QLatin1String("Healthy") && r.bundle.isSuperseded())
+    if (r.verdict == healthyVerdict() && r.bundle.isSuperseded())
         r.verdict = QStringLiteral("Superseded by a newer certificate");
 }
 

@@ -15,9 +15,13 @@ struct BundleReport {
     Bundle bundle;
     QList<Finding> findings; // worst first
     Severity worst = Severity::Info;
-    QString verdict;         // one line: the worst finding's headline, or "Healthy"
+    QString verdict;         // one line: the worst finding's headline, or healthyVerdict()
     Timeline timeline;
 };
+
+// What a bundle with nothing worse than information is called, in every front end (the CLI's
+// text report, the window's list and panes): "Healthy".
+QString healthyVerdict();
 
 // Sets `worst` and `verdict` from the report's findings (and whether the bundle is superseded):
 // after findings were added to a report, its one-line summary is made again this way.

@@ -5,6 +5,7 @@
 
 #include <QHash>
 #include <QSet>
+#include <QUrl>
 
 #include <algorithm>
 
@@ -42,6 +43,67 @@ std::optional<HostPort> parseHostPort(const QString& input)
         out.port = quint16(port);
     }
     return out;
+}
+
+namespace {
+
+// Schemes that start TLS at once and their ports; the STARTTLS schemes are the protocols' names.
+struct ImplicitTlsScheme {
+    const char* scheme;
+    quint16 port;
+};
+constexpr ImplicitTlsScheme kImplicitTlsSchemes[] = {
+    {"https", 443}, {"smtps", 465}, {"submissions", 465}, {"imaps", 993},
+    {"pop3s", 995}, {"ldaps", 636}, {"ftps", 990},
+};
+
+} // namespace
+
+ServerTarget parseServerTarget(const QString& input)
+{
+    ServerTarget target;
+    const QString text = input.trimmed();
+    // Quoted in the error: a dropped page of text is not repeated whole.
+    constexpr qsizetype kMaxQuoted = 80;
+    const QString quoted = text.size() > kMaxQuoted ? text.left(kMaxQuoted) + QChar(0x2026) : text;
+    if (!text.contains(QLatin1String("://"))) {
+        if (const auto hostPort = parseHostPort(text))
+            target.endpoint = *hostPort;
+        else
+            target.error = QStringLiteral("\"%1\" is not a server: write name:port, address:port, [IPv6]:port or a URL "
+                                          "such as https://name/ or smtp://name:587").arg(quoted);
+        return target;
+    }
+    const QUrl url(text, QUrl::StrictMode);
+    const QString scheme = url.scheme().toLower();
+    if (!url.isValid() || url.host().isEmpty()) {
+        target.error = QStringLiteral("\"%1\" is not a URL with a server name").arg(quoted);
+        return target;
+    }
+    std::optional<quint16> schemePort;
+    for (const ImplicitTlsScheme& entry : kImplicitTlsSchemes)
+        if (scheme == QLatin1String(entry.scheme)) {
+            schemePort = entry.port;
+            target.startTls = StartTlsProtocol::None;
+        }
+    if (!schemePort) {
+        const auto protocol = startTlsProtocolFromName(scheme);
+        if (!protocol || *protocol == StartTlsProtocol::None) {
+            target.error = QStringLiteral("%1:// is not a TLS service Staplescope checks (try https://, smtp://, imaps:// "
+                                          "or name:port)").arg(scheme.left(kMaxQuoted));
+            return target;
+        }
+        schemePort = defaultStartTlsPort(*protocol);
+        target.startTls = *protocol;
+    }
+    const int port = url.port(*schemePort);
+    if (port <= 0 || port > 65535) {
+        target.error = QStringLiteral("\"%1\" has no usable port").arg(quoted);
+        return target;
+    }
+    target.endpoint.host = url.host(); // without brackets for IPv6
+    target.endpoint.port = quint16(port);
+    return target;
 }
 
 

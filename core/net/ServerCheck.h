@@ -19,6 +19,20 @@ struct HostPort {
 // What a user types for a server: "mail.example.org:587", "mail.example.org" (443), "[2001:db8::1]:993", "2001:db8::1" (443).
 std::optional<HostPort> parseHostPort(const QString& text);
 
+// A server as a user drops or pastes it: "host:port" text (parseHostPort; STARTTLS by port, as
+// for --connect) or a URL whose scheme names the service. An implicit-TLS scheme (https, smtps,
+// submissions, imaps, pop3s, ldaps, ftps) means TLS from the first byte; a scheme that is a
+// STARTTLS protocol's name (smtp, imap, pop3, ftp, ldap, xmpp, sieve, postgres; startTlsProtocolNames)
+// means that dialogue. Without a port, the scheme's well-known one (defaultStartTlsPort). The path
+// and query of a URL are ignored. `error` says why text is not a server (unknown scheme, no host, …).
+struct ServerTarget {
+    HostPort endpoint;
+    std::optional<StartTlsProtocol> startTls; // empty: by port (defaultStartTlsProtocol)
+    QString error;                            // non-empty: not a server; endpoint is meaningless
+    bool ok() const { return error.isEmpty(); }
+};
+ServerTarget parseServerTarget(const QString& text);
+
 struct ServerCheckRequest {
     ProbeOptions probe;
     // What the server should be serving, as files (the server's configuration names them): read

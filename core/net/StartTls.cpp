@@ -104,6 +104,23 @@ StartTlsProtocol defaultStartTlsProtocol(quint16 port)
     }
 }
 
+quint16 defaultStartTlsPort(StartTlsProtocol protocol)
+{
+    switch (protocol) {
+    case StartTlsProtocol::None: return 443;
+    case StartTlsProtocol::Smtp: return 25;
+    case StartTlsProtocol::Imap: return 143;
+    case StartTlsProtocol::Pop3: return 110;
+    case StartTlsProtocol::Ftp: return 21;
+    case StartTlsProtocol::Ldap: return 389;
+    case StartTlsProtocol::Xmpp: return 5222;
+    case StartTlsProtocol::XmppServer: return 5269;
+    case StartTlsProtocol::Postgres: return 5432;
+    case StartTlsProtocol::Sieve: return 4190;
+    }
+    return 443;
+}
+
 PlainChannel::PlainChannel(int fd, Limits limits, SteadyTime overallDeadline, const std::atomic<bool>* cancel,
                            QStringList* transcript)
     : m_fd(fd), m_limits(limits), m_overallDeadline(overallDeadline), m_cancel(cancel), m_transcript(transcript)

@@ -29,6 +29,9 @@ std::optional<StartTlsProtocol> startTlsProtocolFromName(const QString& name);
 QStringList startTlsProtocolNames();
 // The usual protocol on a well-known port; None (implicit TLS) for 443, 465, 993, ... and unknown ports.
 StartTlsProtocol defaultStartTlsProtocol(quint16 port);
+// The protocol's well-known STARTTLS port (25 for smtp, 143 for imap, …), the inverse of
+// defaultStartTlsProtocol; 443 for None.
+quint16 defaultStartTlsPort(StartTlsProtocol protocol);
 
 // Reads and writes on a connected non-blocking socket for the clear-text dialogue.
 // A hostile server can neither hold us past the deadlines nor make us buffer more than the caps.

@@ -345,6 +345,35 @@ QString findingToText(const Finding& f, const RemedyWording& remedy)
     return text;
 }
 
+QString reportCountsLine(const InspectionReport& report)
+{
+    // Bundles fall in one bucket each: their worst finding's severity, or (nothing worse than
+    // information) their verdict, healthy or superseded.
+    int bundles[4] = {0, 0, 0, 0};
+    int healthy = 0;
+    for (const BundleReport& r : report.bundles) {
+        ++bundles[int(r.worst)];
+        healthy += r.worst == Severity::Info && r.verdict == healthyVerdict();
+    }
+    const int superseded = bundles[int(Severity::Info)] - healthy;
+    const QList<Finding> all = report.allFindings();
+    int findings[4] = {0, 0, 0, 0};
+    for (const Finding& f : all)
+        ++findings[int(f.severity)];
+    auto counted = [](qsizetype n, const char* one, const char* many) {
+        return QString::number(n) + QLatin1Char(' ') + QLatin1String(n == 1 ? one : many);
+    };
+    QString line = QStringLiteral("%1 by worst finding: %2 critical, %3 error, %4 warning, %5 %6")
+                       .arg(counted(report.bundles.size(), "bundle", "bundles"), QString::number(bundles[3]),
+                            QString::number(bundles[2]), QString::number(bundles[1]), QString::number(healthy),
+                            healthyVerdict().toLower());
+    if (superseded > 0)
+        line += QStringLiteral(", %1 superseded").arg(superseded);
+    return line + QStringLiteral(" · %1: %2 critical, %3 error, %4 warning, %5 info")
+                      .arg(counted(all.size(), "finding", "findings"), QString::number(findings[3]), QString::number(findings[2]),
+                           QString::number(findings[1]), QString::number(findings[0]));
+}
+
 QString reportToText(const InspectionReport& report, bool colour, const RemedyWording& remedy)
 {
     const QString reset = colour ? QStringLiteral("\033[0m") : QString();
@@ -414,23 +443,17 @@ QString reportToText(const InspectionReport& report, bool colour, const RemedyWo
                        .arg(skipped.size());
         }
     }
-    const QList<Finding> all = report.allFindings();
-    int counts[4] = {0, 0, 0, 0};
-    for (const Finding& f : all)
-        ++counts[int(f.severity)];
     if (!report.silenced.isEmpty())
         out += QStringLiteral("\nSilenced by --ignore (not shown, not counted): %1\n").arg(escapeText(silencedSummary(report.silenced)));
-    out += QStringLiteral("\n%1 bundle(s): %2 critical, %3 error, %4 warning, %5 info\n")
-               .arg(QString::number(report.bundles.size()), QString::number(counts[3]), QString::number(counts[2]),
-                    QString::number(counts[1]), QString::number(counts[0]));
+    out += QStringLiteral("\n%1\n").arg(reportCountsLine(report));
     return out;
 }
 
 QString reportToMarkdown(const InspectionReport& report, const RemedyWording& remedy)
 {
     QString md;
-    md += QStringLiteral("# Staplescope report\n\nEvaluated at %1. Worst severity: **%2**.\n")
-              .arg(formatTime(report.at), severityName(report.worst()));
+    md += QStringLiteral("# Staplescope report\n\nEvaluated at %1. Worst severity: **%2**. %3.\n")
+              .arg(formatTime(report.at), severityName(report.worst()), reportCountsLine(report));
     for (const BundleReport& r : report.bundles) {
         const Bundle& b = r.bundle;
         md += QStringLiteral("\n## %1 — %2 (%3)\n\n").arg(escapeMarkdown(b.leaf.displayName()), escapeMarkdown(r.verdict), severityName(r.worst));
@@ -472,8 +495,8 @@ QString reportToHtml(const InspectionReport& report, const RemedyWording& remedy
                            ".critical{background:#b00020;color:#fff}.error{color:#b00020}.warning{color:#9a6700}.info{color:#0b6e99}"
                            "td,th{border-bottom:1px solid #ddd;padding:.3em;vertical-align:top;text-align:left}"
                            "code{background:#f3f3f3}</style></head><body>\n");
-    html += QStringLiteral("<h1>Staplescope report</h1><p>Evaluated at %1. Worst severity: <b>%2</b>.</p>\n")
-                .arg(formatTime(report.at), severityName(report.worst()));
+    html += QStringLiteral("<h1>Staplescope report</h1><p>Evaluated at %1. Worst severity: <b>%2</b>.</p>\n<p>%3</p>\n")
+                .arg(formatTime(report.at), severityName(report.worst()), reportCountsLine(report).toHtmlEscaped());
     auto table = [&remedy](const QList<Finding>& findings) {
         QString t = QStringLiteral("<table><tr><th>Severity</th><th>Code</th><th>Finding</th><th>Fix</th></tr>\n");
         for (const Finding& f : findings)

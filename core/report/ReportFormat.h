@@ -17,6 +17,13 @@ QByteArray reportToJsonBytes(const InspectionReport& report);
 // take one add a "Remedy:" line after the fix for every finding whose remedy is not None.
 using RemedyWording = std::function<QString(const Remedy&)>;
 
+// The report's counts, saying what is counted: bundles by their worst finding (those with nothing
+// worse than information by their verdict: healthy, or superseded when any), then findings by
+// severity — "3 bundles by worst finding: 1 critical, 0 error, 0 warning, 1 healthy, 1 superseded ·
+// 4 findings: 1 critical, 0 error, 0 warning, 3 info". The same words end the text report, head
+// the Markdown and HTML reports and fill the window's status bar.
+QString reportCountsLine(const InspectionReport& report);
+
 // For people on a terminal; `colour` adds ANSI colours.
 QString reportToText(const InspectionReport& report, bool colour, const RemedyWording& remedy = {});
 // Markdown and HTML put the remedy (when given a wording) in the Fix column after the fix.
