@@ -8,6 +8,7 @@
 #include "RefreshCommand.h"
 #include "DeployCommand.h"
 #include "RenewCommand.h"
+#include "ServeCommand.h"
 #include "CliRemedy.h"
 #include "ReportFormat.h"
 #include "TextEscape.h"
@@ -118,7 +119,7 @@ QList<std::shared_ptr<Command>> allCommands()
 {
     return {std::make_shared<InspectCommand>(), std::make_shared<ConnectCommand>(), std::make_shared<RefreshCommand>(),
             std::make_shared<ApplyCommand>(), std::make_shared<DeployCommand>(), std::make_shared<RenewCommand>(),
-            std::make_shared<DemoCommand>()};
+            std::make_shared<ServeCommand>(), std::make_shared<DemoCommand>()};
 }
 
 namespace {
