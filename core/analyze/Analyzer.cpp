@@ -111,15 +111,21 @@ private:
         if (!cert.notBefore().isValid() || !cert.notAfter().isValid())
             return;
         const QDateTime warnFrom = o.expiryWarningStart(cert);
-        if (at >= warnFrom) {
-            add(FindingCode::CertExpiringSoon, Severity::Warning,
+        // --crit-days moves the step to critical; it may reach further than the warning window.
+        const QDateTime critFrom = o.expiryCriticalSeconds ? cert.notAfter().addSecs(-*o.expiryCriticalSeconds) : QDateTime();
+        const bool critical = critFrom.isValid() && at >= critFrom;
+        if (critical || at >= warnFrom) {
+            const QString window = critical
+                ? QStringLiteral("within the critical threshold of %1 (as configured)").arg(formatDuration(*o.expiryCriticalSeconds))
+                : QStringLiteral("within the warning window of %1%2")
+                      .arg(formatDuration(warnFrom.secsTo(cert.notAfter())),
+                           o.expiryWarningSeconds ? QStringLiteral(" (as configured)")
+                                                  : QStringLiteral(" (a third of its %1 lifetime, at most 30 days)")
+                                                        .arg(formatDuration(cert.lifetimeSeconds())));
+            add(FindingCode::CertExpiringSoon, critical ? Severity::Critical : Severity::Warning,
                 isLeaf ? QStringLiteral("Certificate expires soon") : QStringLiteral("Chain certificate expires soon"), certificateSubject(cert),
-                QStringLiteral("The %1 expires %2 (notAfter %3), within the warning window of %4%5.")
-                    .arg(what, relativeTime(at, cert.notAfter()), formatTime(cert.notAfter()),
-                         formatDuration(warnFrom.secsTo(cert.notAfter())),
-                         o.expiryWarningSeconds ? QStringLiteral(" (as configured)")
-                                                : QStringLiteral(" (a third of its %1 lifetime, at most 30 days)")
-                                                      .arg(formatDuration(cert.lifetimeSeconds()))),
+                QStringLiteral("The %1 expires %2 (notAfter %3), %4.")
+                    .arg(what, relativeTime(at, cert.notAfter()), formatTime(cert.notAfter()), window),
                 isLeaf ? QStringLiteral("Renew now; automated renewal should already have done so, so check its timer and log. Renew the staple with it.")
                        : fixRenew,
                 {cert.id()});
@@ -853,12 +859,29 @@ private:
                 QStringLiteral("Fetch a fresh staple now and check the refresh job (cron/systemd timer) and its log."), ids);
         } else {
             const QDateTime refresh = o.stapleRefreshPoint(thisUpdate, nextUpdate);
-            if (refresh.isValid() && at >= refresh)
-                add(FindingCode::StapleRefreshDue, Severity::Warning, QStringLiteral("Staple refresh is overdue"), subject,
-                    QStringLiteral("The staple reached its refresh point %1 (at %2 of its validity) and expires %3 (nextUpdate %4).")
-                        .arg(relativeTime(at, refresh), QStringLiteral("%1%").arg(qRound(o.stapleRefreshFraction * 100)),
-                             relativeTime(at, nextUpdate), formatTime(nextUpdate)),
+            // --staple-warn-hours / --staple-crit-hours: hours left until nextUpdate, beside the
+            // engine's own refresh point (whichever comes first warns).
+            const QDateTime warnFrom = o.stapleWarningSeconds ? nextUpdate.addSecs(-*o.stapleWarningSeconds) : QDateTime();
+            const QDateTime critFrom = o.stapleCriticalSeconds ? nextUpdate.addSecs(-*o.stapleCriticalSeconds) : QDateTime();
+            const bool pastRefresh = refresh.isValid() && at >= refresh;
+            const bool pastWarn = warnFrom.isValid() && at >= warnFrom;
+            const bool critical = critFrom.isValid() && at >= critFrom;
+            if (pastRefresh || pastWarn || critical) {
+                QString reached;
+                if (critical)
+                    reached = QStringLiteral("The staple is within the critical threshold of %1 before its nextUpdate (as configured)")
+                                  .arg(formatDuration(*o.stapleCriticalSeconds));
+                else if (pastRefresh)
+                    reached = QStringLiteral("The staple reached its refresh point %1 (at %2 of its validity)")
+                                  .arg(relativeTime(at, refresh), QStringLiteral("%1%").arg(qRound(o.stapleRefreshFraction * 100)));
+                else
+                    reached = QStringLiteral("The staple is within the warning threshold of %1 before its nextUpdate (as configured)")
+                                  .arg(formatDuration(*o.stapleWarningSeconds));
+                add(FindingCode::StapleRefreshDue, critical ? Severity::Critical : Severity::Warning,
+                    QStringLiteral("Staple refresh is overdue"), subject,
+                    QStringLiteral("%1 and expires %2 (nextUpdate %3).").arg(reached, relativeTime(at, nextUpdate), formatTime(nextUpdate)),
                     QStringLiteral("Fetch a fresh staple; refresh jobs should renew at the halfway point, as DHCP renews leases."), ids);
+            }
             if (b.leaf.notAfter().isValid() && nextUpdate > b.leaf.notAfter())
                 add(FindingCode::StapleOutlivesCert, Severity::Info, QStringLiteral("Staple outlives the certificate"), subject,
                     QStringLiteral("The staple is valid until %1, after the certificate itself expires (%2).")

@@ -2,6 +2,8 @@
 
 #include "FindingRegistry.h"
 
+#include <QSet>
+
 #include <algorithm>
 
 namespace staplescope {
@@ -162,6 +164,20 @@ std::shared_ptr<InspectionSession> InspectionSession::combine(const QList<std::s
     return combined;
 }
 
+namespace {
+
+// Healthy bundles after problems, superseded ones last: the order evaluate() gives.
+void sortBundleReports(QList<BundleReport>& bundles)
+{
+    std::stable_sort(bundles.begin(), bundles.end(), [](const BundleReport& a, const BundleReport& b) {
+        if (a.bundle.isSuperseded() != b.bundle.isSuperseded())
+            return !a.bundle.isSuperseded();
+        return a.worst > b.worst;
+    });
+}
+
+} // namespace
+
 InspectionReport InspectionSession::evaluate(AnalysisOptions options, const Clock& clock) const
 {
     if (!options.at.isValid())
@@ -182,12 +198,29 @@ InspectionReport InspectionSession::evaluate(AnalysisOptions options, const Cloc
         r.timeline = buildTimeline(bundle, r.findings, options);
         report.bundles << r;
     }
-    std::stable_sort(report.bundles.begin(), report.bundles.end(), [](const BundleReport& a, const BundleReport& b) {
-        if (a.bundle.isSuperseded() != b.bundle.isSuperseded())
-            return !a.bundle.isSuperseded();
-        return a.worst > b.worst;
-    });
+    sortBundleReports(report.bundles);
     return report;
+}
+
+void silenceFindings(InspectionReport& report, const QStringList& codes)
+{
+    if (codes.isEmpty())
+        return;
+    const QSet<QString> silenced(codes.cbegin(), codes.cend());
+    auto moveSilenced = [&](QList<Finding>& findings) {
+        const auto kept = std::stable_partition(findings.begin(), findings.end(),
+                                                [&](const Finding& f) { return !silenced.contains(f.code); });
+        for (auto it = kept; it != findings.end(); ++it)
+            report.silenced << *it;
+        findings.erase(kept, findings.end());
+    };
+    moveSilenced(report.inputFindings);
+    for (BundleReport& r : report.bundles) {
+        moveSilenced(r.findings);
+        summarizeBundleReport(r);
+    }
+    sortFindings(report.silenced);
+    sortBundleReports(report.bundles);
 }
 
 InspectionReport inspect(const InspectRequest& request)

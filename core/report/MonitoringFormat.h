@@ -8,6 +8,7 @@
 
 #include <QList>
 #include <QMap>
+#include <QSet>
 #include <QString>
 
 namespace staplescope {
@@ -22,6 +23,9 @@ namespace staplescope {
 // The status word follows report.exitCode(): OK, WARNING, CRITICAL; UNKNOWN is for runs that could
 // not check at all (the caller's usage errors).
 QString reportToNagios(const InspectionReport& report, const AnalysisOptions& options, const QString& target);
+// The UNKNOWN status line for a run that could not check at all (a usage error): Nagios shows
+// stdout, so the reason goes there as one line; the caller exits with 3.
+QString nagiosUnknown(const QString& why);
 
 // Prometheus text exposition format 0.0.4, metric names in the style of ssl_exporter:
 //   staplescope_cert_not_after{bundle,location,serial,role}            gauge, Unix seconds
@@ -53,6 +57,7 @@ private:
         QString type;
         QString help;
         QStringList lines;
+        QSet<QString> series; // name{labels} of every line: a series is printed once
     };
     QList<QString> m_order;
     QMap<QString, Family> m_families;
