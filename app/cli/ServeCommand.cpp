@@ -71,7 +71,11 @@ struct ListenAddress {
 std::optional<ListenAddress> parseListen(const QString& text, QString* problem)
 {
     const qsizetype colon = text.lastIndexOf(QLatin1Char(':'));
-    const auto hostPort = parseHostPort(text);
+    // Port 0 (a free one) is not a server's port, which parseHostPort reads; it is read here.
+    const bool anyPort = text.endsWith(QLatin1String(":0")) && colon == text.size() - 2;
+    auto hostPort = parseHostPort(anyPort ? text.left(colon) : text);
+    if (hostPort && anyPort)
+        hostPort->port = 0;
     if (colon < 0 || text.endsWith(QLatin1Char(']')) || !hostPort) {
         *problem = QStringLiteral("--listen '%1' is not ADDRESS:PORT (127.0.0.1:9219, [::1]:9219)").arg(text);
         return std::nullopt;

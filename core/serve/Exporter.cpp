@@ -608,11 +608,9 @@ void Exporter::respond(Client& client, Response response)
 
     if (m_log) {
         const double seconds = client.requestTimer.isValid() ? client.requestTimer.nsecsElapsed() / 1e9 : 0.0;
-        m_log(QStringLiteral("%1 \"%2\" %3 %4 bytes %5 s")
-                  .arg(client.peer, escapeText(QString::fromLatin1(client.requestLine)))
-                  .arg(response.status)
-                  .arg(response.body.size())
-                  .arg(formatSeconds(seconds)));
+        // Concatenated, not through arg(): the request's own `%3A` must stay text.
+        m_log(client.peer + QStringLiteral(" \"") + escapeText(QString::fromLatin1(client.requestLine))
+              + QStringLiteral("\" %1 %2 bytes %3 s").arg(response.status).arg(response.body.size()).arg(formatSeconds(seconds)));
     }
     client.requestTimer.invalidate();
     client.requestLine.clear();

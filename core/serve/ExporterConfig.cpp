@@ -83,21 +83,24 @@ QString applySetting(const QString& key, const QString& value, ExporterConfig& c
     const auto seconds = [&](qint64 perUnit, double maxUnits, std::optional<qint64>& target, const char* unit) -> QString {
         const auto n = number(value, 0, maxUnits);
         if (!n)
-            return QStringLiteral("%1 '%2' is not a number of %3 (0 to %4)").arg(key, value, QLatin1String(unit)).arg(maxUnits);
+            return QStringLiteral("%1 '%2' is not a number of %3 (0 to %4)")
+                .arg(key, value, QLatin1String(unit), QString::number(maxUnits));
         target = qint64(std::llround(*n * double(perUnit)));
         return {};
     };
     const auto count = [&](int min, int max, int& target) -> QString {
         const auto n = number(value, min, max);
         if (!n || *n != std::floor(*n))
-            return QStringLiteral("%1 '%2' is not a whole number from %3 to %4").arg(key, value).arg(min).arg(max);
+            return QStringLiteral("%1 '%2' is not a whole number from %3 to %4")
+                .arg(key, value, QString::number(min), QString::number(max));
         target = int(*n);
         return {};
     };
     const auto milliseconds = [&](double maxSeconds, int& target) -> QString {
         const auto n = number(value, 0.001, maxSeconds);
         if (!n)
-            return QStringLiteral("%1 '%2' is not a number of seconds (above 0, at most %3)").arg(key, value).arg(maxSeconds);
+            return QStringLiteral("%1 '%2' is not a number of seconds (above 0, at most %3)")
+                .arg(key, value, QString::number(maxSeconds));
         target = int(std::lround(*n * 1000));
         return {};
     };
@@ -163,9 +166,10 @@ QString parseExporterConfig(const QByteArray& text, const QString& fileName, Exp
 {
     const QList<QByteArray> lines = text.split('\n');
     if (lines.size() > kMaxConfigLines)
-        return QStringLiteral("%1: more than %2 lines; this is not an exporter configuration").arg(fileName).arg(kMaxConfigLines);
+        return QStringLiteral("%1: more than %2 lines; this is not an exporter configuration")
+                   .arg(fileName, QString::number(kMaxConfigLines));
     for (qsizetype i = 0; i < lines.size(); ++i) {
-        const QString where = QStringLiteral("%1:%2").arg(fileName).arg(i + 1);
+        const QString where = QStringLiteral("%1:%2").arg(fileName, QString::number(i + 1));
         QByteArray raw = lines[i];
         if (raw.endsWith('\r'))
             raw.chop(1);
@@ -194,7 +198,8 @@ QString readExporterConfig(const QString& path, ExporterConfig& config)
     // read() rather than readAll(): a device or a FIFO named by mistake stays bounded.
     const QByteArray text = file.read(kMaxConfigBytes + 1);
     if (text.size() > kMaxConfigBytes)
-        return QStringLiteral("%1: larger than %2 bytes; this is not an exporter configuration").arg(path).arg(kMaxConfigBytes);
+        return QStringLiteral("%1: larger than %2 bytes; this is not an exporter configuration")
+            .arg(path, QString::number(kMaxConfigBytes));
     return parseExporterConfig(text, path, config);
 }
 
