@@ -356,28 +356,34 @@ private slots:
     {
         ExporterConfig config;
         config.readTimeoutMs = 300;
-        config.maxConnections = 2;
-        Exporter exporter(config);
-        QVERIFY(exporter.listen(QHostAddress::LocalHost, 0, nullptr));
-        const quint16 port = exporter.serverPort();
+        Exporter impatient(config);
+        QVERIFY(impatient.listen(QHostAddress::LocalHost, 0, nullptr));
 
         // Half a request line, then silence: 408 and the connection is closed.
-        auto slow = exchangeAsync(port, "GET /metr");
+        auto slow = exchangeAsync(impatient.serverPort(), "GET /metr");
         const HttpAnswer timedOut = await(slow);
         QCOMPARE(timedOut.status, 408);
         QVERIFY(timedOut.closedByServer || timedOut.head.contains("Connection: close"));
+        QTRY_COMPARE(impatient.counters().connections, 0);
 
-        // Two connections held open; the third gets 503 without being read.
+        // Two connections held open (a read timeout long enough to keep them); the third gets
+        // 503 without being read.
+        config.readTimeoutMs = 30000;
+        config.maxConnections = 2;
+        Exporter limited(config);
+        QVERIFY(limited.listen(QHostAddress::LocalHost, 0, nullptr));
+        const quint16 port = limited.serverPort();
         const int a = connectTo(port);
         const int b = connectTo(port);
         QVERIFY(a >= 0 && b >= 0);
-        QTRY_COMPARE(exporter.counters().connections, 2);
-        config.readTimeoutMs = 10000;
+        QTRY_COMPARE(limited.counters().connections, 2);
         auto third = exchangeAsync(port, "GET / HTTP/1.1\r\n\r\n");
-        QCOMPARE(await(third).status, 503);
+        const HttpAnswer refused = await(third);
+        QCOMPARE(refused.status, 503);
+        QVERIFY(refused.body.contains("max-connections"));
         ::close(a);
         ::close(b);
-        QTRY_COMPARE(exporter.counters().connections, 0);
+        QTRY_COMPARE(limited.counters().connections, 0);
         QCOMPARE(get(port, "/").status, 200);
     }
 
