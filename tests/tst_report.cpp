@@ -104,7 +104,7 @@ void TestReport::initTestCase()
 void TestReport::jsonTopLevel()
 {
     QString missing;
-    QVERIFY2(hasAll(m_json, {"schema", "evaluatedAt", "worstSeverity", "exitCode", "findings", "bundles", "inputFindings", "files"},
+    QVERIFY2(hasAll(m_json, {"schema", "evaluatedAt", "worstSeverity", "exitCode", "findings", "bundles", "inputFindings", "files", "silenced"},
                     &missing),
              qPrintable(missing));
     QCOMPARE(m_json.value("schema").toString(), QStringLiteral("staplescope-report/1"));

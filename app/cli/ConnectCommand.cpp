@@ -76,12 +76,18 @@ int ConnectCommand::run(const QStringList& arguments, CommandStreams& streams)
         parser.addOption(option);
     EvaluationOptions evaluation(QStringLiteral("Evaluate what was served as of TIME (ISO 8601, or now, +7d, -12h)."));
     evaluation.addOptions(parser);
+    ThresholdOptions thresholds;
+    thresholds.addOptions(parser);
     ReportOutput output;
     output.addOptions(parser);
 
     int exitCode = ExitOk;
     if (!parse(parser, arguments, streams, &exitCode))
         return exitCode;
+    // First, so that every later usage error reaches a Nagios check as its UNKNOWN line.
+    if (const QString problem = output.read(parser); !problem.isEmpty())
+        return usageError(streams, problem);
+    setUsageErrorsForNagios(output.isNagios());
 
     const QStringList hosts = parser.positionalArguments();
     if (hosts.isEmpty())
@@ -138,13 +144,12 @@ int ConnectCommand::run(const QStringList& arguments, CommandStreams& streams)
         requests << request;
     }
 
-    if (const QString problem = output.read(parser); !problem.isEmpty())
-        return usageError(streams, problem);
-
     AnalysisOptions analysis;
     if (const QString problem = evaluation.read(parser, clock()); !problem.isEmpty())
         return usageError(streams, problem);
     analysis.at = evaluation.at;
+    if (const QString problem = thresholds.read(parser, analysis); !problem.isEmpty())
+        return usageError(streams, problem);
 
     ServerCheckOptions options;
     options.at = evaluation.at; // what the check judges itself, at the same moment as the report
@@ -170,8 +175,9 @@ int ConnectCommand::run(const QStringList& arguments, CommandStreams& streams)
             }
         streams.err.flush();
     }
-    const InspectionReport report = result.session->evaluate(analysis);
-    return output.write(report, streams);
+    InspectionReport report = result.session->evaluate(analysis);
+    silenceFindings(report, thresholds.ignoredCodes);
+    return output.write(report, streams, analysis, hosts.join(QLatin1Char(' ')));
 }
 
 } // namespace staplescope::cli

@@ -165,7 +165,7 @@ int InspectCommand::run(const QStringList& arguments, CommandStreams& streams)
         "and CA certificates serve the --cert certificate too, and other server certificates among them get bundles "
         "of their own.\n\n"
         "Exit status: 0 healthy or info only, 1 warning, 2 error or critical, 3 bad usage."));
-    parser.addPositionalArgument(QStringLiteral("PATH"), QStringLiteral("Files or folders (read recursively)."),
+    parser.addPositionalArgument(QStringLiteral("PATH"), QStringLiteral("Files or folders (read recursively); - reads one input from stdin."),
                                  QStringLiteral("[PATH…]"));
     const QCommandLineOption password(QStringLiteral("password"),
                                       QStringLiteral("Password for PKCS#12 files (visible to other users in ps; prefer the prompt or --password-file)."),
@@ -180,9 +180,6 @@ int InspectCommand::run(const QStringList& arguments, CommandStreams& streams)
                                     QStringLiteral("FILE"));
     const QCommandLineOption key(QStringLiteral("key"), QStringLiteral("Private key file (only whether it matches is reported)."),
                                  QStringLiteral("FILE"));
-    const QCommandLineOption warnDays(QStringLiteral("warn-days"),
-                                      QStringLiteral("Warn this many days before expiry (default: a third of the lifetime, at most 30)."),
-                                      QStringLiteral("DAYS"));
     const QCommandLineOption refreshFraction(QStringLiteral("refresh-fraction"),
                                              QStringLiteral("Staple refresh point as a fraction of thisUpdate→nextUpdate (default 0.5)."),
                                              QStringLiteral("FRACTION"));
@@ -191,19 +188,24 @@ int InspectCommand::run(const QStringList& arguments, CommandStreams& streams)
         QStringLiteral("Also ask the network, installing nothing: each certificate's OCSP responder (or --responder), "
                        "its CRL Distribution Point when it has no responder (signature checked with the issuer), and "
                        "the CA Issuers URL for an issuer missing from the inputs. Honours http_proxy and no_proxy."));
-    for (const auto& option : {password, passwordFile, cert, chain, staple, key,
-                               warnDays, refreshFraction, onlineOption})
+    for (const auto& option : {password, passwordFile, cert, chain, staple, key, refreshFraction, onlineOption})
         parser.addOption(option);
     OnlineCliOptions online;
     online.addOptions(parser);
     EvaluationOptions evaluation(QStringLiteral("Evaluate as of TIME (ISO 8601, UTC unless an offset is given; or now, +7d, -12h)."));
     evaluation.addOptions(parser);
+    ThresholdOptions thresholds;
+    thresholds.addOptions(parser);
     ReportOutput output;
     output.addOptions(parser);
 
     int exitCode = ExitOk;
     if (!parse(parser, arguments, streams, &exitCode))
         return exitCode;
+    // First, so that every later usage error reaches a Nagios check as its UNKNOWN line.
+    if (const QString problem = output.read(parser); !problem.isEmpty())
+        return usageError(streams, problem);
+    setUsageErrorsForNagios(output.isNagios());
 
     InspectRequest request;
     RoleFiles& files = request.files;
@@ -217,8 +219,24 @@ int InspectCommand::run(const QStringList& arguments, CommandStreams& streams)
     if (files.certFiles.isEmpty() && (!files.chainFiles.isEmpty() || !files.stapleFiles.isEmpty() || !files.keyFiles.isEmpty()))
         return usageError(streams, QStringLiteral("--chain, --staple and --key describe a --cert: give --cert FILE too"));
 
-    if (const QString problem = output.read(parser); !problem.isEmpty())
-        return usageError(streams, problem);
+    // `-` (one of the PATHs or role files): one input read from stdin, once, and named (stdin).
+    {
+        int dashes = 0;
+        for (QStringList* list : {&files.paths, &files.certFiles, &files.chainFiles, &files.stapleFiles, &files.keyFiles})
+            for (QString& path : *list)
+                if (path == QLatin1String("-")) {
+                    path = kStdinName;
+                    ++dashes;
+                }
+        if (dashes > 1)
+            return usageError(streams, QStringLiteral("'-' (stdin) can be given once: stdin holds one input"));
+        if (dashes == 1) {
+            const StdinInput input = readStdinInput(streams.inIsTerminal, request.load.maxFileSize);
+            if (!input.data)
+                return usageError(streams, input.error);
+            request.load.givenData.insert(kStdinName, *input.data);
+        }
+    }
 
     if (const QString problem = evaluation.read(parser, clock()); !problem.isEmpty())
         return usageError(streams, problem);
@@ -232,13 +250,8 @@ int InspectCommand::run(const QStringList& arguments, CommandStreams& streams)
     request.analysis.at = evaluation.at;
     request.caFiles = evaluation.caFiles;
     request.useSystemTrust = evaluation.useSystemTrust;
-    if (parser.isSet(warnDays)) {
-        bool ok = false;
-        const double days = parser.value(warnDays).toDouble(&ok);
-        if (!ok || days < 0 || days > 3650)
-            return usageError(streams, QStringLiteral("--warn-days '%1' is not a number of days").arg(parser.value(warnDays)));
-        request.analysis.expiryWarningSeconds = qint64(days * 86400);
-    }
+    if (const QString problem = thresholds.read(parser, request.analysis); !problem.isEmpty())
+        return usageError(streams, problem);
     if (parser.isSet(refreshFraction)) {
         bool ok = false;
         const double fraction = parser.value(refreshFraction).toDouble(&ok);
@@ -266,13 +279,21 @@ int InspectCommand::run(const QStringList& arguments, CommandStreams& streams)
         return std::nullopt;
     };
 
+    // What a Nagios status line names: the inputs as given.
+    QStringList inputs = files.paths;
+    inputs << files.certFiles << files.chainFiles << files.stapleFiles << files.keyFiles;
+    inputs.removeDuplicates();
+    const QString target = inputs.join(QLatin1Char(' '));
+
+    InspectionReport report;
     if (askNetwork) {
         OnlineLookup lookup(online.options);
-        const InspectionReport report = inspectOnline(*InspectionSession::load(request), request.analysis, lookup, clock());
-        return output.write(report, streams);
+        report = inspectOnline(*InspectionSession::load(request), request.analysis, lookup, clock());
+    } else {
+        report = inspect(request);
     }
-    const InspectionReport report = inspect(request);
-    return output.write(report, streams);
+    silenceFindings(report, thresholds.ignoredCodes);
+    return output.write(report, streams, request.analysis, target);
 }
 
 } // namespace staplescope::cli

@@ -1286,9 +1286,16 @@ RoleInputs Loader::loadRoles(const RoleFiles& files) const
 LoadedInputs Loader::loadPaths(const QStringList& paths) const
 {
     LoadedInputs out;
-    const QStringList files = expandPaths(paths, &out.findings);
+    QStringList onDisk;
+    for (const QString& p : paths) {
+        if (const auto given = m_options.givenData.constFind(p); given != m_options.givenData.cend())
+            out.append(loadData(*given, p));
+        else
+            onDisk << p;
+    }
+    const QStringList files = expandPaths(onDisk, &out.findings);
     QSet<QString> named;
-    for (const QString& p : paths)
+    for (const QString& p : onDisk)
         named.insert(p);
     for (qsizetype index = 0; index < files.size(); ++index) {
         if (m_options.cancel && m_options.cancel->load()) {

@@ -7,6 +7,8 @@
 #include "Crl.h"
 #include "RoleFiles.h"
 
+#include <QHash>
+
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -40,6 +42,10 @@ struct LoadOptions {
     std::function<void(qsizetype done, qsizetype total)> progress;
     // When set to true, loadPaths stops after the current file and marks the result cancelled.
     const std::atomic<bool>* cancel = nullptr;
+    // Inputs already read by the caller (the CLI's `-` reads stdin once, bounded by maxFileSize):
+    // a path given to loadPaths that is a key here is parsed from these bytes under that name
+    // ("(stdin)") and never opened.
+    QHash<QString, QByteArray> givenData;
 };
 
 // Reads files and folders. Content is sniffed, never trusted from the file name.

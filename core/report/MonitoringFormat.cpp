@@ -236,7 +236,11 @@ QString reportToNagios(const InspectionReport& report, const AnalysisOptions& op
         perf.append({uniqueLabel(c.commonName() + QStringLiteral(" days_left")), nagiosNumber(daysLeft), lowerBoundRange(warnDays),
                      lowerBoundRange(critDays)});
     };
+    // A superseded certificate is history (no server should send it): its days left would only
+    // draw a threshold line the check never alerts on.
     for (const BundleReport& r : report.bundles) {
+        if (r.bundle.isSuperseded())
+            continue;
         addCertificate(r.bundle.leaf);
         for (const Certificate& c : r.bundle.chain)
             addCertificate(c);
@@ -270,10 +274,14 @@ QString reportToNagios(const InspectionReport& report, const AnalysisOptions& op
     }
 
     // Long output: one line per finding, worst first; what was silenced; what was left out.
+    // Info findings are not problems: counted, not listed (the other formats list them).
     QStringList longLines;
+    int listed = 0;
     for (const auto& [bundle, f] : problems) {
-        if (longLines.size() == kMaxNagiosFindings) {
-            longLines << QStringLiteral("… and %1 more findings (--format json lists them all)").arg(problems.size() - kMaxNagiosFindings);
+        if (f.severity < Severity::Warning)
+            break; // sorted worst first
+        if (listed++ == kMaxNagiosFindings) {
+            longLines << QStringLiteral("… and %1 more findings (--format json lists them all)").arg(alerting - kMaxNagiosFindings);
             break;
         }
         const QString where = bundle ? bundle->bundle.leaf.commonName() : f.subject;
@@ -281,6 +289,8 @@ QString reportToNagios(const InspectionReport& report, const AnalysisOptions& op
                          .arg(severityName(f.severity).toUpper(), nagiosText(f.code), nagiosText(where), nagiosText(f.title),
                               nagiosText(f.message));
     }
+    if (const int info = int(problems.size()) - alerting; info > 0)
+        longLines << QStringLiteral("%1 info finding(s) (--format text lists them)").arg(info);
     if (!report.silenced.isEmpty()) {
         QStringList parts;
         for (const auto& [code, count] : countByCode(report.silenced))

@@ -5,6 +5,7 @@
 #include "FindingRegistry.h"
 #include "TextEscape.h"
 
+#include <QHash>
 #include <QJsonArray>
 #include <QJsonDocument>
 
@@ -42,6 +43,22 @@ QList<Finding> fileFindings(const InspectionReport& report)
         if (!isConnectionFinding(f))
             out << f;
     return out;
+}
+
+// "STAPLE_MISSING ×2, CHAIN_EXTRA_CERT" (codes are registry spellings, not outside text).
+QString silencedSummary(const QList<Finding>& silenced)
+{
+    QStringList codes;
+    QHash<QString, int> counts;
+    for (const Finding& f : silenced) {
+        if (!counts.contains(f.code))
+            codes << f.code;
+        ++counts[f.code];
+    }
+    QStringList parts;
+    for (const QString& code : codes)
+        parts << (counts.value(code) > 1 ? QStringLiteral("%1 ×%2").arg(code).arg(counts.value(code)) : code);
+    return parts.join(QStringLiteral(", "));
 }
 
 QString iso(const QDateTime& t) { return t.isValid() ? t.toUTC().toString(Qt::ISODate) : QString(); }
@@ -288,6 +305,10 @@ QJsonObject reportToJson(const InspectionReport& report)
         input << findingJson(f);
     root[QStringLiteral("inputFindings")] = input;
     root[QStringLiteral("files")] = QJsonArray::fromStringList(report.files);
+    QJsonArray silenced;
+    for (const Finding& f : report.silenced)
+        silenced << findingJson(f);
+    root[QStringLiteral("silenced")] = silenced;
     return holdsSurrogate(root) ? jsonSafe(root) : root;
 }
 
@@ -397,6 +418,8 @@ QString reportToText(const InspectionReport& report, bool colour, const RemedyWo
     int counts[4] = {0, 0, 0, 0};
     for (const Finding& f : all)
         ++counts[int(f.severity)];
+    if (!report.silenced.isEmpty())
+        out += QStringLiteral("\nSilenced by --ignore (not shown, not counted): %1\n").arg(escapeText(silencedSummary(report.silenced)));
     out += QStringLiteral("\n%1 bundle(s): %2 critical, %3 error, %4 warning, %5 info\n")
                .arg(QString::number(report.bundles.size()), QString::number(counts[3]), QString::number(counts[2]),
                     QString::number(counts[1]), QString::number(counts[0]));
@@ -436,6 +459,8 @@ QString reportToMarkdown(const InspectionReport& report, const RemedyWording& re
             md += QStringLiteral("- **%1** %2 %3: %4\n")
                       .arg(severityName(f.severity), markdownCode(f.code), escapeMarkdown(f.subject), escapeMarkdown(f.message));
     }
+    if (!report.silenced.isEmpty())
+        md += QStringLiteral("\nSilenced by `--ignore` (not shown, not counted): %1\n").arg(escapeMarkdown(silencedSummary(report.silenced)));
     return md;
 }
 
@@ -475,6 +500,9 @@ QString reportToHtml(const InspectionReport& report, const RemedyWording& remedy
         html += QStringLiteral("<h2>Connections</h2>\n") + table(connections);
     if (const QList<Finding> inputs = fileFindings(report); !inputs.isEmpty())
         html += QStringLiteral("<h2>Inputs</h2>\n") + table(inputs);
+    if (!report.silenced.isEmpty())
+        html += QStringLiteral("<p>Silenced by <code>--ignore</code> (not shown, not counted): %1</p>\n")
+                    .arg(escapeHtml(silencedSummary(report.silenced)));
     html += QStringLiteral("</body></html>\n");
     return html;
 }
