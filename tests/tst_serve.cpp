@@ -6,6 +6,7 @@
 // Everything on 127.0.0.1 and free ports.
 
 #include "Exporter.h"
+#include "HttpRequestHead.h"
 #include "LivePki.h"
 #include "LoopbackServer.h"
 #include "Certificate.h"
@@ -277,6 +278,44 @@ private slots:
         for (const QString& glob : globs)
             QVERIFY2(allowTargetProblem(glob).isEmpty(), qPrintable(allowTargetProblem(glob)));
         QCOMPARE(targetAllowed(canonicalTarget(host, quint16(port)), globs), allowed);
+    }
+
+    void requestHeadReader()
+    {
+        // Byte by byte, as the slowest client sends it: complete exactly at the empty line, and
+        // the pipelined bytes after it are left for the next request.
+        const QByteArray first = "\r\nGET /probe?target=a%3A1 HTTP/1.1\r\nHost: x\r\nConnection: Close\r\nX-Prometheus-Scrape-Timeout-Seconds:  9 \r\n\r\n";
+        const QByteArray wire = first + "GET / HTTP/1.0\r\n\r\n";
+        HttpRequestHeadReader reader(1024, 8);
+        QByteArray received;
+        HttpRequestHeadReader::State state = HttpRequestHeadReader::State::NeedMore;
+        for (qsizetype i = 0; i < wire.size() && state == HttpRequestHeadReader::State::NeedMore; ++i) {
+            received += wire[i];
+            state = reader.read(received);
+        }
+        QCOMPARE(state, HttpRequestHeadReader::State::Complete);
+        QCOMPARE(reader.consumed(), first.size());
+        QCOMPARE(reader.head().method, QByteArray("GET"));
+        QCOMPARE(reader.head().target, QByteArray("/probe?target=a%3A1"));
+        QCOMPARE(reader.head().field("x-prometheus-scrape-timeout-seconds"), QByteArray("9"));
+        QVERIFY(!reader.head().keepAlive());
+
+        reader.reset();
+        QCOMPARE(reader.read("GET / HTTP/1.0\r\n\r\n"), HttpRequestHeadReader::State::Complete);
+        QVERIFY(!reader.head().keepAlive()); // HTTP/1.0 closes unless it asks for keep-alive
+        reader.reset();
+        QCOMPARE(reader.read("GET / HTTP/1.1\r\nA: b\r\n c\r\n\r\n"), HttpRequestHeadReader::State::Failed);
+        QCOMPARE(reader.failureStatus(), 400); // folded lines
+        reader.reset();
+        QCOMPARE(reader.read("GET / HTTP/1.1\r\n1: a\r\n2: a\r\n3: a\r\n4: a\r\n5: a\r\n6: a\r\n7: a\r\n8: a\r\n9: a\r\n\r\n"),
+                 HttpRequestHeadReader::State::Failed);
+        QCOMPARE(reader.failureStatus(), 431); // more lines than allowed
+        reader.reset();
+        QCOMPARE(reader.read("GET http://elsewhere/ HTTP/1.1\r\n\r\n"), HttpRequestHeadReader::State::Failed);
+        QCOMPARE(reader.failureStatus(), 400); // absolute form: this is no proxy
+        reader.reset();
+        QCOMPARE(reader.read("GET /" + QByteArray(1100, 'a')), HttpRequestHeadReader::State::Failed);
+        QCOMPARE(reader.failureStatus(), 431);
     }
 
     void httpErrors()
