@@ -247,7 +247,9 @@ void Exporter::readFrom(quint64 clientId)
         return;
     case HttpRequestHeadReader::State::Failed: {
         ++m_counters.badRequests;
-        client.requestLine = client.buffer.left(qMin<qsizetype>(client.buffer.indexOf('\n'), 200)).trimmed();
+        // The log shows at most the first 200 bytes of what could not be read as a request.
+        const qsizetype lineEnd = client.buffer.indexOf('\n');
+        client.requestLine = client.buffer.left(lineEnd < 0 || lineEnd > 200 ? 200 : lineEnd).trimmed();
         respondError(client, client.reader.failureStatus(), client.reader.failureReason(), true);
         return;
     }
