@@ -471,6 +471,21 @@ void TestAnalyzer::findings_data()
         c.req.analysis.expiryWarningSeconds = 7 * 86400;
         c.at() = daysFrom(fixedNow(), 70);
     }, "CERT_EXPIRING_SOON", kAbsent);
+    // --crit-days: the same finding steps to critical within the critical threshold.
+    row("critical threshold of 7 days, at its start", [](Case& c) {
+        writeLeafSite(c, c.pki.leaf);
+        c.req.analysis.expiryCriticalSeconds = 7 * 86400;
+        c.at() = daysFrom(fixedNow(), 73);
+    }, "CERT_EXPIRING_SOON", critical, {"expires in 7 days", "within the critical threshold of 7 days (as configured)"});
+    row("critical threshold of 7 days, one second before it", [](Case& c) {
+        writeLeafSite(c, c.pki.leaf);
+        c.req.analysis.expiryCriticalSeconds = 7 * 86400;
+        c.at() = daysFrom(fixedNow(), 73).addSecs(-1);
+    }, "CERT_EXPIRING_SOON", warning, {"warning window of 30 days"});
+    row("critical threshold beyond the default warning window", [](Case& c) {
+        writeLeafSite(c, c.pki.leaf); // 80 days left, default window 30 days
+        c.req.analysis.expiryCriticalSeconds = 85 * 86400;
+    }, "CERT_EXPIRING_SOON", critical, {"critical threshold of 85 days (as configured)"});
     row("intermediate expiring in 20 days", [](Case& c) {
         CertSpec spec;
         spec.commonName = "Retiring Intermediate";
@@ -928,6 +943,28 @@ void TestAnalyzer::findings_data()
         writeSite(c, standardSite(c.pki));
         c.at() = hoursFrom(fixedNow(), 60).addSecs(-1);
     }, "STAPLE_REFRESH_DUE", kAbsent);
+    // --staple-warn-hours warns before the refresh point when it reaches further; --staple-crit-hours
+    // makes the finding critical.
+    row("staple within a configured warning threshold before its refresh point", [](Case& c) {
+        writeSite(c, standardSite(c.pki)); // nextUpdate +6 days; refresh point +2.5 days
+        c.req.analysis.stapleWarningSeconds = 100 * 3600;
+        c.at() = hoursFrom(fixedNow(), 44);
+    }, "STAPLE_REFRESH_DUE", warning, {"warning threshold of 4 days 4 hours before its nextUpdate (as configured)"});
+    row("staple one second before a configured warning threshold", [](Case& c) {
+        writeSite(c, standardSite(c.pki));
+        c.req.analysis.stapleWarningSeconds = 100 * 3600;
+        c.at() = hoursFrom(fixedNow(), 44).addSecs(-1);
+    }, "STAPLE_REFRESH_DUE", kAbsent);
+    row("staple within a configured critical threshold", [](Case& c) {
+        writeSite(c, standardSite(c.pki));
+        c.req.analysis.stapleCriticalSeconds = 24 * 3600;
+        c.at() = hoursFrom(fixedNow(), 120);
+    }, "STAPLE_REFRESH_DUE", critical, {"critical threshold of 1 day before its nextUpdate (as configured)", "expires in 1 day"});
+    row("staple one second before a configured critical threshold", [](Case& c) {
+        writeSite(c, standardSite(c.pki));
+        c.req.analysis.stapleCriticalSeconds = 24 * 3600;
+        c.at() = hoursFrom(fixedNow(), 120).addSecs(-1);
+    }, "STAPLE_REFRESH_DUE", warning, {"refresh point"});
     row("staple valid after the certificate expires", [](Case& c) {
         const IssuedCert shortLived = c.pki.issueLeaf([](CertSpec& s) {
             s.notBefore = daysFrom(fixedNow(), -4);

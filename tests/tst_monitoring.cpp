@@ -5,6 +5,8 @@
 
 #include "Command.h"
 #include "LivePki.h"
+#include "MonitoringFormat.h"
+#include "TestPki.h"
 #include "RealServers.h"
 #include "TestClock.h"
 
@@ -16,6 +18,8 @@
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
+
+#include <cmath>
 
 using namespace staplescope;
 using namespace staplescope::cli;
@@ -198,6 +202,7 @@ private slots:
     void prometheusPassesPromtool_data();
     void prometheusPassesPromtool();
     void prometheusKeepsHostileNamesOnOneLine();
+    void expositionCollectsSeveralReports();
     void connectNagiosAgainstALiveServer();
 
 private:
@@ -575,6 +580,41 @@ void TestMonitoring::prometheusKeepsHostileNamesOnOneLine()
     QVERIFY2(std::any_of(parsed.perfdata.cbegin(), parsed.perfdata.cend(),
                          [](const QString& p) { return p.startsWith(QStringLiteral("'evil\"name\\\\with\\x0anewline¦pipe days_left'=")); }),
              qPrintable(nagios.out));
+}
+
+// What serve's /metrics does: several reports, told apart by an extra label, and series of the
+// exporter's own, each family printed once with its HELP and TYPE.
+void TestMonitoring::expositionCollectsSeveralReports()
+{
+    if (QStandardPaths::findExecutable(QStringLiteral("promtool")).isEmpty())
+        QSKIP("promtool is not installed (Debian package prometheus; scripts/dev installs it)");
+    AnalysisOptions options;
+    options.at = m_now;
+    const InspectionReport healthy = inspectPaths({m_healthy}, {m_root}, m_now);
+    const InspectionReport incident = inspectPaths({m_incident}, {m_root}, m_now);
+    PrometheusExposition exposition;
+    exposition.addReport(healthy, options, {{QStringLiteral("path"), m_healthy}});
+    exposition.addReport(incident, options, {{QStringLiteral("path"), m_incident}});
+    exposition.addSample(QStringLiteral("staplescope_scrape_duration_seconds"), QStringLiteral("gauge"),
+                         QStringLiteral("How long the scrape took."), {}, 0.25);
+    // The same series twice is printed once (Prometheus rejects a repeated series).
+    exposition.addSample(QStringLiteral("staplescope_scrape_duration_seconds"), QStringLiteral("gauge"),
+                         QStringLiteral("How long the scrape took."), {}, 0.5);
+    exposition.addSample(QStringLiteral("staplescope_bad name"), QStringLiteral("nonsense"), QStringLiteral("help\nwith newline"),
+                         {{QStringLiteral("bad-label"), QStringLiteral("v")}}, std::nan(""));
+    const QString text = exposition.text();
+    const auto [status, said] = promtoolCheck(text);
+    QVERIFY2(status == 0, qPrintable(said + text));
+    QCOMPARE(text.count(QLatin1String("# TYPE staplescope_check_success gauge\n")), 1);
+    QVERIFY2(text.contains(QStringLiteral("staplescope_check_success{path=\"%1\"} 1\n").arg(m_healthy)), qPrintable(text));
+    QVERIFY2(text.contains(QStringLiteral("staplescope_check_success{path=\"%1\"} 1\n").arg(m_incident)), qPrintable(text));
+    QVERIFY2(text.contains(QLatin1String("\nstaplescope_scrape_duration_seconds 0.25\n")), qPrintable(text));
+    QVERIFY2(!text.contains(QLatin1String("staplescope_scrape_duration_seconds 0.5")), qPrintable(text));
+    QVERIFY2(text.contains(QLatin1String("# TYPE staplescope_bad_name untyped\nstaplescope_bad_name{bad_label=\"v\"} NaN\n")), qPrintable(text));
+    // The incident's staple for the previous certificate, under its path.
+    QVERIFY2(text.contains(QStringLiteral("code=\"STAPLE_FOR_OTHER_CERT\",location=\"%1/fullchain.pem (#1 of 2)\",path=\"%1\",severity=\"critical\"} 1")
+                               .arg(m_incident)),
+             qPrintable(text));
 }
 
 void TestMonitoring::connectNagiosAgainstALiveServer()
