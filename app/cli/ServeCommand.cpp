@@ -203,6 +203,8 @@ int ServeCommand::run(const QStringList& arguments, CommandStreams& streams)
         err << "serve: " << line << '\n';
         err.flush();
     });
+    for (const Finding& finding : exporter.trustFindings())
+        streams.err << QStringLiteral("staplescope-cli serve: warning: %1: %2\n").arg(escapeText(finding.subject), escapeText(finding.message));
     QString error;
     if (!exporter.listen(where->address, where->port, &error)) {
         streams.err << QStringLiteral("staplescope-cli serve: cannot listen on %1: %2\n").arg(escapeText(listenText), escapeText(error));

@@ -98,6 +98,9 @@ QString formatSeconds(double seconds) { return QString::number(seconds, 'f', 3);
 Exporter::Exporter(ExporterConfig config, std::shared_ptr<const Clock> clock, QObject* parent)
     : QObject(parent), m_config(std::move(config)), m_clock(std::move(clock)), m_server(new QTcpServer(this))
 {
+    m_trust = std::make_shared<TrustStore>(m_config.useSystemTrust);
+    for (const QString& caFile : m_config.caFiles)
+        m_trustFindings += m_trust->addCaFile(caFile);
     m_probePool.setMaxThreadCount(m_config.maxConcurrentProbes);
     m_metricsPool.setMaxThreadCount(1); // file inspections one after the other: they share disks, not sockets
     // Accepting is ours to bound (maxConnections); the kernel's backlog is the listen queue.
@@ -391,8 +394,7 @@ void Exporter::handleProbe(Client& client, const HttpRequestHead& head, const QB
     job->request.probe.startTls = protocol;
     job->request.probe.serverName = serverName;
     job->options.maxConcurrent = 1;
-    job->options.caFiles = m_config.caFiles;
-    job->options.useSystemTrust = m_config.useSystemTrust;
+    job->options.trust = m_trust;
     job->options.clock = m_clock;
     job->analysis = m_config.analysisOptions();
     job->ignoreCodes = m_config.ignoreCodes;

@@ -17,6 +17,7 @@
 #include "ExporterConfig.h"
 
 #include "Clock.h"
+#include "TrustStore.h"
 
 #include <QHostAddress>
 #include <QObject>
@@ -68,6 +69,9 @@ public:
     void setRequestLog(std::function<void(const QString&)> log) { m_log = std::move(log); }
 
     const ExporterCounters& counters() const { return m_counters; }
+    // What reading the configured CA files found (an unreadable file, one without certificates):
+    // the probes use the anchors that could be read; `serve` prints these when it starts.
+    const QList<Finding>& trustFindings() const { return m_trustFindings; }
     const ExporterConfig& config() const { return m_config; }
 
 private:
@@ -100,6 +104,9 @@ private:
 
     ExporterConfig m_config;
     std::shared_ptr<const Clock> m_clock;
+    // Built once and shared by every probe (read only while probing; X509_STORE locks itself).
+    std::shared_ptr<TrustStore> m_trust;
+    QList<Finding> m_trustFindings;
     QTcpServer* m_server = nullptr;
     QThreadPool m_probePool;
     QThreadPool m_metricsPool;
