@@ -8,6 +8,7 @@
 #include "RefreshCommand.h"
 #include "DeployCommand.h"
 #include "RenewCommand.h"
+#include "ServeCommand.h"
 #include "CliRemedy.h"
 #include "FindingRegistry.h"
 #include "MonitoringFormat.h"
@@ -285,7 +286,7 @@ QList<std::shared_ptr<Command>> allCommands()
 {
     return {std::make_shared<InspectCommand>(), std::make_shared<ConnectCommand>(), std::make_shared<RefreshCommand>(),
             std::make_shared<ApplyCommand>(), std::make_shared<DeployCommand>(), std::make_shared<RenewCommand>(),
-            std::make_shared<DemoCommand>()};
+            std::make_shared<ServeCommand>(), std::make_shared<DemoCommand>()};
 }
 
 namespace {

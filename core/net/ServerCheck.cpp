@@ -477,10 +477,13 @@ ServerCheckResult runServerChecks(const QList<ServerCheckRequest>& requests, con
                                   const std::atomic<bool>* cancel)
 {
     const QDateTime at = options.at.isValid() ? options.at : options.clock->now();
-    auto trust = std::make_shared<TrustStore>(options.useSystemTrust);
+    std::shared_ptr<TrustStore> trust = options.trust;
     QList<Finding> inputFindings;
-    for (const QString& caFile : options.caFiles)
-        inputFindings += trust->addCaFile(caFile);
+    if (!trust) {
+        trust = std::make_shared<TrustStore>(options.useSystemTrust);
+        for (const QString& caFile : options.caFiles)
+            inputFindings += trust->addCaFile(caFile);
+    }
 
     QList<ProbeOptions> probes;
     for (const ServerCheckRequest& r : requests)

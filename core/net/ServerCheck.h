@@ -44,6 +44,10 @@ struct ServerCheckOptions {
     int maxConcurrent = 8;       // endpoints probed at the same time
     QStringList caFiles;
     bool useSystemTrust = true;
+    // When set, the trust anchors to use as they are (caFiles and useSystemTrust are then not
+    // read): a long-running caller (serve) builds them once, because the system store's bundle
+    // file is parsed for every new TrustStore (tens of milliseconds). Only read while checking.
+    std::shared_ptr<TrustStore> trust;
     LoadOptions load;            // for the compare files
     // The evaluation time of what the check judges itself (a staple file that explains a failed
     // handshake has expired by then); null: `clock`'s now. The session it returns can be evaluated
