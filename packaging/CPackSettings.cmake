@@ -14,6 +14,8 @@ set(CPACK_PACKAGE_NAME "staplescope")
 set(CPACK_PACKAGE_VENDOR "Staplescope contributors")
 set(CPACK_PACKAGE_CONTACT "Staplescope maintainers <maintainers@staplescope.example.org>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${PROJECT_DESCRIPTION}")
+# Read by cpack itself: lets each package's description start with its own synopsis.
+set(CPACK_PROJECT_CONFIG_FILE "${CMAKE_CURRENT_LIST_DIR}/CPackProjectConfig.cmake")
 set(CPACK_RESOURCE_FILE_LICENSE "${PROJECT_SOURCE_DIR}/LICENSE")
 set(CPACK_PACKAGING_INSTALL_PREFIX "/usr")
 set(CPACK_STRIP_FILES ON)
@@ -36,8 +38,8 @@ set(CPACK_DEBIAN_CLI_PACKAGE_NAME "staplescope-cli")
 set(CPACK_DEBIAN_CLI_PACKAGE_SECTION "net")
 # The system's CA certificates, for --online, connect and refresh to verify what servers send.
 set(CPACK_DEBIAN_CLI_PACKAGE_RECOMMENDS "ca-certificates")
-# CPack writes each line after the first as a continuation line (a leading space, "." for an
-# empty line), which is the extended description of debian/control.
+# The first line is the synopsis (CPackProjectConfig.cmake); CPack writes each further line as a
+# continuation line (a leading space, "." for an empty line): the extended description.
 set(CPACK_DEBIAN_CLI_DESCRIPTION "TLS certificate, chain and OCSP staple diagnosis (command line)
 Staplescope reads certificates, chains, private keys, CRLs and OCSP staples
 in every common format (PEM, DER, PKCS#7, PKCS#12), puts each certificate
@@ -63,7 +65,7 @@ likely cause and the fix: for example a staple left over from the previous
 certificate after a renewal.
 
 This package contains the desktop window: drop files or folders on it, see
-every validity window on one timeline, move the \"as of\" slider to see what
+every validity window on one timeline, move the as-of slider to see what
 breaks next week, and export reports as Markdown, HTML or JSON. It opens
 certificate, PKCS#7, PKCS#12, private key, CRL and OCSP response files.")
 
