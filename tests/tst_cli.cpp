@@ -137,6 +137,7 @@ private slots:
     void inspectOnlineAsksTheResponder();
     void incidentExitsCriticalNamingBothSerials();
     void healthyBundleExitsZero();
+    void commandHelpNamesProgramAndCommand();
     void explicitRolesReproduceTheIncident();
     void positionalCrlRevokesTheCertBundle();
     void positionalStapleBelongsToTheCertBundle_data();
@@ -265,6 +266,16 @@ void TestCli::healthyBundleExitsZero()
     QVERIFY2(run.exitCode == 0, qPrintable(run.out));
     QCOMPARE(run.json().value(QLatin1String("bundles")).toArray().size(), 1);
     QCOMPARE(run.json().value(QLatin1String("worstSeverity")).toString(), QStringLiteral("info"));
+}
+
+void TestCli::commandHelpNamesProgramAndCommand()
+{
+    for (const auto& command : allCommands()) {
+        const CliRun run = runInProcess({command->name(), QStringLiteral("--help")});
+        QCOMPARE(run.exitCode, 0);
+        const QString expected = QStringLiteral("Usage: staplescope-cli %1 [options]").arg(command->name());
+        QVERIFY2(run.out.startsWith(expected), qPrintable(run.out.left(200)));
+    }
 }
 
 void TestCli::explicitRolesReproduceTheIncident()

@@ -17,6 +17,7 @@
 
 #include <QCoreApplication>
 #include <QIODevice>
+#include <QRegularExpression>
 
 #include <cerrno>
 #include <cmath>
@@ -37,9 +38,10 @@ bool Command::parse(QCommandLineParser& parser, const QStringList& arguments, Co
     }
     if (parser.isSet(help)) {
         QString text = parser.helpText();
-        // QCommandLineParser names the executable as argv[0]; we pass the command name there.
-        text.replace(QStringLiteral("Usage: %1").arg(arguments.value(0)),
-                     QStringLiteral("Usage: staplescope-cli %1").arg(name()));
+        // QCommandLineParser names the program by its file path (the application's, not the
+        // arguments given to parse()); the usage line names the program and the command.
+        static const QRegularExpression programPath(QStringLiteral("^Usage: \\S+"));
+        text.replace(programPath, QStringLiteral("Usage: staplescope-cli %1").arg(name()));
         streams.out << text;
         streams.out.flush();
         *exitCode = ExitOk;
