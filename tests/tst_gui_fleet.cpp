@@ -383,10 +383,10 @@ void TestFleet::fleetTimelineLanesAndClick()
     const FleetTimeline& fleet = timeline->fleet();
     QCOMPARE(fleet.lanes.size(), 6);
     QCOMPARE(fleet.at, fixedNow());
-    // Core's order: the staple past its refresh point 4.5 days ago, the certificate expired 3 days
-    // ago, then the refresh point in 2.5 days, the expiry in 5 days, …
-    QCOMPARE(fleet.lanes[0].label, QStringLiteral("delta.example.test"));
-    QCOMPARE(fleet.lanes[1].label, QStringLiteral("charlie.example.test"));
+    // Core's order: broken now first (the certificate expired 3 days ago: critical; the staple
+    // expired a day ago: error), then the refresh point in 2.5 days, the expiry in 5 days, …
+    QCOMPARE(fleet.lanes[0].label, QStringLiteral("charlie.example.test"));
+    QCOMPARE(fleet.lanes[1].label, QStringLiteral("delta.example.test"));
     QCOMPARE(fleet.lanes[2].label, QStringLiteral("alpha.example.test"));
     QCOMPARE(fleet.lanes[3].label, QStringLiteral("bravo.example.test"));
     const FleetTimeline fromCore = buildFleetTimeline(m_window->report());

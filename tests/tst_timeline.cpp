@@ -578,18 +578,21 @@ void TestTimeline::fleetLanesOrderedByNextEvent()
         order << lane.label;
         events << describeFleetEvent(lane, t.at);
     }
-    // Overdue first (the staple's refresh point passed 4.5 days ago, the certificate expired 3
-    // days ago), then what comes next: a refresh point in 2.5 days, an expiry in 5, a warning in 50.
-    QCOMPARE(order, (QStringList{QStringLiteral("old-staple.example.test"), QStringLiteral("expired.example.test"),
+    // Broken now first (the certificate expired 3 days ago: critical; the staple expired a day ago,
+    // which says more than its refresh point 4.5 days ago), then what comes next: a refresh point
+    // in 2.5 days, an expiry in 5, a warning in 50.
+    QCOMPARE(order, (QStringList{QStringLiteral("expired.example.test"), QStringLiteral("old-staple.example.test"),
                                  QStringLiteral("soon-staple.example.test"), QStringLiteral("soon-expiry.example.test"),
                                  QStringLiteral("quiet.example.test")}));
-    QCOMPARE(t.lanes[0].event, FleetEvent::StapleRefresh);
+    QCOMPARE(t.lanes[0].event, FleetEvent::CertificateExpiry);
     QVERIFY(t.lanes[0].overdue);
-    QCOMPARE(t.lanes[0].eventAt, daysFrom(fixedNow(), -4.5));
-    QCOMPARE(t.lanes[1].event, FleetEvent::CertificateExpiry);
+    QCOMPARE(t.lanes[0].eventAt, daysFrom(fixedNow(), -3));
+    QCOMPARE(t.lanes[0].certificate.state, LaneState::Expired);
+    QCOMPARE(t.lanes[0].worst, Severity::Critical);
+    QCOMPARE(t.lanes[1].event, FleetEvent::StapleExpiry);
     QVERIFY(t.lanes[1].overdue);
-    QCOMPARE(t.lanes[1].eventAt, daysFrom(fixedNow(), -3));
-    QCOMPARE(t.lanes[1].certificate.state, LaneState::Expired);
+    QCOMPARE(t.lanes[1].eventAt, daysFrom(fixedNow(), -1));
+    QCOMPARE(t.lanes[1].worst, Severity::Error);
     QCOMPARE(t.lanes[2].event, FleetEvent::StapleRefresh);
     QVERIFY(!t.lanes[2].overdue);
     QCOMPARE(t.lanes[2].eventAt, daysFrom(fixedNow(), 2.5));
@@ -597,8 +600,8 @@ void TestTimeline::fleetLanesOrderedByNextEvent()
     QCOMPARE(t.lanes[3].eventAt, daysFrom(fixedNow(), 5));
     QCOMPARE(t.lanes[4].event, FleetEvent::ExpiryWarning);
     QCOMPARE(t.lanes[4].eventAt, daysFrom(fixedNow(), 50));
-    QCOMPARE(events[0], QStringLiteral("staple refresh due 4 days 12 hours ago"));
-    QCOMPARE(events[1], QStringLiteral("certificate expired 3 days ago"));
+    QCOMPARE(events[0], QStringLiteral("certificate expired 3 days ago"));
+    QCOMPARE(events[1], QStringLiteral("staple expired 1 day ago"));
     QCOMPARE(events[2], QStringLiteral("staple refresh due in 2 days 12 hours"));
     QCOMPARE(events[4], QStringLiteral("expiry warning starts in 50 days"));
 
@@ -612,17 +615,20 @@ void TestTimeline::fleetLanesOrderedByNextEvent()
         QCOMPARE(lane.worst, bundle->worst);
         QVERIFY(lane.origin.endsWith(QStringLiteral("/cert.pem")));
     }
-    QVERIFY(t.lanes[0].staple && t.lanes[2].staple);
-    QVERIFY(!t.lanes[1].staple && !t.lanes[3].staple && !t.lanes[4].staple);
+    QVERIFY(t.lanes[1].staple && t.lanes[2].staple);
+    QVERIFY(!t.lanes[0].staple && !t.lanes[3].staple && !t.lanes[4].staple);
     QCOMPARE(t.lanes[2].staple->end, daysFrom(fixedNow(), 6));
 
     // Ten days later the order follows the moment: the 5-day certificate has expired too.
     options.at = daysFrom(fixedNow(), 10);
     const FleetTimeline later = buildFleetTimeline(session->evaluate(options));
-    QCOMPARE(later.lanes[0].label, QStringLiteral("old-staple.example.test"));
-    QCOMPARE(later.lanes[1].label, QStringLiteral("expired.example.test"));
-    QCOMPARE(later.lanes[2].label, QStringLiteral("soon-staple.example.test")); // refresh point +2.5 d passed
-    QCOMPARE(later.lanes[3].label, QStringLiteral("soon-expiry.example.test"));
+    // Ten days later: both certificates expired (critical, longest first), both staples expired
+    // (errors), and the quiet one's warning is next.
+    QCOMPARE(later.lanes[0].label, QStringLiteral("expired.example.test"));
+    QCOMPARE(later.lanes[1].label, QStringLiteral("soon-expiry.example.test"));
+    QCOMPARE(later.lanes[2].label, QStringLiteral("old-staple.example.test"));
+    QCOMPARE(later.lanes[3].label, QStringLiteral("soon-staple.example.test"));
+    QCOMPARE(later.lanes[3].event, FleetEvent::StapleExpiry);
     QVERIFY(later.lanes[3].overdue);
     QCOMPARE(later.lanes[4].event, FleetEvent::ExpiryWarning);
 

@@ -32,6 +32,16 @@ const TimelineLane* currentStapleLane(const Timeline& timeline)
     return best;
 }
 
+int overdueWeight(FleetEvent event)
+{
+    switch (event) {
+    case FleetEvent::CertificateExpiry: return 3;
+    case FleetEvent::StapleExpiry: return 2;
+    case FleetEvent::StapleRefresh: return 1;
+    default: return 0;
+    }
+}
+
 struct Candidate {
     FleetEvent event;
     QDateTime at;
@@ -107,7 +117,9 @@ FleetTimeline buildFleetTimeline(const InspectionReport& report)
             if (!c.at.isValid())
                 continue;
             if (c.at <= fleet.at) {
-                if (!overdue || c.at < overdue->at)
+                // The passed deadline that says most about now: an expired certificate over an
+                // expired staple over a staple past its refresh point.
+                if (!overdue || overdueWeight(c.event) > overdueWeight(overdue->event))
                     overdue = &c;
             } else if (!next || c.at < next->at) {
                 next = &c;
@@ -127,12 +139,21 @@ FleetTimeline buildFleetTimeline(const InspectionReport& report)
     std::stable_sort(fleet.lanes.begin(), fleet.lanes.end(), [](const FleetLane& a, const FleetLane& b) {
         if (a.superseded != b.superseded)
             return b.superseded;
-        const int rankA = a.event == FleetEvent::None ? 2 : a.overdue ? 0 : 1;
-        const int rankB = b.event == FleetEvent::None ? 2 : b.overdue ? 0 : 1;
+        // A bundle that is broken now (an error or a critical finding: a staple for another
+        // certificate, an expired certificate) is past every deadline: it comes first, the worst first.
+        const auto rank = [](const FleetLane& lane) {
+            if (lane.worst >= Severity::Error)
+                return -1;
+            return lane.event == FleetEvent::None ? 2 : lane.overdue ? 0 : 1;
+        };
+        const int rankA = rank(a);
+        const int rankB = rank(b);
         if (rankA != rankB)
             return rankA < rankB;
-        if (rankA == 2)
-            return false;
+        if (rankA == -1 && a.worst != b.worst)
+            return a.worst > b.worst;
+        if (rankA == 2 || !a.eventAt.isValid() || !b.eventAt.isValid())
+            return a.eventAt.isValid() && !b.eventAt.isValid();
         return a.eventAt < b.eventAt;
     });
     return fleet;

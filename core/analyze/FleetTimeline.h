@@ -44,9 +44,10 @@ struct FleetLane {
     QString verdict;
     TimelineLane certificate;            // the leaf's lane: window, expiry-warning marker, state
     std::optional<TimelineLane> staple;  // the current staple's lane, when there is one
-    // The next event: the earliest deadline already passed (certificate expired, staple past its
-    // refresh point or expired) when there is one — then `overdue` — or else the earliest event
-    // ahead of the evaluation time. None when the bundle has no window at all.
+    // The next event: a deadline already passed when there is one — then `overdue` — the one
+    // that says most about now (certificate expired, else staple expired, else staple past its
+    // refresh point); or else the earliest event ahead of the evaluation time. None when the
+    // bundle has no window at all.
     FleetEvent event = FleetEvent::None;
     QDateTime eventAt;
     bool overdue = false;
@@ -57,8 +58,9 @@ struct FleetLane {
 
 struct FleetTimeline {
     QDateTime at;
-    // Overdue first (longest overdue first), then by the next event ahead, then lanes without a
-    // window; superseded certificates last, in the same order among themselves.
+    // Broken now first (an error or critical finding, the worst first), then overdue (longest
+    // overdue first), then by the next event ahead, then lanes without a window; superseded
+    // certificates last, in the same order among themselves.
     QList<FleetLane> lanes;
 };
 
