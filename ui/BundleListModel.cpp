@@ -241,8 +241,13 @@ QVariant BundleListModel::data(const QModelIndex& index, int role) const
 
     switch (index.column()) {
     case SeverityColumn:
-        if (role == Qt::DisplayRole)
-            return healthy ? tr("OK") : severityLabel(worst);
+        if (role == Qt::DisplayRole) {
+            // The CLI's words: core's for a healthy bundle; a bundle with nothing worse than
+            // information but another verdict (superseded) by its severity, as the CLI's badge.
+            if (healthy)
+                return !b || b->verdict == healthyVerdict() ? healthyVerdict() : severityLabel(Severity::Info);
+            return severityLabel(worst);
+        }
         if (role == Qt::DecorationRole)
             return severityIcon(worst, healthy);
         if (role == Qt::ToolTipRole)

@@ -10,12 +10,7 @@ namespace staplescope::ui {
 
 QString SeverityBadgeDelegate::badgeText(const QModelIndex& index)
 {
-    // Named as the CLI's report names it: core's word for a healthy bundle; a bundle with nothing
-    // worse than information but another verdict (superseded) by its severity, as the CLI's badge.
-    if (index.data(BundleListModel::HealthyRole).toBool())
-        return index.siblingAtColumn(BundleListModel::VerdictColumn).data().toString() == healthyVerdict()
-                   ? healthyVerdict()
-                   : severityLabel(Severity::Info);
+    // The model words it as the CLI does ("Healthy", "INFO" for a superseded bundle).
     return index.data(Qt::DisplayRole).toString();
 }
 
