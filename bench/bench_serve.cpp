@@ -47,35 +47,6 @@ using namespace staplescope::test;
 
 namespace {
 
-// One GET on a new connection; the body, empty on failure.
-QByteArray httpGet(quint16 port, const QByteArray& target)
-{
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-        if (fd >= 0)
-            ::close(fd);
-        return {};
-    }
-    const QByteArray request = "GET " + target + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-    ::send(fd, request.constData(), size_t(request.size()), MSG_NOSIGNAL);
-    QByteArray data;
-    for (;;) {
-        pollfd p{fd, POLLIN, 0};
-        if (::poll(&p, 1, 30000) <= 0)
-            break;
-        char chunk[16384];
-        const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
-        if (n <= 0)
-            break;
-        data.append(chunk, n);
-    }
-    ::close(fd);
-    return data.mid(data.indexOf("\r\n\r\n") + 4);
-}
 
 // CPU seconds (user + system) a process has used, from /proc/PID/stat.
 double cpuSeconds(qint64 pid)
@@ -123,7 +94,7 @@ Figures run(quint16 port, const QList<QByteArray>& targets, int concurrency, con
             for (qsizetype i = next++; i < targets.size(); i = next++) {
                 QElapsedTimer one;
                 one.start();
-                const QByteArray body = httpGet(port, targets[i]);
+                const QByteArray body = httpGetBody(port, targets[i], 30000);
                 const double ms = one.nsecsElapsed() / 1e6;
                 ok += body.contains("\n" + okLine) || body.startsWith(okLine) ? 1 : 0;
                 const std::lock_guard lock(mutex);

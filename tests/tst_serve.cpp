@@ -600,33 +600,11 @@ private:
 
 namespace {
 
-// A plain HTTP/1.0 GET (Prometheus' API answers it without chunking, then closes).
-QByteArray httpGetBody(quint16 port, const QByteArray& target)
-{
-    const int fd = connectTo(port);
-    if (fd < 0)
-        return {};
-    const QByteArray request = "GET " + target + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-    ::send(fd, request.constData(), size_t(request.size()), MSG_NOSIGNAL);
-    QByteArray data;
-    for (;;) {
-        pollfd p{fd, POLLIN, 0};
-        if (::poll(&p, 1, 5000) <= 0)
-            break;
-        char chunk[8192];
-        const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
-        if (n <= 0)
-            break;
-        data.append(chunk, n);
-    }
-    ::close(fd);
-    return data.mid(data.indexOf("\r\n\r\n") + 4);
-}
 
 // The value of an instant query's first result, or nullopt while Prometheus has none.
 std::optional<double> queryPrometheus(quint16 port, const QString& query)
 {
-    const QByteArray body = httpGetBody(port, "/api/v1/query?query=" + QUrl::toPercentEncoding(query));
+    const QByteArray body = httpGetBody(port, "/api/v1/query?query=" + QUrl::toPercentEncoding(query), 5000);
     const QJsonArray result = QJsonDocument::fromJson(body).object().value(QStringLiteral("data")).toObject().value(QStringLiteral("result")).toArray();
     if (result.isEmpty())
         return std::nullopt;

@@ -291,4 +291,33 @@ Handler tlsHandler(std::shared_ptr<SSL_CTX> ctx, std::function<bool(Connection&)
     };
 }
 
+QByteArray httpGetBody(quint16 port, const QByteArray& target, int readTimeoutMs)
+{
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+        if (fd >= 0)
+            ::close(fd);
+        return {};
+    }
+    const QByteArray request = "GET " + target + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    ::send(fd, request.constData(), size_t(request.size()), MSG_NOSIGNAL);
+    QByteArray data;
+    for (;;) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, readTimeoutMs) <= 0)
+            break;
+        char chunk[16384];
+        const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+        if (n <= 0)
+            break;
+        data.append(chunk, n);
+    }
+    ::close(fd);
+    return data.mid(data.indexOf("\r\n\r\n") + 4);
+}
+
 } // namespace staplescope::test

@@ -91,4 +91,8 @@ bool serveTls(Connection& connection, SSL_CTX* ctx, int timeoutMs = 5000);
 // A handler: optional clear-text script, then the TLS handshake, then wait for the client to close.
 Handler tlsHandler(std::shared_ptr<SSL_CTX> ctx, std::function<bool(Connection&)> beforeTls = {});
 
+// One HTTP/1.0 GET on a new connection to 127.0.0.1:port: the body (empty on failure). Each read
+// waits at most `readTimeoutMs`; the server closes the connection after its answer.
+QByteArray httpGetBody(quint16 port, const QByteArray& target, int readTimeoutMs);
+
 } // namespace staplescope::test
